@@ -1,0 +1,123 @@
+//! `hebb bench`: throughput figures printed as a table, each compared with a baseline measured
+//! in the same run on the same device.
+//!
+//! `bench encode` times training and extraction in images per second, and the layer-1 Hebbian
+//! update two ways: as the seed wrote it (one N x N outer-product matrix per channel,
+//! materialised as `[C, N, N]`, then averaged) and as hebb computes it (one GEMM of the
+//! `(B·C) x N` activations with themselves). The two give the same ΔW.
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use burn::tensor::{Device, Distribution, Tensor};
+
+use crate::config::{EncodeConfig, LateralMode};
+use crate::data;
+use crate::device::ComputeDevice;
+use crate::encode::new_encoder;
+use crate::encoder::lateral::hebbian_delta;
+use crate::encoder::output_side;
+use crate::features;
+use crate::train::batch_tensor;
+
+/// The seed's update: `einsum("bni,bnj->nij")` (per-channel outer products summed over the
+/// batch), then the mean over channels, times η.
+pub fn seed_literal_delta(activations: Tensor<3>, lr: f64) -> Tensor<3> {
+    let per_channel = activations.swap_dims(0, 1); // [C, B, N]
+    let outer = per_channel.clone().swap_dims(1, 2).matmul(per_channel); // [C, N, N]
+    outer.mean_dim(0) * lr
+}
+
+/// Forces queued device work to finish by reading one value of `t`.
+fn wait_for<const D: usize>(t: Tensor<D>) {
+    let _ = t.flatten::<1>(0, D - 1).slice([0..1]).into_data();
+}
+
+/// Seconds per call of `f`, after one warm-up call, over `repeats` calls.
+fn time_per_call<const D: usize>(repeats: usize, mut f: impl FnMut() -> Tensor<D>) -> f64 {
+    wait_for(f());
+    let started = Instant::now();
+    let mut last = None;
+    for _ in 0..repeats {
+        last = Some(f());
+    }
+    if let Some(t) = last {
+        wait_for(t);
+    }
+    started.elapsed().as_secs_f64() / repeats as f64
+}
+
+/// Runs the encode benchmark and returns the printed table.
+pub fn encode(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Result<String> {
+    if images == 0 {
+        bail!("--images: expected a positive number of images");
+    }
+    let mut set = data::load(&config.data, config.color(), true)?;
+    set.truncate(images);
+    let n = set.len();
+    let batch = config.training.batch_size;
+    let dev = &device.device;
+    let mut rows = Vec::new();
+
+    for mode in [LateralMode::Shared, LateralMode::PerChannel] {
+        let mut mode_config = config.clone();
+        mode_config.encoder.lateral = mode;
+        let mut encoder = new_encoder(&mode_config, dev);
+        let order: Vec<usize> = (0..n).collect();
+        // Warm-up step (kernel compilation), then one timed pass over the images.
+        wait_for(encoder.train_step(batch_tensor(&set, &order[..batch.min(n)], dev), config.training.lr));
+        let started = Instant::now();
+        let mut last = None;
+        for chunk in order.chunks(batch) {
+            last = Some(encoder.train_step(batch_tensor(&set, chunk, dev), config.training.lr));
+        }
+        if let Some(t) = last {
+            wait_for(t);
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        rows.push((format!("train, lateral = {mode:?}"), n as f64 / train_seconds, "images/s"));
+        if mode == config.encoder.lateral {
+            let started = Instant::now();
+            features::extract(&encoder, &set, batch, dev, true)?;
+            rows.push(("extract".to_string(), n as f64 / started.elapsed().as_secs_f64(), "images/s"));
+        }
+    }
+
+    let channels = config.encoder.channels[0];
+    let positions = output_side(config.data.image_size as usize).pow(2);
+    let activations = random_activations([batch, channels, positions], dev);
+    let lr = config.training.lr;
+    let repeats = 5;
+    let seed_seconds = time_per_call(repeats, || seed_literal_delta(activations.clone(), lr));
+    let ours_seconds = time_per_call(repeats, || hebbian_delta(activations.clone(), LateralMode::Shared, lr));
+    rows.push((format!("layer-1 update, seed's [C,N,N] form (C={channels}, N={positions})"), seed_seconds * 1e3, "ms/step"));
+    rows.push(("layer-1 update, one GEMM (hebb)".to_string(), ours_seconds * 1e3, "ms/step"));
+
+    let mut table = format!("bench encode: {n} images of {0}x{0}, batch {batch}, on {1}\n", set.side, device.description);
+    for (name, value, unit) in &rows {
+        table.push_str(&format!("{name:<60} {value:>12.2} {unit}\n"));
+    }
+    table.push_str(&format!("{:<60} {:>12.2} x\n", "update speed-up, seed form / hebb", seed_seconds / ours_seconds));
+    Ok(table)
+}
+
+fn random_activations(shape: [usize; 3], device: &Device) -> Tensor<3> {
+    Tensor::random(shape, Distribution::Uniform(0.0, 1.0), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_form_and_gemm_form_agree() {
+        let device = Device::flex();
+        let activations = random_activations([3, 4, 10], &device);
+        let seed: Vec<f32> = seed_literal_delta(activations.clone(), 0.01).into_data().to_vec().unwrap();
+        let ours: Vec<f32> =
+            hebbian_delta(activations, LateralMode::Shared, 0.01).into_data().to_vec().unwrap();
+        for (a, b) in seed.iter().zip(&ours) {
+            assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+    }
+}

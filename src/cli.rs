@@ -1,0 +1,125 @@
+//! The command line: one clap struct per command, resolved into validated settings before any
+//! work starts, and errors printed as one readable message.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+use crate::bench;
+use crate::config::EncodeConfig;
+use crate::device::{self, DeviceChoice};
+use crate::encode;
+
+#[derive(Debug, Parser)]
+#[command(name = "hebb", version, about = "Hebbian image encoders on the GPU: embeddings, maps and associative memories")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train the Hebbian encoder on an image set and write its embeddings to a run folder.
+    Encode(EncodeArgs),
+    /// Measure throughput and print a table.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Options shared by every command that computes.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// Where to compute: a hardware GPU if present (auto), the wgpu adapter (gpu), or the CPU.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub device: DeviceChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct EncodeArgs {
+    /// TOML config (see configs/); without it, the embedded Twemoji default (configs/emoji.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Override `training.epochs`.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Override `name` (the run folder's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Override `output_dir`.
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+    /// No per-step statistics lines and no progress bars (the training log is still written).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Training and extraction throughput of the encoder, and the Hebbian update against the
+    /// seed's formulation.
+    Encode(BenchEncodeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchEncodeArgs {
+    /// TOML config whose data and encoder are measured; without it, the embedded default.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Number of images to measure on (the first ones of the data set).
+    #[arg(long, default_value_t = 256)]
+    pub images: usize,
+}
+
+/// Resolves a config file and the command-line overrides into one validated config.
+pub fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
+    let mut config = EncodeConfig::load(args.config.as_deref())?;
+    if let Some(epochs) = args.epochs {
+        config.training.epochs = epochs;
+    }
+    if let Some(name) = &args.name {
+        config.name = name.clone();
+    }
+    if let Some(dir) = &args.output_dir {
+        config.output_dir = dir.clone();
+    }
+    config.validate().map_err(|e| e.context("invalid settings after command-line overrides"))?;
+    Ok(config)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Encode(args) => {
+            let config = resolve_encode_config(&args)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let summary = encode::run(&config, &device, args.quiet)?;
+            println!("{}", summary.table());
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Encode(args)) => {
+            let config = EncodeConfig::load(args.config.as_deref())?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let table = bench::encode(&config, &device, args.images)?;
+            println!("{table}");
+            Ok(())
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Image folders: `root/<class>/**/*.{png,jpg,jpeg,gif,bmp,webp}` (Tiny ImageNet's
+//! `train/<wnid>/images/*.JPEG` loads as it is). The label is the first-level folder name; files
+//! directly in `root` have none. Decoding runs in parallel; a file that cannot be decoded is
+//! skipped, counted and named in a warning.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+use super::pixels::{decode_file, to_planar};
+use super::{ImageSet, Item};
+use crate::config::{ColorMode, FolderConfig};
+use crate::progress;
+
+const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "bmp", "webp"];
+
+/// How many unreadable files a warning names before it only counts.
+const NAMED_FAILURES: usize = 5;
+
+/// Loads the images of a folder.
+pub fn load(config: &FolderConfig, side: usize, color: ColorMode, quiet: bool) -> Result<ImageSet> {
+    let files = sample(list_files(&config.root)?, config);
+    if files.is_empty() {
+        bail!("image folder {} holds no image file ({})", config.root.display(), EXTENSIONS.join(", "));
+    }
+    let bar = progress::bar(files.len() as u64, "decoding", quiet);
+    let decoded: Vec<(PathBuf, Option<String>, Result<Vec<u8>>)> = files
+        .into_par_iter()
+        .map(|(path, label)| {
+            let image = decode_file(&path).map(|image| to_planar(image, side, color));
+            bar.inc(1);
+            (path, label, image)
+        })
+        .collect();
+    bar.finish_and_clear();
+
+    let mut images = Vec::with_capacity(decoded.len());
+    let mut failures = Vec::new();
+    for (path, label, image) in decoded {
+        match image {
+            Ok(pixels) => images.push((Item { source: path.display().to_string(), label }, pixels)),
+            Err(e) => failures.push(format!("{e:#}")),
+        }
+    }
+    if !failures.is_empty() {
+        eprintln!("warning: skipped {} unreadable image file(s):", failures.len());
+        for failure in failures.iter().take(NAMED_FAILURES) {
+            eprintln!("  {failure}");
+        }
+        if failures.len() > NAMED_FAILURES {
+            eprintln!("  ... and {} more", failures.len() - NAMED_FAILURES);
+        }
+    }
+    if images.is_empty() {
+        bail!("no image in {} could be decoded ({} failed)", config.root.display(), failures.len());
+    }
+    ImageSet::new(side, color, images, failures.len())
+}
+
+/// Every image file under `root` with its label, sorted by path.
+fn list_files(root: &Path) -> Result<Vec<(PathBuf, Option<String>)>> {
+    if !root.is_dir() {
+        let hint = if root.to_string_lossy().contains("tiny-imagenet") {
+            "; download tiny-imagenet-200.zip (cs231n.stanford.edu) and unzip it into data/ so that \
+             data/tiny-imagenet-200/train/<wnid>/images/ exists"
+        } else {
+            ""
+        };
+        bail!("image folder {} does not exist or is not a folder{hint}", root.display());
+    }
+    let mut files = Vec::new();
+    for entry in read_dir_sorted(root)? {
+        if entry.is_dir() {
+            let label = entry.file_name().map(|n| n.to_string_lossy().into_owned());
+            let mut below = Vec::new();
+            collect_images(&entry, &mut below)?;
+            files.extend(below.into_iter().map(|path| (path, label.clone())));
+        } else if is_image(&entry) {
+            files.push((entry, None));
+        }
+    }
+    Ok(files)
+}
+
+fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in read_dir_sorted(dir)? {
+        if entry.is_dir() {
+            collect_images(&entry, out)?;
+        } else if is_image(&entry) {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list folder {}", dir.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("cannot list folder {}", dir.display()))?;
+    entries.sort();
+    Ok(entries)
+}
+
+fn is_image(path: &Path) -> bool {
+    path.extension()
+        .map(|ext| EXTENSIONS.iter().any(|known| ext.eq_ignore_ascii_case(known)))
+        .unwrap_or(false)
+}
+
+/// Applies `per_class` and `limit` with a seeded shuffle; the result stays sorted by path.
+fn sample(files: Vec<(PathBuf, Option<String>)>, config: &FolderConfig) -> Vec<(PathBuf, Option<String>)> {
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut kept = if config.per_class > 0 {
+        let mut classes: BTreeMap<Option<String>, Vec<(PathBuf, Option<String>)>> = BTreeMap::new();
+        for file in files {
+            classes.entry(file.1.clone()).or_default().push(file);
+        }
+        let mut kept = Vec::new();
+        for (_, mut members) in classes {
+            members.shuffle(&mut rng);
+            members.truncate(config.per_class);
+            kept.extend(members);
+        }
+        kept
+    } else {
+        files
+    };
+    if config.limit > 0 && kept.len() > config.limit {
+        kept.shuffle(&mut rng);
+        kept.truncate(config.limit);
+    }
+    kept.sort();
+    kept
+}

@@ -1,0 +1,107 @@
+//! Image sources and the in-memory image set every later stage reads.
+//!
+//! Each source (sprite sheet, image folder, MNIST IDX) yields items with a source description
+//! and an optional label; [`pixels`] brings every image to one side and channel layout. Pixels are
+//! kept as `u8` (N x C x side x side, planar) so that 100,000 images fit in memory, and are turned
+//! into `f32` in [0, 1] one batch at a time.
+
+pub mod folder;
+pub mod mnist;
+pub mod pixels;
+pub mod sheet;
+
+use anyhow::{Result, bail};
+
+use crate::config::{ColorMode, DataConfig, DataSource};
+
+/// Where one image came from and what it is labelled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// A file path, `sheet.png#col,row` for a sprite, or `file#index` for an IDX entry.
+    pub source: String,
+    pub label: Option<String>,
+}
+
+/// Images of one size and colour mode, ready to be encoded.
+#[derive(Debug, Clone)]
+pub struct ImageSet {
+    pub side: usize,
+    pub color: ColorMode,
+    pub items: Vec<Item>,
+    /// Files that could not be decoded and were left out.
+    pub skipped: usize,
+    pixels: Vec<u8>,
+}
+
+impl ImageSet {
+    /// Builds a set from planar images (each `channels x side x side`), in item order.
+    pub fn new(side: usize, color: ColorMode, images: Vec<(Item, Vec<u8>)>, skipped: usize) -> Result<Self> {
+        let per_image = color.channels() * side * side;
+        let mut pixels = Vec::with_capacity(images.len() * per_image);
+        let mut items = Vec::with_capacity(images.len());
+        for (item, image) in images {
+            if image.len() != per_image {
+                bail!("image {} has {} values, expected {per_image}", item.source, image.len());
+            }
+            pixels.extend_from_slice(&image);
+            items.push(item);
+        }
+        if items.is_empty() {
+            bail!("the data set is empty: no usable image was found");
+        }
+        Ok(Self { side, color, items, skipped, pixels })
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn channels(&self) -> usize {
+        self.color.channels()
+    }
+
+    /// Values per image: channels x side x side.
+    pub fn image_len(&self) -> usize {
+        self.channels() * self.side * self.side
+    }
+
+    /// The planar `u8` pixels of image `index`.
+    pub fn image(&self, index: usize) -> &[u8] {
+        let n = self.image_len();
+        &self.pixels[index * n..(index + 1) * n]
+    }
+
+    /// The images at `indices` as `f32` in [0, 1], concatenated (batch x C x side x side).
+    pub fn batch_f32(&self, indices: &[usize]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(indices.len() * self.image_len());
+        for &i in indices {
+            out.extend(self.image(i).iter().map(|&v| v as f32 / 255.0));
+        }
+        out
+    }
+
+    /// Keeps the first `len` images.
+    pub fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
+        self.pixels.truncate(len * self.image_len());
+    }
+
+    /// Whether any item carries a label.
+    pub fn has_labels(&self) -> bool {
+        self.items.iter().any(|item| item.label.is_some())
+    }
+}
+
+/// Loads the configured source into an [`ImageSet`].
+pub fn load(config: &DataConfig, color: ColorMode, quiet: bool) -> Result<ImageSet> {
+    let side = config.image_size as usize;
+    match config.source()? {
+        DataSource::Sheet(sheet) => sheet::load(sheet, side, color),
+        DataSource::Folder(folder) => folder::load(folder, side, color, quiet),
+        DataSource::Mnist(mnist) => mnist::load(mnist, side, color),
+    }
+}

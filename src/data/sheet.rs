@@ -1,0 +1,130 @@
+//! Sprite sheets: a grid of equally sized RGBA tiles in one image, with an optional transparent
+//! border around each tile and optional labels from a CSV keyed by cell column and row.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use image::RgbaImage;
+
+use super::pixels::{decode_file, read_input, to_planar};
+use super::{ImageSet, Item};
+use crate::config::{ColorMode, GridOrder, SheetConfig};
+
+/// The grid of a sheet: cell pitch and the number of columns and rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SheetGrid {
+    pub tile: u32,
+    pub border: u32,
+    pub columns: u32,
+    pub rows: u32,
+}
+
+impl SheetGrid {
+    /// Fits the geometry to a sheet of `width x height` pixels; an error when it does not divide
+    /// the sheet into whole cells.
+    pub fn fit(width: u32, height: u32, tile: u32, border: u32, path: &Path) -> Result<Self> {
+        let pitch = tile + 2 * border;
+        if width % pitch != 0 || height % pitch != 0 || width < pitch || height < pitch {
+            bail!(
+                "sprite sheet {} is {width} x {height} px, which is not a whole number of {pitch}-px cells \
+                 (tile_size {tile} + 2 x border {border}); check `data.sheet.tile_size` and `data.sheet.border`",
+                path.display()
+            );
+        }
+        Ok(Self { tile, border, columns: width / pitch, rows: height / pitch })
+    }
+
+    pub fn pitch(&self) -> u32 {
+        self.tile + 2 * self.border
+    }
+
+    /// Cells (column, row) in the requested order.
+    pub fn cells(&self, order: GridOrder) -> Vec<(u32, u32)> {
+        let mut cells = Vec::with_capacity((self.columns * self.rows) as usize);
+        match order {
+            GridOrder::RowMajor => {
+                for row in 0..self.rows {
+                    for column in 0..self.columns {
+                        cells.push((column, row));
+                    }
+                }
+            }
+            GridOrder::ColumnMajor => {
+                for column in 0..self.columns {
+                    for row in 0..self.rows {
+                        cells.push((column, row));
+                    }
+                }
+            }
+        }
+        cells
+    }
+
+    /// The tile at (column, row), without its border.
+    pub fn tile_image(&self, sheet: &RgbaImage, column: u32, row: u32) -> RgbaImage {
+        let x = column * self.pitch() + self.border;
+        let y = row * self.pitch() + self.border;
+        image::imageops::crop_imm(sheet, x, y, self.tile, self.tile).to_image()
+    }
+}
+
+/// Loads the sprites of a sheet.
+pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<ImageSet> {
+    let sheet = decode_file(&config.path)?;
+    let grid = SheetGrid::fit(sheet.width(), sheet.height(), config.tile_size, config.border, &config.path)?;
+    let labels = match &config.labels {
+        Some(path) => Some(read_labels(path, config)?),
+        None => None,
+    };
+    let name = config.path.display().to_string();
+    let mut images = Vec::new();
+    for (column, row) in grid.cells(config.order) {
+        if config.max_sprites > 0 && images.len() >= config.max_sprites {
+            break;
+        }
+        let tile = grid.tile_image(&sheet, column, row);
+        if config.skip_empty && tile.pixels().all(|p| p[3] == 0) {
+            continue;
+        }
+        let label = labels.as_ref().and_then(|l| l.get(&(column, row)).cloned());
+        let item = Item { source: format!("{name}#{column},{row}"), label };
+        images.push((item, to_planar(tile, side, color)));
+    }
+    if images.is_empty() {
+        bail!("sprite sheet {name} has no non-empty tile");
+    }
+    ImageSet::new(side, color, images, 0)
+}
+
+/// Reads a label CSV into a map from (column, row) to label.
+fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), String>> {
+    let bytes = read_input(path)?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let headers = reader.headers().with_context(|| format!("cannot read the header of {}", path.display()))?.clone();
+    let find = |key: &str, config_key: &str| {
+        headers.iter().position(|h| h == key).with_context(|| {
+            format!(
+                "label file {} has no column `{key}` (set by `data.sheet.{config_key}`); its columns are: {}",
+                path.display(),
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+    };
+    let column_at = find(&config.column_key, "column_key")?;
+    let row_at = find(&config.row_key, "row_key")?;
+    let label_at = find(&config.label_column, "label_column")?;
+    let mut labels = HashMap::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}: malformed CSV record {}", path.display(), line + 2))?;
+        let number = |at: usize| -> Result<u32> {
+            let text = record.get(at).unwrap_or("");
+            text.trim().parse().with_context(|| {
+                format!("{} line {}: expected a cell index, got {text:?}", path.display(), line + 2)
+            })
+        };
+        let label = record.get(label_at).unwrap_or("").to_string();
+        labels.insert((number(column_at)?, number(row_at)?), label);
+    }
+    Ok(labels)
+}

@@ -1,0 +1,97 @@
+//! Device selection, in one place: `--device auto|gpu|cpu` becomes a burn [`Device`].
+//!
+//! `gpu` asks wgpu for an adapter (any graphics API) and fails with one clear line when there is
+//! none. `auto` uses a hardware adapter when there is one and burn's pure-Rust CPU backend
+//! (flex) otherwise: a software adapter such as Mesa's lavapipe is slower than flex, so `auto`
+//! passes it over (ask for it with `gpu`, as the tests do). Everything below this module takes a
+//! `&Device` and runs the same code on either backend.
+
+use std::sync::OnceLock;
+
+use anyhow::{Result, bail};
+use burn::backend::wgpu::wgpu;
+use burn::tensor::Device;
+
+/// What the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DeviceChoice {
+    /// A hardware GPU when wgpu finds one, else the CPU.
+    #[default]
+    Auto,
+    /// The wgpu adapter, hardware or software; an error when there is none.
+    Gpu,
+    /// burn's pure-Rust CPU backend.
+    Cpu,
+}
+
+/// A device ready for tensors, with a human-readable description of what it is.
+#[derive(Debug, Clone)]
+pub struct ComputeDevice {
+    pub device: Device,
+    /// e.g. `wgpu Vulkan: NVIDIA H100 (DiscreteGpu)` or `cpu (flex, 2 threads)`.
+    pub description: String,
+    pub is_gpu: bool,
+}
+
+/// The wgpu adapter found on first use: initialising the runtime twice is an error in burn, so
+/// the outcome of the first attempt is kept for the life of the process.
+struct WgpuAdapter {
+    device: Device,
+    info: wgpu::AdapterInfo,
+}
+
+fn wgpu_adapter() -> &'static Result<WgpuAdapter, String> {
+    static ADAPTER: OnceLock<Result<WgpuAdapter, String>> = OnceLock::new();
+    ADAPTER.get_or_init(|| match Device::wgpu_options().init_with_setup() {
+        Ok((device, setup)) => Ok(WgpuAdapter { device, info: setup.adapter.get_info() }),
+        Err(e) => Err(e.to_string()),
+    })
+}
+
+fn describe_adapter(info: &wgpu::AdapterInfo) -> String {
+    format!("wgpu {:?}: {} ({:?})", info.backend, info.name, info.device_type)
+}
+
+/// The CPU device (burn's flex backend).
+pub fn cpu() -> ComputeDevice {
+    ComputeDevice {
+        device: Device::flex(),
+        description: format!("cpu (flex, {} threads)", rayon::current_num_threads()),
+        is_gpu: false,
+    }
+}
+
+/// Resolves a choice into a device. Under `auto`, a note on stderr says why the CPU was chosen.
+pub fn select(choice: DeviceChoice) -> Result<ComputeDevice> {
+    match choice {
+        DeviceChoice::Cpu => Ok(cpu()),
+        DeviceChoice::Gpu => match wgpu_adapter() {
+            Ok(adapter) => Ok(ComputeDevice {
+                device: adapter.device.clone(),
+                description: describe_adapter(&adapter.info),
+                is_gpu: true,
+            }),
+            Err(e) => bail!(
+                "--device gpu: wgpu found no GPU adapter ({e}); install a Vulkan driver or use --device cpu"
+            ),
+        },
+        DeviceChoice::Auto => match wgpu_adapter() {
+            Ok(adapter) if adapter.info.device_type != wgpu::DeviceType::Cpu => Ok(ComputeDevice {
+                device: adapter.device.clone(),
+                description: describe_adapter(&adapter.info),
+                is_gpu: true,
+            }),
+            Ok(adapter) => {
+                eprintln!(
+                    "note: only a software GPU adapter ({}) was found; using the CPU (--device gpu forces it)",
+                    adapter.info.name
+                );
+                Ok(cpu())
+            }
+            Err(_) => {
+                eprintln!("note: no GPU adapter found; using the CPU");
+                Ok(cpu())
+            }
+        },
+    }
+}

@@ -1,0 +1,122 @@
+//! The Hebbian lateral path, as pure tensor functions: the update ΔW from a batch of
+//! activations, the lateral response with its inhibition, and the three statistics the seed logs.
+//!
+//! Activations arrive as `[batch, channels, positions]`. Lateral weights are `[1, N, N]` in the
+//! shared (seed) mode and `[channels, N, N]` in the per-channel mode. The same functions run on
+//! every backend: flex on the CPU is the twin of wgpu on the GPU.
+
+use burn::tensor::Tensor;
+
+use crate::config::LateralMode;
+
+/// ΔW before clamping.
+///
+/// - `Shared` (the seed's code): ΔW = η · (1/C) Σ_b Σ_c a_bc a_bcᵀ — summed over the batch,
+///   averaged over channels; one GEMM of the `(B·C) x N` activation matrix with itself.
+/// - `PerChannel`: ΔW_c = η · (1/B) Σ_b a_bc a_bcᵀ — averaged over the batch; one batched GEMM.
+pub fn hebbian_delta(activations: Tensor<3>, mode: LateralMode, lr: f64) -> Tensor<3> {
+    let [batch, channels, positions] = activations.dims();
+    match mode {
+        LateralMode::Shared => {
+            let rows = activations.reshape([batch * channels, positions]);
+            let outer = rows.clone().transpose().matmul(rows);
+            (outer * (lr / channels as f64)).reshape([1, positions, positions])
+        }
+        LateralMode::PerChannel => {
+            let per_channel = activations.swap_dims(0, 1); // [C, B, N]
+            let outer = per_channel.clone().swap_dims(1, 2).matmul(per_channel);
+            outer * (lr / batch as f64)
+        }
+    }
+}
+
+/// The lateral response `a · W` with its spatial mean subtracted (the inhibition).
+pub fn lateral_response(activations: Tensor<3>, weights: Tensor<3>) -> Tensor<3> {
+    let [batch, channels, positions] = activations.dims();
+    let response = if weights.dims()[0] == 1 {
+        let shared = weights.reshape([positions, positions]);
+        activations.reshape([batch * channels, positions]).matmul(shared).reshape([batch, channels, positions])
+    } else {
+        activations.swap_dims(0, 1).matmul(weights).swap_dims(0, 1)
+    };
+    let mean = response.clone().mean_dim(2);
+    response - mean
+}
+
+/// The seed's per-step numbers: energy E[|a|²] (mean squared activation), delta (mean |ΔW|,
+/// after clamping) and norm ‖W‖_F (after the update), as a 3-element tensor.
+pub fn step_statistics(activations: Tensor<3>, delta: Tensor<3>, weights: Tensor<3>) -> Tensor<1> {
+    let energy = activations.square().mean();
+    let delta = delta.abs().mean();
+    let norm = weights.square().sum().sqrt();
+    Tensor::cat(vec![energy, delta, norm], 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn tensor3(values: Vec<f32>, shape: [usize; 3]) -> Tensor<3> {
+        Tensor::from_data(TensorData::new(values, shape), &Device::flex())
+    }
+
+    fn values(t: Tensor<3>) -> Vec<f32> {
+        t.into_data().to_vec().unwrap()
+    }
+
+    fn assert_close(got: &[f32], want: &[f32]) {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "got {got:?}, want {want:?}");
+        }
+    }
+
+    // Batch of 2, 2 channels, 2 positions:
+    //   b0: c0 = [1, 2], c1 = [0, 1];  b1: c0 = [3, 0], c1 = [1, 1].
+    fn example() -> Tensor<3> {
+        tensor3(vec![1., 2., 0., 1., 3., 0., 1., 1.], [2, 2, 2])
+    }
+
+    #[test]
+    fn shared_delta_sums_batch_and_averages_channels() {
+        // Σ outer products: [1,2]:[[1,2],[2,4]] + [0,1]:[[0,0],[0,1]] + [3,0]:[[9,0],[0,0]]
+        // + [1,1]:[[1,1],[1,1]] = [[11,3],[3,6]]; times lr 0.5 / C 2.
+        let delta = hebbian_delta(example(), LateralMode::Shared, 0.5);
+        assert_eq!(delta.dims(), [1, 2, 2]);
+        assert_close(&values(delta), &[2.75, 0.75, 0.75, 1.5]);
+    }
+
+    #[test]
+    fn per_channel_delta_averages_the_batch() {
+        // c0: [[1,2],[2,4]] + [[9,0],[0,0]] = [[10,2],[2,4]]; c1: [[0,0],[0,1]] + [[1,1],[1,1]]
+        // = [[1,1],[1,2]]; times lr 0.5 / B 2.
+        let delta = hebbian_delta(example(), LateralMode::PerChannel, 0.5);
+        assert_eq!(delta.dims(), [2, 2, 2]);
+        assert_close(&values(delta), &[2.5, 0.5, 0.5, 1.0, 0.25, 0.25, 0.25, 0.5]);
+    }
+
+    #[test]
+    fn response_subtracts_its_spatial_mean() {
+        // Shared W = [[1,2],[3,4]]: a·W for a = [1,2] is [7,10], mean 8.5 -> [-1.5, 1.5].
+        let shared = tensor3(vec![1., 2., 3., 4.], [1, 2, 2]);
+        let response = values(lateral_response(example(), shared));
+        // rows: [1,2]->[7,10]; [0,1]->[3,4]; [3,0]->[3,6]; [1,1]->[4,6]
+        assert_close(&response, &[-1.5, 1.5, -0.5, 0.5, -1.5, 1.5, -1.0, 1.0]);
+        // Per channel: c0 uses [[1,0],[0,1]] (identity), c1 uses [[0,1],[1,0]] (swap).
+        let per_channel = tensor3(vec![1., 0., 0., 1., 0., 1., 1., 0.], [2, 2, 2]);
+        let response = values(lateral_response(example(), per_channel));
+        // b0c0 [1,2] -> [-0.5,0.5]; b0c1 [0,1] -> [1,0] -> [0.5,-0.5];
+        // b1c0 [3,0] -> [1.5,-1.5]; b1c1 [1,1] -> [1,1] -> [0,0].
+        assert_close(&response, &[-0.5, 0.5, 0.5, -0.5, 1.5, -1.5, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn statistics_match_hand_computed_values() {
+        let delta = tensor3(vec![0.1, -0.3], [1, 1, 2]);
+        let weights = tensor3(vec![3.0, 4.0], [1, 1, 2]);
+        let stats: Vec<f32> = step_statistics(example(), delta, weights).into_data().to_vec().unwrap();
+        // energy: (1+4+0+1+9+0+1+1)/8 = 17/8; delta: (0.1+0.3)/2; norm: 5.
+        assert_close(&stats, &[2.125, 0.2, 5.0]);
+    }
+}

@@ -1,0 +1,51 @@
+//! Feature extraction: every image through the trained encoder, in batches, into one
+//! row-major `N x D` matrix of L2-normalised rows.
+
+use anyhow::{Context, Result};
+use burn::tensor::Device;
+
+use crate::data::ImageSet;
+use crate::encoder::HebbianEncoder;
+use crate::progress;
+use crate::train::batch_tensor;
+
+/// Row-major `rows x dim` features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    pub rows: usize,
+    pub dim: usize,
+    pub values: Vec<f32>,
+}
+
+impl Features {
+    pub fn row(&self, index: usize) -> &[f32] {
+        &self.values[index * self.dim..(index + 1) * self.dim]
+    }
+}
+
+/// Encodes every image of `images`, `batch_size` at a time.
+pub fn extract(
+    encoder: &HebbianEncoder,
+    images: &ImageSet,
+    batch_size: usize,
+    device: &Device,
+    quiet: bool,
+) -> Result<Features> {
+    let indices: Vec<usize> = (0..images.len()).collect();
+    let bar = progress::bar(images.len() as u64, "extracting", quiet);
+    let mut values = Vec::new();
+    let mut dim = 0;
+    for batch in indices.chunks(batch_size) {
+        let features = encoder.features(batch_tensor(images, batch, device));
+        dim = features.dims()[1];
+        let batch_values: Vec<f32> = features
+            .into_data()
+            .to_vec()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))
+            .context("cannot read features from the device")?;
+        values.extend(batch_values);
+        bar.inc(batch.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(Features { rows: images.len(), dim, values })
+}

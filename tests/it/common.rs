@@ -1,0 +1,95 @@
+//! Small synthetic data sets written into a temporary folder.
+
+use std::path::Path;
+
+use image::{Rgba, RgbaImage};
+
+/// A sprite sheet of `columns x rows` cells of `tile` px with a 1-px border; the last cell is
+/// fully transparent, every other cell a distinct colour with a transparent corner whose RGB is
+/// noise. Returns the number of non-empty tiles.
+pub fn write_sheet(path: &Path, columns: u32, rows: u32, tile: u32) -> usize {
+    let pitch = tile + 2;
+    let mut sheet = RgbaImage::from_pixel(columns * pitch, rows * pitch, Rgba([90, 10, 200, 0]));
+    let mut filled = 0;
+    for row in 0..rows {
+        for column in 0..columns {
+            if row == rows - 1 && column == columns - 1 {
+                continue;
+            }
+            filled += 1;
+            let shade = (filled * 37 % 256) as u8;
+            for y in 0..tile {
+                for x in 0..tile {
+                    let corner = x < tile / 4 && y < tile / 4;
+                    let pixel = if corner {
+                        Rgba([250, 250, 250, 0])
+                    } else {
+                        Rgba([shade, 255 - shade, (x * 255 / tile) as u8, 255])
+                    };
+                    sheet.put_pixel(column * pitch + 1 + x, row * pitch + 1 + y, pixel);
+                }
+            }
+        }
+    }
+    sheet.save(path).unwrap();
+    filled
+}
+
+/// An IDX image file of `count` images of `side x side` (optionally gzip-compressed) and its
+/// label file.
+pub fn write_mnist(images: &Path, labels: &Path, count: usize, side: usize, gzip: bool) {
+    let mut image_bytes = vec![0, 0, 8, 3];
+    for dim in [count, side, side] {
+        image_bytes.extend_from_slice(&(dim as u32).to_be_bytes());
+    }
+    for i in 0..count {
+        for p in 0..side * side {
+            image_bytes.push(if (p + i) % 3 == 0 { 255 } else { 0 });
+        }
+    }
+    let mut label_bytes = vec![0, 0, 8, 1];
+    label_bytes.extend_from_slice(&(count as u32).to_be_bytes());
+    label_bytes.extend((0..count).map(|i| (i % 10) as u8));
+    let write = |path: &Path, bytes: Vec<u8>| {
+        if gzip {
+            use std::io::Write;
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(&bytes).unwrap();
+            std::fs::write(path, encoder.finish().unwrap()).unwrap();
+        } else {
+            std::fs::write(path, bytes).unwrap();
+        }
+    };
+    write(images, image_bytes);
+    write(labels, label_bytes);
+}
+
+/// A tiny encode config for a sheet at `sheet`, written to `dir/tiny.toml`.
+pub fn write_tiny_config(dir: &Path, sheet: &Path, extra_training: &str) -> std::path::PathBuf {
+    let config = format!(
+        r#"name = "tiny"
+output_dir = "{out}"
+
+[data]
+image_size = 32
+
+[data.sheet]
+path = "{sheet}"
+tile_size = 8
+border = 1
+
+[encoder]
+channels = [4, 4, 8, 8]
+
+[training]
+batch_size = 4
+log_every = 2
+{extra_training}
+"#,
+        out = dir.join("outputs").display(),
+        sheet = sheet.display()
+    );
+    let path = dir.join("tiny.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}

@@ -1,0 +1,69 @@
+//! The GPU path (wgpu; Mesa's lavapipe on machines without a GPU) against its CPU twin (flex).
+
+use burn::tensor::Device;
+use hebb::config::LateralMode;
+use hebb::device::{self, DeviceChoice};
+use hebb::encoder::HebbianEncoder;
+use hebb::encoder::lateral::hebbian_delta;
+use hebb::train::batch_tensor;
+
+use crate::common::write_sheet;
+
+fn features_after_training(device: &Device, mode: LateralMode, set: &hebb::data::ImageSet) -> Vec<f32> {
+    let mut encoder = HebbianEncoder::new(4, set.side, &[4, 8, 8, 8], mode, 3, device);
+    let indices: Vec<usize> = (0..set.len()).collect();
+    for batch in indices.chunks(4) {
+        encoder.train_step(batch_tensor(set, batch, device), 0.05);
+    }
+    encoder.features(batch_tensor(set, &indices, device)).into_data().to_vec().unwrap()
+}
+
+/// Largest difference, relative to the largest magnitude.
+fn relative_gap(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let gap = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    gap / scale
+}
+
+#[test]
+fn wgpu_and_cpu_features_agree() {
+    let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
+    let cpu = device::cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sheet.png");
+    write_sheet(&path, 3, 3, 8);
+    let config = hebb::config::SheetConfig {
+        path,
+        tile_size: 8,
+        border: 1,
+        order: Default::default(),
+        max_sprites: 0,
+        skip_empty: true,
+        labels: None,
+        label_column: "category".into(),
+        column_key: "sheet_x".into(),
+        row_key: "sheet_y".into(),
+    };
+    let set = hebb::data::sheet::load(&config, 32, hebb::config::ColorMode::Rgba).unwrap();
+    for mode in [LateralMode::Shared, LateralMode::PerChannel] {
+        let on_gpu = features_after_training(&gpu.device, mode, &set);
+        let on_cpu = features_after_training(&cpu.device, mode, &set);
+        let gap = relative_gap(&on_gpu, &on_cpu);
+        assert!(gap <= 1e-4, "{mode:?}: GPU and CPU features differ by {gap} (relative)");
+    }
+}
+
+#[test]
+fn wgpu_and_cpu_hebbian_updates_agree() {
+    let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
+    let values: Vec<f32> = (0..2 * 3 * 50).map(|i| ((i * 7919) % 101) as f32 / 101.0).collect();
+    for mode in [LateralMode::Shared, LateralMode::PerChannel] {
+        let run = |device: &Device| -> Vec<f32> {
+            let a = burn::tensor::Tensor::<3>::from_data(burn::tensor::TensorData::new(values.clone(), [2, 3, 50]), device);
+            hebbian_delta(a, mode, 0.01).into_data().to_vec().unwrap()
+        };
+        let gap = relative_gap(&run(&gpu.device), &run(&Device::flex()));
+        assert!(gap <= 1e-5, "{mode:?}: {gap}");
+    }
+}

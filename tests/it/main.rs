@@ -1,0 +1,8 @@
+//! Integration tests: loaders on data made in the test, config errors, the CPU/GPU twin, and
+//! `hebb encode` end to end.
+
+mod common;
+mod config_errors;
+mod data_loading;
+mod encode_cli;
+mod gpu_twin;
