@@ -40,7 +40,7 @@ pub fn extract(
         dim = features.dims()[1];
         let batch_values: Vec<f32> = features
             .into_data()
-            .to_vec()
+            .try_into_vec::<f32>()
             .map_err(|e| anyhow::anyhow!("{e:?}"))
             .context("cannot read features from the device")?;
         values.extend(batch_values);

@@ -90,7 +90,7 @@ pub fn train(
                 let first_new = log.rows.len();
                 flush(&mut pending, layers, &mut log)?;
                 if !quiet {
-                    bar.println(summary_line(&log.rows[first_new..], layers));
+                    bar.suspend(|| eprintln!("{}", summary_line(&log.rows[first_new..], layers)));
                 }
             }
         }
@@ -107,7 +107,7 @@ fn flush(pending: &mut Vec<(usize, usize, Tensor<1>)>, layers: usize, log: &mut 
     let tensors = pending.iter().map(|(_, _, t)| t.clone()).collect();
     let values: Vec<f32> = Tensor::cat(tensors, 0)
         .into_data()
-        .to_vec()
+        .try_into_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("{e:?}"))
         .context("cannot read training statistics from the device")?;
     for (i, (step, epoch, _)) in pending.iter().enumerate() {

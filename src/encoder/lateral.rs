@@ -7,6 +7,7 @@
 
 use burn::tensor::Tensor;
 
+use super::fused;
 use crate::config::LateralMode;
 
 /// ΔW before clamping.
@@ -43,13 +44,30 @@ pub fn lateral_response(activations: Tensor<3>, weights: Tensor<3>) -> Tensor<3>
     response - mean
 }
 
+/// One Hebbian step on the lateral weights: `W + clamp(ΔW, -1, 1)`, and mean |clamped ΔW|.
+/// On a wgpu device the shared rule runs as one fused WGSL kernel ([`fused`]); everywhere else,
+/// and for the per-channel rule, as the tensor ops of [`hebbian_delta`].
+pub fn update_weights(activations: Tensor<3>, weights: Tensor<3>, mode: LateralMode, lr: f64) -> (Tensor<3>, Tensor<1>) {
+    let [batch, channels, positions] = activations.dims();
+    if mode == LateralMode::Shared {
+        let rows = activations.clone().reshape([batch * channels, positions]);
+        let shared = weights.clone().reshape([positions, positions]);
+        if let Some((updated, delta_sum)) = fused::shared_update(rows, shared, (lr / channels as f64) as f32) {
+            let mean_abs = delta_sum / (positions * positions) as f64;
+            return (updated.reshape([1, positions, positions]), mean_abs);
+        }
+    }
+    let delta = hebbian_delta(activations, mode, lr).clamp(-1.0, 1.0);
+    let mean_abs = delta.clone().abs().mean();
+    (weights + delta, mean_abs)
+}
+
 /// The seed's per-step numbers: energy E[|a|²] (mean squared activation), delta (mean |ΔW|,
 /// after clamping) and norm ‖W‖_F (after the update), as a 3-element tensor.
-pub fn step_statistics(activations: Tensor<3>, delta: Tensor<3>, weights: Tensor<3>) -> Tensor<1> {
+pub fn step_statistics(activations: Tensor<3>, delta_mean_abs: Tensor<1>, weights: Tensor<3>) -> Tensor<1> {
     let energy = activations.square().mean();
-    let delta = delta.abs().mean();
     let norm = weights.square().sum().sqrt();
-    Tensor::cat(vec![energy, delta, norm], 0)
+    Tensor::cat(vec![energy, delta_mean_abs, norm], 0)
 }
 
 #[cfg(test)]
@@ -62,7 +80,7 @@ mod tests {
     }
 
     fn values(t: Tensor<3>) -> Vec<f32> {
-        t.into_data().to_vec().unwrap()
+        t.into_data().try_into_vec::<f32>().unwrap()
     }
 
     fn assert_close(got: &[f32], want: &[f32]) {
@@ -112,11 +130,14 @@ mod tests {
     }
 
     #[test]
-    fn statistics_match_hand_computed_values() {
-        let delta = tensor3(vec![0.1, -0.3], [1, 1, 2]);
-        let weights = tensor3(vec![3.0, 4.0], [1, 1, 2]);
-        let stats: Vec<f32> = step_statistics(example(), delta, weights).into_data().to_vec().unwrap();
-        // energy: (1+4+0+1+9+0+1+1)/8 = 17/8; delta: (0.1+0.3)/2; norm: 5.
-        assert_close(&stats, &[2.125, 0.2, 5.0]);
+    fn clamped_update_and_statistics_match_hand_computed_values() {
+        // W = [[0, 0.5], [0.5, 0]], a = the example, lr 0.5, shared: ΔW = [[2.75, 0.75],
+        // [0.75, 1.5]] clamps to [[1, 0.75], [0.75, 1]]; mean |ΔW| = 0.875.
+        let weights = tensor3(vec![0.0, 0.5, 0.5, 0.0], [1, 2, 2]);
+        let (updated, delta) = update_weights(example(), weights, LateralMode::Shared, 0.5);
+        assert_close(&values(updated.clone()), &[1.0, 1.25, 1.25, 1.0]);
+        let stats: Vec<f32> = step_statistics(example(), delta, updated).into_data().try_into_vec::<f32>().unwrap();
+        // energy: (1+4+0+1+9+0+1+1)/8 = 17/8; norm: sqrt(1 + 1.5625 * 2 + 1) = sqrt(5.125).
+        assert_close(&stats, &[2.125, 0.875, 5.125f32.sqrt()]);
     }
 }

@@ -5,6 +5,7 @@
 //! The encoder is a burn [`Module`], so its weights save to and load from a burn record
 //! (`encoder.bpk` in a run folder) next to the config that rebuilds its shape.
 
+pub mod fused;
 pub mod lateral;
 
 use burn::module::{Module, Param};
@@ -16,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::config::LateralMode;
-use lateral::{hebbian_delta, lateral_response, step_statistics};
+use lateral::{lateral_response, step_statistics, update_weights};
 
 /// Smallest norm a channel or feature vector is divided by (as `F.normalize`).
 const NORM_EPS: f64 = 1e-12;
@@ -90,9 +91,8 @@ impl HebbianLayer {
     pub fn train_step(&mut self, input: Tensor<4>, lr: f64) -> (Tensor<4>, Tensor<1>) {
         let side = output_side(input.dims()[2]);
         let active = self.activations(input);
-        let delta = hebbian_delta(active.clone(), self.mode, lr).clamp(-1.0, 1.0);
-        let lateral = self.lateral.val() + delta.clone();
-        let stats = step_statistics(active.clone(), delta, lateral.clone());
+        let (lateral, delta_mean_abs) = update_weights(active.clone(), self.lateral.val(), self.mode, lr);
+        let stats = step_statistics(active.clone(), delta_mean_abs, lateral.clone());
         let response = lateral_response(active.clone(), lateral.clone());
         self.lateral = self.lateral.clone().map(|_| lateral);
         (Self::to_map(active + response, side), stats)

@@ -1,10 +1,10 @@
 //! The GPU path (wgpu; Mesa's lavapipe on machines without a GPU) against its CPU twin (flex).
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
 use hebb::config::LateralMode;
 use hebb::device::{self, DeviceChoice};
 use hebb::encoder::HebbianEncoder;
-use hebb::encoder::lateral::hebbian_delta;
+use hebb::encoder::lateral::update_weights;
 use hebb::train::batch_tensor;
 
 use crate::common::write_sheet;
@@ -15,7 +15,7 @@ fn features_after_training(device: &Device, mode: LateralMode, set: &hebb::data:
     for batch in indices.chunks(4) {
         encoder.train_step(batch_tensor(set, batch, device), 0.05);
     }
-    encoder.features(batch_tensor(set, &indices, device)).into_data().to_vec().unwrap()
+    encoder.features(batch_tensor(set, &indices, device)).into_data().try_into_vec::<f32>().unwrap()
 }
 
 /// Largest difference, relative to the largest magnitude.
@@ -54,16 +54,29 @@ fn wgpu_and_cpu_features_agree() {
     }
 }
 
+/// The fused WGSL update (shared rule) and the tensor-op update (per channel) on wgpu against
+/// the tensor ops on the CPU: ragged tiles (n = 50), several row blocks (rows = 4 x 10), and a
+/// rate at which the clamp binds for some entries.
 #[test]
 fn wgpu_and_cpu_hebbian_updates_agree() {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
-    let values: Vec<f32> = (0..2 * 3 * 50).map(|i| ((i * 7919) % 101) as f32 / 101.0).collect();
-    for mode in [LateralMode::Shared, LateralMode::PerChannel] {
-        let run = |device: &Device| -> Vec<f32> {
-            let a = burn::tensor::Tensor::<3>::from_data(burn::tensor::TensorData::new(values.clone(), [2, 3, 50]), device);
-            hebbian_delta(a, mode, 0.01).into_data().to_vec().unwrap()
+    assert!(hebb::encoder::fused::runs_wgsl(&gpu.device));
+    assert!(!hebb::encoder::fused::runs_wgsl(&Device::flex()));
+    let (batch, channels, n) = (4, 10, 50);
+    let values: Vec<f32> = (0..batch * channels * n).map(|i| ((i * 7919) % 101) as f32 / 101.0).collect();
+    let start: Vec<f32> = (0..channels * n * n).map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5).collect();
+    for (mode, lr) in [(LateralMode::Shared, 0.05), (LateralMode::Shared, 1e-3), (LateralMode::PerChannel, 0.3)] {
+        let count = if mode == LateralMode::Shared { 1 } else { channels };
+        let run = |device: &Device| -> (Vec<f32>, f32) {
+            let a = Tensor::<3>::from_data(TensorData::new(values.clone(), [batch, channels, n]), device);
+            let w = Tensor::<3>::from_data(TensorData::new(start[..count * n * n].to_vec(), [count, n, n]), device);
+            let (updated, delta) = update_weights(a, w, mode, lr);
+            (updated.into_data().try_into_vec::<f32>().unwrap(), delta.into_scalar::<f32>())
         };
-        let gap = relative_gap(&run(&gpu.device), &run(&Device::flex()));
-        assert!(gap <= 1e-5, "{mode:?}: {gap}");
+        let (gpu_w, gpu_delta) = run(&gpu.device);
+        let (cpu_w, cpu_delta) = run(&Device::flex());
+        let gap = relative_gap(&gpu_w, &cpu_w);
+        assert!(gap <= 1e-5, "{mode:?} lr {lr}: weights differ by {gap}");
+        assert!((gpu_delta - cpu_delta).abs() <= 1e-5 * cpu_delta.abs(), "{mode:?}: {gpu_delta} vs {cpu_delta}");
     }
 }

@@ -1,0 +1,81 @@
+//! The fused Hebbian update on wgpu: `shaders/hebbian_update.wgsl` computes ΔW = clamp(η·AᵀA)
+//! tile by tile, adds it to W and reduces |ΔW|, without ever writing ΔW to device memory. Its
+//! CPU twin is the plain tensor path in [`super::lateral`]; the tests compare the two.
+
+use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
+use burn::backend::{DispatchDevice, Wgpu};
+use burn::cubecl::CubeCount;
+use burn::cubecl::prelude::KernelId;
+use burn::cubecl::server::KernelArguments;
+use burn::tensor::{DType, Device, Shape, Tensor};
+
+/// Side of the square tile one workgroup computes (the shader's `TILE`).
+const TILE: usize = 16;
+
+struct HebbianUpdateKernel;
+
+impl KernelSource for HebbianUpdateKernel {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(include_str!("../../shaders/hebbian_update.wgsl"))
+    }
+
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>()
+    }
+
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// Whether `device` runs our WGSL kernels (a wgpu device).
+pub fn runs_wgsl(device: &Device) -> bool {
+    matches!(device.as_dispatch(), DispatchDevice::Cube(_))
+}
+
+/// `W + clamp(scale · AᵀA, -1, 1)` and the sum of |clamp(scale · AᵀA, -1, 1)|, for `A` of shape
+/// `[rows, n]` and `W` of shape `[n, n]` on a wgpu device. `None` on any other device.
+pub fn shared_update(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Option<(Tensor<2>, Tensor<1>)> {
+    if !runs_wgsl(&activations.device()) {
+        return None;
+    }
+    let [rows, n] = activations.dims();
+    let activations: CubeTensor = into_contiguous(activations.try_into_primitive::<Wgpu>().ok()?);
+    let weights: CubeTensor = into_contiguous(weights.try_into_primitive::<Wgpu>().ok()?);
+    let client = activations.client.clone();
+    let tiles = n.div_ceil(TILE);
+    let f32_size = DType::F32.size();
+
+    let weights_out = CubeTensor::new_contiguous(
+        client.clone(),
+        activations.device.clone(),
+        Shape::from(vec![n, n]),
+        client.empty(n * n * f32_size),
+        DType::F32,
+    );
+    let partial = CubeTensor::new_contiguous(
+        client.clone(),
+        activations.device.clone(),
+        Shape::from(vec![tiles * tiles]),
+        client.empty(tiles * tiles * f32_size),
+        DType::F32,
+    );
+    let info = [rows as u32, n as u32, scale.to_bits()];
+    let info = client.create_from_slice(bytemuck::cast_slice(&info));
+
+    let cube_dim = CubeDim::new_2d(TILE as u32, TILE as u32);
+    client.launch(
+        Box::new(SourceKernel::new(HebbianUpdateKernel, cube_dim)),
+        CubeCount::Static(tiles as u32, tiles as u32, 1),
+        KernelArguments::new().with_buffers(vec![
+            activations.handle.binding(),
+            weights.handle.binding(),
+            weights_out.handle.clone().binding(),
+            partial.handle.clone().binding(),
+            info.binding(),
+        ]),
+    );
+    let weights_out = Tensor::<2>::from_primitive::<Wgpu>(weights_out);
+    let delta_sum = Tensor::<1>::from_primitive::<Wgpu>(partial).sum();
+    Some((weights_out, delta_sum))
+}
