@@ -4,13 +4,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::bench;
 use crate::config::EncodeConfig;
 use crate::device::{self, DeviceChoice};
 use crate::encode;
+use crate::query::{self, QueryTarget};
 
 #[derive(Debug, Parser)]
 #[command(name = "hebb", version, about = "Hebbian image encoders on the GPU: embeddings, maps and associative memories")]
@@ -23,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Train the Hebbian encoder on an image set and write its embeddings to a run folder.
     Encode(EncodeArgs),
+    /// The most similar images to a data set item or an image file, from a finished run.
+    Query(QueryArgs),
     /// Measure throughput and print a table.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -55,6 +58,28 @@ pub struct EncodeArgs {
     /// No per-step statistics lines and no progress bars (the training log is still written).
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["item", "image"])))]
+pub struct QueryArgs {
+    /// Run folder written by `hebb encode` (e.g. outputs/emoji).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Index of a data set item (see the run's items.csv).
+    #[arg(long)]
+    pub item: Option<usize>,
+    /// Any image file, encoded by the run's saved encoder.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// How many matches to list.
+    #[arg(long, default_value_t = crate::encode::TOP_K)]
+    pub top: usize,
+    /// Also write the query and its matches as one row of pictures to this PNG.
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +125,25 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("device: {}", device.description);
             let summary = encode::run(&config, &device, args.quiet)?;
             println!("{}", summary.table());
+            Ok(())
+        }
+        Command::Query(args) => {
+            let target = match (args.item, &args.image) {
+                (Some(item), _) => QueryTarget::Item(item),
+                (None, Some(image)) => QueryTarget::Image(image.clone()),
+                (None, None) => bail!("give --item or --image"),
+            };
+            if args.top == 0 {
+                bail!("--top: expected at least 1");
+            }
+            let run = query::Run::open(&args.run)?;
+            let device = device::select(args.device.device)?;
+            let matches = query::query(&run, &target, args.top, &device)?;
+            print!("{}", query::table(&run, &matches));
+            if let Some(grid) = &args.grid {
+                query::write_grid(&run, &target, &matches, grid)?;
+                eprintln!("wrote {}", grid.display());
+            }
             Ok(())
         }
         Command::Bench(BenchCommand::Encode(args)) => {

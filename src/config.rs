@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+pub use crate::cluster::ClusterConfig;
+pub use crate::map::MapConfig;
+pub use crate::render::RenderConfig;
+
 /// The configuration that `hebb encode` runs without `--config`: the embedded Twemoji sheet.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../configs/emoji.toml");
 
@@ -26,6 +30,12 @@ pub struct EncodeConfig {
     pub encoder: EncoderConfig,
     #[serde(default)]
     pub training: TrainingConfig,
+    #[serde(default)]
+    pub map: MapConfig,
+    #[serde(default)]
+    pub clusters: ClusterConfig,
+    #[serde(default)]
+    pub render: RenderConfig,
 }
 
 /// Where the images come from and how they are brought to one size. Exactly one of the source
@@ -318,6 +328,9 @@ impl EncodeConfig {
         if !(self.training.lr.is_finite() && self.training.lr > 0.0) {
             bail!("key `training.lr`: expected a positive number, got {}", self.training.lr);
         }
+        self.map.validate()?;
+        self.clusters.validate()?;
+        self.render.validate()?;
         Ok(())
     }
 

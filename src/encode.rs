@@ -1,19 +1,18 @@
-//! `hebb encode`: data -> encoder training -> feature extraction -> run folder, with a summary.
+//! `hebb encode`: data -> encoder training -> features -> neighbours -> UMAP map and K-Means
+//! clusters -> pictures -> run folder, with per-stage timings in a summary.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use serde::Serialize;
 
 use crate::config::EncodeConfig;
-use crate::data;
 use crate::device::ComputeDevice;
 use crate::encoder::HebbianEncoder;
-use crate::features;
 use crate::run_folder::{RunFolder, items_csv, npy_f32};
-use crate::train;
+use crate::{cluster, data, features, knn, map, render, train};
 
 /// File names inside a run folder.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -22,6 +21,16 @@ pub const ITEMS_FILE: &str = "items.csv";
 pub const TRAINING_LOG_FILE: &str = "training_log.csv";
 pub const ENCODER_FILE: &str = "encoder.bpk";
 pub const SUMMARY_FILE: &str = "summary.json";
+pub const MAP_FILE: &str = "map.csv";
+pub const CANVAS_FILE: &str = "canvas.png";
+pub const CLUSTERS_FILE: &str = "clusters.png";
+pub const MAP_CLUSTERS_FILE: &str = "map_clusters.png";
+pub const MAP_LABELS_FILE: &str = "map_labels.png";
+pub const NEIGHBOURS_FILE: &str = "neighbours.png";
+pub const TRAINING_CHART_FILE: &str = "training.png";
+
+/// Neighbours per item in the grid and in `query`'s default answer.
+pub const TOP_K: usize = 5;
 
 /// What a finished run reports.
 #[derive(Debug, Clone, Serialize)]
@@ -32,30 +41,30 @@ pub struct EncodeSummary {
     pub skipped: usize,
     pub feature_dim: usize,
     pub training_steps: usize,
-    pub seconds_load: f64,
-    pub seconds_train: f64,
-    pub seconds_extract: f64,
-    pub seconds_write: f64,
+    /// (stage, seconds) in pipeline order.
+    pub stages: Vec<(String, f64)>,
+    /// Files written into the run folder.
+    pub files: Vec<String>,
 }
 
 impl EncodeSummary {
     /// A short table for the terminal.
     pub fn table(&self) -> String {
-        format!(
-            "run folder     {}\ndevice         {}\nitems          {} ({} skipped)\nfeatures       {} x {}\n\
-             load           {:.2} s\ntrain          {:.2} s ({} steps)\nextract        {:.2} s\nwrite          {:.2} s",
+        let mut out = format!(
+            "run folder   {}\ndevice       {}\nitems        {} ({} skipped)\nfeatures     {} x {}\nsteps        {}\n",
             self.run_dir.display(),
             self.device,
             self.items,
             self.skipped,
             self.items,
             self.feature_dim,
-            self.seconds_load,
-            self.seconds_train,
             self.training_steps,
-            self.seconds_extract,
-            self.seconds_write,
-        )
+        );
+        for (stage, seconds) in &self.stages {
+            out.push_str(&format!("{stage:<12} {seconds:>8.2} s\n"));
+        }
+        out.push_str(&format!("files        {}", self.files.join(", ")));
+        out
     }
 }
 
@@ -71,57 +80,156 @@ pub fn new_encoder(config: &EncodeConfig, device: &burn::tensor::Device) -> Hebb
     )
 }
 
+/// Times pipeline stages.
+struct Stopwatch {
+    stages: Vec<(String, f64)>,
+    started: Instant,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        Self { stages: Vec::new(), started: Instant::now() }
+    }
+
+    fn lap(&mut self, stage: &str) {
+        self.stages.push((stage.to_string(), self.started.elapsed().as_secs_f64()));
+        self.started = Instant::now();
+    }
+}
+
+/// Group index of every item's label (sorted label names; unlabelled items form "(none)").
+pub fn label_groups(items: &[data::Item]) -> (Vec<usize>, Vec<String>) {
+    let names: Vec<String> = items
+        .iter()
+        .map(|i| i.label.clone().unwrap_or_else(|| "(none)".into()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let groups = items
+        .iter()
+        .map(|i| {
+            let name = i.label.clone().unwrap_or_else(|| "(none)".into());
+            names.binary_search(&name).unwrap_or(0)
+        })
+        .collect();
+    (groups, names)
+}
+
+/// A seeded sample of `count` distinct items.
+fn sample_items(len: usize, count: usize, seed: u64) -> Vec<usize> {
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let mut order: Vec<usize> = (0..len).collect();
+    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    order.truncate(count.min(len));
+    order
+}
+
 /// Runs the whole `encode` pipeline for a validated config.
 pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
-    let started = Instant::now();
+    let mut clock = Stopwatch::new();
     let images = data::load(&config.data, config.color(), quiet)?;
-    let seconds_load = started.elapsed().as_secs_f64();
+    if images.len() < 3 {
+        bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
+    }
+    clock.lap("load");
     if !quiet {
         eprintln!(
-            "loaded {} images ({}x{} {:?}){}; training on {}",
+            "loaded {} images ({}x{} {:?}){}",
             images.len(),
             images.side,
             images.side,
             images.color,
             if images.skipped > 0 { format!(", {} skipped", images.skipped) } else { String::new() },
-            device.description
         );
     }
 
-    let started = Instant::now();
     let mut encoder = new_encoder(config, &device.device);
     let log = train::train(&mut encoder, &images, &config.training, &device.device, quiet)?;
-    let seconds_train = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
+    clock.lap("train");
     let features = features::extract(&encoder, &images, config.training.batch_size, &device.device, quiet)?;
-    let seconds_extract = started.elapsed().as_secs_f64();
+    clock.lap("extract");
 
-    let started = Instant::now();
+    let width = (config.map.n_neighbors.max(TOP_K + 1)).min(features.rows);
+    let with_self = knn::search(&features.values, &features, width, &device.device, quiet)?;
+    let neighbours = knn::drop_self(&with_self.truncate(TOP_K + 1));
+    clock.lap("neighbours");
+    let initial = map::pca::principal_components(&features, &device.device)?;
+    let coords = map::project(&with_self, initial, &config.map, quiet)?;
+    clock.lap("umap");
+    let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters)?;
+    let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
+    clock.lap("kmeans");
+
     let folder = RunFolder::create(&config.run_dir())?;
+    let render_config = &config.render;
+    render::save_png(&render::sprite_canvas(&images, &coords, render_config, None), &folder.path(CANVAS_FILE))?;
+    let cluster_names: Vec<String> = (0..n_clusters)
+        .map(|c| format!("cluster {c} ({})", clusters.iter().filter(|&&x| x == c).count()))
+        .collect();
+    let framed = render::sprite_canvas(&images, &coords, render_config, Some(&clusters));
+    render::save_png(&render::add_legend(&framed, &cluster_names)?, &folder.path(CLUSTERS_FILE))?;
+    let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
+    render::save_png(&render::scatter_chart(&coords, &clusters, &cluster_names, "UMAP map, K-Means clusters", 1200)?, &folder.path(MAP_CLUSTERS_FILE))?;
+    files.push(MAP_CLUSTERS_FILE);
+    let (labels, label_names) = label_groups(&images.items);
+    if images.has_labels() {
+        render::save_png(&render::scatter_chart(&coords, &labels, &label_names, "UMAP map, labels", 1200)?, &folder.path(MAP_LABELS_FILE))?;
+        files.push(MAP_LABELS_FILE);
+    }
+    let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
+    let rows: Vec<(usize, Vec<(usize, f32)>)> = queries
+        .iter()
+        .map(|&q| {
+            let (ids, sims) = neighbours.row(q);
+            (q, ids.iter().zip(sims).map(|(&i, &s)| (i as usize, s)).collect())
+        })
+        .collect();
+    render::save_png(&render::neighbour_grid(&images, &rows, render_config.cell_size)?, &folder.path(NEIGHBOURS_FILE))?;
+    render::save_png(&render::training_chart(&log)?, &folder.path(TRAINING_CHART_FILE))?;
+    files.extend([NEIGHBOURS_FILE, TRAINING_CHART_FILE]);
+    clock.lap("render");
+
     folder.write(CONFIG_FILE, config.to_toml()?)?;
     folder.write(FEATURES_FILE, npy_f32(features.rows, features.dim, &features.values))?;
     folder.write(ITEMS_FILE, items_csv(&images.items)?)?;
+    folder.write(MAP_FILE, map_csv(&coords, &clusters, &images.items)?)?;
     folder.write(TRAINING_LOG_FILE, log.to_csv())?;
     let encoder_path = folder.path(ENCODER_FILE);
     encoder
         .save_file(&encoder_path)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot save the encoder to {}", encoder_path.display()))?;
-    let mut summary = EncodeSummary {
+    files.extend([CONFIG_FILE, FEATURES_FILE, ITEMS_FILE, MAP_FILE, TRAINING_LOG_FILE, ENCODER_FILE, SUMMARY_FILE]);
+    clock.lap("write");
+    let summary = EncodeSummary {
         run_dir: config.run_dir(),
         device: device.description.clone(),
         items: images.len(),
         skipped: images.skipped,
         feature_dim: features.dim,
         training_steps: log.rows.last().map(|r| r.step).unwrap_or(0),
-        seconds_load,
-        seconds_train,
-        seconds_extract,
-        seconds_write: 0.0,
+        stages: clock.stages,
+        files: files.into_iter().map(String::from).collect(),
     };
-    summary.seconds_write = started.elapsed().as_secs_f64();
     folder.write(SUMMARY_FILE, serde_json::to_string_pretty(&summary)?)?;
     folder.commit()?;
     Ok(summary)
+}
+
+/// `index,x,y,cluster,label,source` for every item.
+fn map_csv(coords: &[[f32; 2]], clusters: &[usize], items: &[data::Item]) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["index", "x", "y", "cluster", "label", "source"])?;
+    for (i, item) in items.iter().enumerate() {
+        writer.write_record([
+            i.to_string(),
+            coords[i][0].to_string(),
+            coords[i][1].to_string(),
+            clusters[i].to_string(),
+            item.label.clone().unwrap_or_default(),
+            item.source.clone(),
+        ])?;
+    }
+    writer.into_inner().context("cannot write map.csv")
 }

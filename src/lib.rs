@@ -1,11 +1,13 @@
 //! hebb: Hebbian convolutional image encoders on the GPU (burn + wgpu) with a CPU twin.
 //!
 //! The modules follow the pipeline: [`config`] -> [`data`] -> [`encoder`] -> [`train`] ->
-//! [`features`] -> [`run_folder`]; [`encode`] runs them in order, [`device`] picks where, and
-//! [`bench`] measures them. [`cli`] is the command line over all of it.
+//! [`features`] -> [`knn`] -> [`map`] and [`cluster`] -> [`render`] -> [`run_folder`];
+//! [`encode`] runs them in order, [`query`] answers from a finished run, [`device`] picks where,
+//! and [`bench`] measures. [`cli`] is the command line over all of it.
 
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod data;
 pub mod device;
@@ -13,6 +15,10 @@ pub mod embedded;
 pub mod encode;
 pub mod encoder;
 pub mod features;
+pub mod knn;
+pub mod map;
 pub mod progress;
+pub mod query;
+pub mod render;
 pub mod run_folder;
 pub mod train;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::data::Item;
 
@@ -89,6 +89,48 @@ pub fn npy_f32(rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
     out
 }
 
+/// Reads a 2-D little-endian `f32` `.npy` file (as [`npy_f32`] writes): rows, columns, values.
+pub fn read_npy_f32(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bad = || anyhow::anyhow!("{} is not a 2-D float32 .npy file", path.display());
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" || bytes[6] != 1 {
+        return Err(bad());
+    }
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = bytes.get(10..10 + header_len).and_then(|h| std::str::from_utf8(h).ok()).ok_or_else(bad)?;
+    if !header.contains("'descr': '<f4'") || !header.contains("'fortran_order': False") {
+        return Err(bad());
+    }
+    let shape = header.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).ok_or_else(bad)?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().map_err(|_| bad()))
+        .collect::<Result<_>>()?;
+    let [rows, cols] = dims[..] else { return Err(bad()) };
+    let data = &bytes[10 + header_len..];
+    if data.len() != rows * cols * 4 {
+        bail!("{} announces {rows} x {cols} values but holds {} bytes", path.display(), data.len());
+    }
+    let values = data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    Ok((rows, cols, values))
+}
+
+/// Reads `items.csv` back.
+pub fn read_items_csv(path: &Path) -> Result<Vec<Item>> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut items = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{} line {}: malformed record", path.display(), line + 2))?;
+        let label = record.get(2).unwrap_or("");
+        items.push(Item {
+            source: record.get(1).unwrap_or("").to_string(),
+            label: if label.is_empty() { None } else { Some(label.to_string()) },
+        });
+    }
+    Ok(items)
+}
+
 /// `index,source,label` for every item.
 pub fn items_csv(items: &[Item]) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -106,6 +148,10 @@ mod tests {
     #[test]
     fn npy_header_is_aligned_and_data_follows() {
         let bytes = npy_f32(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.npy");
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(read_npy_f32(&path).unwrap(), (2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
         let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
         assert_eq!((10 + header_len) % 64, 0);
         let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();

@@ -37,19 +37,20 @@ impl ImageSet {
     /// Builds a set from planar images (each `channels x side x side`), in item order.
     pub fn new(side: usize, color: ColorMode, images: Vec<(Item, Vec<u8>)>, skipped: usize) -> Result<Self> {
         let per_image = color.channels() * side * side;
-        let mut pixels = Vec::with_capacity(images.len() * per_image);
-        let mut items = Vec::with_capacity(images.len());
+        let mut set = Self {
+            side,
+            color,
+            items: Vec::with_capacity(images.len()),
+            skipped,
+            pixels: Vec::with_capacity(images.len() * per_image),
+        };
         for (item, image) in images {
-            if image.len() != per_image {
-                bail!("image {} has {} values, expected {per_image}", item.source, image.len());
-            }
-            pixels.extend_from_slice(&image);
-            items.push(item);
+            set.push(item, image)?;
         }
-        if items.is_empty() {
+        if set.items.is_empty() {
             bail!("the data set is empty: no usable image was found");
         }
-        Ok(Self { side, color, items, skipped, pixels })
+        Ok(set)
     }
 
     pub fn len(&self) -> usize {
@@ -82,6 +83,16 @@ impl ImageSet {
             out.extend(self.image(i).iter().map(|&v| v as f32 / 255.0));
         }
         out
+    }
+
+    /// Appends one image (planar, of this set's size and colour).
+    pub fn push(&mut self, item: Item, image: Vec<u8>) -> Result<()> {
+        if image.len() != self.image_len() {
+            bail!("image {} has {} values, expected {}", item.source, image.len(), self.image_len());
+        }
+        self.pixels.extend_from_slice(&image);
+        self.items.push(item);
+        Ok(())
     }
 
     /// Keeps the first `len` images.

@@ -85,6 +85,21 @@ channels = [4, 4, 8, 8]
 batch_size = 4
 log_every = 2
 {extra_training}
+
+[map]
+n_neighbors = 5
+epochs = 60
+
+[clusters]
+n_clusters = 3
+
+[render]
+canvas_size = 300
+margin = 20
+sprite_size = 16
+transparent_background = true
+neighbour_rows = 4
+cell_size = 32
 "#,
         out = dir.join("outputs").display(),
         sheet = sheet.display()

@@ -3,23 +3,12 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use hebb::run_folder::read_npy_f32;
+
 use crate::common::{write_sheet, write_tiny_config};
 
 fn hebb(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).current_dir(cwd).output().unwrap()
-}
-
-/// Parses a `.npy` f32 matrix: (rows, cols, values).
-fn read_npy(path: &Path) -> (usize, usize, Vec<f32>) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-    assert!(header.contains("'descr': '<f4'"), "{header}");
-    let shape = header.split("'shape': (").nth(1).unwrap().split(')').next().unwrap();
-    let dims: Vec<usize> = shape.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().unwrap()).collect();
-    let values = bytes[10 + header_len..].chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-    (dims[0], dims[1], values)
 }
 
 #[test]
@@ -35,11 +24,35 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     assert!(stderr.contains("L4 energy="), "statistics lines: {stderr}");
 
     let run = dir.path().join("outputs/tiny");
-    for file in ["config.toml", "features.npy", "items.csv", "training_log.csv", "encoder.bpk", "summary.json"] {
+    for file in ["config.toml", "features.npy", "items.csv", "training_log.csv", "encoder.bpk", "summary.json", "map.csv"] {
         assert!(run.join(file).is_file(), "missing {file}");
     }
+    // Every picture decodes and has its configured size; the sheet has no labels, so no label map.
+    for (file, size) in [("canvas.png", Some(300)), ("clusters.png", Some(300)), ("map_clusters.png", Some(1200))] {
+        let picture = image::open(run.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        if let Some(size) = size {
+            assert_eq!((picture.width(), picture.height()), (size, size), "{file}");
+        }
+    }
+    assert!(!run.join("map_labels.png").exists());
+    let grid = image::open(run.join("neighbours.png")).unwrap();
+    assert_eq!(grid.width(), 8 + 6 * (32 + 8), "query + 5 neighbours per row");
+    assert!(image::open(run.join("training.png")).is_ok());
+    // The canvas keeps its transparent background and the sprites' transparent corners.
+    let canvas = image::open(run.join("canvas.png")).unwrap().to_rgba8();
+    assert_eq!(canvas.get_pixel(0, 0)[3], 0);
+    assert!(canvas.pixels().any(|p| p[3] == 255), "sprites are drawn");
+    let map = std::fs::read_to_string(run.join("map.csv")).unwrap();
+    assert_eq!(map.lines().count(), sprites + 1);
+    assert!(map.starts_with("index,x,y,cluster,label,source\n"));
+    for line in map.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (x, y): (f32, f32) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+        assert!(x.is_finite() && y.is_finite(), "{line}");
+        assert!(fields[3].parse::<usize>().unwrap() < 3);
+    }
     // 32 px -> 16 -> 8 -> 4 -> 2; last layer 8 channels: 8 x 2 x 2 features.
-    let (rows, cols, values) = read_npy(&run.join("features.npy"));
+    let (rows, cols, values) = read_npy_f32(&run.join("features.npy")).unwrap();
     assert_eq!((rows, cols), (sprites, 32));
     for row in values.chunks(cols) {
         let norm: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
@@ -61,13 +74,40 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("energy="), "--quiet silences the lines");
-    let (_, _, again) = read_npy(&run.join("features.npy"));
+    let (_, _, again) = read_npy_f32(&run.join("features.npy")).unwrap();
     assert_eq!(values, again, "same seed, same features");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("outputs"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(leftovers, vec!["tiny".to_string()]);
+
+    // Query by item: the item itself is not among its matches; five rows come back.
+    let run_arg = run.to_str().unwrap();
+    let out = hebb(&["query", "--run", run_arg, "--item", "3", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(table.lines().count(), 6, "{table}");
+    assert!(!table.lines().skip(1).any(|l| l.split_whitespace().nth(2) == Some("3")), "{table}");
+
+    // Query by file: a data set image saved as a file finds itself first, similarity ~ 1.
+    let sheet_image = image::open(&sheet).unwrap().to_rgba8();
+    let tile = image::imageops::crop_imm(&sheet_image, 2 * 10 + 1, 1, 8, 8).to_image();
+    let tile_path = dir.path().join("tile.png");
+    tile.save(&tile_path).unwrap();
+    let grid_path = dir.path().join("answer.png");
+    let out = hebb(
+        &["query", "--run", run_arg, "--image", tile_path.to_str().unwrap(), "--top", "3", "--grid", grid_path.to_str().unwrap(), "--device", "cpu"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let first: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(first[2], "2", "the tile at column 2 of row 0 is item 2: {table}");
+    assert!((first[1].parse::<f32>().unwrap() - 1.0).abs() < 1e-4, "{table}");
+    assert_eq!(table.lines().count(), 4);
+    let answer = image::open(&grid_path).unwrap();
+    assert_eq!(answer.width(), 8 + 4 * (32 + 8));
 }
 
 fn assert_clean_error(out: &Output, expected: &[&str]) {
@@ -100,4 +140,16 @@ fn bad_input_gives_one_clear_error() {
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--epochs", "0"], dir.path());
     assert_clean_error(&out, &["training.epochs"]);
     assert!(!dir.path().join("outputs/tiny").exists(), "a failed run writes no run folder");
+
+    let out = hebb(&["query", "--run", "outputs/none", "--item", "0", "--device", "cpu"], dir.path());
+    assert_clean_error(&out, &["outputs/none", "does not exist"]);
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hebb(&["query", "--run", "outputs/tiny", "--item", "0", "--top", "0", "--device", "cpu"], dir.path());
+    assert_clean_error(&out, &["--top"]);
+    let out = hebb(&["query", "--run", "outputs/tiny", "--item", "99", "--device", "cpu"], dir.path());
+    assert_clean_error(&out, &["--item 99"]);
+    std::fs::write(dir.path().join("junk.png"), b"not a png").unwrap();
+    let out = hebb(&["query", "--run", "outputs/tiny", "--image", "junk.png", "--device", "cpu"], dir.path());
+    assert_clean_error(&out, &["junk.png"]);
 }

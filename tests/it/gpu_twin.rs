@@ -80,3 +80,20 @@ fn wgpu_and_cpu_hebbian_updates_agree() {
         assert!((gpu_delta - cpu_delta).abs() <= 1e-5 * cpu_delta.abs(), "{mode:?}: {gpu_delta} vs {cpu_delta}");
     }
 }
+
+/// Blocked cosine top-k on wgpu against flex: same neighbours, same similarities.
+#[test]
+fn wgpu_and_cpu_neighbours_agree() {
+    let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
+    let (rows, dim) = (60, 9);
+    let mut values: Vec<f32> = (0..rows * dim).map(|i| (((i * 7919) % 211) as f32 - 105.0) / 105.0).collect();
+    for row in values.chunks_mut(dim) {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        row.iter_mut().for_each(|v| *v /= norm);
+    }
+    let features = hebb::features::Features { rows, dim, values };
+    let on_gpu = hebb::knn::all_neighbours(&features, 5, &gpu.device, true).unwrap();
+    let on_cpu = hebb::knn::all_neighbours(&features, 5, &Device::flex(), true).unwrap();
+    assert_eq!(on_gpu.indices, on_cpu.indices);
+    assert!(relative_gap(&on_gpu.similarities, &on_cpu.similarities) <= 1e-5);
+}

@@ -6,3 +6,4 @@ mod config_errors;
 mod data_loading;
 mod encode_cli;
 mod gpu_twin;
+mod map_layout;

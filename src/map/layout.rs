@@ -1,0 +1,184 @@
+//! UMAP's layout optimisation, seeded: stochastic gradient descent on the fuzzy graph's edges
+//! with negative sampling, following umap-learn's `optimize_layout_euclidean` step for step
+//! (edge schedule by weight, linearly decaying learning rate, gradients clipped to ±4, both ends
+//! of an edge moved). It runs sequentially with one seeded generator, so a seed reproduces a map
+//! exactly. umap-rs 0.4.5's own optimiser is not used: its attractive and repulsive gradients
+//! divide by `a·d^(2b)·d² + 1` instead of `a·d^(2b) + 1`, and its negative samples come from an
+//! unseeded generator.
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+/// Largest step one coordinate takes from one gradient (umap-learn's `clip`).
+const CLIP: f32 = 4.0;
+
+/// The curve `1 / (1 + a·d^(2b))` and the SGD settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayoutParams {
+    pub a: f32,
+    pub b: f32,
+    /// Weight of the repulsive term (umap-learn's `repulsion_strength`, γ).
+    pub repulsion_strength: f32,
+    pub learning_rate: f32,
+    pub negative_sample_rate: usize,
+    pub epochs: usize,
+    pub seed: u64,
+}
+
+/// The graph's edges with their membership strengths.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Edges {
+    pub head: Vec<u32>,
+    pub tail: Vec<u32>,
+    pub weight: Vec<f32>,
+}
+
+impl Edges {
+    /// Drops edges too weak to be sampled once in `epochs` (umap-learn: weight < max / epochs).
+    pub fn prune(mut self, epochs: usize) -> Self {
+        let max = self.weight.iter().copied().fold(0.0f32, f32::max);
+        let threshold = max / epochs.max(1) as f32;
+        let keep: Vec<bool> = self.weight.iter().map(|&w| w > 0.0 && w >= threshold).collect();
+        let filter = |v: Vec<u32>| v.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(x, _)| x).collect();
+        self.head = filter(self.head);
+        self.tail = filter(self.tail);
+        self.weight = self.weight.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(x, _)| x).collect();
+        self
+    }
+}
+
+/// d(log-likelihood)/d(distance²) factor of the attractive force along an edge:
+/// `-2ab·d^(2(b-1)) / (a·d^(2b) + 1)` with `d^(2b)` = `dist_sq^b` (0 when the points coincide).
+pub fn attractive_coefficient(dist_sq: f32, a: f32, b: f32) -> f32 {
+    if dist_sq > 0.0 {
+        -2.0 * a * b * dist_sq.powf(b - 1.0) / (a * dist_sq.powf(b) + 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// The repulsive factor for a negative sample: `2γb / ((0.001 + d²)(a·d^(2b) + 1))`.
+pub fn repulsive_coefficient(dist_sq: f32, a: f32, b: f32, gamma: f32) -> f32 {
+    if dist_sq > 0.0 {
+        2.0 * gamma * b / ((0.001 + dist_sq) * (a * dist_sq.powf(b) + 1.0))
+    } else {
+        0.0
+    }
+}
+
+/// Rescales each coordinate into [0, 10] (umap-learn does this to the initial layout). A
+/// coordinate with no spread is laid out by index instead, so identical inputs still give
+/// finite, distinct positions.
+pub fn normalise_initial(embedding: &mut [[f32; 2]]) {
+    let n = embedding.len();
+    for d in 0..2 {
+        let (lo, hi) = embedding.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), p| (lo.min(p[d]), hi.max(p[d])));
+        let range = hi - lo;
+        for (i, p) in embedding.iter_mut().enumerate() {
+            p[d] = if range > 0.0 && range.is_finite() {
+                10.0 * (p[d] - lo) / range
+            } else {
+                10.0 * i as f32 / n.max(2) as f32 - 1.0
+            };
+        }
+    }
+}
+
+/// Optimises `embedding` in place over `params.epochs` epochs; `on_epoch` is called after each.
+pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams, mut on_epoch: impl FnMut(usize)) {
+    let n = embedding.len();
+    if n < 2 || edges.weight.is_empty() {
+        return;
+    }
+    let max_weight = edges.weight.iter().copied().fold(0.0f32, f32::max);
+    let epochs_per_sample: Vec<f32> = edges.weight.iter().map(|&w| max_weight / w).collect();
+    let negative_rate = params.negative_sample_rate.max(1) as f32;
+    let epochs_per_negative: Vec<f32> = epochs_per_sample.iter().map(|e| e / negative_rate).collect();
+    let mut next_sample = epochs_per_sample.clone();
+    let mut next_negative = epochs_per_negative.clone();
+    let mut rng = StdRng::seed_from_u64(params.seed);
+    let (a, b, gamma) = (params.a, params.b, params.repulsion_strength);
+
+    for epoch in 0..params.epochs {
+        let alpha = params.learning_rate * (1.0 - epoch as f32 / params.epochs as f32);
+        let now = epoch as f32;
+        for e in 0..edges.weight.len() {
+            if next_sample[e] > now {
+                continue;
+            }
+            let j = edges.head[e] as usize;
+            let k = edges.tail[e] as usize;
+            let (current, other) = (embedding[j], embedding[k]);
+            let dist_sq = squared_distance(current, other);
+            let coefficient = attractive_coefficient(dist_sq, a, b);
+            for d in 0..2 {
+                let grad = (coefficient * (current[d] - other[d])).clamp(-CLIP, CLIP);
+                embedding[j][d] += grad * alpha;
+                embedding[k][d] -= grad * alpha;
+            }
+            next_sample[e] += epochs_per_sample[e];
+
+            let negatives = ((now - next_negative[e]) / epochs_per_negative[e]).max(0.0) as usize;
+            for _ in 0..negatives {
+                let k = rng.random_range(0..n);
+                if k == j {
+                    continue;
+                }
+                let current = embedding[j];
+                let other = embedding[k];
+                let dist_sq = squared_distance(current, other);
+                let coefficient = repulsive_coefficient(dist_sq, a, b, gamma);
+                if coefficient > 0.0 {
+                    for d in 0..2 {
+                        embedding[j][d] += (coefficient * (current[d] - other[d])).clamp(-CLIP, CLIP) * alpha;
+                    }
+                }
+            }
+            next_negative[e] += negatives as f32 * epochs_per_negative[e];
+        }
+        on_epoch(epoch);
+    }
+}
+
+fn squared_distance(p: [f32; 2], q: [f32; 2]) -> f32 {
+    (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradients_follow_umap_learn_formulas() {
+        // a = 1.577, b = 0.895 (umap-learn's fit for min_dist 0.1, spread 1), d² = 2.
+        let (a, b) = (1.577f32, 0.895f32);
+        let d2 = 2.0f32;
+        let attract = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
+        assert!((attractive_coefficient(d2, a, b) - attract).abs() < 1e-6);
+        // By hand: 2^-0.105 = 0.92980, 2^0.895 = 1.85964; -2·1.577·0.895·0.92980 / (1.577·1.85964 + 1)
+        assert!((attractive_coefficient(d2, a, b) - (-2.62459 / 3.93265)).abs() < 1e-4);
+        // Not umap-rs's defective denominator a·d^(2b)·d² + 1.
+        let defective = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) * d2 + 1.0);
+        assert!((attractive_coefficient(d2, a, b) - defective).abs() > 0.1);
+        // Repulsion: 2·1·0.895 / ((0.001 + 2)(1.577·1.85964 + 1)) = 1.79 / (2.001 · 3.93265)
+        assert!((repulsive_coefficient(d2, a, b, 1.0) - 1.79 / (2.001 * 3.93265)).abs() < 1e-4);
+        assert_eq!(attractive_coefficient(0.0, a, b), 0.0);
+        assert_eq!(repulsive_coefficient(0.0, a, b, 1.0), 0.0);
+    }
+
+    #[test]
+    fn pruning_keeps_edges_sampled_at_least_once() {
+        let edges = Edges { head: vec![0, 1, 2], tail: vec![1, 2, 0], weight: vec![1.0, 0.001, 0.5] };
+        let pruned = edges.prune(100);
+        assert_eq!(pruned.head, vec![0, 2]);
+        assert_eq!(pruned.weight, vec![1.0, 0.5]);
+    }
+
+    #[test]
+    fn identical_points_get_finite_distinct_coordinates() {
+        let mut points = vec![[3.0f32, 3.0]; 4];
+        normalise_initial(&mut points);
+        assert!(points.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+        assert_ne!(points[0], points[1]);
+    }
+}

@@ -1,0 +1,199 @@
+//! The 2-D map of a collection: UMAP over the cosine kNN graph, with umap-rs building the fuzzy
+//! graph and curve parameters and our own seeded optimiser ([`layout`]) laying it out from a PCA
+//! start ([`pca`]).
+
+pub mod layout;
+pub mod pca;
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+use umap_rs::{GraphParams, ManifoldParams, Umap, UmapConfig};
+
+use crate::features::Features;
+use crate::knn::Neighbours;
+use crate::progress;
+use layout::{Edges, LayoutParams};
+
+/// UMAP settings, with umap-learn's names and defaults.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MapConfig {
+    #[serde(default = "default_n_neighbors")]
+    pub n_neighbors: usize,
+    #[serde(default = "default_min_dist")]
+    pub min_dist: f32,
+    #[serde(default = "default_spread")]
+    pub spread: f32,
+    /// Optimisation epochs; 0 picks umap-learn's default (500 up to 10,000 items, else 200).
+    #[serde(default)]
+    pub epochs: usize,
+    #[serde(default = "default_learning_rate")]
+    pub learning_rate: f32,
+    #[serde(default = "default_negative_sample_rate")]
+    pub negative_sample_rate: usize,
+    #[serde(default = "default_repulsion")]
+    pub repulsion_strength: f32,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+impl Default for MapConfig {
+    fn default() -> Self {
+        Self {
+            n_neighbors: default_n_neighbors(),
+            min_dist: default_min_dist(),
+            spread: default_spread(),
+            epochs: 0,
+            learning_rate: default_learning_rate(),
+            negative_sample_rate: default_negative_sample_rate(),
+            repulsion_strength: default_repulsion(),
+            seed: default_seed(),
+        }
+    }
+}
+
+fn default_n_neighbors() -> usize {
+    15
+}
+fn default_min_dist() -> f32 {
+    0.1
+}
+fn default_spread() -> f32 {
+    1.0
+}
+fn default_learning_rate() -> f32 {
+    1.0
+}
+fn default_negative_sample_rate() -> usize {
+    5
+}
+fn default_repulsion() -> f32 {
+    1.0
+}
+fn default_seed() -> u64 {
+    42
+}
+
+impl MapConfig {
+    /// Checks the values, naming the key (under the `map` table).
+    pub fn validate(&self) -> Result<()> {
+        if self.n_neighbors < 2 {
+            bail!("key `map.n_neighbors`: expected at least 2, got {}", self.n_neighbors);
+        }
+        if !(self.spread > 0.0 && self.spread.is_finite()) {
+            bail!("key `map.spread`: expected a positive number, got {}", self.spread);
+        }
+        if !(self.min_dist >= 0.0 && self.min_dist <= self.spread) {
+            bail!("key `map.min_dist`: expected a value in [0, spread = {}], got {}", self.spread, self.min_dist);
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            bail!("key `map.learning_rate`: expected a positive number, got {}", self.learning_rate);
+        }
+        if !(self.repulsion_strength >= 0.0 && self.repulsion_strength.is_finite()) {
+            bail!("key `map.repulsion_strength`: expected a non-negative number, got {}", self.repulsion_strength);
+        }
+        Ok(())
+    }
+
+    /// Epochs in effect for `n` items.
+    pub fn epochs_for(&self, n: usize) -> usize {
+        match self.epochs {
+            0 if n <= 10_000 => 500,
+            0 => 200,
+            e => e,
+        }
+    }
+}
+
+/// Lays out every item in 2-D. `with_self` is the kNN graph including each item itself, at
+/// least `n_neighbors` wide (it is narrowed to that); `initial` is the starting layout.
+pub fn project(
+    with_self: &Neighbours,
+    initial: Vec<[f32; 2]>,
+    config: &MapConfig,
+    quiet: bool,
+) -> Result<Vec<[f32; 2]>> {
+    let n = initial.len();
+    if n < 3 {
+        bail!("a map needs at least 3 items, got {n}");
+    }
+    // umap-rs needs more items than neighbours (it panics otherwise).
+    let k = config.n_neighbors.min(with_self.k).min(n - 1);
+    if k < config.n_neighbors && !quiet {
+        eprintln!("note: map.n_neighbors {} reduced to {k} for {n} items", config.n_neighbors);
+    }
+    let mut knn_indices = ndarray::Array2::<u32>::zeros((n, k));
+    let mut knn_dists = ndarray::Array2::<f32>::zeros((n, k));
+    for i in 0..n {
+        let (ids, sims) = with_self.row(i);
+        for j in 0..k {
+            knn_indices[[i, j]] = ids[j];
+            knn_dists[[i, j]] = (1.0 - sims[j]).max(0.0);
+        }
+    }
+    let umap_config = UmapConfig {
+        n_components: 2,
+        manifold: ManifoldParams { min_dist: config.min_dist, spread: config.spread, ..Default::default() },
+        graph: GraphParams { n_neighbors: k, ..Default::default() },
+        ..Default::default()
+    };
+    let no_data = ndarray::Array2::<f32>::zeros((n, 0));
+    let manifold = Umap::new(umap_config).learn_manifold(no_data.view(), knn_indices.view(), knn_dists.view());
+    let (a, b) = manifold.curve_params();
+    let epochs = config.epochs_for(n);
+    let mut edges = Edges::default();
+    for (row, vector) in manifold.graph().outer_iterator().enumerate() {
+        for (column, &weight) in vector.iter() {
+            edges.head.push(row as u32);
+            edges.tail.push(column as u32);
+            edges.weight.push(weight);
+        }
+    }
+    let edges = edges.prune(epochs);
+    let params = LayoutParams {
+        a,
+        b,
+        repulsion_strength: config.repulsion_strength,
+        learning_rate: config.learning_rate,
+        negative_sample_rate: config.negative_sample_rate,
+        epochs,
+        seed: config.seed,
+    };
+    let mut embedding = initial;
+    layout::normalise_initial(&mut embedding);
+    let bar = progress::bar(epochs as u64, "umap", quiet);
+    layout::optimise(&mut embedding, &edges, &params, |_| bar.inc(1));
+    bar.finish_and_clear();
+    if embedding.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
+        bail!("the map has non-finite coordinates (degenerate features?)");
+    }
+    Ok(embedding)
+}
+
+/// Trustworthiness of a 2-D layout against the features (scikit-learn's definition, Euclidean
+/// in both spaces): 1 when every point's `k` nearest on the map are also near in feature space.
+pub fn trustworthiness(features: &Features, map: &[[f32; 2]], k: usize) -> f32 {
+    let n = features.rows;
+    let feature_dist = |i: usize, j: usize| -> f32 {
+        features.row(i).iter().zip(features.row(j)).map(|(a, b)| (a - b).powi(2)).sum()
+    };
+    let map_dist = |i: usize, j: usize| -> f32 { (map[i][0] - map[j][0]).powi(2) + (map[i][1] - map[j][1]).powi(2) };
+    let mut penalty = 0.0f64;
+    for i in 0..n {
+        let mut by_feature: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+        by_feature.sort_by(|&x, &y| feature_dist(i, x).total_cmp(&feature_dist(i, y)));
+        let mut rank = vec![0usize; n];
+        for (r, &j) in by_feature.iter().enumerate() {
+            rank[j] = r + 1;
+        }
+        let mut by_map: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+        by_map.sort_by(|&x, &y| map_dist(i, x).total_cmp(&map_dist(i, y)));
+        for &j in &by_map[..k] {
+            if rank[j] > k {
+                penalty += (rank[j] - k) as f64;
+            }
+        }
+    }
+    let (n, k) = (n as f64, k as f64);
+    (1.0 - 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)) * penalty) as f32
+}

@@ -1,0 +1,143 @@
+//! `hebb query`: the most similar images to a data set item, or to any image file, from a
+//! finished run folder. A new image is encoded by the saved encoder exactly as the training data
+//! was (same resize, channels and alpha handling, from the run's `config.toml`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::module::Module;
+
+use crate::config::EncodeConfig;
+use crate::data::pixels::{decode_file, to_planar};
+use crate::data::{ImageSet, Item};
+use crate::device::ComputeDevice;
+use crate::encode::{CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, ITEMS_FILE, new_encoder};
+use crate::features::Features;
+use crate::knn;
+use crate::render;
+use crate::run_folder::{read_items_csv, read_npy_f32};
+
+/// What to look up.
+#[derive(Debug, Clone)]
+pub enum QueryTarget {
+    /// A data set item by index.
+    Item(usize),
+    /// Any image file.
+    Image(PathBuf),
+}
+
+/// A finished run, read back from its folder.
+pub struct Run {
+    pub dir: PathBuf,
+    pub config: EncodeConfig,
+    pub features: Features,
+    pub items: Vec<Item>,
+}
+
+impl Run {
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            bail!("run folder {} does not exist (run `hebb encode` first)", dir.display());
+        }
+        let config = EncodeConfig::load(Some(&dir.join(CONFIG_FILE)))?;
+        let (rows, dim, values) = read_npy_f32(&dir.join(FEATURES_FILE))?;
+        let items = read_items_csv(&dir.join(ITEMS_FILE))?;
+        if items.len() != rows {
+            bail!("{} lists {} items but {} has {rows} rows", ITEMS_FILE, items.len(), FEATURES_FILE);
+        }
+        Ok(Self { dir: dir.to_path_buf(), config, features: Features { rows, dim, values }, items })
+    }
+
+    /// Encodes an image file with the run's saved encoder.
+    pub fn encode_image(&self, path: &Path, device: &ComputeDevice) -> Result<Vec<f32>> {
+        let side = self.config.data.image_size as usize;
+        let color = self.config.color();
+        let planar = to_planar(decode_file(path)?, side, color);
+        let single = ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;
+        let encoder_path = self.dir.join(ENCODER_FILE);
+        let encoder = new_encoder(&self.config, &device.device)
+            .try_load_file(&encoder_path)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("cannot load the encoder {}", encoder_path.display()))?;
+        let features = crate::features::extract(&encoder, &single, 1, &device.device, true)?;
+        if features.dim != self.features.dim {
+            bail!("the saved encoder gives {} features, {} has {}", features.dim, FEATURES_FILE, self.features.dim);
+        }
+        Ok(features.values)
+    }
+}
+
+/// One answer row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub index: usize,
+    pub similarity: f32,
+}
+
+/// The `top` most similar items (an item is not its own match).
+pub fn query(run: &Run, target: &QueryTarget, top: usize, device: &ComputeDevice) -> Result<Vec<Match>> {
+    if top == 0 {
+        bail!("--top: expected at least 1");
+    }
+    let (vector, exclude) = match target {
+        QueryTarget::Item(index) => {
+            if *index >= run.features.rows {
+                bail!("--item {index}: the run has items 0..{}", run.features.rows - 1);
+            }
+            (run.features.row(*index).to_vec(), Some(*index))
+        }
+        QueryTarget::Image(path) => (run.encode_image(path, device)?, None),
+    };
+    let wanted = (top + exclude.is_some() as usize).min(run.features.rows);
+    let found = knn::search(&vector, &run.features, wanted, &device.device, true)?;
+    let (ids, sims) = found.row(0);
+    Ok(ids
+        .iter()
+        .zip(sims)
+        .map(|(&i, &s)| Match { index: i as usize, similarity: s })
+        .filter(|m| Some(m.index) != exclude)
+        .take(top)
+        .collect())
+}
+
+/// The answer as a table: rank, similarity, label, source.
+pub fn table(run: &Run, matches: &[Match]) -> String {
+    let mut out = format!("{:>4}  {:>10}  {:>6}  {:<20}  {}\n", "rank", "similarity", "index", "label", "source");
+    for (rank, m) in matches.iter().enumerate() {
+        let item = &run.items[m.index];
+        let _ = writeln!(
+            out,
+            "{:>4}  {:>10.4}  {:>6}  {:<20}  {}",
+            rank + 1,
+            m.similarity,
+            m.index,
+            item.label.as_deref().unwrap_or("-"),
+            item.source
+        );
+    }
+    out
+}
+
+/// Writes the query and its matches as one row of pictures (the data set is reloaded).
+pub fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], path: &Path) -> Result<()> {
+    let images = crate::data::load(&run.config.data, run.config.color(), true)?;
+    if images.items.iter().map(|i| &i.source).ne(run.items.iter().map(|i| &i.source)) {
+        bail!("the data set has changed since the run; its items no longer match {}", ITEMS_FILE);
+    }
+    let mut all = images;
+    let query_index = match target {
+        QueryTarget::Item(index) => *index,
+        QueryTarget::Image(file) => {
+            let side = all.side;
+            let planar = to_planar(decode_file(file)?, side, all.color);
+            all.push(Item { source: file.display().to_string(), label: None }, planar)?;
+            all.len() - 1
+        }
+    };
+    let row = vec![(query_index, matches.iter().map(|m| (m.index, m.similarity)).collect())];
+    let picture = render::neighbour_grid(&all, &row, run.config.render.cell_size)?;
+    let tmp = path.with_extension("png.partial");
+    render::save_png(&picture, &tmp)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,377 @@
+//! The pictures of a run: the sprite scatter canvas (every image pasted at its map position with
+//! its alpha), the same canvas framed by cluster, scatter plots of the map, the top-5 neighbour
+//! grid and the training curves. Text uses an embedded font (DejaVu Sans), so charts render on a
+//! machine with no system fonts.
+
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{Context, Result, bail};
+use image::{Rgb, RgbImage, Rgba, RgbaImage, imageops::FilterType};
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::ImageSet;
+use crate::train::TrainingLog;
+
+const FONT: &str = "sans-serif";
+const BACKGROUND: [u8; 3] = [22, 22, 28];
+const TEXT: RGBColor = RGBColor(230, 230, 230);
+
+/// Render settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RenderConfig {
+    /// Side of the square sprite canvas, in pixels.
+    #[serde(default = "default_canvas_size")]
+    pub canvas_size: u32,
+    /// Space kept free on each side of the canvas.
+    #[serde(default = "default_margin")]
+    pub margin: u32,
+    /// Side each image is drawn at on the canvas.
+    #[serde(default = "default_sprite_size")]
+    pub sprite_size: u32,
+    /// Leave the canvas background transparent instead of dark.
+    #[serde(default)]
+    pub transparent_background: bool,
+    /// Query rows of the neighbour grid.
+    #[serde(default = "default_neighbour_rows")]
+    pub neighbour_rows: usize,
+    /// Side of one image in the neighbour grid.
+    #[serde(default = "default_cell_size")]
+    pub cell_size: u32,
+    /// Seed of the neighbour grid's sample of queries.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        Self {
+            canvas_size: default_canvas_size(),
+            margin: default_margin(),
+            sprite_size: default_sprite_size(),
+            transparent_background: false,
+            neighbour_rows: default_neighbour_rows(),
+            cell_size: default_cell_size(),
+            seed: default_seed(),
+        }
+    }
+}
+
+fn default_canvas_size() -> u32 {
+    2500
+}
+fn default_margin() -> u32 {
+    60
+}
+fn default_sprite_size() -> u32 {
+    48
+}
+fn default_neighbour_rows() -> usize {
+    10
+}
+fn default_cell_size() -> u32 {
+    96
+}
+fn default_seed() -> u64 {
+    42
+}
+
+impl RenderConfig {
+    pub fn validate(&self) -> Result<()> {
+        for (key, value) in [
+            ("canvas_size", self.canvas_size as usize),
+            ("sprite_size", self.sprite_size as usize),
+            ("neighbour_rows", self.neighbour_rows),
+            ("cell_size", self.cell_size as usize),
+        ] {
+            if value == 0 {
+                bail!("key `render.{key}`: expected a positive value, got 0");
+            }
+        }
+        if 2 * self.margin >= self.canvas_size {
+            bail!(
+                "key `render.margin`: expected less than half of canvas_size ({}), got {}",
+                self.canvas_size,
+                self.margin
+            );
+        }
+        Ok(())
+    }
+}
+
+fn register_font() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans font is valid"));
+    });
+}
+
+/// Item `index` of `images` as an RGBA picture (grey and RGB items are opaque).
+pub fn item_image(images: &ImageSet, index: usize) -> RgbaImage {
+    let planar = images.image(index);
+    let side = images.side;
+    let plane = side * side;
+    RgbaImage::from_fn(side as u32, side as u32, |x, y| {
+        let i = y as usize * side + x as usize;
+        match images.channels() {
+            1 => Rgba([planar[i], planar[i], planar[i], 255]),
+            3 => Rgba([planar[i], planar[plane + i], planar[2 * plane + i], 255]),
+            _ => Rgba([planar[i], planar[plane + i], planar[2 * plane + i], planar[3 * plane + i]]),
+        }
+    })
+}
+
+/// Draws `sprite` over `canvas` with its top-left corner at (x, y), blending by alpha.
+pub fn paste_over(canvas: &mut RgbaImage, sprite: &RgbaImage, x: i64, y: i64) {
+    for (sx, sy, pixel) in sprite.enumerate_pixels() {
+        let (cx, cy) = (x + sx as i64, y + sy as i64);
+        if cx < 0 || cy < 0 || cx >= canvas.width() as i64 || cy >= canvas.height() as i64 {
+            continue;
+        }
+        let alpha = pixel[3] as u32;
+        if alpha == 0 {
+            continue;
+        }
+        let under = canvas.get_pixel_mut(cx as u32, cy as u32);
+        let under_alpha = under[3] as u32;
+        // Source-over in straight alpha, in 0..=255 fixed point.
+        let out_alpha = alpha + under_alpha * (255 - alpha) / 255;
+        for c in 0..3 {
+            let blended = (pixel[c] as u32 * alpha * 255 + under[c] as u32 * under_alpha * (255 - alpha)) / (255 * out_alpha.max(1));
+            under[c] = blended.min(255) as u8;
+        }
+        under[3] = out_alpha.min(255) as u8;
+    }
+}
+
+/// Map coordinates min-max normalised into [margin, size - margin] on both axes.
+pub fn canvas_positions(coords: &[[f32; 2]], size: u32, margin: u32) -> Vec<(f32, f32)> {
+    let span = (size - 2 * margin) as f32;
+    let range = |d: usize| {
+        let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
+        let hi = coords.iter().map(|p| p[d]).fold(f32::NEG_INFINITY, f32::max);
+        (lo, (hi - lo).max(1e-8))
+    };
+    let ((x0, xr), (y0, yr)) = (range(0), range(1));
+    coords
+        .iter()
+        .map(|p| (margin as f32 + (p[0] - x0) / xr * span, margin as f32 + (p[1] - y0) / yr * span))
+        .collect()
+}
+
+/// The colour of group `g` in every picture.
+pub fn group_colour(g: usize) -> [u8; 3] {
+    let c = Palette99::pick(g).to_rgba();
+    [c.0, c.1, c.2]
+}
+
+/// The sprite scatter: each image, resized to `sprite_size`, centred on its map position. With
+/// `clusters`, each sprite gets a frame in its cluster's colour.
+pub fn sprite_canvas(images: &ImageSet, coords: &[[f32; 2]], config: &RenderConfig, clusters: Option<&[usize]>) -> RgbaImage {
+    let size = config.canvas_size;
+    let background = if config.transparent_background { Rgba([0, 0, 0, 0]) } else { Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255]) };
+    let mut canvas = RgbaImage::from_pixel(size, size, background);
+    let s = config.sprite_size;
+    for (i, (x, y)) in canvas_positions(coords, size, config.margin).into_iter().enumerate() {
+        let mut sprite = image::imageops::resize(&item_image(images, i), s, s, FilterType::Triangle);
+        if let Some(clusters) = clusters {
+            let [r, g, b] = group_colour(clusters[i]);
+            for (px, py, pixel) in sprite.enumerate_pixels_mut() {
+                if px < 2 || py < 2 || px + 2 >= s || py + 2 >= s {
+                    *pixel = Rgba([r, g, b, 255]);
+                }
+            }
+        }
+        paste_over(&mut canvas, &sprite, (x - s as f32 / 2.0).round() as i64, (y - s as f32 / 2.0).round() as i64);
+    }
+    canvas
+}
+
+/// Adds a legend (colour square and name per group) in the top-left corner of an opaque canvas.
+pub fn add_legend(canvas: &RgbaImage, names: &[String]) -> Result<RgbImage> {
+    let mut rgb = flatten(canvas);
+    let (w, h) = rgb.dimensions();
+    register_font();
+    {
+        let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
+        let style = TextStyle::from((FONT, 22).into_font()).color(&TEXT);
+        for (g, name) in names.iter().enumerate() {
+            let y = 12 + 28 * g as i32;
+            let [r, gr, b] = group_colour(g);
+            root.draw(&Rectangle::new([(12, y), (32, y + 20)], RGBColor(r, gr, b).filled())).map_err(plot_error)?;
+            root.draw_text(name, &style, (40, y)).map_err(plot_error)?;
+        }
+        root.present().map_err(plot_error)?;
+    }
+    Ok(rgb)
+}
+
+/// An RGBA picture composited onto the dark background.
+pub fn flatten(image: &RgbaImage) -> RgbImage {
+    RgbImage::from_fn(image.width(), image.height(), |x, y| {
+        let p = image.get_pixel(x, y);
+        let a = p[3] as u32;
+        let mix = |c: usize| ((p[c] as u32 * a + BACKGROUND[c] as u32 * (255 - a)) / 255) as u8;
+        Rgb([mix(0), mix(1), mix(2)])
+    })
+}
+
+fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("drawing failed: {e:?}")
+}
+
+/// One row per query: the query, then its neighbours, each with its cosine similarity below it.
+pub fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)>)], cell: u32) -> Result<RgbImage> {
+    let columns = rows.iter().map(|(_, n)| n.len() + 1).max().unwrap_or(1) as u32;
+    let pad = 8;
+    let caption = 22;
+    let (w, h) = (columns * (cell + pad) + pad, rows.len() as u32 * (cell + caption + pad) + pad);
+    let mut canvas = RgbaImage::from_pixel(w, h, Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255]));
+    let mut captions = Vec::new();
+    for (r, (query, neighbours)) in rows.iter().enumerate() {
+        let y = pad + r as u32 * (cell + caption + pad);
+        let cells = std::iter::once((*query, None)).chain(neighbours.iter().map(|&(i, s)| (i, Some(s))));
+        for (c, (item, similarity)) in cells.enumerate() {
+            let x = pad + c as u32 * (cell + pad);
+            let picture = image::imageops::resize(&item_image(images, item), cell, cell, FilterType::Triangle);
+            paste_over(&mut canvas, &picture, x as i64, y as i64);
+            let text = match similarity {
+                None => format!("#{item}"),
+                Some(s) => format!("{s:.3}"),
+            };
+            captions.push((text, x as i32 + 4, (y + cell + 3) as i32));
+        }
+    }
+    let mut rgb = flatten(&canvas);
+    register_font();
+    {
+        let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
+        let style = TextStyle::from((FONT, 16).into_font()).color(&TEXT);
+        for (text, x, y) in captions {
+            root.draw_text(&text, &style, (x, y)).map_err(plot_error)?;
+        }
+        root.present().map_err(plot_error)?;
+    }
+    Ok(rgb)
+}
+
+/// A scatter plot of the map, one colour per group, with a legend of group names.
+pub fn scatter_chart(coords: &[[f32; 2]], groups: &[usize], names: &[String], title: &str, size: u32) -> Result<RgbImage> {
+    register_font();
+    let mut rgb = RgbImage::new(size, size);
+    {
+        let root = BitMapBackend::with_buffer(rgb.as_mut(), (size, size)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let bounds = |d: usize| {
+            let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
+            let hi = coords.iter().map(|p| p[d]).fold(f32::NEG_INFINITY, f32::max);
+            let pad = ((hi - lo) * 0.03).max(1e-3);
+            (lo - pad)..(hi + pad)
+        };
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, 24))
+            .margin(16)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(bounds(0), bounds(1))
+            .map_err(plot_error)?;
+        chart.configure_mesh().label_style((FONT, 14)).draw().map_err(plot_error)?;
+        for (g, name) in names.iter().enumerate() {
+            let [r, gr, b] = group_colour(g);
+            let colour = RGBColor(r, gr, b);
+            let points = coords.iter().zip(groups).filter(|(_, x)| **x == g).map(|(p, _)| Circle::new((p[0], p[1]), 3, colour.filled()));
+            chart
+                .draw_series(points)
+                .map_err(plot_error)?
+                .label(name.clone())
+                .legend(move |(x, y)| Circle::new((x, y), 5, colour.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_error)?;
+        root.present().map_err(plot_error)?;
+    }
+    Ok(rgb)
+}
+
+/// Energy, delta and norm per layer against the training step, one panel each.
+pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
+    register_font();
+    let (w, h) = (1500u32, 500u32);
+    let mut rgb = RgbImage::new(w, h);
+    {
+        let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let panels = root.split_evenly((1, 3));
+        let layers = log.rows.iter().map(|r| r.layer).max().unwrap_or(0);
+        let last_step = log.rows.iter().map(|r| r.step).max().unwrap_or(1).max(2) as f32;
+        type Pick = fn(&crate::train::LayerStats) -> f32;
+        let metrics: [(&str, Pick); 3] = [("energy E[|a|²]", |r| r.energy), ("delta mean |ΔW|", |r| r.delta), ("norm ‖W‖F", |r| r.norm)];
+        for (panel, (title, pick)) in panels.iter().zip(metrics) {
+            let top = log.rows.iter().map(pick).fold(0.0f32, f32::max).max(1e-12) * 1.05;
+            let mut chart = ChartBuilder::on(panel)
+                .caption(title, (FONT, 20))
+                .margin(12)
+                .x_label_area_size(30)
+                .y_label_area_size(70)
+                .build_cartesian_2d(1f32..last_step, 0f32..top)
+                .map_err(plot_error)?;
+            chart.configure_mesh().x_desc("step").label_style((FONT, 13)).draw().map_err(plot_error)?;
+            for layer in 1..=layers {
+                let [r, g, b] = group_colour(layer - 1);
+                let colour = RGBColor(r, g, b);
+                let series = log.rows.iter().filter(|row| row.layer == layer).map(|row| (row.step as f32, pick(row)));
+                chart
+                    .draw_series(LineSeries::new(series, colour.stroke_width(2)))
+                    .map_err(plot_error)?
+                    .label(format!("layer {layer}"))
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+            }
+            chart.configure_series_labels().label_font((FONT, 13)).border_style(BLACK).draw().map_err(plot_error)?;
+        }
+        root.present().map_err(plot_error)?;
+    }
+    Ok(rgb)
+}
+
+/// Saves a picture as PNG.
+pub fn save_png<P: image::PixelWithColorType, C: std::ops::Deref<Target = [P::Subpixel]>>(
+    picture: &image::ImageBuffer<P, C>,
+    path: &Path,
+) -> Result<()>
+where
+    [P::Subpixel]: image::EncodableLayout,
+{
+    picture.save_with_format(path, image::ImageFormat::Png).with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpha_blending_keeps_transparent_pixels_out() {
+        let mut canvas = RgbaImage::from_pixel(2, 1, Rgba([10, 10, 10, 255]));
+        let mut sprite = RgbaImage::from_pixel(2, 1, Rgba([200, 0, 0, 255]));
+        sprite.put_pixel(1, 0, Rgba([0, 255, 0, 0]));
+        paste_over(&mut canvas, &sprite, 0, 0);
+        assert_eq!(canvas.get_pixel(0, 0), &Rgba([200, 0, 0, 255]));
+        assert_eq!(canvas.get_pixel(1, 0), &Rgba([10, 10, 10, 255]));
+        let mut clear = RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 0]));
+        paste_over(&mut clear, &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])), 0, 0);
+        assert_eq!(clear.get_pixel(0, 0), &Rgba([100, 50, 0, 128]));
+    }
+
+    #[test]
+    fn positions_fill_the_canvas_inside_the_margin() {
+        let p = canvas_positions(&[[0.0, 5.0], [2.0, 1.0], [1.0, 3.0]], 100, 10);
+        assert_eq!(p, vec![(10.0, 90.0), (90.0, 10.0), (50.0, 50.0)]);
+    }
+}

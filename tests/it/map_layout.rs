@@ -1,0 +1,60 @@
+//! UMAP on well-separated blobs: separated, trustworthy, reproducible for a seed on the CPU.
+
+use burn::tensor::Device;
+use hebb::features::Features;
+use hebb::knn;
+use hebb::map::{self, MapConfig, pca};
+
+/// `blobs` groups of `per_blob` unit vectors in 16-D around orthogonal centres.
+fn blobs(blobs: usize, per_blob: usize) -> (Features, Vec<usize>) {
+    let dim = 16;
+    let mut values = Vec::new();
+    let mut labels = Vec::new();
+    for b in 0..blobs {
+        for i in 0..per_blob {
+            let mut row: Vec<f32> = (0..dim).map(|d| (((b * 31 + i * 17 + d * 7) % 23) as f32 / 23.0 - 0.5) * 0.2).collect();
+            row[b] += 1.0;
+            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+            values.extend(row.iter().map(|v| v / norm));
+            labels.push(b);
+        }
+    }
+    (Features { rows: blobs * per_blob, dim, values }, labels)
+}
+
+fn layout(features: &Features, config: &MapConfig) -> Vec<[f32; 2]> {
+    let device = Device::flex();
+    let with_self = knn::search(&features.values, features, config.n_neighbors, &device, true).unwrap();
+    let initial = pca::principal_components(features, &device).unwrap();
+    map::project(&with_self, initial, config, true).unwrap()
+}
+
+#[test]
+fn separated_blobs_stay_separated_and_the_seed_reproduces_the_map() {
+    let (features, labels) = blobs(5, 30);
+    let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
+    let coords = layout(&features, &config);
+    assert!(coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    let trust = map::trustworthiness(&features, &coords, 10);
+    assert!(trust > 0.9, "trustworthiness {trust}");
+    // 5-NN label purity on the map.
+    let mut agree = 0;
+    for i in 0..coords.len() {
+        let mut others: Vec<usize> = (0..coords.len()).filter(|&j| j != i).collect();
+        let d = |j: usize| (coords[i][0] - coords[j][0]).powi(2) + (coords[i][1] - coords[j][1]).powi(2);
+        others.sort_by(|&a, &b| d(a).total_cmp(&d(b)));
+        agree += others[..5].iter().filter(|&&j| labels[j] == labels[i]).count();
+    }
+    let purity = agree as f32 / (5 * coords.len()) as f32;
+    assert!(purity > 0.98, "2-D 5-NN label purity {purity}");
+    assert_eq!(coords, layout(&features, &config), "same seed, same map");
+    let other = layout(&features, &MapConfig { seed: 7, ..config.clone() });
+    assert_ne!(coords, other, "another seed, another map");
+}
+
+#[test]
+fn identical_items_give_a_finite_map() {
+    let features = Features { rows: 6, dim: 4, values: [0.5f32; 24].to_vec() };
+    let coords = layout(&features, &MapConfig { n_neighbors: 3, epochs: 20, ..Default::default() });
+    assert!(coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+}
