@@ -39,7 +39,7 @@ fn default_max_iter() -> u64 {
     300
 }
 fn default_n_runs() -> usize {
-    4
+    1
 }
 fn default_seed() -> u64 {
     42

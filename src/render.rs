@@ -323,7 +323,14 @@ pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
                 .y_label_area_size(70)
                 .build_cartesian_2d(1f32..last_step, 0f32..top)
                 .map_err(plot_error)?;
-            chart.configure_mesh().x_desc("step").label_style((FONT, 13)).draw().map_err(plot_error)?;
+            chart
+                .configure_mesh()
+                .x_desc("step")
+                .label_style((FONT, 13))
+                .x_label_formatter(&|v| format!("{v:.0}"))
+                .y_label_formatter(&|v| format!("{v:.2e}"))
+                .draw()
+                .map_err(plot_error)?;
             for layer in 1..=layers {
                 let [r, g, b] = group_colour(layer - 1);
                 let colour = RGBColor(r, g, b);
