@@ -11,6 +11,8 @@ use crate::bench;
 use crate::config::EncodeConfig;
 use crate::device::{self, DeviceChoice};
 use crate::encode;
+use crate::eval;
+use crate::run_folder::write_atomically;
 use crate::query::{self, QueryTarget};
 
 #[derive(Debug, Parser)]
@@ -26,6 +28,8 @@ pub enum Command {
     Encode(EncodeArgs),
     /// The most similar images to a data set item or an image file, from a finished run.
     Query(QueryArgs),
+    /// Score a labelled run (kNN-5 accuracy, NMI, ARI) against random-weight and pixel baselines.
+    Eval(EvalArgs),
     /// Measure throughput and print a table.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -80,6 +84,18 @@ pub struct QueryArgs {
     pub grid: Option<PathBuf>,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Run folder written by `hebb encode`, with labels.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// No progress bars or notes.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +160,17 @@ fn run(cli: Cli) -> Result<()> {
                 query::write_grid(&run, &target, &matches, grid)?;
                 eprintln!("wrote {}", grid.display());
             }
+            Ok(())
+        }
+        Command::Eval(args) => {
+            let run = query::Run::open(&args.run)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let scores = eval::evaluate(&run, &device, args.quiet)?;
+            print!("{}", eval::table(&scores));
+            let path = args.run.join(eval::EVAL_FILE);
+            write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;
+            eprintln!("wrote {}", path.display());
             Ok(())
         }
         Command::Bench(BenchCommand::Encode(args)) => {

@@ -12,7 +12,7 @@ use crate::config::EncodeConfig;
 use crate::device::ComputeDevice;
 use crate::encoder::HebbianEncoder;
 use crate::run_folder::{RunFolder, items_csv, npy_f32};
-use crate::{cluster, data, features, knn, map, render, train};
+use crate::{cluster, data, features, knn, map, progress, render, train};
 
 /// File names inside a run folder.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -154,14 +154,19 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let with_self = knn::search(&features.values, &features, width, &device.device, quiet)?;
     let neighbours = knn::drop_self(&with_self.truncate(TOP_K + 1));
     clock.lap("neighbours");
+    let spinner = progress::spinner("pca", quiet);
     let initial = map::pca::principal_components(&features, &device.device)?;
+    spinner.finish_and_clear();
     let coords = map::project(&with_self, initial, &config.map, quiet)?;
     clock.lap("umap");
+    let spinner = progress::spinner("k-means", quiet);
     let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters)?;
+    spinner.finish_and_clear();
     let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
     clock.lap("kmeans");
 
     let folder = RunFolder::create(&config.run_dir())?;
+    let spinner = progress::spinner("rendering", quiet);
     let render_config = &config.render;
     render::save_png(&render::sprite_canvas(&images, &coords, render_config, None), &folder.path(CANVAS_FILE))?;
     let cluster_names: Vec<String> = (0..n_clusters)
@@ -188,6 +193,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     render::save_png(&render::neighbour_grid(&images, &rows, render_config.cell_size)?, &folder.path(NEIGHBOURS_FILE))?;
     render::save_png(&render::training_chart(&log)?, &folder.path(TRAINING_CHART_FILE))?;
     files.extend([NEIGHBOURS_FILE, TRAINING_CHART_FILE]);
+    spinner.finish_and_clear();
     clock.lap("render");
 
     folder.write(CONFIG_FILE, config.to_toml()?)?;

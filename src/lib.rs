@@ -14,6 +14,7 @@ pub mod device;
 pub mod embedded;
 pub mod encode;
 pub mod encoder;
+pub mod eval;
 pub mod features;
 pub mod knn;
 pub mod map;

@@ -16,7 +16,7 @@ use crate::encode::{CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, ITEMS_FILE, new_en
 use crate::features::Features;
 use crate::knn;
 use crate::render;
-use crate::run_folder::{read_items_csv, read_npy_f32};
+use crate::run_folder::{read_items_csv, read_npy_f32, write_atomically};
 
 /// What to look up.
 #[derive(Debug, Clone)]
@@ -137,7 +137,9 @@ pub fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], path: &Pat
     };
     let row = vec![(query_index, matches.iter().map(|m| (m.index, m.similarity)).collect())];
     let picture = render::neighbour_grid(&all, &row, run.config.render.cell_size)?;
-    let tmp = path.with_extension("png.partial");
-    render::save_png(&picture, &tmp)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    let mut png = Vec::new();
+    picture
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .with_context(|| format!("cannot encode {}", path.display()))?;
+    write_atomically(path, &png)
 }

@@ -71,6 +71,14 @@ impl Drop for RunFolder {
     }
 }
 
+/// Writes one file under a temporary name beside it, then renames it into place.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let name = path.file_name().context("a file name is needed")?.to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    std::fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// A little-endian `f32` matrix in NumPy's `.npy` format (version 1.0).
 pub fn npy_f32(rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
     assert_eq!(values.len(), rows * cols, "npy_f32: shape does not match the data");

@@ -153,3 +153,44 @@ fn bad_input_gives_one_clear_error() {
     let out = hebb(&["query", "--run", "outputs/tiny", "--image", "junk.png", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["junk.png"]);
 }
+
+#[test]
+fn eval_scores_a_labelled_run_against_its_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    write_sheet(&sheet, 4, 3, 8);
+    let labels = dir.path().join("labels.csv");
+    let mut csv = String::from("sheet_x,sheet_y,category\n");
+    for row in 0..3 {
+        for column in 0..4 {
+            csv.push_str(&format!("{column},{row},{}\n", if column < 2 { "left" } else { "right" }));
+        }
+    }
+    std::fs::write(&labels, csv).unwrap();
+    let config = write_tiny_config(dir.path(), &sheet, "");
+    let text = std::fs::read_to_string(&config).unwrap().replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
+    std::fs::write(&config, text).unwrap();
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("outputs/tiny/map_labels.png").is_file());
+
+    let out = hebb(&["eval", "--run", "outputs/tiny", "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let names: Vec<&str> = table.lines().skip(1).map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(names, vec!["hebbian", "random", "pixels"], "{table}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/tiny/eval.json")).unwrap()).unwrap();
+    for entry in json.as_array().unwrap() {
+        let accuracy = entry["knn5_accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&accuracy));
+        assert!((0.0..=1.0).contains(&entry["nmi_features"].as_f64().unwrap()));
+        assert!(entry["ari_map"].as_f64().unwrap() <= 1.0);
+    }
+
+    // A run without labels cannot be evaluated.
+    let unlabelled = write_tiny_config(dir.path(), &sheet, "");
+    let out = hebb(&["encode", "--config", unlabelled.to_str().unwrap(), "--device", "cpu", "--quiet", "--name", "plain"], dir.path());
+    assert!(out.status.success());
+    let out = hebb(&["eval", "--run", "outputs/plain", "--device", "cpu"], dir.path());
+    assert_clean_error(&out, &["no labels"]);
+}
