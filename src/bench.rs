@@ -13,10 +13,10 @@ use burn::tensor::{Device, Distribution, Tensor};
 
 use crate::config::{EncodeConfig, LateralMode};
 use crate::data;
-use crate::device::ComputeDevice;
+use crate::device::{ComputeDevice, is_wgpu};
 use crate::encode::new_encoder;
 use crate::encoder::lateral::{hebbian_delta, update_weights};
-use crate::encoder::{fused, output_side};
+use crate::encoder::output_side;
 use crate::features;
 use crate::train::batch_tensor;
 
@@ -94,7 +94,7 @@ pub fn encode(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> R
     let full_seconds = time_per_call(repeats, || {
         update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr).0
     });
-    let full_name = if fused::runs_wgsl(dev) { "fused WGSL kernel" } else { "GEMM + clamp + add" };
+    let full_name = if is_wgpu(dev) { "fused WGSL kernel" } else { "GEMM + clamp + add" };
     rows.push((format!("layer-1 dW, seed's [C,N,N] form (C={channels}, N={positions})"), seed_seconds * 1e3, "ms/step"));
     rows.push(("layer-1 dW, one GEMM (hebb)".to_string(), ours_seconds * 1e3, "ms/step"));
     rows.push((format!("layer-1 full W update, {full_name} (hebb)"), full_seconds * 1e3, "ms/step"));

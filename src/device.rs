@@ -52,6 +52,11 @@ fn describe_adapter(info: &wgpu::AdapterInfo) -> String {
     format!("wgpu {:?}: {} ({:?})", info.backend, info.name, info.device_type)
 }
 
+/// Whether `device` is a wgpu device (and so runs our WGSL kernels).
+pub fn is_wgpu(device: &Device) -> bool {
+    matches!(device.as_dispatch(), burn::backend::DispatchDevice::Cube(_))
+}
+
 /// The CPU device (burn's flex backend).
 pub fn cpu() -> ComputeDevice {
     ComputeDevice {

@@ -3,11 +3,13 @@
 //! CPU twin is the plain tensor path in [`super::lateral`]; the tests compare the two.
 
 use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
-use burn::backend::{DispatchDevice, Wgpu};
+use burn::backend::Wgpu;
 use burn::cubecl::CubeCount;
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::KernelArguments;
-use burn::tensor::{DType, Device, Shape, Tensor};
+use burn::tensor::{DType, Shape, Tensor};
+
+use crate::device::is_wgpu;
 
 /// Side of the square tile one workgroup computes (the shader's `TILE`).
 const TILE: usize = 16;
@@ -28,15 +30,10 @@ impl KernelSource for HebbianUpdateKernel {
     }
 }
 
-/// Whether `device` runs our WGSL kernels (a wgpu device).
-pub fn runs_wgsl(device: &Device) -> bool {
-    matches!(device.as_dispatch(), DispatchDevice::Cube(_))
-}
-
 /// `W + clamp(scale · AᵀA, -1, 1)` and the sum of |clamp(scale · AᵀA, -1, 1)|, for `A` of shape
 /// `[rows, n]` and `W` of shape `[n, n]` on a wgpu device. `None` on any other device.
 pub fn shared_update(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Option<(Tensor<2>, Tensor<1>)> {
-    if !runs_wgsl(&activations.device()) {
+    if !is_wgpu(&activations.device()) {
         return None;
     }
     let [rows, n] = activations.dims();

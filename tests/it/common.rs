@@ -2,7 +2,24 @@
 
 use std::path::Path;
 
+use hebb::config::{GridOrder, SheetConfig};
 use image::{Rgba, RgbaImage};
+
+/// A sheet of 8-px tiles with a 1-px border, no labels, every non-empty tile kept.
+pub fn sheet_config(path: std::path::PathBuf) -> SheetConfig {
+    SheetConfig {
+        path,
+        tile_size: 8,
+        border: 1,
+        order: GridOrder::RowMajor,
+        max_sprites: 0,
+        skip_empty: true,
+        labels: None,
+        label_column: "category".into(),
+        column_key: "sheet_x".into(),
+        row_key: "sheet_y".into(),
+    }
+}
 
 /// A sprite sheet of `columns x rows` cells of `tile` px with a 1-px border; the last cell is
 /// fully transparent, every other cell a distinct colour with a transparent corner whose RGB is

@@ -2,26 +2,11 @@
 
 use std::path::PathBuf;
 
-use hebb::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
+use hebb::config::{ColorMode, FolderConfig, GridOrder, MnistConfig};
 use hebb::data::{folder, mnist, sheet};
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
-use crate::common::{write_mnist, write_sheet};
-
-fn sheet_config(path: PathBuf) -> SheetConfig {
-    SheetConfig {
-        path,
-        tile_size: 8,
-        border: 1,
-        order: GridOrder::RowMajor,
-        max_sprites: 0,
-        skip_empty: true,
-        labels: None,
-        label_column: "category".into(),
-        column_key: "sheet_x".into(),
-        row_key: "sheet_y".into(),
-    }
-}
+use crate::common::{sheet_config, write_mnist, write_sheet};
 
 #[test]
 fn sheet_skips_empty_tiles_keeps_alpha_and_clears_hidden_colour() {

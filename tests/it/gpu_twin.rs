@@ -7,7 +7,7 @@ use hebb::encoder::HebbianEncoder;
 use hebb::encoder::lateral::update_weights;
 use hebb::train::batch_tensor;
 
-use crate::common::write_sheet;
+use crate::common::{sheet_config, write_sheet};
 
 fn features_after_training(device: &Device, mode: LateralMode, set: &hebb::data::ImageSet) -> Vec<f32> {
     let mut encoder = HebbianEncoder::new(4, set.side, &[4, 8, 8, 8], mode, 3, device);
@@ -33,18 +33,7 @@ fn wgpu_and_cpu_features_agree() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sheet.png");
     write_sheet(&path, 3, 3, 8);
-    let config = hebb::config::SheetConfig {
-        path,
-        tile_size: 8,
-        border: 1,
-        order: Default::default(),
-        max_sprites: 0,
-        skip_empty: true,
-        labels: None,
-        label_column: "category".into(),
-        column_key: "sheet_x".into(),
-        row_key: "sheet_y".into(),
-    };
+    let config = sheet_config(path);
     let set = hebb::data::sheet::load(&config, 32, hebb::config::ColorMode::Rgba).unwrap();
     for mode in [LateralMode::Shared, LateralMode::PerChannel] {
         let on_gpu = features_after_training(&gpu.device, mode, &set);
@@ -60,8 +49,8 @@ fn wgpu_and_cpu_features_agree() {
 #[test]
 fn wgpu_and_cpu_hebbian_updates_agree() {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
-    assert!(hebb::encoder::fused::runs_wgsl(&gpu.device));
-    assert!(!hebb::encoder::fused::runs_wgsl(&Device::flex()));
+    assert!(device::is_wgpu(&gpu.device));
+    assert!(!device::is_wgpu(&Device::flex()));
     let (batch, channels, n) = (4, 10, 50);
     let values: Vec<f32> = (0..batch * channels * n).map(|i| ((i * 7919) % 101) as f32 / 101.0).collect();
     let start: Vec<f32> = (0..channels * n * n).map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5).collect();
