@@ -1,6 +1,10 @@
 //! `hebb bench`: throughput figures printed as a table, each compared with a baseline measured
 //! in the same run on the same device.
 //!
+//! `bench map` times the post-encoding stages on a finished run's features (neighbours, PCA,
+//! fuzzy graph, layout, K-Means) and lays the same graph out a second time with umap-rs 0.4.5's
+//! own optimiser (same start, same epochs) as the baseline for ours.
+//!
 //! `bench encode` times training and extraction in images per second, and the layer-1 Hebbian
 //! update two ways: as the seed wrote it (one N x N outer-product matrix per channel,
 //! materialised as `[C, N, N]`, then averaged) and as hebb computes it (one GEMM of the
@@ -126,4 +130,53 @@ mod tests {
             assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "{a} vs {b}");
         }
     }
+}
+
+/// Seconds taken by `f`, and its result.
+fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
+    let started = Instant::now();
+    let out = f()?;
+    Ok((out, started.elapsed().as_secs_f64()))
+}
+
+/// Runs the post-encoding benchmark on a run folder and returns the printed table.
+pub fn map(run: &crate::query::Run, device: &ComputeDevice) -> Result<String> {
+    use crate::{cluster, knn, map};
+    let features = &run.features;
+    let config = &run.config;
+    let dev = &device.device;
+    let width = config.map.n_neighbors.max(6).min(features.rows);
+    let (with_self, knn_s) = timed(|| knn::search(&features.values, features, width, dev, true))?;
+    let (initial, pca_s) = timed(|| map::pca::principal_components(features, dev))?;
+    let (manifold, graph_s) = timed(|| map::fuzzy_graph(&with_self, &config.map, true))?;
+    let (_, ours_s) = timed(|| map::lay_out(&manifold, initial.clone(), &config.map, true))?;
+    let epochs = config.map.epochs_for(features.rows);
+    let (_, theirs_s) = timed(|| {
+        let start = ndarray::Array2::from_shape_vec((initial.len(), 2), initial.iter().flatten().copied().collect())?;
+        let k = config.map.n_neighbors.min(with_self.k).min(features.rows - 1);
+        let mut optimiser = umap_rs::Optimizer::new(manifold.clone(), start, epochs, &map::umap_config(&config.map, k), umap_rs::MetricType::Euclidean);
+        optimiser.step_epochs(epochs, &umap_rs::EuclideanMetric);
+        Ok(())
+    })?;
+    let (_, kmeans_s) = timed(|| cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters))?;
+    let mut table = format!(
+        "bench map: {} x {} features from {}, on {}\n",
+        features.rows,
+        features.dim,
+        run.dir.display(),
+        device.description
+    );
+    for (stage, seconds) in [
+        (format!("neighbours (exact cosine top-{width})"), knn_s),
+        ("PCA start".to_string(), pca_s),
+        ("fuzzy graph (umap-rs)".to_string(), graph_s),
+        (format!("layout, hebb's seeded optimiser ({epochs} epochs)"), ours_s),
+        (format!("layout, umap-rs 0.4.5 optimiser ({epochs} epochs, baseline)"), theirs_s),
+        (format!("K-Means (k = {}, {} run(s))", config.clusters.n_clusters, config.clusters.n_runs), kmeans_s),
+    ] {
+        table.push_str(&format!("{stage:<60} {seconds:>10.2} s\n"));
+    }
+    table.push_str(&format!("{:<60} {:>10.2} x\n", "layout time, hebb / umap-rs", ours_s / theirs_s));
+    table.push_str(&format!("{:<60} {:>10.2} s\n", "post-encoding total (hebb)", knn_s + pca_s + graph_s + ours_s + kmeans_s));
+    Ok(table)
 }

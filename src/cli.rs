@@ -103,6 +103,18 @@ pub enum BenchCommand {
     /// Training and extraction throughput of the encoder, and the Hebbian update against the
     /// seed's formulation.
     Encode(BenchEncodeArgs),
+    /// Post-encoding stages (neighbours, PCA, UMAP, K-Means) on a finished run's features, with
+    /// umap-rs's own layout optimiser as the baseline.
+    Map(BenchMapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchMapArgs {
+    /// Run folder written by `hebb encode`.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +183,13 @@ fn run(cli: Cli) -> Result<()> {
             let path = args.run.join(eval::EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;
             eprintln!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Map(args)) => {
+            let run = query::Run::open(&args.run)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            println!("{}", bench::map(&run, &device)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Encode(args)) => {

@@ -7,7 +7,7 @@ pub mod pca;
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
-use umap_rs::{GraphParams, ManifoldParams, Umap, UmapConfig};
+use umap_rs::{GraphParams, LearnedManifold, ManifoldParams, Umap, UmapConfig};
 
 use crate::features::Features;
 use crate::knn::Neighbours;
@@ -105,15 +105,10 @@ impl MapConfig {
     }
 }
 
-/// Lays out every item in 2-D. `with_self` is the kNN graph including each item itself, at
-/// least `n_neighbors` wide (it is narrowed to that); `initial` is the starting layout.
-pub fn project(
-    with_self: &Neighbours,
-    initial: Vec<[f32; 2]>,
-    config: &MapConfig,
-    quiet: bool,
-) -> Result<Vec<[f32; 2]>> {
-    let n = initial.len();
+/// umap-rs's fuzzy graph over the kNN graph `with_self` (each item's neighbours including
+/// itself, at least `n_neighbors` wide; it is narrowed to that, and to fewer than the items).
+pub fn fuzzy_graph(with_self: &Neighbours, config: &MapConfig, quiet: bool) -> Result<LearnedManifold> {
+    let n = with_self.len();
     if n < 3 {
         bail!("a map needs at least 3 items, got {n}");
     }
@@ -131,16 +126,24 @@ pub fn project(
             knn_dists[[i, j]] = (1.0 - sims[j]).max(0.0);
         }
     }
-    let umap_config = UmapConfig {
+    let no_data = ndarray::Array2::<f32>::zeros((n, 0));
+    Ok(Umap::new(umap_config(config, k)).learn_manifold(no_data.view(), knn_indices.view(), knn_dists.view()))
+}
+
+/// umap-rs's settings for our config with `k` neighbours.
+pub fn umap_config(config: &MapConfig, k: usize) -> UmapConfig {
+    UmapConfig {
         n_components: 2,
         manifold: ManifoldParams { min_dist: config.min_dist, spread: config.spread, ..Default::default() },
         graph: GraphParams { n_neighbors: k, ..Default::default() },
         ..Default::default()
-    };
-    let no_data = ndarray::Array2::<f32>::zeros((n, 0));
-    let manifold = Umap::new(umap_config).learn_manifold(no_data.view(), knn_indices.view(), knn_dists.view());
+    }
+}
+
+/// Lays the fuzzy graph out in 2-D from `initial` with our seeded optimiser.
+pub fn lay_out(manifold: &LearnedManifold, initial: Vec<[f32; 2]>, config: &MapConfig, quiet: bool) -> Result<Vec<[f32; 2]>> {
     let (a, b) = manifold.curve_params();
-    let epochs = config.epochs_for(n);
+    let epochs = config.epochs_for(initial.len());
     let mut edges = Edges::default();
     for (row, vector) in manifold.graph().outer_iterator().enumerate() {
         for (column, &weight) in vector.iter() {
@@ -168,6 +171,14 @@ pub fn project(
         bail!("the map has non-finite coordinates (degenerate features?)");
     }
     Ok(embedding)
+}
+
+/// Lays out every item in 2-D: [`fuzzy_graph`] then [`lay_out`].
+pub fn project(with_self: &Neighbours, initial: Vec<[f32; 2]>, config: &MapConfig, quiet: bool) -> Result<Vec<[f32; 2]>> {
+    if initial.len() != with_self.len() {
+        bail!("{} initial positions for {} items", initial.len(), with_self.len());
+    }
+    lay_out(&fuzzy_graph(with_self, config, quiet)?, initial, config, quiet)
 }
 
 /// Trustworthiness of a 2-D layout against the features (scikit-learn's definition, Euclidean
