@@ -12,6 +12,9 @@ use crate::config::EncodeConfig;
 use crate::device::{self, DeviceChoice};
 use crate::encode;
 use crate::eval;
+use crate::hopfield::Binarise;
+use crate::hopfield::repair::{self, Dynamics, RepairSettings};
+use crate::hopfield::rules::Rule;
 use crate::run_folder::write_atomically;
 use crate::query::{self, QueryTarget};
 
@@ -30,6 +33,9 @@ pub enum Command {
     Query(QueryArgs),
     /// Score a labelled run (kNN-5 accuracy, NMI, ARI) against random-weight and pixel baselines.
     Eval(EvalArgs),
+    /// Binary Hopfield associative memory.
+    #[command(subcommand)]
+    Hopfield(HopfieldCommand),
     /// Measure throughput and print a table.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -96,6 +102,47 @@ pub struct EvalArgs {
     /// No progress bars or notes.
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HopfieldCommand {
+    /// The self-repairing picture: store an image, corrupt it, recall it; writes strip.png
+    /// (original | corrupted | recalled), recall.gif and summary.json.
+    Repair(RepairArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// The image to store and repair (PNG, JPEG, ...).
+    #[arg(long)]
+    pub image: PathBuf,
+    /// More images to store beside it.
+    #[arg(long)]
+    pub also: Vec<PathBuf>,
+    /// Side the images are resized to: the network has side² neurons.
+    #[arg(long, default_value_t = 64)]
+    pub side: u32,
+    #[arg(long, value_enum, default_value_t = Binarise::Mean)]
+    pub binarise: Binarise,
+    /// Fraction of pixels flipped in the cue.
+    #[arg(long, default_value_t = 0.3)]
+    pub noise: f64,
+    #[arg(long, value_enum, default_value_t = Rule::Hebbian)]
+    pub rule: Rule,
+    #[arg(long, value_enum, default_value_t = Dynamics::Async)]
+    pub dynamics: Dynamics,
+    /// Most sweeps (asynchronous) or steps (synchronous).
+    #[arg(long, default_value_t = 50)]
+    pub max_iterations: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Run folder name under --output-dir.
+    #[arg(long, default_value = "repair")]
+    pub name: String,
+    #[arg(long, default_value = "outputs")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +230,32 @@ fn run(cli: Cli) -> Result<()> {
             let path = args.run.join(eval::EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;
             eprintln!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Hopfield(HopfieldCommand::Repair(args)) => {
+            if args.side < 2 {
+                bail!("--side: expected at least 2, got {}", args.side);
+            }
+            if args.max_iterations == 0 {
+                bail!("--max-iterations: expected at least 1");
+            }
+            if args.name.is_empty() || args.name.contains(['/', '\\']) {
+                bail!("--name: expected a folder name without slashes, got {:?}", args.name);
+            }
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let settings = RepairSettings {
+                images: std::iter::once(args.image).chain(args.also).collect(),
+                side: args.side,
+                binarise: args.binarise,
+                noise: args.noise,
+                rule: args.rule,
+                dynamics: args.dynamics,
+                max_iterations: args.max_iterations,
+                seed: args.seed,
+                run_dir: args.output_dir.join(&args.name),
+            };
+            println!("{}", repair::run(&settings, &device)?.table());
             Ok(())
         }
         Command::Bench(BenchCommand::Map(args)) => {

@@ -16,6 +16,7 @@ pub mod encode;
 pub mod encoder;
 pub mod eval;
 pub mod features;
+pub mod hopfield;
 pub mod knn;
 pub mod map;
 pub mod progress;

@@ -6,4 +6,5 @@ mod config_errors;
 mod data_loading;
 mod encode_cli;
 mod gpu_twin;
+mod hopfield_cli;
 mod map_layout;

@@ -1,0 +1,168 @@
+//! Recall dynamics at zero temperature.
+//!
+//! - Synchronous: every state of every probe at once, s <- sgn(W s), as one matrix product per
+//!   step over the whole batch of probes (on the device).
+//! - Asynchronous: one neuron at a time, in a fresh seeded random order each sweep, until a sweep
+//!   changes nothing. The energy E = -½ sᵀWs never increases under it (W symmetric, zero
+//!   diagonal).
+//!
+//! A local field of exactly 0 leaves the state as it is.
+
+use anyhow::Result;
+use burn::tensor::{Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+/// The new state for a local field `h` and the current state `s`.
+fn threshold(h: f32, s: f32) -> f32 {
+    if h > 0.0 {
+        1.0
+    } else if h < 0.0 {
+        -1.0
+    } else {
+        s
+    }
+}
+
+/// Energy E = -½ sᵀWs of one state, with W row-major `n x n`.
+pub fn energy(weights: &[f32], state: &[f32]) -> f32 {
+    let n = state.len();
+    let mut e = 0.0f64;
+    for i in 0..n {
+        let row = &weights[i * n..(i + 1) * n];
+        let h: f32 = row.iter().zip(state).map(|(w, s)| w * s).sum();
+        e += (h * state[i]) as f64;
+    }
+    (-0.5 * e) as f32
+}
+
+/// The outcome of one recall.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recall {
+    pub state: Vec<f32>,
+    /// Sweeps (asynchronous) or steps (synchronous) run.
+    pub iterations: usize,
+    /// Energy before the first iteration and after each one.
+    pub energies: Vec<f32>,
+    /// Snapshots of the state, the first being the cue, when recording was asked for.
+    pub frames: Vec<Vec<f32>>,
+}
+
+/// Asynchronous recall of one probe; `frames_per_sweep` > 0 records that many snapshots a sweep.
+pub fn recall_async(weights: &[f32], probe: &[f32], max_sweeps: usize, seed: u64, frames_per_sweep: usize) -> Recall {
+    let n = probe.len();
+    let mut state = probe.to_vec();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut energies = vec![energy(weights, &state)];
+    let mut frames = if frames_per_sweep > 0 { vec![state.clone()] } else { Vec::new() };
+    let every = if frames_per_sweep > 0 { n.div_ceil(frames_per_sweep) } else { usize::MAX };
+    let mut iterations = 0;
+    while iterations < max_sweeps {
+        iterations += 1;
+        order.shuffle(&mut rng);
+        let mut changed = false;
+        for (step, &i) in order.iter().enumerate() {
+            let row = &weights[i * n..(i + 1) * n];
+            let h: f32 = row.iter().zip(&state).map(|(w, s)| w * s).sum();
+            let next = threshold(h, state[i]);
+            if next != state[i] {
+                state[i] = next;
+                changed = true;
+            }
+            if (step + 1) % every == 0 {
+                frames.push(state.clone());
+            }
+        }
+        energies.push(energy(weights, &state));
+        if !changed {
+            break;
+        }
+    }
+    Recall { state, iterations, energies, frames }
+}
+
+/// Synchronous recall of a batch of probes (`probes` row-major, `batch x n`) on the weights'
+/// device, for at most `max_steps` steps or until no probe changes. Returns the final states.
+pub fn recall_sync(weights: &Tensor<2>, probes: &[f32], n: usize, max_steps: usize) -> Result<(Vec<f32>, usize)> {
+    let batch = probes.len() / n;
+    let device = weights.device();
+    let mut states: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), &device);
+    let mut steps = 0;
+    while steps < max_steps {
+        steps += 1;
+        let fields = states.clone().matmul(weights.clone());
+        let signs = fields.sign();
+        // Where the field is 0 the sign is 0: keep the old state there.
+        let next = signs.clone() + (signs.abs() * -1.0 + 1.0) * states.clone();
+        let changed: f32 = (next.clone() - states).abs().sum().into_scalar();
+        states = next;
+        if changed == 0.0 {
+            break;
+        }
+    }
+    let values = states.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read states: {e:?}"))?;
+    Ok((values, steps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hopfield::rules::{Rule, learn};
+    use crate::hopfield::{Patterns, flip_fraction, hamming};
+    use burn::tensor::Device;
+
+    fn weights(rule: Rule, patterns: &Patterns) -> (Tensor<2>, Vec<f32>) {
+        let w = learn(rule, patterns, &Device::flex()).unwrap();
+        let values = w.clone().into_data().try_into_vec::<f32>().unwrap();
+        (w, values)
+    }
+
+    #[test]
+    fn energy_never_increases_under_asynchronous_updates() {
+        let p = Patterns::random(20, 100, 3);
+        let (_, w) = weights(Rule::Hebbian, &p);
+        let cue = flip_fraction(p.pattern(0), 0.4, 1).unwrap();
+        let recall = recall_async(&w, &cue, 50, 7, 0);
+        for pair in recall.energies.windows(2) {
+            assert!(pair[1] <= pair[0] + 1e-4, "{:?}", recall.energies);
+        }
+    }
+
+    #[test]
+    fn stored_patterns_and_their_negatives_are_fixed_points_at_low_load() {
+        // P = 0.05 N.
+        let p = Patterns::random(10, 200, 8);
+        for rule in [Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse] {
+            let (w_tensor, w) = weights(rule, &p);
+            for k in 0..p.count {
+                let pattern = p.pattern(k);
+                let negative: Vec<f32> = pattern.iter().map(|s| -s).collect();
+                for probe in [pattern.to_vec(), negative] {
+                    let recall = recall_async(&w, &probe, 5, 1, 0);
+                    assert_eq!(recall.state, probe, "{rule:?} pattern {k}");
+                    assert_eq!(recall.iterations, 1);
+                    let (sync, _) = recall_sync(&w_tensor, &probe, p.len, 5).unwrap();
+                    assert_eq!(sync, probe, "{rule:?} pattern {k}, synchronous");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn noisy_cues_are_repaired_in_batch() {
+        let p = Patterns::random(5, 400, 2);
+        let (w_tensor, w) = weights(Rule::Hebbian, &p);
+        let mut probes = Vec::new();
+        for k in 0..p.count {
+            probes.extend(flip_fraction(p.pattern(k), 0.2, k as u64).unwrap());
+        }
+        let (states, _) = recall_sync(&w_tensor, &probes, p.len, 20).unwrap();
+        for k in 0..p.count {
+            assert_eq!(hamming(&states[k * p.len..(k + 1) * p.len], p.pattern(k)), 0);
+            let single = recall_async(&w, &probes[k * p.len..(k + 1) * p.len], 20, 3, 0);
+            assert_eq!(single.state, p.pattern(k));
+        }
+    }
+}

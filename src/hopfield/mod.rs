@@ -1,0 +1,138 @@
+//! Binary Hopfield associative memory: images as ±1 patterns, learning rules that store them
+//! ([`rules`]), recall dynamics that repair corrupted cues ([`dynamics`]), and the
+//! self-repairing picture ([`repair`]). Matrix work runs on the run's device through burn;
+//! flex on the CPU is its twin.
+
+pub mod dynamics;
+pub mod repair;
+pub mod rules;
+
+use anyhow::{Result, bail};
+use image::{GrayImage, Luma, RgbaImage, imageops::FilterType};
+use rand::rngs::StdRng;
+use rand::seq::index::sample;
+use rand::{RngExt, SeedableRng};
+
+/// `count` patterns of `len` states (each +1 or -1), row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patterns {
+    pub count: usize,
+    pub len: usize,
+    pub states: Vec<f32>,
+}
+
+impl Patterns {
+    pub fn new(count: usize, len: usize, states: Vec<f32>) -> Result<Self> {
+        if states.len() != count * len {
+            bail!("{} states for {count} patterns of {len}", states.len());
+        }
+        if states.iter().any(|&s| s != 1.0 && s != -1.0) {
+            bail!("pattern states must be +1 or -1");
+        }
+        Ok(Self { count, len, states })
+    }
+
+    pub fn pattern(&self, index: usize) -> &[f32] {
+        &self.states[index * self.len..(index + 1) * self.len]
+    }
+
+    /// `count` random patterns of `len` states, each state ±1 with equal odds.
+    pub fn random(count: usize, len: usize, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let states = (0..count * len).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect();
+        Self { count, len, states }
+    }
+}
+
+/// How a grey image becomes ±1.
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum Binarise {
+    /// Bright pixels (grey >= 128) are +1.
+    Threshold,
+    /// Pixels brighter than the image's mean are +1 (as the MNIST notebooks do).
+    Mean,
+    /// Opaque pixels (alpha >= 128) are +1: for transparent sprites.
+    Alpha,
+}
+
+/// An image resized to `side x side` and binarised into one pattern (row-major; +1 is white).
+pub fn image_pattern(image: &RgbaImage, side: u32, binarise: Binarise) -> Vec<f32> {
+    let resized = image::imageops::resize(image, side, side, FilterType::Triangle);
+    let grey: Vec<f32> = resized
+        .pixels()
+        .map(|p| {
+            let a = p[3] as f32 / 255.0;
+            (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32) * a
+        })
+        .collect();
+    let mean = grey.iter().sum::<f32>() / grey.len() as f32;
+    resized
+        .pixels()
+        .zip(&grey)
+        .map(|(p, &g)| {
+            let on = match binarise {
+                Binarise::Threshold => g >= 128.0,
+                Binarise::Mean => g > mean,
+                Binarise::Alpha => p[3] >= 128,
+            };
+            if on { 1.0 } else { -1.0 }
+        })
+        .collect()
+}
+
+/// A pattern of `side x side` states as a black-and-white picture.
+pub fn pattern_image(states: &[f32], side: u32) -> GrayImage {
+    GrayImage::from_fn(side, side, |x, y| Luma([if states[(y * side + x) as usize] > 0.0 { 255 } else { 0 }]))
+}
+
+/// Flips exactly `round(fraction · N)` states, chosen without replacement.
+pub fn flip_fraction(states: &[f32], fraction: f64, seed: u64) -> Result<Vec<f32>> {
+    if !(0.0..=1.0).contains(&fraction) {
+        bail!("noise fraction: expected a value in [0, 1], got {fraction}");
+    }
+    let mut out = states.to_vec();
+    let flips = (fraction * states.len() as f64).round() as usize;
+    for i in sample(&mut StdRng::seed_from_u64(seed), states.len(), flips) {
+        out[i] = -out[i];
+    }
+    Ok(out)
+}
+
+/// Overlap m = ξ·s / N.
+pub fn overlap(pattern: &[f32], state: &[f32]) -> f32 {
+    pattern.iter().zip(state).map(|(a, b)| a * b).sum::<f32>() / pattern.len() as f32
+}
+
+/// Number of differing states.
+pub fn hamming(a: &[f32], b: &[f32]) -> usize {
+    a.iter().zip(b).filter(|(x, y)| x != y).count()
+}
+
+/// Share of equal states.
+pub fn accuracy(a: &[f32], b: &[f32]) -> f32 {
+    1.0 - hamming(a, b) as f32 / a.len() as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noise_flips_exactly_the_fraction_and_measures_agree() {
+        let p = Patterns::random(1, 200, 1);
+        let noisy = flip_fraction(p.pattern(0), 0.25, 9).unwrap();
+        assert_eq!(hamming(p.pattern(0), &noisy), 50);
+        assert!((accuracy(p.pattern(0), &noisy) - 0.75).abs() < 1e-6);
+        assert!((overlap(p.pattern(0), &noisy) - 0.5).abs() < 1e-6);
+        assert_eq!(noisy, flip_fraction(p.pattern(0), 0.25, 9).unwrap());
+        assert!(flip_fraction(p.pattern(0), 1.5, 0).is_err());
+    }
+
+    #[test]
+    fn binarisation_modes() {
+        let mut image = RgbaImage::from_pixel(2, 1, image::Rgba([200, 200, 200, 255]));
+        image.put_pixel(1, 0, image::Rgba([100, 100, 100, 0]));
+        assert_eq!(image_pattern(&image, 2, Binarise::Alpha)[..2], [1.0, -1.0]);
+        assert_eq!(image_pattern(&image, 2, Binarise::Threshold)[..2], [1.0, -1.0]);
+    }
+}

@@ -1,0 +1,178 @@
+//! `hebb hopfield repair`: the self-repairing picture. Stores one image (and optionally others),
+//! corrupts it, lets the network recall it, and writes a strip (original | corrupted | recalled)
+//! and an animated GIF of the recall into a run folder.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use burn::tensor::Tensor;
+use image::codecs::gif::GifEncoder;
+use image::{Delay, Frame, GrayImage, RgbaImage, imageops::FilterType};
+use serde::Serialize;
+
+use super::dynamics::{Recall, energy, recall_async, recall_sync};
+use super::rules::{Rule, learn};
+use super::{Binarise, Patterns, accuracy, flip_fraction, image_pattern, overlap, pattern_image};
+use crate::data::pixels::decode_file;
+use crate::device::ComputeDevice;
+use crate::run_folder::RunFolder;
+
+/// How the network recalls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+pub enum Dynamics {
+    /// One neuron at a time in a seeded random order.
+    Async,
+    /// All neurons at once.
+    Sync,
+}
+
+/// Everything one repair needs.
+#[derive(Debug, Clone)]
+pub struct RepairSettings {
+    /// The image to repair, then any others to store beside it.
+    pub images: Vec<PathBuf>,
+    pub side: u32,
+    pub binarise: Binarise,
+    pub noise: f64,
+    pub rule: Rule,
+    pub dynamics: Dynamics,
+    pub max_iterations: usize,
+    pub seed: u64,
+    pub run_dir: PathBuf,
+}
+
+/// What a repair reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepairReport {
+    pub run_dir: PathBuf,
+    pub stored: usize,
+    pub neurons: usize,
+    pub rule: Rule,
+    pub dynamics: Dynamics,
+    pub iterations: usize,
+    pub accuracy_before: f32,
+    pub accuracy_after: f32,
+    pub overlap_before: f32,
+    pub overlap_after: f32,
+    pub energy_before: f32,
+    pub energy_after: f32,
+    /// "pattern k", "negative of pattern k", or "spurious".
+    pub landed_on: String,
+}
+
+impl RepairReport {
+    pub fn table(&self) -> String {
+        format!(
+            "run folder   {}\nnetwork      {} neurons, {} stored, {:?} rule, {:?} recall ({} iterations)\n\
+             accuracy     {:.4} -> {:.4}\noverlap      {:.4} -> {:.4}\nenergy       {:.2} -> {:.2}\nlanded on    {}",
+            self.run_dir.display(),
+            self.neurons,
+            self.stored,
+            self.rule,
+            self.dynamics,
+            self.iterations,
+            self.accuracy_before,
+            self.accuracy_after,
+            self.overlap_before,
+            self.overlap_after,
+            self.energy_before,
+            self.energy_after,
+            self.landed_on
+        )
+    }
+}
+
+/// Which stored pattern (or its negative) a state is, if any (overlap of at least 0.95).
+pub fn attractor(patterns: &Patterns, state: &[f32]) -> String {
+    let best = (0..patterns.count)
+        .map(|k| (k, overlap(patterns.pattern(k), state)))
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+    match best {
+        Some((k, m)) if m >= 0.95 => format!("pattern {k}"),
+        Some((k, m)) if m <= -0.95 => format!("negative of pattern {k}"),
+        _ => "spurious".to_string(),
+    }
+}
+
+fn sync_recall(weights: &Tensor<2>, w: &[f32], cue: &[f32], max_steps: usize) -> Result<Recall> {
+    let mut state = cue.to_vec();
+    let mut frames = vec![state.clone()];
+    let mut energies = vec![energy(w, &state)];
+    let mut iterations = 0;
+    while iterations < max_steps {
+        let (next, _) = recall_sync(weights, &state, cue.len(), 1)?;
+        iterations += 1;
+        let done = next == state;
+        state = next;
+        frames.push(state.clone());
+        energies.push(energy(w, &state));
+        if done {
+            break;
+        }
+    }
+    Ok(Recall { state, iterations, energies, frames })
+}
+
+fn upscale(picture: &GrayImage, side: u32) -> RgbaImage {
+    let rgba = image::DynamicImage::ImageLuma8(picture.clone()).to_rgba8();
+    image::imageops::resize(&rgba, side, side, FilterType::Nearest)
+}
+
+/// Runs one repair and writes its run folder.
+pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairReport> {
+    let n = (settings.side * settings.side) as usize;
+    let mut states = Vec::with_capacity(settings.images.len() * n);
+    for path in &settings.images {
+        states.extend(image_pattern(&decode_file(path)?, settings.side, settings.binarise));
+    }
+    let patterns = Patterns::new(settings.images.len(), n, states)?;
+    let weights = learn(settings.rule, &patterns, &device.device)?;
+    let w: Vec<f32> = weights
+        .clone()
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
+    let original = patterns.pattern(0);
+    let cue = flip_fraction(original, settings.noise, settings.seed)?;
+    let recall = match settings.dynamics {
+        Dynamics::Async => recall_async(&w, &cue, settings.max_iterations, settings.seed, 10),
+        Dynamics::Sync => sync_recall(&weights, &w, &cue, settings.max_iterations)?,
+    };
+
+    let shown = (settings.side * (256 / settings.side).max(1)).max(settings.side);
+    let folder = RunFolder::create(&settings.run_dir)?;
+    let gap = 8;
+    let mut strip = RgbaImage::from_pixel(3 * shown + 4 * gap, shown + 2 * gap, image::Rgba([128, 128, 128, 255]));
+    for (i, state) in [original, &cue, &recall.state].into_iter().enumerate() {
+        let panel = upscale(&pattern_image(state, settings.side), shown);
+        image::imageops::overlay(&mut strip, &panel, (gap + i as u32 * (shown + gap)) as i64, gap as i64);
+    }
+    strip.save_with_format(folder.path("strip.png"), image::ImageFormat::Png).context("cannot write strip.png")?;
+    let gif = std::fs::File::create(folder.path("recall.gif")).context("cannot create recall.gif")?;
+    let mut encoder = GifEncoder::new(gif);
+    encoder.set_repeat(image::codecs::gif::Repeat::Infinite).context("cannot write recall.gif")?;
+    let frames = recall.frames.iter().map(|state| {
+        Frame::from_parts(upscale(&pattern_image(state, settings.side), shown), 0, 0, Delay::from_numer_denom_ms(120, 1))
+    });
+    encoder.encode_frames(frames).context("cannot write recall.gif")?;
+    drop(encoder);
+
+    let report = RepairReport {
+        run_dir: settings.run_dir.clone(),
+        stored: patterns.count,
+        neurons: n,
+        rule: settings.rule,
+        dynamics: settings.dynamics,
+        iterations: recall.iterations,
+        accuracy_before: accuracy(original, &cue),
+        accuracy_after: accuracy(original, &recall.state),
+        overlap_before: overlap(original, &cue),
+        overlap_after: overlap(original, &recall.state),
+        energy_before: recall.energies[0],
+        energy_after: *recall.energies.last().unwrap_or(&recall.energies[0]),
+        landed_on: attractor(&patterns, &recall.state),
+    };
+    folder.write("summary.json", serde_json::to_string_pretty(&report)?)?;
+    folder.commit()?;
+    Ok(report)
+}

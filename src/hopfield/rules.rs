@@ -1,0 +1,174 @@
+//! Learning rules: the weight matrix W (N x N, symmetric, zero diagonal) that stores a set of
+//! ±1 patterns. Each is a few matrix products on the device.
+//!
+//! - Hebbian: W = (1/N) Σ ξξᵀ.
+//! - Storkey (1997), incremental, local-field form: for each pattern, with h = Wξ,
+//!   ΔW = (1/N)(ξξᵀ − ξhᵀ − hξᵀ + 2W) — the matrix form of
+//!   Δw_ij = (1/N)(ξ_i ξ_j − ξ_i h_ji − h_ij ξ_j), h_ij = Σ_{k≠i,j} w_ik ξ_k, when w_ii = 0.
+//! - Pseudo-inverse (projection): W = Ξᵀ(ΞΞᵀ)⁻¹Ξ.
+
+use anyhow::{Result, bail};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::Patterns;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum Rule {
+    Hebbian,
+    Storkey,
+    PseudoInverse,
+}
+
+fn matrix(patterns: &Patterns, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(patterns.states.clone(), [patterns.count, patterns.len]), device)
+}
+
+fn zero_diagonal(w: Tensor<2>) -> Tensor<2> {
+    let n = w.dims()[0];
+    let identity = Tensor::<2>::eye(n, &w.device());
+    w.clone() - w * identity
+}
+
+/// The weights that store `patterns` under `rule`.
+pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<2>> {
+    if patterns.count == 0 {
+        bail!("no patterns to store");
+    }
+    let n = patterns.len as f64;
+    let xi = matrix(patterns, device);
+    Ok(match rule {
+        Rule::Hebbian => zero_diagonal(xi.clone().transpose().matmul(xi) / n),
+        Rule::Storkey => {
+            let mut w = Tensor::<2>::zeros([patterns.len, patterns.len], device);
+            for p in 0..patterns.count {
+                let x: Tensor<2> = Tensor::from_data(TensorData::new(patterns.pattern(p).to_vec(), [patterns.len, 1]), device);
+                let h = w.clone().matmul(x.clone());
+                let outer = x.clone().matmul(x.clone().transpose());
+                let cross = x.clone().matmul(h.clone().transpose()) + h.matmul(x.transpose());
+                w = zero_diagonal(w.clone() + (outer - cross + w * 2.0) / n);
+            }
+            w
+        }
+        Rule::PseudoInverse => {
+            let gram = xi.clone().matmul(xi.clone().transpose());
+            let values: Vec<f32> = gram
+                .into_data()
+                .try_into_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("cannot read the pattern overlaps: {e:?}"))?;
+            let inverse = invert(&values.iter().map(|&v| v as f64).collect::<Vec<_>>(), patterns.count)?;
+            let inverse: Tensor<2> = Tensor::from_data(
+                TensorData::new(inverse.iter().map(|&v| v as f32).collect::<Vec<_>>(), [patterns.count, patterns.count]),
+                device,
+            );
+            zero_diagonal(xi.clone().transpose().matmul(inverse).matmul(xi))
+        }
+    })
+}
+
+/// Inverse of a `p x p` matrix by Gauss-Jordan elimination with partial pivoting, in f64.
+fn invert(matrix: &[f64], p: usize) -> Result<Vec<f64>> {
+    let mut a = matrix.to_vec();
+    let mut inv: Vec<f64> = (0..p * p).map(|i| if i / p == i % p { 1.0 } else { 0.0 }).collect();
+    for col in 0..p {
+        let pivot = (col..p).max_by(|&x, &y| a[x * p + col].abs().total_cmp(&a[y * p + col].abs())).unwrap_or(col);
+        if a[pivot * p + col].abs() < 1e-9 {
+            bail!("the patterns are linearly dependent (a pattern repeats, or one is the negative of another); the pseudo-inverse rule cannot store them");
+        }
+        for k in 0..p {
+            a.swap(col * p + k, pivot * p + k);
+            inv.swap(col * p + k, pivot * p + k);
+        }
+        let d = a[col * p + col];
+        for k in 0..p {
+            a[col * p + k] /= d;
+            inv[col * p + k] /= d;
+        }
+        for row in 0..p {
+            if row != col {
+                let f = a[row * p + col];
+                for k in 0..p {
+                    a[row * p + k] -= f * a[col * p + k];
+                    inv[row * p + k] -= f * inv[col * p + k];
+                }
+            }
+        }
+    }
+    Ok(inv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(w: Tensor<2>) -> Vec<f32> {
+        w.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    fn assert_close(a: &[f32], b: &[f32]) {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-5, "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn hebbian_matches_the_sum_of_outer_products() {
+        let p = Patterns::random(3, 7, 4);
+        let w = read(learn(Rule::Hebbian, &p, &Device::flex()).unwrap());
+        for i in 0..7 {
+            for j in 0..7 {
+                let expected = if i == j { 0.0 } else { (0..3).map(|k| p.pattern(k)[i] * p.pattern(k)[j]).sum::<f32>() / 7.0 };
+                assert!((w[i * 7 + j] - expected).abs() < 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn storkey_matches_the_element_wise_rule() {
+        let (count, n) = (3, 6);
+        let p = Patterns::random(count, n, 11);
+        let mut w = vec![0f64; n * n];
+        for k in 0..count {
+            let x = p.pattern(k);
+            let local = |w: &[f64], i: usize, j: usize| -> f64 {
+                (0..n).filter(|&m| m != i && m != j).map(|m| w[i * n + m] * x[m] as f64).sum()
+            };
+            let mut next = w.clone();
+            for i in 0..n {
+                for j in 0..n {
+                    if i != j {
+                        let (xi, xj) = (x[i] as f64, x[j] as f64);
+                        next[i * n + j] += (xi * xj - xi * local(&w, j, i) - local(&w, i, j) * xj) / n as f64;
+                    }
+                }
+            }
+            w = next;
+        }
+        let expected: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+        assert_close(&read(learn(Rule::Storkey, &p, &Device::flex()).unwrap()), &expected);
+    }
+
+    #[test]
+    fn pseudo_inverse_projects_onto_the_patterns() {
+        let p = Patterns::random(3, 8, 5);
+        let w = read(learn(Rule::PseudoInverse, &p, &Device::flex()).unwrap());
+        // Brute force: P = Ξᵀ(ΞΞᵀ)⁻¹Ξ satisfies P ξ = ξ; with the diagonal removed,
+        // (W ξ)_i = ξ_i - P_ii ξ_i.
+        let n = 8;
+        let mut full = vec![0f64; n * n];
+        let gram: Vec<f64> = (0..9).map(|k| (0..n).map(|i| (p.pattern(k / 3)[i] * p.pattern(k % 3)[i]) as f64).sum()).collect();
+        let inv = invert(&gram, 3).unwrap();
+        for i in 0..n {
+            for j in 0..n {
+                full[i * n + j] = (0..3).flat_map(|a| (0..3).map(move |b| (a, b))).map(|(a, b)| p.pattern(a)[i] as f64 * inv[a * 3 + b] * p.pattern(b)[j] as f64).sum();
+            }
+        }
+        for i in 0..n {
+            for j in 0..n {
+                let expected = if i == j { 0.0 } else { full[i * n + j] as f32 };
+                assert!((w[i * n + j] - expected).abs() < 1e-5);
+            }
+        }
+        let twice = Patterns::new(2, 4, vec![1., -1., 1., 1., 1., -1., 1., 1.]).unwrap();
+        assert!(learn(Rule::PseudoInverse, &twice, &Device::flex()).is_err());
+    }
+}
