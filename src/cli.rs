@@ -13,6 +13,9 @@ use crate::device::{self, DeviceChoice};
 use crate::encode;
 use crate::eval;
 use crate::hopfield::Binarise;
+use crate::hopfield::capacity::{self, CapacitySettings};
+use crate::render;
+use crate::run_folder::RunFolder;
 use crate::hopfield::repair::{self, Dynamics, RepairSettings};
 use crate::hopfield::rules::Rule;
 use crate::run_folder::write_atomically;
@@ -109,6 +112,43 @@ pub enum HopfieldCommand {
     /// The self-repairing picture: store an image, corrupt it, recall it; writes strip.png
     /// (original | corrupted | recalled), recall.gif and summary.json.
     Repair(RepairArgs),
+    /// Recall success against load α = P/N for random patterns, per rule; writes capacity.csv
+    /// and capacity.png (with the 90% line).
+    Capacity(CapacityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// Neurons N.
+    #[arg(long, default_value_t = 1000)]
+    pub neurons: usize,
+    /// Rules to compare.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse])]
+    pub rules: Vec<Rule>,
+    /// Loads α = P/N to measure (comma-separated); default 0.025, 0.05, ..., 0.6.
+    #[arg(long, value_delimiter = ',')]
+    pub loads: Vec<f64>,
+    /// Fraction of states flipped in each cue.
+    #[arg(long, default_value_t = 0.05)]
+    pub noise: f64,
+    /// Cues per stored pattern.
+    #[arg(long, default_value_t = 1)]
+    pub trials: usize,
+    /// Overlap a recall must reach to count as a success.
+    #[arg(long, default_value_t = 0.95)]
+    pub threshold: f32,
+    #[arg(long, value_enum, default_value_t = Dynamics::Sync)]
+    pub dynamics: Dynamics,
+    #[arg(long, default_value_t = 30)]
+    pub max_iterations: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value = "capacity")]
+    pub name: String,
+    #[arg(long, default_value = "outputs")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +232,14 @@ pub fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
     Ok(config)
 }
 
+/// A run folder name must be one path component.
+fn check_run_name(name: &str) -> Result<()> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+        bail!("--name: expected a folder name without slashes, got {name:?}");
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Encode(args) => {
@@ -239,9 +287,7 @@ fn run(cli: Cli) -> Result<()> {
             if args.max_iterations == 0 {
                 bail!("--max-iterations: expected at least 1");
             }
-            if args.name.is_empty() || args.name.contains(['/', '\\']) {
-                bail!("--name: expected a folder name without slashes, got {:?}", args.name);
-            }
+            check_run_name(&args.name)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let settings = RepairSettings {
@@ -256,6 +302,33 @@ fn run(cli: Cli) -> Result<()> {
                 run_dir: args.output_dir.join(&args.name),
             };
             println!("{}", repair::run(&settings, &device)?.table());
+            Ok(())
+        }
+        Command::Hopfield(HopfieldCommand::Capacity(args)) => {
+            if !(0.0..=1.0).contains(&args.threshold) {
+                bail!("--threshold: expected a value in [0, 1], got {}", args.threshold);
+            }
+            check_run_name(&args.name)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let loads = if args.loads.is_empty() { (1..=24).map(|i| i as f64 * 0.025).collect() } else { args.loads };
+            let settings = CapacitySettings {
+                neurons: args.neurons,
+                rules: args.rules,
+                loads,
+                noise: args.noise,
+                trials: args.trials,
+                threshold: args.threshold,
+                dynamics: args.dynamics,
+                max_iterations: args.max_iterations,
+                seed: args.seed,
+            };
+            let points = capacity::run(&settings, &device)?;
+            print!("{}", capacity::table(&points, &settings.rules));
+            let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
+            folder.write("capacity.csv", capacity::csv(&points))?;
+            render::save_png(&capacity::chart(&points, &settings.rules, settings.neurons)?, &folder.path("capacity.png"))?;
+            eprintln!("wrote {}", folder.commit()?.display());
             Ok(())
         }
         Command::Bench(BenchCommand::Map(args)) => {

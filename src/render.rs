@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::ImageSet;
 use crate::train::TrainingLog;
 
-const FONT: &str = "sans-serif";
+/// The family name the embedded font is registered under.
+pub const FONT: &str = "sans-serif";
 const BACKGROUND: [u8; 3] = [22, 22, 28];
 const TEXT: RGBColor = RGBColor(230, 230, 230);
 
@@ -101,7 +102,8 @@ impl RenderConfig {
     }
 }
 
-fn register_font() {
+/// Registers the embedded DejaVu Sans for plotters (once per process).
+pub fn register_font() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
@@ -219,7 +221,8 @@ pub fn flatten(image: &RgbaImage) -> RgbImage {
     })
 }
 
-fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+/// A plotters error as an anyhow error.
+pub fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing failed: {e:?}")
 }
 

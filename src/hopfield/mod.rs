@@ -3,6 +3,7 @@
 //! self-repairing picture ([`repair`]). Matrix work runs on the run's device through burn;
 //! flex on the CPU is its twin.
 
+pub mod capacity;
 pub mod dynamics;
 pub mod repair;
 pub mod rules;

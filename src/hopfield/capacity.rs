@@ -1,0 +1,197 @@
+//! `hebb hopfield capacity`: how many random patterns a network of N neurons recalls, as a
+//! success rate against the load α = P/N for each learning rule. A recall succeeds when the
+//! final state's overlap with the stored pattern reaches the threshold. Every stored pattern is
+//! cued `trials` times with fresh noise, and all cues of one load recall together as one batch.
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+use image::RgbImage;
+use plotters::prelude::*;
+use serde::Serialize;
+
+use super::dynamics::{recall_async, recall_sync};
+use super::repair::Dynamics;
+use super::rules::{Rule, learn};
+use super::{Patterns, flip_fraction, overlap};
+use crate::device::ComputeDevice;
+use crate::render;
+
+/// The experiment's settings.
+#[derive(Debug, Clone)]
+pub struct CapacitySettings {
+    pub neurons: usize,
+    pub rules: Vec<Rule>,
+    pub loads: Vec<f64>,
+    pub noise: f64,
+    pub trials: usize,
+    pub threshold: f32,
+    pub dynamics: Dynamics,
+    pub max_iterations: usize,
+    pub seed: u64,
+}
+
+/// One (rule, load) cell of the result.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CapacityPoint {
+    pub rule: Rule,
+    pub load: f64,
+    pub patterns: usize,
+    pub success_rate: f64,
+    pub mean_overlap: f64,
+}
+
+/// Runs the experiment.
+pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<CapacityPoint>> {
+    if settings.neurons < 2 || settings.trials == 0 || settings.loads.is_empty() || settings.rules.is_empty() {
+        bail!("capacity: need at least 2 neurons, 1 trial, 1 load and 1 rule");
+    }
+    let n = settings.neurons;
+    let mut points = Vec::new();
+    for (l, &load) in settings.loads.iter().enumerate() {
+        if !(load > 0.0) {
+            bail!("--loads: expected positive loads, got {load}");
+        }
+        let count = ((load * n as f64).round() as usize).max(1);
+        let patterns = Patterns::random(count, n, settings.seed.wrapping_add(l as u64));
+        let mut cues = Vec::with_capacity(count * settings.trials * n);
+        for t in 0..settings.trials {
+            for k in 0..count {
+                let seed = settings.seed ^ ((l * 1_000_003 + t * 10_007 + k) as u64);
+                cues.extend(flip_fraction(patterns.pattern(k), settings.noise, seed)?);
+            }
+        }
+        for &rule in &settings.rules {
+            let weights = learn(rule, &patterns, &device.device)?;
+            let finals = match settings.dynamics {
+                Dynamics::Sync => recall_sync(&weights, &cues, n, settings.max_iterations)?.0,
+                Dynamics::Async => {
+                    let w: Vec<f32> = weights
+                        .clone()
+                        .into_data()
+                        .try_into_vec::<f32>()
+                        .map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
+                    cues.chunks(n)
+                        .enumerate()
+                        .flat_map(|(i, cue)| recall_async(&w, cue, settings.max_iterations, settings.seed + i as u64, 0).state)
+                        .collect()
+                }
+            };
+            let overlaps: Vec<f32> =
+                finals.chunks(n).enumerate().map(|(i, state)| overlap(patterns.pattern(i % count), state)).collect();
+            let successes = overlaps.iter().filter(|&&m| m >= settings.threshold).count();
+            points.push(CapacityPoint {
+                rule,
+                load,
+                patterns: count,
+                success_rate: successes as f64 / overlaps.len() as f64,
+                mean_overlap: overlaps.iter().map(|&m| m as f64).sum::<f64>() / overlaps.len() as f64,
+            });
+        }
+    }
+    Ok(points)
+}
+
+/// The result as a table: one row per load, one column per rule.
+pub fn table(points: &[CapacityPoint], rules: &[Rule]) -> String {
+    let mut out = format!("{:>8} {:>8}", "load", "patterns");
+    for rule in rules {
+        let _ = write!(out, " {:>14}", format!("{rule:?}"));
+    }
+    out.push('\n');
+    let mut loads: Vec<(f64, usize)> = points.iter().map(|p| (p.load, p.patterns)).collect();
+    loads.dedup();
+    for (load, patterns) in loads {
+        let _ = write!(out, "{load:>8.3} {patterns:>8}");
+        for rule in rules {
+            let rate = points.iter().find(|p| p.load == load && p.rule == *rule).map(|p| p.success_rate).unwrap_or(f64::NAN);
+            let _ = write!(out, " {rate:>14.3}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `rule,load,patterns,success_rate,mean_overlap`.
+pub fn csv(points: &[CapacityPoint]) -> String {
+    let mut out = String::from("rule,load,patterns,success_rate,mean_overlap\n");
+    for p in points {
+        let _ = writeln!(out, "{:?},{},{},{},{}", p.rule, p.load, p.patterns, p.success_rate, p.mean_overlap);
+    }
+    out
+}
+
+/// Success rate against load, one line per rule, with the 90% line.
+pub fn chart(points: &[CapacityPoint], rules: &[Rule], neurons: usize) -> Result<RgbImage> {
+    let (w, h) = (1000u32, 700u32);
+    let mut rgb = RgbImage::new(w, h);
+    let max_load = points.iter().map(|p| p.load).fold(0.0f64, f64::max).max(1e-3) * 1.05;
+    {
+        render::register_font();
+        let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(render::plot_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Recall success against load, N = {neurons}"), (render::FONT, 24))
+            .margin(16)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..max_load, 0f64..1.02f64)
+            .map_err(render::plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("load α = P / N")
+            .y_desc("success rate")
+            .label_style((render::FONT, 14))
+            .draw()
+            .map_err(render::plot_error)?;
+        chart
+            .draw_series(LineSeries::new([(0.0, 0.9), (max_load, 0.9)], BLACK.mix(0.5).stroke_width(1)))
+            .map_err(render::plot_error)?
+            .label("90%")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.mix(0.5)));
+        for (r, rule) in rules.iter().enumerate() {
+            let [red, green, blue] = render::group_colour(r);
+            let colour = RGBColor(red, green, blue);
+            let series: Vec<(f64, f64)> = points.iter().filter(|p| p.rule == *rule).map(|p| (p.load, p.success_rate)).collect();
+            chart
+                .draw_series(LineSeries::new(series.clone(), colour.stroke_width(2)))
+                .map_err(render::plot_error)?
+                .label(format!("{rule:?}"))
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+            chart.draw_series(series.into_iter().map(|p| Circle::new(p, 4, colour.filled()))).map_err(render::plot_error)?;
+        }
+        chart.configure_series_labels().label_font((render::FONT, 14)).border_style(BLACK).draw().map_err(render::plot_error)?;
+        root.present().map_err(render::plot_error)?;
+    }
+    Ok(rgb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hebbian_collapses_where_the_pseudo_inverse_holds() {
+        let settings = CapacitySettings {
+            neurons: 300,
+            rules: vec![Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse],
+            loads: vec![0.05, 0.3],
+            noise: 0.02,
+            trials: 1,
+            threshold: 0.95,
+            dynamics: Dynamics::Sync,
+            max_iterations: 30,
+            seed: 1,
+        };
+        let points = run(&settings, &crate::device::cpu()).unwrap();
+        let rate = |rule: Rule, load: f64| points.iter().find(|p| p.rule == rule && p.load == load).unwrap().success_rate;
+        for rule in [Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse] {
+            assert!(rate(rule, 0.05) >= 0.95, "{rule:?} at low load: {}", rate(rule, 0.05));
+        }
+        assert!(rate(Rule::Hebbian, 0.3) < 0.2, "Hebbian above its capacity: {}", rate(Rule::Hebbian, 0.3));
+        assert!(rate(Rule::Storkey, 0.3) > rate(Rule::Hebbian, 0.3));
+        assert!(rate(Rule::PseudoInverse, 0.3) >= 0.9, "pseudo-inverse: {}", rate(Rule::PseudoInverse, 0.3));
+        assert!(table(&points, &settings.rules).lines().count() == 3);
+        assert_eq!(csv(&points).lines().count(), 7);
+    }
+}
