@@ -10,7 +10,7 @@ use image::RgbImage;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::dynamics::{recall_async, recall_sync};
+use super::dynamics::{recall_async_batch, recall_sync};
 use super::repair::Dynamics;
 use super::rules::{Rule, learn};
 use super::{Patterns, flip_fraction, overlap};
@@ -65,17 +65,7 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
             let weights = learn(rule, &patterns, &device.device)?;
             let finals = match settings.dynamics {
                 Dynamics::Sync => recall_sync(&weights, &cues, n, settings.max_iterations)?.0,
-                Dynamics::Async => {
-                    let w: Vec<f32> = weights
-                        .clone()
-                        .into_data()
-                        .try_into_vec::<f32>()
-                        .map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
-                    cues.chunks(n)
-                        .enumerate()
-                        .flat_map(|(i, cue)| recall_async(&w, cue, settings.max_iterations, settings.seed + i as u64, 0).state)
-                        .collect()
-                }
+                Dynamics::Async => recall_async_batch(&weights, &cues, n, settings.max_iterations, settings.seed)?.0,
             };
             let overlaps: Vec<f32> =
                 finals.chunks(n).enumerate().map(|(i, state)| overlap(patterns.pattern(i % count), state)).collect();
@@ -144,11 +134,12 @@ pub fn chart(points: &[CapacityPoint], rules: &[Rule], neurons: usize) -> Result
             .label_style((render::FONT, 14))
             .draw()
             .map_err(render::plot_error)?;
+        let ninety = RGBColor(90, 90, 90);
         chart
-            .draw_series(LineSeries::new([(0.0, 0.9), (max_load, 0.9)], BLACK.mix(0.5).stroke_width(1)))
+            .draw_series(LineSeries::new([(0.0, 0.9), (max_load, 0.9)], ninety.stroke_width(3)))
             .map_err(render::plot_error)?
-            .label("90%")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.mix(0.5)));
+            .label("90% success")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], ninety.stroke_width(3)));
         for (r, rule) in rules.iter().enumerate() {
             let [red, green, blue] = render::group_colour(r);
             let colour = RGBColor(red, green, blue);

@@ -13,6 +13,7 @@ use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 
 /// The new state for a local field `h` and the current state `s`.
 fn threshold(h: f32, s: f32) -> f32 {
@@ -49,21 +50,37 @@ pub struct Recall {
     pub frames: Vec<Vec<f32>>,
 }
 
-/// Asynchronous recall of one probe; `frames_per_sweep` > 0 records that many snapshots a sweep.
+/// The neuron order of each sweep: `max_sweeps` seeded shuffles of 0..n, concatenated.
+pub fn sweep_orders(n: usize, max_sweeps: usize, seed: u64) -> Vec<u32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    let mut all = Vec::with_capacity(n * max_sweeps);
+    for _ in 0..max_sweeps {
+        order.shuffle(&mut rng);
+        all.extend_from_slice(&order);
+    }
+    all
+}
+
+/// Asynchronous recall of one probe in a fresh seeded order each sweep; `frames_per_sweep` > 0
+/// records that many snapshots a sweep.
 pub fn recall_async(weights: &[f32], probe: &[f32], max_sweeps: usize, seed: u64, frames_per_sweep: usize) -> Recall {
+    recall_async_ordered(weights, probe, &sweep_orders(probe.len(), max_sweeps, seed), frames_per_sweep)
+}
+
+/// Asynchronous recall of one probe in the given orders (`sweeps x n`, see [`sweep_orders`]).
+pub fn recall_async_ordered(weights: &[f32], probe: &[f32], orders: &[u32], frames_per_sweep: usize) -> Recall {
     let n = probe.len();
     let mut state = probe.to_vec();
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut order: Vec<usize> = (0..n).collect();
     let mut energies = vec![energy(weights, &state)];
     let mut frames = if frames_per_sweep > 0 { vec![state.clone()] } else { Vec::new() };
     let every = if frames_per_sweep > 0 { n.div_ceil(frames_per_sweep) } else { usize::MAX };
     let mut iterations = 0;
-    while iterations < max_sweeps {
+    for order in orders.chunks(n) {
         iterations += 1;
-        order.shuffle(&mut rng);
         let mut changed = false;
         for (step, &i) in order.iter().enumerate() {
+            let i = i as usize;
             let row = &weights[i * n..(i + 1) * n];
             let h: f32 = row.iter().zip(&state).map(|(w, s)| w * s).sum();
             let next = threshold(h, state[i]);
@@ -81,6 +98,20 @@ pub fn recall_async(weights: &[f32], probe: &[f32], max_sweeps: usize, seed: u64
         }
     }
     Recall { state, iterations, energies, frames }
+}
+
+/// Asynchronous recall of a batch of probes (`batch x n`), every probe in the same seeded
+/// orders: on wgpu one workgroup per probe (`shaders/hopfield_async_sweep.wgsl`), on the CPU
+/// the probes in parallel. Returns the final states and each probe's sweeps.
+pub fn recall_async_batch(weights: &Tensor<2>, probes: &[f32], n: usize, max_sweeps: usize, seed: u64) -> Result<(Vec<f32>, Vec<usize>)> {
+    let orders = sweep_orders(n, max_sweeps, seed);
+    if let Some(result) = super::sweep_kernel::recall(weights, probes, n, &orders, max_sweeps) {
+        return result;
+    }
+    let w: Vec<f32> = weights.clone().into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
+    let recalls: Vec<Recall> = probes.par_chunks(n).map(|probe| recall_async_ordered(&w, probe, &orders, 0)).collect();
+    let sweeps = recalls.iter().map(|r| r.iterations).collect();
+    Ok((recalls.into_iter().flat_map(|r| r.state).collect(), sweeps))
 }
 
 /// Synchronous recall of a batch of probes (`probes` row-major, `batch x n`) on the weights'

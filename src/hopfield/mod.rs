@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod dynamics;
 pub mod repair;
 pub mod rules;
+pub mod sweep_kernel;
 
 use anyhow::{Result, bail};
 use image::{GrayImage, Luma, RgbaImage, imageops::FilterType};

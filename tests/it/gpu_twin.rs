@@ -86,3 +86,25 @@ fn wgpu_and_cpu_neighbours_agree() {
     assert_eq!(on_gpu.indices, on_cpu.indices);
     assert!(relative_gap(&on_gpu.similarities, &on_cpu.similarities) <= 1e-5);
 }
+
+/// The WGSL asynchronous sweep (one workgroup per probe) against the CPU sweep, same orders:
+/// same final states, same sweep counts.
+#[test]
+fn wgpu_and_cpu_asynchronous_recall_agree() {
+    use hebb::hopfield::dynamics::recall_async_batch;
+    use hebb::hopfield::rules::{Rule, learn};
+    use hebb::hopfield::{Patterns, flip_fraction};
+    let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
+    let patterns = Patterns::random(7, 300, 5);
+    let mut probes = Vec::new();
+    for k in 0..12 {
+        probes.extend(flip_fraction(patterns.pattern(k % 7), 0.3, k as u64).unwrap());
+    }
+    for rule in [Rule::Hebbian, Rule::Storkey] {
+        let on_gpu = recall_async_batch(&learn(rule, &patterns, &gpu.device).unwrap(), &probes, 300, 20, 9).unwrap();
+        let on_cpu = recall_async_batch(&learn(rule, &patterns, &Device::flex()).unwrap(), &probes, 300, 20, 9).unwrap();
+        assert_eq!(on_gpu.1, on_cpu.1, "{rule:?}: sweeps");
+        assert_eq!(on_gpu.0, on_cpu.0, "{rule:?}: final states");
+        assert!(on_cpu.1.iter().all(|&s| s >= 2), "the cues needed repairing");
+    }
+}

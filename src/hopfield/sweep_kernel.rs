@@ -1,0 +1,69 @@
+//! Launches `shaders/hopfield_async_sweep.wgsl`: asynchronous recall of many probes at once on
+//! wgpu, one workgroup per probe. Its CPU twin is [`super::dynamics::recall_async_ordered`].
+
+use anyhow::Result;
+use burn::backend::Wgpu;
+use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
+use burn::cubecl::CubeCount;
+use burn::cubecl::prelude::KernelId;
+use burn::cubecl::server::KernelArguments;
+use burn::tensor::{DType, Shape, Tensor, TensorData};
+
+use crate::device::is_wgpu;
+
+/// Largest workgroup count along one dispatch dimension.
+const MAX_GROUPS_PER_DIMENSION: usize = 65_535;
+
+struct AsyncSweepKernel;
+
+impl KernelSource for AsyncSweepKernel {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(include_str!("../../shaders/hopfield_async_sweep.wgsl"))
+    }
+
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>()
+    }
+
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// Final states and sweeps per probe, or `None` when `weights` is not on a wgpu device.
+pub fn recall(weights: &Tensor<2>, probes: &[f32], n: usize, orders: &[u32], max_sweeps: usize) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
+    let device = weights.device();
+    if !is_wgpu(&device) {
+        return None;
+    }
+    let batch = probes.len() / n;
+    let cues: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), &device);
+    let weights: CubeTensor = into_contiguous(weights.clone().try_into_primitive::<Wgpu>().ok()?);
+    let cues: CubeTensor = into_contiguous(cues.try_into_primitive::<Wgpu>().ok()?);
+    let client = weights.client.clone();
+    let f32_size = DType::F32.size();
+    let states = CubeTensor::new_contiguous(client.clone(), weights.device.clone(), Shape::from(vec![batch, n]), client.empty(batch * n * f32_size), DType::F32);
+    let sweeps = CubeTensor::new_contiguous(client.clone(), weights.device.clone(), Shape::from(vec![batch]), client.empty(batch * f32_size), DType::F32);
+    let orders = client.create_from_slice(bytemuck::cast_slice(orders));
+    let info = client.create_from_slice(bytemuck::cast_slice(&[n as u32, max_sweeps as u32, batch as u32]));
+    let (x, y) = if batch <= MAX_GROUPS_PER_DIMENSION { (batch, 1) } else { (MAX_GROUPS_PER_DIMENSION, batch.div_ceil(MAX_GROUPS_PER_DIMENSION)) };
+    client.launch(
+        Box::new(SourceKernel::new(AsyncSweepKernel, CubeDim::new_1d(256))),
+        CubeCount::Static(x as u32, y as u32, 1),
+        KernelArguments::new().with_buffers(vec![
+            weights.handle.binding(),
+            cues.handle.binding(),
+            orders.binding(),
+            states.handle.clone().binding(),
+            sweeps.handle.clone().binding(),
+            info.binding(),
+        ]),
+    );
+    let read = |t: Tensor<1>| -> Result<Vec<f32>> {
+        t.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read recall results: {e:?}"))
+    };
+    let states = Tensor::<2>::from_primitive::<Wgpu>(states).reshape([batch * n]);
+    let sweeps = Tensor::<1>::from_primitive::<Wgpu>(sweeps);
+    let result = read(states).and_then(|states| Ok((states, read(sweeps)?.into_iter().map(|s| s as usize).collect())));
+    Some(result)
+}
