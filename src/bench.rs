@@ -1,6 +1,9 @@
 //! `hebb bench`: throughput figures printed as a table, each compared with a baseline measured
 //! in the same run on the same device.
 //!
+//! `bench hopfield` times recall with a dense W against the low-rank Hebbian path (same
+//! patterns, same probes), Storkey learning, and a small capacity experiment.
+//!
 //! `bench map` times the post-encoding stages on a finished run's features (neighbours, PCA,
 //! fuzzy graph, layout, K-Means) and lays the same graph out a second time with umap-rs 0.4.5's
 //! own optimiser (same start, same epochs) as the baseline for ours.
@@ -178,5 +181,59 @@ pub fn map(run: &crate::query::Run, device: &ComputeDevice) -> Result<String> {
     }
     table.push_str(&format!("{:<60} {:>10.2} x\n", "layout time, hebb / umap-rs", ours_s / theirs_s));
     table.push_str(&format!("{:<60} {:>10.2} s\n", "post-encoding total (hebb)", knn_s + pca_s + graph_s + ours_s + kmeans_s));
+    Ok(table)
+}
+
+/// Runs the Hopfield benchmark and returns the printed table.
+pub fn hopfield(device: &ComputeDevice) -> Result<String> {
+    use crate::hopfield::capacity::{self, CapacitySettings};
+    use crate::hopfield::dynamics::{recall_sync, recall_sync_low_rank};
+    use crate::hopfield::repair::Dynamics;
+    use crate::hopfield::rules::{Rule, learn};
+    use crate::hopfield::{Patterns, flip_fraction};
+
+    let dev = &device.device;
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    let (n, p) = (10_000, 5);
+    let patterns = Patterns::random(p, n, 1);
+    let (weights, learn_s) = timed(|| learn(Rule::Hebbian, &patterns, dev))?;
+    rows.push((format!("Hebbian W, N = {n}, P = {p}"), learn_s));
+    let xi = patterns.to_tensor(dev);
+    for probes in [1usize, 1000] {
+        let mut cues = Vec::with_capacity(probes * n);
+        for i in 0..probes {
+            cues.extend(flip_fraction(patterns.pattern(i % p), 0.2, i as u64)?);
+        }
+        // Warm-up, then one timed synchronous step each way.
+        recall_sync(&weights, &cues, n, 1)?;
+        recall_sync_low_rank(&xi, &cues, 1)?;
+        let (_, dense_s) = timed(|| recall_sync(&weights, &cues, n, 1))?;
+        let (_, low_rank_s) = timed(|| recall_sync_low_rank(&xi, &cues, 1))?;
+        rows.push((format!("sync step, {probes} probe(s), dense W"), dense_s));
+        rows.push((format!("sync step, {probes} probe(s), low-rank (no W)"), low_rank_s));
+        rows.push((format!("  dense / low-rank, {probes} probe(s) (ratio)"), dense_s / low_rank_s));
+    }
+    let storkey_patterns = Patterns::random(3, 4096, 2);
+    let (_, storkey_s) = timed(|| learn(Rule::Storkey, &storkey_patterns, dev).map(|w| wait_for(w)))?;
+    rows.push(("Storkey W, N = 4096, P = 3".to_string(), storkey_s));
+    let settings = CapacitySettings {
+        neurons: 400,
+        rules: vec![Rule::Hebbian, Rule::Storkey],
+        loads: (1..=10).map(|i| i as f64 * 0.03).collect(),
+        noise: 0.1,
+        trials: 5,
+        threshold: 0.95,
+        dynamics: Dynamics::Sync,
+        max_iterations: 30,
+        seed: 3,
+    };
+    let (_, capacity_s) = timed(|| capacity::run(&settings, device))?;
+    rows.push(("capacity, N = 400, 10 loads, Hebbian + Storkey, 5 trials".to_string(), capacity_s));
+
+    let mut table = format!("bench hopfield on {}\n", device.description);
+    for (name, value) in rows {
+        let unit = if name.contains("ratio") { "x" } else { "s" };
+        table.push_str(&format!("{name:<60} {value:>10.4} {unit}\n"));
+    }
     Ok(table)
 }

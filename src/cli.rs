@@ -171,9 +171,12 @@ pub struct RepairArgs {
     pub rule: Rule,
     #[arg(long, value_enum, default_value_t = Dynamics::Async)]
     pub dynamics: Dynamics,
-    /// Most sweeps (asynchronous) or steps (synchronous).
+    /// Most sweeps (asynchronous) or steps (synchronous, dense).
     #[arg(long, default_value_t = 50)]
     pub max_iterations: usize,
+    /// Inverse temperature β of `--dynamics dense`.
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Run folder name under --output-dir.
@@ -193,6 +196,8 @@ pub enum BenchCommand {
     /// Post-encoding stages (neighbours, PCA, UMAP, K-Means) on a finished run's features, with
     /// umap-rs's own layout optimiser as the baseline.
     Map(BenchMapArgs),
+    /// Hopfield recall (dense W against the low-rank path), Storkey learning, a capacity run.
+    Hopfield(DeviceArgs),
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +303,7 @@ fn run(cli: Cli) -> Result<()> {
                 rule: args.rule,
                 dynamics: args.dynamics,
                 max_iterations: args.max_iterations,
+                beta: args.beta,
                 seed: args.seed,
                 run_dir: args.output_dir.join(&args.name),
             };
@@ -329,6 +335,12 @@ fn run(cli: Cli) -> Result<()> {
             folder.write("capacity.csv", capacity::csv(&points))?;
             render::save_png(&capacity::chart(&points, &settings.rules, settings.neurons)?, &folder.path("capacity.png"))?;
             eprintln!("wrote {}", folder.commit()?.display());
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Hopfield(args)) => {
+            let device = device::select(args.device)?;
+            eprintln!("device: {}", device.description);
+            println!("{}", bench::hopfield(&device)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Map(args)) => {

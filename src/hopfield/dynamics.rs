@@ -114,17 +114,44 @@ pub fn recall_async_batch(weights: &Tensor<2>, probes: &[f32], n: usize, max_swe
     Ok((recalls.into_iter().flat_map(|r| r.state).collect(), sweeps))
 }
 
-/// Synchronous recall of a batch of probes (`probes` row-major, `batch x n`) on the weights'
-/// device, for at most `max_steps` steps or until no probe changes. Returns the final states.
+/// Synchronous recall of a batch of probes (`probes` row-major, `batch x n`) with a dense W on
+/// its device, for at most `max_steps` steps or until no probe changes. Returns the final
+/// states and the steps run.
 pub fn recall_sync(weights: &Tensor<2>, probes: &[f32], n: usize, max_steps: usize) -> Result<(Vec<f32>, usize)> {
+    recall_sync_with(|states| states.matmul(weights.clone()), &weights.device(), probes, n, max_steps)
+}
+
+/// Synchronous recall under the Hebbian rule without forming W (for P ≪ N): the local fields
+/// of states S are S Ξᵀ Ξ / N − (P/N) S, exactly W's with its diagonal removed. `patterns` is the
+/// `P x N` pattern matrix on the device.
+pub fn recall_sync_low_rank(patterns: &Tensor<2>, probes: &[f32], max_steps: usize) -> Result<(Vec<f32>, usize)> {
+    let [count, n] = patterns.dims();
+    let scale = 1.0 / n as f64;
+    let self_weight = count as f64 / n as f64;
+    let transposed = patterns.clone().transpose();
+    recall_sync_with(
+        |states| states.clone().matmul(transposed.clone()).matmul(patterns.clone()) * scale - states * self_weight,
+        &patterns.device(),
+        probes,
+        n,
+        max_steps,
+    )
+}
+
+/// The synchronous loop over any way of computing local fields.
+fn recall_sync_with(
+    fields_of: impl Fn(Tensor<2>) -> Tensor<2>,
+    device: &burn::tensor::Device,
+    probes: &[f32],
+    n: usize,
+    max_steps: usize,
+) -> Result<(Vec<f32>, usize)> {
     let batch = probes.len() / n;
-    let device = weights.device();
-    let mut states: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), &device);
+    let mut states: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), device);
     let mut steps = 0;
     while steps < max_steps {
         steps += 1;
-        let fields = states.clone().matmul(weights.clone());
-        let signs = fields.sign();
+        let signs = fields_of(states.clone()).sign();
         // Where the field is 0 the sign is 0: keep the old state there.
         let next = signs.clone() + (signs.abs() * -1.0 + 1.0) * states.clone();
         let changed: f32 = (next.clone() - states).abs().sum().into_scalar();
@@ -135,6 +162,22 @@ pub fn recall_sync(weights: &Tensor<2>, probes: &[f32], n: usize, max_steps: usi
     }
     let values = states.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read states: {e:?}"))?;
     Ok((values, steps))
+}
+
+/// Dense (modern) Hopfield retrieval (Ramsauer et al. 2020): s <- Ξᵀ softmax(β Ξ s), `steps`
+/// times, for a batch of probes; returns the signs of the final states. With a large β it
+/// retrieves strongly correlated patterns that the classical rules merge.
+pub fn recall_dense(patterns: &Tensor<2>, probes: &[f32], beta: f64, steps: usize) -> Result<Vec<f32>> {
+    let [_, n] = patterns.dims();
+    let batch = probes.len() / n;
+    let mut states: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), &patterns.device());
+    for _ in 0..steps.max(1) {
+        let attention = burn::tensor::activation::softmax(states.matmul(patterns.clone().transpose()) * beta, 1);
+        states = attention.matmul(patterns.clone());
+    }
+    let signs = states.sign();
+    let values = signs.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read states: {e:?}"))?;
+    Ok(values.into_iter().map(|v| if v < 0.0 { -1.0 } else { 1.0 }).collect())
 }
 
 #[cfg(test)]
@@ -179,6 +222,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn low_rank_hebbian_recall_equals_the_dense_one() {
+        let p = Patterns::random(6, 256, 12);
+        let (w, _) = weights(Rule::Hebbian, &p);
+        let xi = p.to_tensor(&Device::flex());
+        let mut probes = Vec::new();
+        for k in 0..8 {
+            probes.extend(flip_fraction(p.pattern(k % 6), 0.3, 40 + k as u64).unwrap());
+        }
+        let dense = recall_sync(&w, &probes, p.len, 20).unwrap();
+        let low_rank = recall_sync_low_rank(&xi, &probes, 20).unwrap();
+        assert_eq!(dense, low_rank);
+    }
+
+    #[test]
+    fn dense_retrieval_separates_correlated_patterns_the_hebbian_rule_merges() {
+        // Three patterns that agree on 90% of their states.
+        let n = 200;
+        let base = Patterns::random(1, n, 3);
+        let mut states = Vec::new();
+        for k in 0..3u64 {
+            states.extend(flip_fraction(base.pattern(0), 0.1, 100 + k).unwrap());
+        }
+        let p = Patterns::new(3, n, states).unwrap();
+        let cue = flip_fraction(p.pattern(1), 0.05, 7).unwrap();
+        let (w, _) = weights(Rule::Hebbian, &p);
+        let (hebbian, _) = recall_sync(&w, &cue, n, 20).unwrap();
+        assert_ne!(hebbian, p.pattern(1), "the classical rule falls into the mixture");
+        let xi = p.to_tensor(&Device::flex());
+        let dense = recall_dense(&xi, &cue, 1.0, 3).unwrap();
+        assert_eq!(dense, p.pattern(1));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod rules;
 pub mod sweep_kernel;
 
 use anyhow::{Result, bail};
+use burn::tensor::{Device, Tensor, TensorData};
 use image::{GrayImage, Luma, RgbaImage, imageops::FilterType};
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
@@ -32,6 +33,11 @@ impl Patterns {
             bail!("pattern states must be +1 or -1");
         }
         Ok(Self { count, len, states })
+    }
+
+    /// The `count x len` pattern matrix Ξ on `device`.
+    pub fn to_tensor(&self, device: &Device) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(self.states.clone(), [self.count, self.len]), device)
     }
 
     pub fn pattern(&self, index: usize) -> &[f32] {

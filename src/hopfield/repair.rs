@@ -10,7 +10,7 @@ use image::codecs::gif::GifEncoder;
 use image::{Delay, Frame, GrayImage, RgbaImage, imageops::FilterType};
 use serde::Serialize;
 
-use super::dynamics::{Recall, energy, recall_async, recall_sync};
+use super::dynamics::{Recall, energy, recall_async, recall_dense, recall_sync};
 use super::rules::{Rule, learn};
 use super::{Binarise, Patterns, accuracy, flip_fraction, image_pattern, overlap, pattern_image};
 use crate::data::pixels::decode_file;
@@ -24,6 +24,8 @@ pub enum Dynamics {
     Async,
     /// All neurons at once.
     Sync,
+    /// Dense (modern) Hopfield retrieval, s <- Ξᵀ softmax(β Ξ s): the rule is not used.
+    Dense,
 }
 
 /// Everything one repair needs.
@@ -37,6 +39,8 @@ pub struct RepairSettings {
     pub rule: Rule,
     pub dynamics: Dynamics,
     pub max_iterations: usize,
+    /// Inverse temperature of dense retrieval.
+    pub beta: f64,
     pub seed: u64,
     pub run_dir: PathBuf,
 }
@@ -137,6 +141,11 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
     let recall = match settings.dynamics {
         Dynamics::Async => recall_async(&w, &cue, settings.max_iterations, settings.seed, 10),
         Dynamics::Sync => sync_recall(&weights, &w, &cue, settings.max_iterations)?,
+        Dynamics::Dense => {
+            let state = recall_dense(&patterns.to_tensor(&device.device), &cue, settings.beta, settings.max_iterations)?;
+            let energies = vec![energy(&w, &cue), energy(&w, &state)];
+            Recall { frames: vec![cue.clone(), state.clone()], state, iterations: settings.max_iterations, energies }
+        }
     };
 
     let shown = (settings.side * (256 / settings.side).max(1)).max(settings.side);

@@ -19,10 +19,6 @@ pub enum Rule {
     PseudoInverse,
 }
 
-fn matrix(patterns: &Patterns, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(patterns.states.clone(), [patterns.count, patterns.len]), device)
-}
-
 fn zero_diagonal(w: Tensor<2>) -> Tensor<2> {
     let n = w.dims()[0];
     let identity = Tensor::<2>::eye(n, &w.device());
@@ -35,7 +31,7 @@ pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<
         bail!("no patterns to store");
     }
     let n = patterns.len as f64;
-    let xi = matrix(patterns, device);
+    let xi = patterns.to_tensor(device);
     Ok(match rule {
         Rule::Hebbian => zero_diagonal(xi.clone().transpose().matmul(xi) / n),
         Rule::Storkey => {

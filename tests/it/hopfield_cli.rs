@@ -24,7 +24,7 @@ fn repair_restores_a_corrupted_picture_and_writes_its_pictures() {
     let dir = tempfile::tempdir().unwrap();
     let picture = dir.path().join("ring.png");
     write_picture(&picture);
-    for dynamics in ["async", "sync"] {
+    for dynamics in ["async", "sync", "dense"] {
         let out = hebb(
             &["hopfield", "repair", "--image", "ring.png", "--side", "32", "--noise", "0.25", "--dynamics", dynamics, "--name", dynamics, "--device", "cpu"],
             dir.path(),
