@@ -189,4 +189,23 @@ mod tests {
         assert!(table(&points, &settings.rules).lines().count() == 3);
         assert_eq!(csv(&points).lines().count(), 7);
     }
+
+    #[test]
+    fn daydreaming_raises_capacity_above_hebbian() {
+        // The seed notebook's setting at one load: N = 400, 30% noise, 90% overlap, asynchronous.
+        let settings = CapacitySettings {
+            neurons: 400,
+            rules: vec![Rule::Hebbian, Rule::Daydreaming],
+            loads: vec![0.11],
+            noise: 0.3,
+            trials: 5,
+            threshold: 0.9,
+            dynamics: Dynamics::Async,
+            max_iterations: 30,
+            seed: 4,
+        };
+        let points = run(&settings, &crate::device::cpu()).unwrap();
+        let (hebbian, daydreaming) = (points[0].success_rate, points[1].success_rate);
+        assert!(daydreaming > hebbian + 0.15, "daydreaming {daydreaming} vs Hebbian {hebbian}");
+    }
 }

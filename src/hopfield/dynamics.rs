@@ -100,6 +100,29 @@ pub fn recall_async_ordered(weights: &[f32], probe: &[f32], orders: &[u32], fram
     Recall { state, iterations, energies, frames }
 }
 
+/// The notebooks' asynchronous variant: a random neuron per update (with replacement), stopping
+/// after `patience` updates in a row that change nothing or after `budget` updates.
+pub fn relax_random_neurons(weights: &[f32], mut state: Vec<f32>, budget: usize, patience: usize, rng: &mut StdRng) -> Vec<f32> {
+    use rand::RngExt;
+    let n = state.len();
+    let mut unchanged = 0;
+    for _ in 0..budget {
+        let i = rng.random_range(0..n);
+        let h: f32 = weights[i * n..(i + 1) * n].iter().zip(&state).map(|(w, s)| w * s).sum();
+        let next = threshold(h, state[i]);
+        if next != state[i] {
+            state[i] = next;
+            unchanged = 0;
+        } else {
+            unchanged += 1;
+            if unchanged > patience {
+                break;
+            }
+        }
+    }
+    state
+}
+
 /// Asynchronous recall of a batch of probes (`batch x n`), every probe in the same seeded
 /// orders: on wgpu one workgroup per probe (`shaders/hopfield_async_sweep.wgsl`), on the CPU
 /// the probes in parallel. Returns the final states and each probe's sweeps.

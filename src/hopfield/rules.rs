@@ -6,17 +6,75 @@
 //!   ΔW = (1/N)(ξξᵀ − ξhᵀ − hξᵀ + 2W) — the matrix form of
 //!   Δw_ij = (1/N)(ξ_i ξ_j − ξ_i h_ji − h_ij ξ_j), h_ij = Σ_{k≠i,j} w_ik ξ_k, when w_ii = 0.
 //! - Pseudo-inverse (projection): W = Ξᵀ(ΞΞᵀ)⁻¹Ξ.
+//! - Daydreaming (the seed notebook's algorithm): from the Hebbian W, repeatedly relax a random
+//!   state to a fixed point σ under the current W and set W += (ξξᵀ − σσᵀ)/(τN) for a random
+//!   stored ξ (zero diagonal, symmetric), with W scaled to unit RMS after each epoch. It runs on
+//!   the CPU: each step depends on the last.
 
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
 use super::Patterns;
+use super::dynamics::relax_random_neurons;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 pub enum Rule {
     Hebbian,
     Storkey,
     PseudoInverse,
+    /// With [`DaydreamSettings::default`].
+    Daydreaming,
+}
+
+/// Daydreaming's settings (defaults: the seed notebook's capacity experiment).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DaydreamSettings {
+    pub tau: f32,
+    pub epochs: usize,
+    pub steps_per_epoch: usize,
+    /// Most single-neuron updates of one relaxation.
+    pub relax_steps: usize,
+    /// A relaxation stops after this many updates in a row that change nothing.
+    pub patience: usize,
+    pub seed: u64,
+}
+
+impl Default for DaydreamSettings {
+    fn default() -> Self {
+        Self { tau: 50.0, epochs: 10, steps_per_epoch: 50, relax_steps: 5_000, patience: 500, seed: 0 }
+    }
+}
+
+/// Daydreaming from the Hebbian weights; see the module notes.
+pub fn daydream(patterns: &Patterns, settings: &DaydreamSettings, device: &Device) -> Result<Tensor<2>> {
+    let n = patterns.len;
+    let mut w: Vec<f32> = learn(Rule::Hebbian, patterns, device)?
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
+    let mut rng = StdRng::seed_from_u64(settings.seed);
+    let scale = 1.0 / (settings.tau * n as f32);
+    for _ in 0..settings.epochs {
+        for _ in 0..settings.steps_per_epoch {
+            let xi = patterns.pattern(rng.random_range(0..patterns.count));
+            let start: Vec<f32> = (0..n).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect();
+            let sigma = relax_random_neurons(&w, start, settings.relax_steps, settings.patience, &mut rng);
+            for i in 0..n {
+                for j in 0..n {
+                    w[i * n + j] += (xi[i] * xi[j] - sigma[i] * sigma[j]) * scale;
+                }
+                w[i * n + i] = 0.0;
+            }
+        }
+        let rms = (w.iter().map(|v| (v * v) as f64).sum::<f64>() / w.len() as f64).sqrt() as f32;
+        if rms > 0.0 {
+            w.iter_mut().for_each(|v| *v /= rms);
+        }
+    }
+    Ok(Tensor::from_data(TensorData::new(w, [n, n]), device))
 }
 
 fn zero_diagonal(w: Tensor<2>) -> Tensor<2> {
@@ -45,6 +103,7 @@ pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<
             }
             w
         }
+        Rule::Daydreaming => daydream(patterns, &DaydreamSettings::default(), device)?,
         Rule::PseudoInverse => {
             let gram = xi.clone().matmul(xi.clone().transpose());
             let values: Vec<f32> = gram
@@ -141,6 +200,23 @@ mod tests {
         }
         let expected: Vec<f32> = w.iter().map(|&v| v as f32).collect();
         assert_close(&read(learn(Rule::Storkey, &p, &Device::flex()).unwrap()), &expected);
+    }
+
+    #[test]
+    fn daydreaming_stays_symmetric_with_zero_diagonal_and_unit_rms() {
+        let p = Patterns::random(4, 30, 6);
+        let settings = DaydreamSettings { epochs: 2, steps_per_epoch: 5, relax_steps: 500, patience: 60, ..Default::default() };
+        let w = read(daydream(&p, &settings, &Device::flex()).unwrap());
+        let n = 30;
+        for i in 0..n {
+            assert_eq!(w[i * n + i], 0.0);
+            for j in 0..n {
+                assert!((w[i * n + j] - w[j * n + i]).abs() < 1e-6);
+            }
+        }
+        let rms = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
+        assert!((rms - 1.0).abs() < 1e-4);
+        assert_eq!(w, read(daydream(&p, &settings, &Device::flex()).unwrap()), "seeded");
     }
 
     #[test]
