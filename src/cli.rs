@@ -177,6 +177,12 @@ pub struct RepairArgs {
     /// Inverse temperature β of `--dynamics dense`.
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
+    /// Metropolis temperature of `--dynamics async` at the first sweep (0: deterministic).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Temperature at the last sweep (annealed linearly from --temperature).
+    #[arg(long, default_value_t = 0.0)]
+    pub final_temperature: f32,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Run folder name under --output-dir.
@@ -292,6 +298,9 @@ fn run(cli: Cli) -> Result<()> {
             if args.max_iterations == 0 {
                 bail!("--max-iterations: expected at least 1");
             }
+            if !(args.temperature >= 0.0 && args.final_temperature >= 0.0) {
+                bail!("--temperature and --final-temperature: expected values of at least 0");
+            }
             check_run_name(&args.name)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
@@ -304,6 +313,7 @@ fn run(cli: Cli) -> Result<()> {
                 dynamics: args.dynamics,
                 max_iterations: args.max_iterations,
                 beta: args.beta,
+                temperature: (args.temperature, args.final_temperature),
                 seed: args.seed,
                 run_dir: args.output_dir.join(&args.name),
             };

@@ -10,7 +10,7 @@ use image::RgbImage;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::dynamics::{recall_async_batch, recall_sync};
+use super::dynamics::{Schedule, recall_async_batch, recall_sync};
 use super::repair::Dynamics;
 use super::rules::{Rule, learn};
 use super::{Patterns, flip_fraction, overlap};
@@ -68,7 +68,7 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
             let weights = learn(rule, &patterns, &device.device)?;
             let finals = match settings.dynamics {
                 Dynamics::Sync => recall_sync(&weights, &cues, n, settings.max_iterations)?.0,
-                Dynamics::Async => recall_async_batch(&weights, &cues, n, settings.max_iterations, settings.seed)?.0,
+                Dynamics::Async => recall_async_batch(&weights, &cues, &Schedule::zero_temperature(n, settings.max_iterations, settings.seed))?.0,
                 Dynamics::Dense => unreachable!("rejected above"),
             };
             let overlaps: Vec<f32> =

@@ -4,7 +4,8 @@
 //!   step over the whole batch of probes (on the device).
 //! - Asynchronous: one neuron at a time, in a fresh seeded random order each sweep, until a sweep
 //!   changes nothing. The energy E = -½ sᵀWs never increases under it (W symmetric, zero
-//!   diagonal).
+//!   diagonal). At a temperature T > 0 the same sweeps run Metropolis' rule, with T annealed
+//!   linearly over the sweeps.
 //!
 //! A local field of exactly 0 leaves the state as it is.
 
@@ -50,40 +51,89 @@ pub struct Recall {
     pub frames: Vec<Vec<f32>>,
 }
 
-/// The neuron order of each sweep: `max_sweeps` seeded shuffles of 0..n, concatenated.
-pub fn sweep_orders(n: usize, max_sweeps: usize, seed: u64) -> Vec<u32> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    let mut all = Vec::with_capacity(n * max_sweeps);
-    for _ in 0..max_sweeps {
-        order.shuffle(&mut rng);
-        all.extend_from_slice(&order);
+/// The plan of an asynchronous recall, shared by the CPU and the GPU: the neuron order of each
+/// sweep (seeded shuffles), the temperature (linear from `t_start` to `t_end` over the sweeps;
+/// 0 is the deterministic rule, above 0 Metropolis), and the seed of Metropolis' coin flips.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub n: usize,
+    /// `sweeps x n` neuron indices.
+    pub orders: Vec<u32>,
+    pub t_start: f32,
+    pub t_end: f32,
+    pub seed: u32,
+}
+
+impl Schedule {
+    pub fn new(n: usize, max_sweeps: usize, seed: u64, t_start: f32, t_end: f32) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let mut orders = Vec::with_capacity(n * max_sweeps);
+        for _ in 0..max_sweeps {
+            order.shuffle(&mut rng);
+            orders.extend_from_slice(&order);
+        }
+        Self { n, orders, t_start, t_end, seed: seed as u32 }
     }
-    all
+
+    /// Deterministic (T = 0) recall.
+    pub fn zero_temperature(n: usize, max_sweeps: usize, seed: u64) -> Self {
+        Self::new(n, max_sweeps, seed, 0.0, 0.0)
+    }
+
+    pub fn sweeps(&self) -> usize {
+        self.orders.len() / self.n.max(1)
+    }
+
+    /// The temperature of sweep `sweep` (computed as the WGSL kernel does).
+    pub fn temperature(&self, sweep: usize) -> f32 {
+        let sweeps = self.sweeps();
+        if sweeps > 1 { self.t_start + (self.t_end - self.t_start) * sweep as f32 / (sweeps - 1) as f32 } else { self.t_start }
+    }
 }
 
-/// Asynchronous recall of one probe in a fresh seeded order each sweep; `frames_per_sweep` > 0
-/// records that many snapshots a sweep.
+fn pcg(v: u32) -> u32 {
+    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
+    (word >> 22) ^ word
+}
+
+/// Metropolis' uniform number in [0, 1) for one update: a hash of where it happens, so that the
+/// GPU kernel draws the very same numbers.
+pub fn metropolis_uniform(seed: u32, probe: u32, sweep: u32, step: u32, n: u32) -> f32 {
+    let x = pcg(seed ^ pcg(probe ^ pcg(sweep.wrapping_mul(n).wrapping_add(step))));
+    (x >> 8) as f32 / 16_777_216.0
+}
+
+/// Asynchronous recall of one probe in a fresh seeded order each sweep at T = 0;
+/// `frames_per_sweep` > 0 records that many snapshots a sweep.
 pub fn recall_async(weights: &[f32], probe: &[f32], max_sweeps: usize, seed: u64, frames_per_sweep: usize) -> Recall {
-    recall_async_ordered(weights, probe, &sweep_orders(probe.len(), max_sweeps, seed), frames_per_sweep)
+    recall_async_ordered(weights, probe, 0, &Schedule::zero_temperature(probe.len(), max_sweeps, seed), frames_per_sweep)
 }
 
-/// Asynchronous recall of one probe in the given orders (`sweeps x n`, see [`sweep_orders`]).
-pub fn recall_async_ordered(weights: &[f32], probe: &[f32], orders: &[u32], frames_per_sweep: usize) -> Recall {
+/// Asynchronous recall of probe number `probe_index` of a batch under `schedule`.
+pub fn recall_async_ordered(weights: &[f32], probe: &[f32], probe_index: usize, schedule: &Schedule, frames_per_sweep: usize) -> Recall {
     let n = probe.len();
     let mut state = probe.to_vec();
     let mut energies = vec![energy(weights, &state)];
     let mut frames = if frames_per_sweep > 0 { vec![state.clone()] } else { Vec::new() };
     let every = if frames_per_sweep > 0 { n.div_ceil(frames_per_sweep) } else { usize::MAX };
     let mut iterations = 0;
-    for order in orders.chunks(n) {
+    for (sweep, order) in schedule.orders.chunks(n).enumerate() {
         iterations += 1;
+        let temperature = schedule.temperature(sweep);
         let mut changed = false;
         for (step, &i) in order.iter().enumerate() {
             let i = i as usize;
             let row = &weights[i * n..(i + 1) * n];
             let h: f32 = row.iter().zip(&state).map(|(w, s)| w * s).sum();
-            let next = threshold(h, state[i]);
+            let next = if temperature > 0.0 {
+                let delta = 2.0 * state[i] * h;
+                let u = metropolis_uniform(schedule.seed, probe_index as u32, sweep as u32, step as u32, n as u32);
+                if delta <= 0.0 || u < (-delta / temperature).exp() { -state[i] } else { state[i] }
+            } else {
+                threshold(h, state[i])
+            };
             if next != state[i] {
                 state[i] = next;
                 changed = true;
@@ -123,16 +173,19 @@ pub fn relax_random_neurons(weights: &[f32], mut state: Vec<f32>, budget: usize,
     state
 }
 
-/// Asynchronous recall of a batch of probes (`batch x n`), every probe in the same seeded
-/// orders: on wgpu one workgroup per probe (`shaders/hopfield_async_sweep.wgsl`), on the CPU
-/// the probes in parallel. Returns the final states and each probe's sweeps.
-pub fn recall_async_batch(weights: &Tensor<2>, probes: &[f32], n: usize, max_sweeps: usize, seed: u64) -> Result<(Vec<f32>, Vec<usize>)> {
-    let orders = sweep_orders(n, max_sweeps, seed);
-    if let Some(result) = super::sweep_kernel::recall(weights, probes, n, &orders, max_sweeps) {
+/// Asynchronous recall of a batch of probes (`batch x n`) under one schedule: on wgpu one
+/// workgroup per probe (`shaders/hopfield_async_sweep.wgsl`), on the CPU the probes in
+/// parallel. Returns the final states and each probe's sweeps.
+pub fn recall_async_batch(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Result<(Vec<f32>, Vec<usize>)> {
+    if let Some(result) = super::sweep_kernel::recall(weights, probes, schedule) {
         return result;
     }
     let w: Vec<f32> = weights.clone().into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
-    let recalls: Vec<Recall> = probes.par_chunks(n).map(|probe| recall_async_ordered(&w, probe, &orders, 0)).collect();
+    let recalls: Vec<Recall> = probes
+        .par_chunks(schedule.n)
+        .enumerate()
+        .map(|(index, probe)| recall_async_ordered(&w, probe, index, schedule, 0))
+        .collect();
     let sweeps = recalls.iter().map(|r| r.iterations).collect();
     Ok((recalls.into_iter().flat_map(|r| r.state).collect(), sweeps))
 }
@@ -278,6 +331,18 @@ mod tests {
         let xi = p.to_tensor(&Device::flex());
         let dense = recall_dense(&xi, &cue, 1.0, 3).unwrap();
         assert_eq!(dense, p.pattern(1));
+    }
+
+    #[test]
+    fn metropolis_melts_memories_when_hot_and_recalls_when_annealed() {
+        let p = Patterns::random(5, 300, 21);
+        let (w, _) = weights(Rule::Hebbian, &p);
+        let cue = flip_fraction(p.pattern(2), 0.2, 5).unwrap();
+        let hot = recall_async_batch(&w, &cue, &Schedule::new(300, 10, 1, 5.0, 5.0)).unwrap().0;
+        assert!(crate::hopfield::overlap(p.pattern(2), &hot).abs() < 0.5, "at T = 5 the memory melts");
+        let annealed = recall_async_batch(&w, &cue, &Schedule::new(300, 15, 1, 0.3, 0.0)).unwrap().0;
+        assert_eq!(annealed, p.pattern(2), "annealed to T = 0 it recalls");
+        assert_eq!(annealed, recall_async_batch(&w, &cue, &Schedule::new(300, 15, 1, 0.3, 0.0)).unwrap().0, "seeded");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use image::codecs::gif::GifEncoder;
 use image::{Delay, Frame, GrayImage, RgbaImage, imageops::FilterType};
 use serde::Serialize;
 
-use super::dynamics::{Recall, energy, recall_async, recall_dense, recall_sync};
+use super::dynamics::{Recall, Schedule, energy, recall_async_ordered, recall_dense, recall_sync};
 use super::rules::{Rule, learn};
 use super::{Binarise, Patterns, accuracy, flip_fraction, image_pattern, overlap, pattern_image};
 use crate::data::pixels::decode_file;
@@ -41,6 +41,8 @@ pub struct RepairSettings {
     pub max_iterations: usize,
     /// Inverse temperature of dense retrieval.
     pub beta: f64,
+    /// Temperature of asynchronous recall at the first and the last sweep (0, 0: deterministic).
+    pub temperature: (f32, f32),
     pub seed: u64,
     pub run_dir: PathBuf,
 }
@@ -139,7 +141,10 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
     let original = patterns.pattern(0);
     let cue = flip_fraction(original, settings.noise, settings.seed)?;
     let recall = match settings.dynamics {
-        Dynamics::Async => recall_async(&w, &cue, settings.max_iterations, settings.seed, 10),
+        Dynamics::Async => {
+            let schedule = Schedule::new(n, settings.max_iterations, settings.seed, settings.temperature.0, settings.temperature.1);
+            recall_async_ordered(&w, &cue, 0, &schedule, 10)
+        }
         Dynamics::Sync => sync_recall(&weights, &w, &cue, settings.max_iterations)?,
         Dynamics::Dense => {
             let state = recall_dense(&patterns.to_tensor(&device.device), &cue, settings.beta, settings.max_iterations)?;

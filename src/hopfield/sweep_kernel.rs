@@ -9,6 +9,7 @@ use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::KernelArguments;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
+use super::dynamics::Schedule;
 use crate::device::is_wgpu;
 
 /// Largest workgroup count along one dispatch dimension.
@@ -31,11 +32,12 @@ impl KernelSource for AsyncSweepKernel {
 }
 
 /// Final states and sweeps per probe, or `None` when `weights` is not on a wgpu device.
-pub fn recall(weights: &Tensor<2>, probes: &[f32], n: usize, orders: &[u32], max_sweeps: usize) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
+pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
     let device = weights.device();
     if !is_wgpu(&device) {
         return None;
     }
+    let n = schedule.n;
     let batch = probes.len() / n;
     let cues: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), &device);
     let weights: CubeTensor = into_contiguous(weights.clone().try_into_primitive::<Wgpu>().ok()?);
@@ -44,8 +46,9 @@ pub fn recall(weights: &Tensor<2>, probes: &[f32], n: usize, orders: &[u32], max
     let f32_size = DType::F32.size();
     let states = CubeTensor::new_contiguous(client.clone(), weights.device.clone(), Shape::from(vec![batch, n]), client.empty(batch * n * f32_size), DType::F32);
     let sweeps = CubeTensor::new_contiguous(client.clone(), weights.device.clone(), Shape::from(vec![batch]), client.empty(batch * f32_size), DType::F32);
-    let orders = client.create_from_slice(bytemuck::cast_slice(orders));
-    let info = client.create_from_slice(bytemuck::cast_slice(&[n as u32, max_sweeps as u32, batch as u32]));
+    let orders = client.create_from_slice(bytemuck::cast_slice(&schedule.orders));
+    let info = [n as u32, schedule.sweeps() as u32, batch as u32, schedule.t_start.to_bits(), schedule.t_end.to_bits(), schedule.seed];
+    let info = client.create_from_slice(bytemuck::cast_slice(&info));
     let (x, y) = if batch <= MAX_GROUPS_PER_DIMENSION { (batch, 1) } else { (MAX_GROUPS_PER_DIMENSION, batch.div_ceil(MAX_GROUPS_PER_DIMENSION)) };
     client.launch(
         Box::new(SourceKernel::new(AsyncSweepKernel, CubeDim::new_1d(256))),

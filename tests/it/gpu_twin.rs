@@ -91,7 +91,7 @@ fn wgpu_and_cpu_neighbours_agree() {
 /// same final states, same sweep counts.
 #[test]
 fn wgpu_and_cpu_asynchronous_recall_agree() {
-    use hebb::hopfield::dynamics::recall_async_batch;
+    use hebb::hopfield::dynamics::{Schedule, recall_async_batch};
     use hebb::hopfield::rules::{Rule, learn};
     use hebb::hopfield::{Patterns, flip_fraction};
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
@@ -100,9 +100,12 @@ fn wgpu_and_cpu_asynchronous_recall_agree() {
     for k in 0..12 {
         probes.extend(flip_fraction(patterns.pattern(k % 7), 0.3, k as u64).unwrap());
     }
-    for rule in [Rule::Hebbian, Rule::Storkey] {
-        let on_gpu = recall_async_batch(&learn(rule, &patterns, &gpu.device).unwrap(), &probes, 300, 20, 9).unwrap();
-        let on_cpu = recall_async_batch(&learn(rule, &patterns, &Device::flex()).unwrap(), &probes, 300, 20, 9).unwrap();
+    let zero = Schedule::zero_temperature(300, 20, 9);
+    // Metropolis, annealed from T = 0.5 to 0.05 over 8 sweeps.
+    let annealed = Schedule::new(300, 8, 9, 0.5, 0.05);
+    for (rule, schedule) in [(Rule::Hebbian, &zero), (Rule::Storkey, &zero), (Rule::Hebbian, &annealed)] {
+        let on_gpu = recall_async_batch(&learn(rule, &patterns, &gpu.device).unwrap(), &probes, schedule).unwrap();
+        let on_cpu = recall_async_batch(&learn(rule, &patterns, &Device::flex()).unwrap(), &probes, schedule).unwrap();
         assert_eq!(on_gpu.1, on_cpu.1, "{rule:?}: sweeps");
         assert_eq!(on_gpu.0, on_cpu.0, "{rule:?}: final states");
         assert!(on_cpu.1.iter().all(|&s| s >= 2), "the cues needed repairing");

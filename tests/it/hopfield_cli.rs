@@ -24,13 +24,13 @@ fn repair_restores_a_corrupted_picture_and_writes_its_pictures() {
     let dir = tempfile::tempdir().unwrap();
     let picture = dir.path().join("ring.png");
     write_picture(&picture);
-    for dynamics in ["async", "sync", "dense"] {
+    for (name, dynamics, temperature) in [("async", "async", "0"), ("sync", "sync", "0"), ("dense", "dense", "0"), ("annealed", "async", "0.3")] {
         let out = hebb(
-            &["hopfield", "repair", "--image", "ring.png", "--side", "32", "--noise", "0.25", "--dynamics", dynamics, "--name", dynamics, "--device", "cpu"],
+            &["hopfield", "repair", "--image", "ring.png", "--side", "32", "--noise", "0.25", "--dynamics", dynamics, "--temperature", temperature, "--name", name, "--device", "cpu"],
             dir.path(),
         );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let run = dir.path().join("outputs").join(dynamics);
+        let run = dir.path().join("outputs").join(name);
         let strip = image::open(run.join("strip.png")).unwrap();
         assert_eq!((strip.width(), strip.height()), (3 * 256 + 32, 256 + 16));
         let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
