@@ -12,7 +12,7 @@ use crate::config::EncodeConfig;
 use crate::device::{self, DeviceChoice};
 use crate::encode;
 use crate::eval;
-use crate::hopfield::Binarise;
+use crate::hopfield::{Binarise, Corruption};
 use crate::hopfield::capacity::{self, CapacitySettings};
 use crate::render;
 use crate::run_folder::RunFolder;
@@ -151,6 +151,16 @@ pub struct CapacityArgs {
     pub device: DeviceArgs,
 }
 
+/// The corruptions `repair` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CorruptionKind {
+    Flip,
+    SaltPepper,
+    PerRow,
+    Rectangle,
+    BottomHalf,
+}
+
 #[derive(Debug, Args)]
 pub struct RepairArgs {
     /// The image to store and repair (PNG, JPEG, ...).
@@ -164,9 +174,18 @@ pub struct RepairArgs {
     pub side: u32,
     #[arg(long, value_enum, default_value_t = Binarise::Mean)]
     pub binarise: Binarise,
-    /// Fraction of pixels flipped in the cue.
+    /// How the cue is corrupted.
+    #[arg(long, value_enum, default_value_t = CorruptionKind::Flip)]
+    pub corruption: CorruptionKind,
+    /// Fraction of pixels flipped (`flip`) or set to random black/white (`salt-pepper`).
     #[arg(long, default_value_t = 0.3)]
     pub noise: f64,
+    /// Pixels flipped in every row (`per-row`).
+    #[arg(long, default_value_t = 4)]
+    pub per_row: usize,
+    /// Rectangle set to black (`rectangle`): x,y,width,height in pixels of the side x side image.
+    #[arg(long, value_delimiter = ',')]
+    pub rect: Vec<usize>,
     #[arg(long, value_enum, default_value_t = Rule::Hebbian)]
     pub rule: Rule,
     #[arg(long, value_enum, default_value_t = Dynamics::Async)]
@@ -308,7 +327,16 @@ fn run(cli: Cli) -> Result<()> {
                 images: std::iter::once(args.image).chain(args.also).collect(),
                 side: args.side,
                 binarise: args.binarise,
-                noise: args.noise,
+                corruption: match args.corruption {
+                    CorruptionKind::Flip => Corruption::Flip(args.noise),
+                    CorruptionKind::SaltPepper => Corruption::SaltPepper(args.noise),
+                    CorruptionKind::PerRow => Corruption::FlipPerRow(args.per_row),
+                    CorruptionKind::Rectangle => match args.rect[..] {
+                        [x, y, w, h] => Corruption::Rectangle(x, y, w, h),
+                        _ => bail!("--corruption rectangle needs --rect x,y,width,height"),
+                    },
+                    CorruptionKind::BottomHalf => Corruption::BottomHalf,
+                },
                 rule: args.rule,
                 dynamics: args.dynamics,
                 max_iterations: args.max_iterations,

@@ -61,6 +61,8 @@ pub enum Binarise {
     Mean,
     /// Opaque pixels (alpha >= 128) are +1: for transparent sprites.
     Alpha,
+    /// Floyd-Steinberg dithering of the grey image: keeps the tones of photos.
+    Dither,
 }
 
 /// An image resized to `side x side` and binarised into one pattern (row-major; +1 is white).
@@ -73,6 +75,9 @@ pub fn image_pattern(image: &RgbaImage, side: u32, binarise: Binarise) -> Vec<f3
             (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32) * a
         })
         .collect();
+    if binarise == Binarise::Dither {
+        return floyd_steinberg(grey, side as usize);
+    }
     let mean = grey.iter().sum::<f32>() / grey.len() as f32;
     resized
         .pixels()
@@ -82,10 +87,94 @@ pub fn image_pattern(image: &RgbaImage, side: u32, binarise: Binarise) -> Vec<f3
                 Binarise::Threshold => g >= 128.0,
                 Binarise::Mean => g > mean,
                 Binarise::Alpha => p[3] >= 128,
+                Binarise::Dither => unreachable!("dithered above"),
             };
             if on { 1.0 } else { -1.0 }
         })
         .collect()
+}
+
+/// Floyd-Steinberg error diffusion of a grey `side x side` image (0..255) to ±1.
+fn floyd_steinberg(mut grey: Vec<f32>, side: usize) -> Vec<f32> {
+    let mut out = vec![0.0; grey.len()];
+    for y in 0..side {
+        for x in 0..side {
+            let i = y * side + x;
+            let on = grey[i] >= 128.0;
+            out[i] = if on { 1.0 } else { -1.0 };
+            let error = grey[i] - if on { 255.0 } else { 0.0 };
+            let mut spread = |dx: isize, dy: usize, weight: f32| {
+                let (nx, ny) = (x as isize + dx, y + dy);
+                if nx >= 0 && (nx as usize) < side && ny < side {
+                    grey[ny * side + nx as usize] += error * weight;
+                }
+            };
+            spread(1, 0, 7.0 / 16.0);
+            spread(-1, 1, 3.0 / 16.0);
+            spread(0, 1, 5.0 / 16.0);
+            spread(1, 1, 1.0 / 16.0);
+        }
+    }
+    out
+}
+
+/// How a cue is corrupted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Corruption {
+    /// Flip exactly this fraction of the states, chosen without replacement.
+    Flip(f64),
+    /// Flip exactly this many states in every row of the image.
+    FlipPerRow(usize),
+    /// Set this fraction of the states (without replacement) to random black or white.
+    SaltPepper(f64),
+    /// Set a rectangle (x, y, width, height) to -1 (black).
+    Rectangle(usize, usize, usize, usize),
+    /// Set the bottom half of the image to -1 (black).
+    BottomHalf,
+}
+
+/// Corrupts a `side x side` pattern.
+pub fn corrupt(states: &[f32], side: usize, corruption: Corruption, seed: u64) -> Result<Vec<f32>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = states.to_vec();
+    match corruption {
+        Corruption::Flip(fraction) => return flip_fraction(states, fraction, seed),
+        Corruption::FlipPerRow(k) => {
+            if k > side {
+                bail!("cannot flip {k} states in a row of {side}");
+            }
+            for row in out.chunks_mut(side) {
+                for i in sample(&mut rng, side, k) {
+                    row[i] = -row[i];
+                }
+            }
+        }
+        Corruption::SaltPepper(fraction) => {
+            if !(0.0..=1.0).contains(&fraction) {
+                bail!("noise fraction: expected a value in [0, 1], got {fraction}");
+            }
+            let count = (fraction * states.len() as f64).round() as usize;
+            for i in sample(&mut rng, states.len(), count) {
+                out[i] = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+            }
+        }
+        Corruption::Rectangle(x, y, w, h) => {
+            if x + w > side || y + h > side {
+                bail!("rectangle {x},{y} {w}x{h} does not fit a {side}x{side} image");
+            }
+            for row in y..y + h {
+                out[row * side + x..row * side + x + w].fill(-1.0);
+            }
+        }
+        Corruption::BottomHalf => out[side * (side / 2)..].fill(-1.0),
+    }
+    Ok(out)
+}
+
+/// The pairwise overlaps ξ_a·ξ_b / N of a pattern set (`count x count`).
+pub fn overlap_matrix(patterns: &Patterns) -> Vec<f32> {
+    let p = patterns.count;
+    (0..p * p).map(|k| overlap(patterns.pattern(k / p), patterns.pattern(k % p))).collect()
 }
 
 /// A pattern of `side x side` states as a black-and-white picture.
@@ -134,6 +223,34 @@ mod tests {
         assert!((overlap(p.pattern(0), &noisy) - 0.5).abs() < 1e-6);
         assert_eq!(noisy, flip_fraction(p.pattern(0), 0.25, 9).unwrap());
         assert!(flip_fraction(p.pattern(0), 1.5, 0).is_err());
+    }
+
+    #[test]
+    fn corruptions_change_what_they_say() {
+        let p = Patterns::random(1, 64, 3);
+        let x = p.pattern(0);
+        let per_row = corrupt(x, 8, Corruption::FlipPerRow(2), 1).unwrap();
+        for (a, b) in x.chunks(8).zip(per_row.chunks(8)) {
+            assert_eq!(hamming(a, b), 2);
+        }
+        let salted = corrupt(x, 8, Corruption::SaltPepper(0.5), 1).unwrap();
+        assert!(hamming(x, &salted) <= 32);
+        let boxed = corrupt(x, 8, Corruption::Rectangle(2, 3, 4, 2), 1).unwrap();
+        assert!((0..64).all(|i| { let (c, r) = (i % 8, i / 8); if (2..6).contains(&c) && (3..5).contains(&r) { boxed[i] == -1.0 } else { boxed[i] == x[i] } }));
+        let half = corrupt(x, 8, Corruption::BottomHalf, 1).unwrap();
+        assert!(half[32..].iter().all(|&s| s == -1.0) && half[..32] == x[..32]);
+        assert!(corrupt(x, 8, Corruption::Rectangle(6, 0, 4, 1), 1).is_err());
+    }
+
+    #[test]
+    fn overlaps_and_dithering() {
+        let p = Patterns::new(2, 4, vec![1., 1., -1., -1., 1., -1., 1., -1.]).unwrap();
+        assert_eq!(overlap_matrix(&p), vec![1.0, 0.0, 0.0, 1.0]);
+        // A mid-grey image dithers to about half white.
+        let grey = RgbaImage::from_pixel(16, 16, image::Rgba([128, 128, 128, 255]));
+        let dithered = image_pattern(&grey, 16, Binarise::Dither);
+        let white = dithered.iter().filter(|&&s| s > 0.0).count();
+        assert!((100..=156).contains(&white), "{white} of 256 white");
     }
 
     #[test]

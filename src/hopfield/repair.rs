@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::dynamics::{Recall, Schedule, energy, recall_async_ordered, recall_dense, recall_sync};
 use super::rules::{Rule, learn};
-use super::{Binarise, Patterns, accuracy, flip_fraction, image_pattern, overlap, pattern_image};
+use super::{Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image};
 use crate::data::pixels::decode_file;
 use crate::device::ComputeDevice;
 use crate::run_folder::RunFolder;
@@ -35,7 +35,7 @@ pub struct RepairSettings {
     pub images: Vec<PathBuf>,
     pub side: u32,
     pub binarise: Binarise,
-    pub noise: f64,
+    pub corruption: Corruption,
     pub rule: Rule,
     pub dynamics: Dynamics,
     pub max_iterations: usize,
@@ -139,7 +139,7 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
         .try_into_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
     let original = patterns.pattern(0);
-    let cue = flip_fraction(original, settings.noise, settings.seed)?;
+    let cue = corrupt(original, settings.side as usize, settings.corruption, settings.seed)?;
     let recall = match settings.dynamics {
         Dynamics::Async => {
             let schedule = Schedule::new(n, settings.max_iterations, settings.seed, settings.temperature.0, settings.temperature.1);

@@ -42,6 +42,11 @@ fn repair_restores_a_corrupted_picture_and_writes_its_pictures() {
         let frames = image::AnimationDecoder::into_frames(image::codecs::gif::GifDecoder::new(std::io::BufReader::new(gif)).unwrap());
         assert!(frames.count() >= 2, "the GIF shows the recall");
     }
+    // Occluded: the bottom half set to black comes back.
+    let out = hebb(&["hopfield", "repair", "--image", "ring.png", "--side", "32", "--corruption", "bottom-half", "--name", "half", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/half/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["accuracy_after"].as_f64().unwrap(), 1.0, "{summary}");
 }
 
 #[test]
@@ -56,6 +61,9 @@ fn repair_errors_are_clear() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("noise"), "{stderr}");
     assert!(!dir.path().join("outputs/repair").exists());
+    let out = hebb(&["hopfield", "repair", "--image", "ring.png", "--corruption", "rectangle", "--rect", "60,0,8,8", "--device", "cpu"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("does not fit"), "{stderr}");
     let out = hebb(&["hopfield", "repair", "--image", "ring.png", "--also", "ring.png", "--rule", "pseudo-inverse", "--device", "cpu"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("linearly dependent"), "{stderr}");
