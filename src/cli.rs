@@ -12,11 +12,12 @@ use crate::config::EncodeConfig;
 use crate::device::{self, DeviceChoice};
 use crate::encode;
 use crate::eval;
+use crate::hopfield::network::{self, PatternSource};
 use crate::hopfield::{Binarise, Corruption};
 use crate::hopfield::capacity::{self, CapacitySettings};
 use crate::render;
 use crate::run_folder::RunFolder;
-use crate::hopfield::repair::{self, Dynamics, RepairSettings};
+use crate::hopfield::repair::{self, Attractor, Dynamics, RepairSettings};
 use crate::hopfield::rules::Rule;
 use crate::run_folder::write_atomically;
 use crate::query::{self, QueryTarget};
@@ -112,6 +113,12 @@ pub enum HopfieldCommand {
     /// The self-repairing picture: store an image, corrupt it, recall it; writes strip.png
     /// (original | corrupted | recalled), recall.gif and summary.json.
     Repair(RepairArgs),
+    /// Store images (a folder, MNIST digits) or random patterns in a network saved to a run
+    /// folder, with a heatmap of their pairwise overlaps.
+    Store(StoreArgs),
+    /// Recall a cue (an image file, or a mixture of stored patterns) in a stored network and
+    /// report the attractor it reaches.
+    Recall(RecallArgs),
     /// Recall success against load α = P/N for random patterns, per rule; writes capacity.csv
     /// and capacity.png (with the 90% line).
     Capacity(CapacityArgs),
@@ -149,6 +156,58 @@ pub struct CapacityArgs {
     pub output_dir: PathBuf,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["folder", "mnist", "random"])))]
+pub struct StoreArgs {
+    /// A folder of images (searched recursively).
+    #[arg(long)]
+    pub folder: Option<PathBuf>,
+    /// An MNIST IDX image file (raw or .gz).
+    #[arg(long)]
+    pub mnist: Option<PathBuf>,
+    /// This many random patterns.
+    #[arg(long)]
+    pub random: Option<usize>,
+    /// Keep at most this many images (0 keeps all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    #[arg(long, default_value_t = 32)]
+    pub side: u32,
+    #[arg(long, value_enum, default_value_t = Binarise::Mean)]
+    pub binarise: Binarise,
+    #[arg(long, value_enum, default_value_t = Rule::Storkey)]
+    pub rule: Rule,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value = "network")]
+    pub name: String,
+    #[arg(long, default_value = "outputs")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("cue").required(true).args(["image", "mix"])))]
+pub struct RecallArgs {
+    /// Network folder written by `hebb hopfield store`.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// An image file as the cue.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Stored patterns whose mixture (the sign of their average) is the cue, e.g. 0,3,5.
+    #[arg(long, value_delimiter = ',')]
+    pub mix: Vec<usize>,
+    /// Fraction of the cue's pixels flipped before recall.
+    #[arg(long, default_value_t = 0.0)]
+    pub noise: f64,
+    #[arg(long, default_value_t = 50)]
+    pub max_iterations: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 /// The corruptions `repair` offers.
@@ -346,6 +405,38 @@ fn run(cli: Cli) -> Result<()> {
                 run_dir: args.output_dir.join(&args.name),
             };
             println!("{}", repair::run(&settings, &device)?.table());
+            Ok(())
+        }
+        Command::Hopfield(HopfieldCommand::Store(args)) => {
+            check_run_name(&args.name)?;
+            let source = match (&args.folder, &args.mnist, args.random) {
+                (Some(root), _, _) => PatternSource::Folder { root: root.clone(), limit: args.limit },
+                (None, Some(images), _) => PatternSource::Mnist { images: images.clone(), limit: args.limit },
+                (None, None, Some(count)) => PatternSource::Random { count, seed: args.seed },
+                (None, None, None) => bail!("give --folder, --mnist or --random"),
+            };
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let run_dir = args.output_dir.join(&args.name);
+            let info = network::store(&source, args.side, args.binarise, args.rule, &run_dir, &device)?;
+            println!("stored {} patterns of {} neurons ({:?} rule) in {}", info.sources.len(), args.side * args.side, info.rule, run_dir.display());
+            Ok(())
+        }
+        Command::Hopfield(HopfieldCommand::Recall(args)) => {
+            let net = network::Network::open(&args.network)?;
+            let cue = match &args.image {
+                Some(image) => net.cue_from_image(image)?,
+                None => net.mixture(&args.mix)?,
+            };
+            let cue = crate::hopfield::flip_fraction(&cue, args.noise, args.seed)?;
+            let (recall, reached) = net.recall(&cue, args.max_iterations, args.seed);
+            let source = match reached {
+                Attractor::Pattern(k) | Attractor::Negative(k) => format!(" ({})", net.info.sources[k]),
+                Attractor::Spurious => String::new(),
+            };
+            println!("landed on    {reached}{source}");
+            println!("sweeps       {}", recall.iterations);
+            println!("energy       {:.2} -> {:.2}", recall.energies[0], recall.energies.last().copied().unwrap_or(recall.energies[0]));
             Ok(())
         }
         Command::Hopfield(HopfieldCommand::Capacity(args)) => {

@@ -5,6 +5,7 @@
 
 pub mod capacity;
 pub mod dynamics;
+pub mod network;
 pub mod repair;
 pub mod rules;
 pub mod sweep_kernel;
@@ -53,7 +54,7 @@ impl Patterns {
 }
 
 /// How a grey image becomes ±1.
-#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 pub enum Binarise {
     /// Bright pixels (grey >= 128) are +1.
     Threshold,

@@ -88,15 +88,33 @@ impl RepairReport {
     }
 }
 
+/// Where a recall ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attractor {
+    Pattern(usize),
+    Negative(usize),
+    Spurious,
+}
+
+impl std::fmt::Display for Attractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attractor::Pattern(k) => write!(f, "pattern {k}"),
+            Attractor::Negative(k) => write!(f, "negative of pattern {k}"),
+            Attractor::Spurious => write!(f, "spurious"),
+        }
+    }
+}
+
 /// Which stored pattern (or its negative) a state is, if any (overlap of at least 0.95).
-pub fn attractor(patterns: &Patterns, state: &[f32]) -> String {
+pub fn attractor(patterns: &Patterns, state: &[f32]) -> Attractor {
     let best = (0..patterns.count)
         .map(|k| (k, overlap(patterns.pattern(k), state)))
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
     match best {
-        Some((k, m)) if m >= 0.95 => format!("pattern {k}"),
-        Some((k, m)) if m <= -0.95 => format!("negative of pattern {k}"),
-        _ => "spurious".to_string(),
+        Some((k, m)) if m >= 0.95 => Attractor::Pattern(k),
+        Some((k, m)) if m <= -0.95 => Attractor::Negative(k),
+        _ => Attractor::Spurious,
     }
 }
 
@@ -184,7 +202,7 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
         overlap_after: overlap(original, &recall.state),
         energy_before: recall.energies[0],
         energy_after: *recall.energies.last().unwrap_or(&recall.energies[0]),
-        landed_on: attractor(&patterns, &recall.state),
+        landed_on: attractor(&patterns, &recall.state).to_string(),
     };
     folder.write("summary.json", serde_json::to_string_pretty(&report)?)?;
     folder.commit()?;

@@ -20,7 +20,7 @@ use rand::{RngExt, SeedableRng};
 use super::Patterns;
 use super::dynamics::relax_random_neurons;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 pub enum Rule {
     Hebbian,
     Storkey,

@@ -68,3 +68,37 @@ fn repair_errors_are_clear() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("linearly dependent"), "{stderr}");
 }
+
+#[test]
+fn store_then_recall_reports_attractors_and_mixtures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hebb(&["hopfield", "store", "--random", "8", "--side", "20", "--rule", "hebbian", "--name", "net", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for file in ["network.json", "weights.npy", "patterns.npy", "overlaps.png"] {
+        assert!(dir.path().join("outputs/net").join(file).is_file(), "{file}");
+    }
+    let recall = |args: &[&str]| {
+        let mut all = vec!["hopfield", "recall", "--network", "outputs/net"];
+        all.extend_from_slice(args);
+        let out = hebb(&all, dir.path());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().next().unwrap().to_string()
+    };
+    assert!(recall(&["--mix", "3", "--noise", "0.15"]).starts_with("landed on    pattern 3 (random #3"));
+    // The symmetric mixture of three stored patterns is a spurious attractor of the Hebbian rule.
+    assert_eq!(recall(&["--mix", "0,1,2"]), "landed on    spurious");
+
+    // Images from a folder; the stored picture recalls itself.
+    let pictures = dir.path().join("pictures");
+    std::fs::create_dir_all(&pictures).unwrap();
+    write_picture(&pictures.join("ring.png"));
+    let out = hebb(&["hopfield", "store", "--folder", "pictures", "--side", "24", "--name", "pics", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hebb(&["hopfield", "recall", "--network", "outputs/pics", "--image", "pictures/ring.png", "--noise", "0.2"], dir.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("landed on    pattern 0") && stdout.contains("ring.png"), "{stdout}");
+
+    let out = hebb(&["hopfield", "recall", "--network", "outputs/net", "--mix", "9"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("pattern 9 does not exist"), "{stderr}");
+}

@@ -1,0 +1,163 @@
+//! `hebb hopfield store` and `recall`: a network saved in a run folder (`network.json` with the
+//! settings and sources, `weights.npy`, `patterns.npy`, and `overlaps.png`, the heatmap of the
+//! stored patterns' pairwise overlaps), and recall of a cue — an image file or a mixture of
+//! stored patterns — reporting the attractor it reaches.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use image::RgbImage;
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::dynamics::{Recall, Schedule, recall_async_ordered};
+use super::repair::{Attractor, attractor};
+use super::rules::{Rule, learn};
+use super::{Binarise, Patterns, image_pattern, overlap_matrix};
+use crate::config::{ColorMode, FolderConfig, MnistConfig};
+use crate::data::{ImageSet, folder, mnist};
+use crate::device::ComputeDevice;
+use crate::render::{self, item_image};
+use crate::run_folder::{RunFolder, npy_f32, read_npy_f32};
+
+/// Where the stored patterns come from.
+#[derive(Debug, Clone)]
+pub enum PatternSource {
+    Folder { root: PathBuf, limit: usize },
+    Mnist { images: PathBuf, limit: usize },
+    Random { count: usize, seed: u64 },
+}
+
+/// What `network.json` records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkInfo {
+    pub side: u32,
+    pub rule: Rule,
+    pub binarise: Binarise,
+    /// One description per stored pattern.
+    pub sources: Vec<String>,
+}
+
+/// A stored network, read back.
+pub struct Network {
+    pub info: NetworkInfo,
+    pub patterns: Patterns,
+    pub weights: Vec<f32>,
+}
+
+fn patterns_of(images: &ImageSet, side: u32, binarise: Binarise) -> Vec<f32> {
+    (0..images.len()).flat_map(|i| image_pattern(&item_image(images, i), side, binarise)).collect()
+}
+
+/// Builds the patterns of a source.
+pub fn load_patterns(source: &PatternSource, side: u32, binarise: Binarise) -> Result<(Patterns, Vec<String>)> {
+    let n = (side * side) as usize;
+    let (states, sources): (Vec<f32>, Vec<String>) = match source {
+        PatternSource::Folder { root, limit } => {
+            let config = FolderConfig { root: root.clone(), limit: *limit, per_class: 0, seed: 0 };
+            let images = folder::load(&config, side as usize, ColorMode::Rgba, true)?;
+            (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
+        }
+        PatternSource::Mnist { images, limit } => {
+            let config = MnistConfig { images: images.clone(), labels: None, limit: *limit };
+            let set = mnist::load(&config, side as usize, ColorMode::Grey)?;
+            (patterns_of(&set, side, binarise), set.items.iter().map(|i| i.source.clone()).collect())
+        }
+        PatternSource::Random { count, seed } => {
+            let p = Patterns::random(*count, n, *seed);
+            (p.states, (0..*count).map(|i| format!("random #{i} (seed {seed})")).collect())
+        }
+    };
+    let count = sources.len();
+    Ok((Patterns::new(count, n, states)?, sources))
+}
+
+/// Heatmap of a `count x count` overlap matrix, from -1 (blue) through 0 (white) to 1 (red).
+pub fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage> {
+    let size = 800u32;
+    let mut rgb = RgbImage::new(size, size);
+    {
+        render::register_font();
+        let root = BitMapBackend::with_buffer(rgb.as_mut(), (size, size)).into_drawing_area();
+        root.fill(&WHITE).map_err(render::plot_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("pairwise overlap ξa·ξb / N", (render::FONT, 22))
+            .margin(16)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0..count, 0..count)
+            .map_err(render::plot_error)?;
+        chart.configure_mesh().disable_mesh().label_style((render::FONT, 13)).draw().map_err(render::plot_error)?;
+        let colour = |m: f32| {
+            let t = m.clamp(-1.0, 1.0);
+            let fade = |c: f32| (255.0 * (1.0 - t.abs()) + c * t.abs()) as u8;
+            if t >= 0.0 { RGBColor(fade(200.0), fade(30.0), fade(30.0)) } else { RGBColor(fade(30.0), fade(60.0), fade(200.0)) }
+        };
+        chart
+            .draw_series((0..count * count).map(|k| {
+                let (a, b) = (k / count, k % count);
+                Rectangle::new([(b, a), (b + 1, a + 1)], colour(overlaps[k]).filled())
+            }))
+            .map_err(render::plot_error)?;
+        root.present().map_err(render::plot_error)?;
+    }
+    Ok(rgb)
+}
+
+/// Learns and saves a network.
+pub fn store(source: &PatternSource, side: u32, binarise: Binarise, rule: Rule, run_dir: &Path, device: &ComputeDevice) -> Result<NetworkInfo> {
+    let (patterns, sources) = load_patterns(source, side, binarise)?;
+    let weights = learn(rule, &patterns, &device.device)?;
+    let weights: Vec<f32> = weights.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
+    let info = NetworkInfo { side, rule, binarise, sources };
+    let folder = RunFolder::create(run_dir)?;
+    folder.write("network.json", serde_json::to_string_pretty(&info)?)?;
+    folder.write("weights.npy", npy_f32(patterns.len, patterns.len, &weights))?;
+    folder.write("patterns.npy", npy_f32(patterns.count, patterns.len, &patterns.states))?;
+    render::save_png(&overlap_heatmap(&overlap_matrix(&patterns), patterns.count)?, &folder.path("overlaps.png"))?;
+    folder.commit()?;
+    Ok(info)
+}
+
+impl Network {
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            bail!("network folder {} does not exist (run `hebb hopfield store` first)", dir.display());
+        }
+        let path = dir.join("network.json");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let info: NetworkInfo = serde_json::from_str(&text).with_context(|| format!("{} is not a network description", path.display()))?;
+        let (count, n, states) = read_npy_f32(&dir.join("patterns.npy"))?;
+        let (rows, cols, weights) = read_npy_f32(&dir.join("weights.npy"))?;
+        if (rows, cols) != (n, n) || n != (info.side * info.side) as usize || count != info.sources.len() {
+            bail!("the files in {} do not describe one network", dir.display());
+        }
+        Ok(Self { info, patterns: Patterns::new(count, n, states)?, weights })
+    }
+
+    /// The sign of the average of the stored patterns `indices` (ties to +1): a mixture state.
+    pub fn mixture(&self, indices: &[usize]) -> Result<Vec<f32>> {
+        if indices.is_empty() {
+            bail!("--mix: name at least one stored pattern");
+        }
+        if let Some(bad) = indices.iter().find(|&&i| i >= self.patterns.count) {
+            bail!("--mix: pattern {bad} does not exist; the network stores 0..{}", self.patterns.count - 1);
+        }
+        Ok((0..self.patterns.len)
+            .map(|j| if indices.iter().map(|&i| self.patterns.pattern(i)[j]).sum::<f32>() >= 0.0 { 1.0 } else { -1.0 })
+            .collect())
+    }
+
+    /// The cue an image file gives.
+    pub fn cue_from_image(&self, path: &Path) -> Result<Vec<f32>> {
+        Ok(image_pattern(&crate::data::pixels::decode_file(path)?, self.info.side, self.info.binarise))
+    }
+
+    /// Asynchronous recall of a cue; returns the recall and the attractor it reached.
+    pub fn recall(&self, cue: &[f32], max_sweeps: usize, seed: u64) -> (Recall, Attractor) {
+        let schedule = Schedule::zero_temperature(cue.len(), max_sweeps, seed);
+        let recall = recall_async_ordered(&self.weights, cue, 0, &schedule, 0);
+        let reached = attractor(&self.patterns, &recall.state);
+        (recall, reached)
+    }
+}
