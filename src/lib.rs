@@ -24,3 +24,4 @@ pub mod query;
 pub mod render;
 pub mod run_folder;
 pub mod train;
+pub mod wgsl;

@@ -2,33 +2,17 @@
 //! tile by tile, adds it to W and reduces |ΔW|, without ever writing ΔW to device memory. Its
 //! CPU twin is the plain tensor path in [`super::lateral`]; the tests compare the two.
 
-use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
+use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
 use burn::backend::Wgpu;
 use burn::cubecl::CubeCount;
-use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::KernelArguments;
 use burn::tensor::{DType, Shape, Tensor};
 
 use crate::device::is_wgpu;
+use crate::wgsl;
 
 /// Side of the square tile one workgroup computes (the shader's `TILE`).
 const TILE: usize = 16;
-
-struct HebbianUpdateKernel;
-
-impl KernelSource for HebbianUpdateKernel {
-    fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(include_str!("../../shaders/hebbian_update.wgsl"))
-    }
-
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
-    }
-
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
-}
 
 /// `W + clamp(scale · AᵀA, -1, 1)` and the sum of |clamp(scale · AᵀA, -1, 1)|, for `A` of shape
 /// `[rows, n]` and `W` of shape `[n, n]` on a wgpu device. `None` on any other device.
@@ -62,7 +46,7 @@ pub fn shared_update(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> 
 
     let cube_dim = CubeDim::new_2d(TILE as u32, TILE as u32);
     client.launch(
-        Box::new(SourceKernel::new(HebbianUpdateKernel, cube_dim)),
+        Box::new(SourceKernel::new(wgsl::HEBBIAN_UPDATE, cube_dim)),
         CubeCount::Static(tiles as u32, tiles as u32, 1),
         KernelArguments::new().with_buffers(vec![
             activations.handle.binding(),

@@ -3,33 +3,17 @@
 
 use anyhow::Result;
 use burn::backend::Wgpu;
-use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
+use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
 use burn::cubecl::CubeCount;
-use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::KernelArguments;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
 use super::dynamics::Schedule;
 use crate::device::is_wgpu;
+use crate::wgsl;
 
 /// Largest workgroup count along one dispatch dimension.
 const MAX_GROUPS_PER_DIMENSION: usize = 65_535;
-
-struct AsyncSweepKernel;
-
-impl KernelSource for AsyncSweepKernel {
-    fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(include_str!("../../shaders/hopfield_async_sweep.wgsl"))
-    }
-
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
-    }
-
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
-}
 
 /// Final states and sweeps per probe, or `None` when `weights` is not on a wgpu device.
 pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
@@ -51,7 +35,7 @@ pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Optio
     let info = client.create_from_slice(bytemuck::cast_slice(&info));
     let (x, y) = if batch <= MAX_GROUPS_PER_DIMENSION { (batch, 1) } else { (MAX_GROUPS_PER_DIMENSION, batch.div_ceil(MAX_GROUPS_PER_DIMENSION)) };
     client.launch(
-        Box::new(SourceKernel::new(AsyncSweepKernel, CubeDim::new_1d(256))),
+        Box::new(SourceKernel::new(wgsl::HOPFIELD_ASYNC_SWEEP, CubeDim::new_1d(256))),
         CubeCount::Static(x as u32, y as u32, 1),
         KernelArguments::new().with_buffers(vec![
             weights.handle.binding(),
