@@ -119,6 +119,9 @@ pub enum HopfieldCommand {
     /// Recall a cue (an image file, or a mixture of stored patterns) in a stored network and
     /// report the attractor it reaches.
     Recall(RecallArgs),
+    /// The Russian notebook's table: accuracy of recalling a noisy MNIST 0 against noise
+    /// (0-45%), stored digits and sweeps; printed, and written as table.txt and table.png.
+    Table(TableArgs),
     /// Recall success against load α = P/N for random patterns, per rule; writes capacity.csv
     /// and capacity.png (with the 90% line).
     Capacity(CapacityArgs),
@@ -208,6 +211,32 @@ pub struct RecallArgs {
     pub max_iterations: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// MNIST IDX image file (raw or .gz).
+    #[arg(long)]
+    pub mnist: PathBuf,
+    /// The matching IDX label file.
+    #[arg(long)]
+    pub labels: PathBuf,
+    #[arg(long, default_value_t = 28)]
+    pub side: u32,
+    /// Networks store the digits 0..k for k = 1..max-digits.
+    #[arg(long, default_value_t = 9)]
+    pub max_digits: usize,
+    /// Sweep counts to compare.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 5, 10])]
+    pub sweeps: Vec<usize>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value = "table")]
+    pub name: String,
+    #[arg(long, default_value = "outputs")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 /// The corruptions `repair` offers.
@@ -437,6 +466,19 @@ fn run(cli: Cli) -> Result<()> {
             println!("landed on    {reached}{source}");
             println!("sweeps       {}", recall.iterations);
             println!("energy       {:.2} -> {:.2}", recall.energies[0], recall.energies.last().copied().unwrap_or(recall.energies[0]));
+            Ok(())
+        }
+        Command::Hopfield(HopfieldCommand::Table(args)) => {
+            check_run_name(&args.name)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let table = crate::hopfield::table::run(&args.mnist, &args.labels, args.side, args.max_digits, &args.sweeps, args.seed, &device)?;
+            let text = table.text();
+            print!("{text}");
+            let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
+            folder.write("table.txt", &text)?;
+            render::save_png(&table.heatmap()?, &folder.path("table.png"))?;
+            eprintln!("wrote {}", folder.commit()?.display());
             Ok(())
         }
         Command::Hopfield(HopfieldCommand::Capacity(args)) => {

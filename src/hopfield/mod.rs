@@ -9,6 +9,7 @@ pub mod network;
 pub mod repair;
 pub mod rules;
 pub mod sweep_kernel;
+pub mod table;
 
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
