@@ -27,6 +27,36 @@ fn threshold(h: f32, s: f32) -> f32 {
     }
 }
 
+/// Local fields h = W s in f64, kept up to date as single states flip (W symmetric: column i is
+/// row i). In f64 the sums of f32 weights are exact for any practical N, so an update costs O(1)
+/// unless it flips a state (O(N)), and a field of exactly 0 stays exactly 0.
+struct Fields {
+    h: Vec<f64>,
+}
+
+impl Fields {
+    fn new(weights: &[f32], state: &[f32]) -> Self {
+        let n = state.len();
+        let h = (0..n)
+            .map(|i| weights[i * n..(i + 1) * n].iter().zip(state).map(|(&w, &s)| w as f64 * s as f64).sum())
+            .collect();
+        Self { h }
+    }
+
+    /// Records that state `i` changed by `delta` (±2).
+    fn flip(&mut self, weights: &[f32], i: usize, delta: f32) {
+        let n = self.h.len();
+        for (h, &w) in self.h.iter_mut().zip(&weights[i * n..(i + 1) * n]) {
+            *h += w as f64 * delta as f64;
+        }
+    }
+
+    /// E = -½ Σ s_i h_i.
+    fn energy(&self, state: &[f32]) -> f32 {
+        (-0.5 * self.h.iter().zip(state).map(|(h, &s)| h * s as f64).sum::<f64>()) as f32
+    }
+}
+
 /// Energy E = -½ sᵀWs of one state, with W row-major `n x n`.
 pub fn energy(weights: &[f32], state: &[f32]) -> f32 {
     let n = state.len();
@@ -111,11 +141,12 @@ pub fn recall_async(weights: &[f32], probe: &[f32], max_sweeps: usize, seed: u64
     recall_async_ordered(weights, probe, 0, &Schedule::zero_temperature(probe.len(), max_sweeps, seed), frames_per_sweep)
 }
 
-/// Asynchronous recall of probe number `probe_index` of a batch under `schedule`.
+/// Asynchronous recall of probe number `probe_index` of a batch under `schedule` (W symmetric).
 pub fn recall_async_ordered(weights: &[f32], probe: &[f32], probe_index: usize, schedule: &Schedule, frames_per_sweep: usize) -> Recall {
     let n = probe.len();
     let mut state = probe.to_vec();
-    let mut energies = vec![energy(weights, &state)];
+    let mut fields = Fields::new(weights, &state);
+    let mut energies = vec![fields.energy(&state)];
     let mut frames = if frames_per_sweep > 0 { vec![state.clone()] } else { Vec::new() };
     let every = if frames_per_sweep > 0 { n.div_ceil(frames_per_sweep) } else { usize::MAX };
     let mut iterations = 0;
@@ -125,8 +156,7 @@ pub fn recall_async_ordered(weights: &[f32], probe: &[f32], probe_index: usize, 
         let mut changed = false;
         for (step, &i) in order.iter().enumerate() {
             let i = i as usize;
-            let row = &weights[i * n..(i + 1) * n];
-            let h: f32 = row.iter().zip(&state).map(|(w, s)| w * s).sum();
+            let h = fields.h[i] as f32;
             let next = if temperature > 0.0 {
                 let delta = 2.0 * state[i] * h;
                 let u = metropolis_uniform(schedule.seed, probe_index as u32, sweep as u32, step as u32, n as u32);
@@ -135,6 +165,7 @@ pub fn recall_async_ordered(weights: &[f32], probe: &[f32], probe_index: usize, 
                 threshold(h, state[i])
             };
             if next != state[i] {
+                fields.flip(weights, i, next - state[i]);
                 state[i] = next;
                 changed = true;
             }
@@ -142,7 +173,7 @@ pub fn recall_async_ordered(weights: &[f32], probe: &[f32], probe_index: usize, 
                 frames.push(state.clone());
             }
         }
-        energies.push(energy(weights, &state));
+        energies.push(fields.energy(&state));
         if !changed {
             break;
         }
@@ -151,16 +182,17 @@ pub fn recall_async_ordered(weights: &[f32], probe: &[f32], probe_index: usize, 
 }
 
 /// The notebooks' asynchronous variant: a random neuron per update (with replacement), stopping
-/// after `patience` updates in a row that change nothing or after `budget` updates.
+/// after `patience` updates in a row that change nothing or after `budget` updates (W symmetric).
 pub fn relax_random_neurons(weights: &[f32], mut state: Vec<f32>, budget: usize, patience: usize, rng: &mut StdRng) -> Vec<f32> {
     use rand::RngExt;
     let n = state.len();
+    let mut fields = Fields::new(weights, &state);
     let mut unchanged = 0;
     for _ in 0..budget {
         let i = rng.random_range(0..n);
-        let h: f32 = weights[i * n..(i + 1) * n].iter().zip(&state).map(|(w, s)| w * s).sum();
-        let next = threshold(h, state[i]);
+        let next = threshold(fields.h[i] as f32, state[i]);
         if next != state[i] {
+            fields.flip(weights, i, next - state[i]);
             state[i] = next;
             unchanged = 0;
         } else {
