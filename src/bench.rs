@@ -220,6 +220,7 @@ pub fn hopfield(device: &ComputeDevice) -> Result<String> {
     // 5 noisy cues (30%) per pattern, 90% overlap, asynchronous recall.
     let settings = CapacitySettings {
         neurons: 400,
+        pool: None,
         rules: vec![Rule::Hebbian, Rule::Daydreaming],
         loads: (1..=10).map(|i| i as f64 * 0.02).collect(),
         noise: 0.3,

@@ -129,9 +129,15 @@ pub enum HopfieldCommand {
 
 #[derive(Debug, Args)]
 pub struct CapacityArgs {
-    /// Neurons N.
+    /// Neurons N (random patterns).
     #[arg(long, default_value_t = 1000)]
     pub neurons: usize,
+    /// Store MNIST digits from this IDX file instead of random patterns (N = --side²).
+    #[arg(long)]
+    pub mnist: Option<PathBuf>,
+    /// Side the digits are resized to, with --mnist.
+    #[arg(long, default_value_t = 28)]
+    pub side: u32,
     /// Rules to compare.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse])]
     pub rules: Vec<Rule>,
@@ -489,8 +495,19 @@ fn run(cli: Cli) -> Result<()> {
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let loads = if args.loads.is_empty() { (1..=24).map(|i| i as f64 * 0.025).collect() } else { args.loads };
+            let (neurons, pool) = match &args.mnist {
+                Some(images) => {
+                    let n = (args.side * args.side) as usize;
+                    let most = loads.iter().map(|&l| ((l * n as f64).round() as usize).max(1)).max().unwrap_or(1);
+                    let source = PatternSource::Mnist { images: images.clone(), limit: most };
+                    let (pool, _) = network::load_patterns(&source, args.side, Binarise::Mean)?;
+                    (n, Some(pool))
+                }
+                None => (args.neurons, None),
+            };
             let settings = CapacitySettings {
-                neurons: args.neurons,
+                neurons,
+                pool,
                 rules: args.rules,
                 loads,
                 noise: args.noise,

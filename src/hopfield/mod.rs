@@ -179,6 +179,13 @@ pub fn overlap_matrix(patterns: &Patterns) -> Vec<f32> {
     (0..p * p).map(|k| overlap(patterns.pattern(k / p), patterns.pattern(k % p))).collect()
 }
 
+/// A pattern as a silhouette: +1 opaque black, -1 fully transparent (for alpha-binarised sprites).
+pub fn pattern_silhouette(states: &[f32], side: u32) -> RgbaImage {
+    RgbaImage::from_fn(side, side, |x, y| {
+        if states[(y * side + x) as usize] > 0.0 { image::Rgba([0, 0, 0, 255]) } else { image::Rgba([0, 0, 0, 0]) }
+    })
+}
+
 /// A pattern of `side x side` states as a black-and-white picture.
 pub fn pattern_image(states: &[f32], side: u32) -> GrayImage {
     GrayImage::from_fn(side, side, |x, y| Luma([if states[(y * side + x) as usize] > 0.0 { 255 } else { 0 }]))
@@ -253,6 +260,13 @@ mod tests {
         let dithered = image_pattern(&grey, 16, Binarise::Dither);
         let white = dithered.iter().filter(|&&s| s > 0.0).count();
         assert!((100..=156).contains(&white), "{white} of 256 white");
+    }
+
+    #[test]
+    fn silhouettes_are_transparent_where_the_pattern_is_off() {
+        let picture = pattern_silhouette(&[1.0, -1.0, -1.0, 1.0], 2);
+        assert_eq!(picture.get_pixel(0, 0)[3], 255);
+        assert_eq!(picture.get_pixel(1, 0)[3], 0);
     }
 
     #[test]

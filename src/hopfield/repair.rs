@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::dynamics::{Recall, Schedule, energy, recall_async_ordered, recall_dense, recall_sync};
 use super::rules::{Rule, learn};
-use super::{Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image};
+use super::{Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image, pattern_silhouette};
 use crate::data::pixels::decode_file;
 use crate::device::ComputeDevice;
 use crate::run_folder::RunFolder;
@@ -180,6 +180,12 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
         image::imageops::overlay(&mut strip, &panel, (gap + i as u32 * (shown + gap)) as i64, gap as i64);
     }
     strip.save_with_format(folder.path("strip.png"), image::ImageFormat::Png).context("cannot write strip.png")?;
+    let recalled = if settings.binarise == Binarise::Alpha {
+        pattern_silhouette(&recall.state, settings.side)
+    } else {
+        image::DynamicImage::ImageLuma8(pattern_image(&recall.state, settings.side)).to_rgba8()
+    };
+    recalled.save_with_format(folder.path("recalled.png"), image::ImageFormat::Png).context("cannot write recalled.png")?;
     let gif = std::fs::File::create(folder.path("recall.gif")).context("cannot create recall.gif")?;
     let mut encoder = GifEncoder::new(gif);
     encoder.set_repeat(image::codecs::gif::Repeat::Infinite).context("cannot write recall.gif")?;

@@ -42,6 +42,15 @@ fn repair_restores_a_corrupted_picture_and_writes_its_pictures() {
         let frames = image::AnimationDecoder::into_frames(image::codecs::gif::GifDecoder::new(std::io::BufReader::new(gif)).unwrap());
         assert!(frames.count() >= 2, "the GIF shows the recall");
     }
+    // A sprite binarised by alpha: the recalled picture keeps a transparent background.
+    let sprite = RgbaImage::from_fn(32, 32, |x, y| if (8..24).contains(&x) && (4..28).contains(&y) { Rgba([200, 40, 40, 255]) } else { Rgba([0, 0, 0, 0]) });
+    sprite.save(dir.path().join("sprite.png")).unwrap();
+    let out = hebb(&["hopfield", "repair", "--image", "sprite.png", "--side", "32", "--binarise", "alpha", "--name", "sprite", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let recalled = image::open(dir.path().join("outputs/sprite/recalled.png")).unwrap().to_rgba8();
+    assert_eq!(recalled.get_pixel(0, 0)[3], 0);
+    assert_eq!(recalled.get_pixel(16, 16)[3], 255);
+
     // Occluded: the bottom half set to black comes back.
     let out = hebb(&["hopfield", "repair", "--image", "ring.png", "--side", "32", "--corruption", "bottom-half", "--name", "half", "--device", "cpu"], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
