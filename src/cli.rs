@@ -119,11 +119,11 @@ pub enum HopfieldCommand {
     /// Recall a cue (an image file, or a mixture of stored patterns) in a stored network and
     /// report the attractor it reaches.
     Recall(RecallArgs),
-    /// The Russian notebook's table: accuracy of recalling a noisy MNIST 0 against noise
-    /// (0-45%), stored digits and sweeps; printed, and written as table.txt and table.png.
+    /// Accuracy of recalling a noisy MNIST 0 against noise (0-45%), the number of stored digits
+    /// and sweeps; printed, and written as table.txt and table.png.
     Table(TableArgs),
-    /// Recall success against load α = P/N for random patterns, per rule; writes capacity.csv
-    /// and capacity.png (with the 90% line).
+    /// Recall success against load α = P/N for random patterns or MNIST digits, per rule;
+    /// writes capacity.csv and capacity.png (with the 90% line).
     Capacity(CapacityArgs),
 }
 
