@@ -2,8 +2,10 @@
 //!
 //! The modules follow the pipeline: [`config`] -> [`data`] -> [`encoder`] -> [`train`] ->
 //! [`features`] -> [`knn`] -> [`map`] and [`cluster`] -> [`render`] -> [`run_folder`];
-//! [`encode`] runs them in order, [`query`] answers from a finished run, [`device`] picks where,
-//! and [`bench`] measures. [`cli`] is the command line over all of it.
+//! [`encode`] runs them in order, [`query`] and [`eval`] answer from a finished run, [`device`]
+//! picks where, and [`bench`] measures. [`hopfield`] stands beside them: associative memories
+//! sharing the device selection, image helpers and renders. [`wgsl`] holds our shaders. [`cli`]
+//! is the command line over all of it.
 
 pub mod bench;
 pub mod cli;

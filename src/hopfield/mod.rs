@@ -4,6 +4,7 @@
 //! flex on the CPU is its twin.
 
 pub mod capacity;
+pub mod cli;
 pub mod dynamics;
 pub mod network;
 pub mod repair;

@@ -1,0 +1,343 @@
+//! The `hebb hopfield` commands: their options and how each runs.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+
+use super::capacity::{self, CapacitySettings};
+use super::network::{self, PatternSource};
+use super::repair::{self, Attractor, Dynamics, RepairSettings};
+use super::rules::Rule;
+use super::{Binarise, Corruption};
+use crate::cli::{DeviceArgs, check_run_name};
+use crate::device;
+use crate::render;
+use crate::run_folder::RunFolder;
+
+#[derive(Debug, Subcommand)]
+pub enum HopfieldCommand {
+    /// The self-repairing picture: store an image, corrupt it, recall it; writes strip.png
+    /// (original | corrupted | recalled), recall.gif and summary.json.
+    Repair(RepairArgs),
+    /// Store images (a folder, MNIST digits) or random patterns in a network saved to a run
+    /// folder, with a heatmap of their pairwise overlaps.
+    Store(StoreArgs),
+    /// Recall a cue (an image file, or a mixture of stored patterns) in a stored network and
+    /// report the attractor it reaches.
+    Recall(RecallArgs),
+    /// Accuracy of recalling a noisy MNIST 0 against noise (0-45%), the number of stored digits
+    /// and sweeps; printed, and written as table.txt and table.png.
+    Table(TableArgs),
+    /// Recall success against load α = P/N for random patterns or MNIST digits, per rule;
+    /// writes capacity.csv and capacity.png (with the 90% line).
+    Capacity(CapacityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// Neurons N (random patterns).
+    #[arg(long, default_value_t = 1000)]
+    pub neurons: usize,
+    /// Store MNIST digits from this IDX file instead of random patterns (N = --side²).
+    #[arg(long)]
+    pub mnist: Option<PathBuf>,
+    /// Side the digits are resized to, with --mnist.
+    #[arg(long, default_value_t = 28)]
+    pub side: u32,
+    /// Rules to compare.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse])]
+    pub rules: Vec<Rule>,
+    /// Loads α = P/N to measure (comma-separated); default 0.025, 0.05, ..., 0.6.
+    #[arg(long, value_delimiter = ',')]
+    pub loads: Vec<f64>,
+    /// Fraction of states flipped in each cue.
+    #[arg(long, default_value_t = 0.05)]
+    pub noise: f64,
+    /// Cues per stored pattern.
+    #[arg(long, default_value_t = 1)]
+    pub trials: usize,
+    /// Overlap a recall must reach to count as a success.
+    #[arg(long, default_value_t = 0.95)]
+    pub threshold: f32,
+    #[arg(long, value_enum, default_value_t = Dynamics::Sync)]
+    pub dynamics: Dynamics,
+    #[arg(long, default_value_t = 30)]
+    pub max_iterations: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value = "capacity")]
+    pub name: String,
+    #[arg(long, default_value = "outputs")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["folder", "mnist", "random"])))]
+pub struct StoreArgs {
+    /// A folder of images (searched recursively).
+    #[arg(long)]
+    pub folder: Option<PathBuf>,
+    /// An MNIST IDX image file (raw or .gz).
+    #[arg(long)]
+    pub mnist: Option<PathBuf>,
+    /// This many random patterns.
+    #[arg(long)]
+    pub random: Option<usize>,
+    /// Keep at most this many images (0 keeps all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    #[arg(long, default_value_t = 32)]
+    pub side: u32,
+    #[arg(long, value_enum, default_value_t = Binarise::Mean)]
+    pub binarise: Binarise,
+    #[arg(long, value_enum, default_value_t = Rule::Storkey)]
+    pub rule: Rule,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value = "network")]
+    pub name: String,
+    #[arg(long, default_value = "outputs")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("cue").required(true).args(["image", "mix"])))]
+pub struct RecallArgs {
+    /// Network folder written by `hebb hopfield store`.
+    #[arg(long)]
+    pub network: PathBuf,
+    /// An image file as the cue.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Stored patterns whose mixture (the sign of their average) is the cue, e.g. 0,3,5.
+    #[arg(long, value_delimiter = ',')]
+    pub mix: Vec<usize>,
+    /// Fraction of the cue's pixels flipped before recall.
+    #[arg(long, default_value_t = 0.0)]
+    pub noise: f64,
+    #[arg(long, default_value_t = 50)]
+    pub max_iterations: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// MNIST IDX image file (raw or .gz).
+    #[arg(long)]
+    pub mnist: PathBuf,
+    /// The matching IDX label file.
+    #[arg(long)]
+    pub labels: PathBuf,
+    #[arg(long, default_value_t = 28)]
+    pub side: u32,
+    /// Networks store the digits 0..k for k = 1..max-digits.
+    #[arg(long, default_value_t = 9)]
+    pub max_digits: usize,
+    /// Sweep counts to compare.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 5, 10])]
+    pub sweeps: Vec<usize>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value = "table")]
+    pub name: String,
+    #[arg(long, default_value = "outputs")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// The corruptions `repair` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CorruptionKind {
+    Flip,
+    SaltPepper,
+    PerRow,
+    Rectangle,
+    BottomHalf,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// The image to store and repair (PNG, JPEG, ...).
+    #[arg(long)]
+    pub image: PathBuf,
+    /// More images to store beside it.
+    #[arg(long)]
+    pub also: Vec<PathBuf>,
+    /// Side the images are resized to: the network has side² neurons.
+    #[arg(long, default_value_t = 64)]
+    pub side: u32,
+    #[arg(long, value_enum, default_value_t = Binarise::Mean)]
+    pub binarise: Binarise,
+    /// How the cue is corrupted.
+    #[arg(long, value_enum, default_value_t = CorruptionKind::Flip)]
+    pub corruption: CorruptionKind,
+    /// Fraction of pixels flipped (`flip`) or set to random black/white (`salt-pepper`).
+    #[arg(long, default_value_t = 0.3)]
+    pub noise: f64,
+    /// Pixels flipped in every row (`per-row`).
+    #[arg(long, default_value_t = 4)]
+    pub per_row: usize,
+    /// Rectangle set to black (`rectangle`): x,y,width,height in pixels of the side x side image.
+    #[arg(long, value_delimiter = ',')]
+    pub rect: Vec<usize>,
+    #[arg(long, value_enum, default_value_t = Rule::Hebbian)]
+    pub rule: Rule,
+    #[arg(long, value_enum, default_value_t = Dynamics::Async)]
+    pub dynamics: Dynamics,
+    /// Most sweeps (asynchronous) or steps (synchronous, dense).
+    #[arg(long, default_value_t = 50)]
+    pub max_iterations: usize,
+    /// Inverse temperature β of `--dynamics dense`.
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f64,
+    /// Metropolis temperature of `--dynamics async` at the first sweep (0: deterministic).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Temperature at the last sweep (annealed linearly from --temperature).
+    #[arg(long, default_value_t = 0.0)]
+    pub final_temperature: f32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Run folder name under --output-dir.
+    #[arg(long, default_value = "repair")]
+    pub name: String,
+    #[arg(long, default_value = "outputs")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+
+/// Runs one `hebb hopfield` command.
+pub fn run(command: HopfieldCommand) -> Result<()> {
+    match command {
+        HopfieldCommand::Repair(args) => {
+            if args.side < 2 {
+                bail!("--side: expected at least 2, got {}", args.side);
+            }
+            if args.max_iterations == 0 {
+                bail!("--max-iterations: expected at least 1");
+            }
+            if !(args.temperature >= 0.0 && args.final_temperature >= 0.0) {
+                bail!("--temperature and --final-temperature: expected values of at least 0");
+            }
+            check_run_name(&args.name)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let settings = RepairSettings {
+                images: std::iter::once(args.image).chain(args.also).collect(),
+                side: args.side,
+                binarise: args.binarise,
+                corruption: match args.corruption {
+                    CorruptionKind::Flip => Corruption::Flip(args.noise),
+                    CorruptionKind::SaltPepper => Corruption::SaltPepper(args.noise),
+                    CorruptionKind::PerRow => Corruption::FlipPerRow(args.per_row),
+                    CorruptionKind::Rectangle => match args.rect[..] {
+                        [x, y, w, h] => Corruption::Rectangle(x, y, w, h),
+                        _ => bail!("--corruption rectangle needs --rect x,y,width,height"),
+                    },
+                    CorruptionKind::BottomHalf => Corruption::BottomHalf,
+                },
+                rule: args.rule,
+                dynamics: args.dynamics,
+                max_iterations: args.max_iterations,
+                beta: args.beta,
+                temperature: (args.temperature, args.final_temperature),
+                seed: args.seed,
+                run_dir: args.output_dir.join(&args.name),
+            };
+            println!("{}", repair::run(&settings, &device)?.table());
+            Ok(())
+        }
+        HopfieldCommand::Store(args) => {
+            check_run_name(&args.name)?;
+            let source = match (&args.folder, &args.mnist, args.random) {
+                (Some(root), _, _) => PatternSource::Folder { root: root.clone(), limit: args.limit },
+                (None, Some(images), _) => PatternSource::Mnist { images: images.clone(), limit: args.limit },
+                (None, None, Some(count)) => PatternSource::Random { count, seed: args.seed },
+                (None, None, None) => bail!("give --folder, --mnist or --random"),
+            };
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let run_dir = args.output_dir.join(&args.name);
+            let info = network::store(&source, args.side, args.binarise, args.rule, &run_dir, &device)?;
+            println!("stored {} patterns of {} neurons ({:?} rule) in {}", info.sources.len(), args.side * args.side, info.rule, run_dir.display());
+            Ok(())
+        }
+        HopfieldCommand::Recall(args) => {
+            let net = network::Network::open(&args.network)?;
+            let cue = match &args.image {
+                Some(image) => net.cue_from_image(image)?,
+                None => net.mixture(&args.mix)?,
+            };
+            let cue = crate::hopfield::flip_fraction(&cue, args.noise, args.seed)?;
+            let (recall, reached) = net.recall(&cue, args.max_iterations, args.seed);
+            let source = match reached {
+                Attractor::Pattern(k) | Attractor::Negative(k) => format!(" ({})", net.info.sources[k]),
+                Attractor::Spurious => String::new(),
+            };
+            println!("landed on    {reached}{source}");
+            println!("sweeps       {}", recall.iterations);
+            println!("energy       {:.2} -> {:.2}", recall.energies[0], recall.energies.last().copied().unwrap_or(recall.energies[0]));
+            Ok(())
+        }
+        HopfieldCommand::Table(args) => {
+            check_run_name(&args.name)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let table = crate::hopfield::table::run(&args.mnist, &args.labels, args.side, args.max_digits, &args.sweeps, args.seed, &device)?;
+            let text = table.text();
+            print!("{text}");
+            let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
+            folder.write("table.txt", &text)?;
+            render::save_png(&table.heatmap()?, &folder.path("table.png"))?;
+            eprintln!("wrote {}", folder.commit()?.display());
+            Ok(())
+        }
+        HopfieldCommand::Capacity(args) => {
+            if !(0.0..=1.0).contains(&args.threshold) {
+                bail!("--threshold: expected a value in [0, 1], got {}", args.threshold);
+            }
+            check_run_name(&args.name)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let loads = if args.loads.is_empty() { (1..=24).map(|i| i as f64 * 0.025).collect() } else { args.loads };
+            let (neurons, pool) = match &args.mnist {
+                Some(images) => {
+                    let n = (args.side * args.side) as usize;
+                    let most = loads.iter().map(|&l| ((l * n as f64).round() as usize).max(1)).max().unwrap_or(1);
+                    let source = PatternSource::Mnist { images: images.clone(), limit: most };
+                    let (pool, _) = network::load_patterns(&source, args.side, Binarise::Mean)?;
+                    (n, Some(pool))
+                }
+                None => (args.neurons, None),
+            };
+            let settings = CapacitySettings {
+                neurons,
+                pool,
+                rules: args.rules,
+                loads,
+                noise: args.noise,
+                trials: args.trials,
+                threshold: args.threshold,
+                dynamics: args.dynamics,
+                max_iterations: args.max_iterations,
+                seed: args.seed,
+            };
+            let points = capacity::run(&settings, &device)?;
+            print!("{}", capacity::table(&points, &settings.rules));
+            let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
+            folder.write("capacity.csv", capacity::csv(&points))?;
+            render::save_png(&capacity::chart(&points, &settings.rules, settings.neurons)?, &folder.path("capacity.png"))?;
+            eprintln!("wrote {}", folder.commit()?.display());
+            Ok(())
+        }
+    }
+}
