@@ -152,7 +152,7 @@ pub fn map(run: &crate::query::Run, device: &ComputeDevice) -> Result<String> {
     let (with_self, knn_s) = timed(|| knn::search(&features.values, features, width, dev, true))?;
     let (initial, pca_s) = timed(|| map::pca::principal_components(features, dev))?;
     let (manifold, graph_s) = timed(|| map::fuzzy_graph(&with_self, &config.map, true))?;
-    let (_, ours_s) = timed(|| map::lay_out(&manifold, initial.clone(), &config.map, true))?;
+    let (_, ours_s) = timed(|| map::lay_out(&manifold, initial.clone(), &config.map, dev, true))?;
     let epochs = config.map.epochs_for(features.rows);
     let (_, theirs_s) = timed(|| {
         let start = ndarray::Array2::from_shape_vec((initial.len(), 2), initial.iter().flatten().copied().collect())?;

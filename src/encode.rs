@@ -157,7 +157,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let spinner = progress::spinner("pca", quiet);
     let initial = map::pca::principal_components(&features, &device.device)?;
     spinner.finish_and_clear();
-    let coords = map::project(&with_self, initial, &config.map, quiet)?;
+    let coords = map::project(&with_self, initial, &config.map, &device.device, quiet)?;
     clock.lap("umap");
     let spinner = progress::spinner("k-means", quiet);
     let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters)?;

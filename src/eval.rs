@@ -121,7 +121,7 @@ pub fn score(
     let clusters_config = ClusterConfig { n_clusters: label_count, ..run.config.clusters.clone() };
     let on_features = cluster::kmeans(&features.values, features.rows, features.dim, &clusters_config)?;
     let initial = map::pca::principal_components(features, &device.device)?;
-    let coords = map::project(&with_self, initial, &run.config.map, true)?;
+    let coords = map::project(&with_self, initial, &run.config.map, &device.device, true)?;
     let flat: Vec<f32> = coords.iter().flatten().copied().collect();
     let on_map = cluster::kmeans(&flat, coords.len(), 2, &clusters_config)?;
     Ok(Scores {

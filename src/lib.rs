@@ -18,6 +18,7 @@ pub mod encode;
 pub mod encoder;
 pub mod eval;
 pub mod features;
+pub mod hash;
 pub mod hopfield;
 pub mod knn;
 pub mod map;

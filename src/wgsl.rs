@@ -29,3 +29,7 @@ pub const HEBBIAN_UPDATE: WgslKernel = WgslKernel { name: "hebbian_update", sour
 /// `shaders/hopfield_async_sweep.wgsl`.
 pub const HOPFIELD_ASYNC_SWEEP: WgslKernel =
     WgslKernel { name: "hopfield_async_sweep", source: include_str!("../shaders/hopfield_async_sweep.wgsl") };
+
+/// `shaders/umap_layout_epoch.wgsl`.
+pub const UMAP_LAYOUT_EPOCH: WgslKernel =
+    WgslKernel { name: "umap_layout_epoch", source: include_str!("../shaders/umap_layout_epoch.wgsl") };

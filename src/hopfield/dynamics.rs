@@ -16,6 +16,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+use crate::hash::pcg3;
+
 /// The new state for a local field `h` and the current state `s`.
 fn threshold(h: f32, s: f32) -> f32 {
     if h > 0.0 {
@@ -122,16 +124,10 @@ impl Schedule {
     }
 }
 
-fn pcg(v: u32) -> u32 {
-    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
-    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
-    (word >> 22) ^ word
-}
-
 /// Metropolis' uniform number in [0, 1) for one update: a hash of where it happens, so that the
 /// GPU kernel draws the very same numbers.
 pub fn metropolis_uniform(seed: u32, probe: u32, sweep: u32, step: u32, n: u32) -> f32 {
-    let x = pcg(seed ^ pcg(probe ^ pcg(sweep.wrapping_mul(n).wrapping_add(step))));
+    let x = pcg3(seed, probe, sweep.wrapping_mul(n).wrapping_add(step));
     (x >> 8) as f32 / 16_777_216.0
 }
 

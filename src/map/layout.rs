@@ -1,13 +1,14 @@
 //! UMAP's layout optimisation, seeded: stochastic gradient descent on the fuzzy graph's edges
 //! with negative sampling, following umap-learn's `optimize_layout_euclidean` step for step
 //! (edge schedule by weight, linearly decaying learning rate, gradients clipped to ±4, both ends
-//! of an edge moved). It runs sequentially with one seeded generator, so a seed reproduces a map
-//! exactly. umap-rs 0.4.5's own optimiser is not used: its attractive and repulsive gradients
-//! divide by `a·d^(2b)·d² + 1` instead of `a·d^(2b) + 1`, and its negative samples come from an
-//! unseeded generator.
+//! of an edge moved). Negative samples come from a counter-based hash of (seed, epoch, edge,
+//! sample) ([`crate::hash`]), so the CPU path — the edges in order — reproduces a map exactly for
+//! a seed, and the GPU kernel (`shaders/umap_layout_epoch.wgsl`, all edges at once) draws the
+//! same samples. umap-rs 0.4.5's own optimiser is not used: its attractive and repulsive
+//! gradients divide by `a·d^(2b)·d² + 1` instead of `a·d^(2b) + 1`, and its negative samples
+//! come from an unseeded generator.
 
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use crate::hash::{pcg, pcg3};
 
 /// Largest step one coordinate takes from one gradient (umap-learn's `clip`).
 const CLIP: f32 = 4.0;
@@ -96,7 +97,6 @@ pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams
     let epochs_per_negative: Vec<f32> = epochs_per_sample.iter().map(|e| e / negative_rate).collect();
     let mut next_sample = epochs_per_sample.clone();
     let mut next_negative = epochs_per_negative.clone();
-    let mut rng = StdRng::seed_from_u64(params.seed);
     let (a, b, gamma) = (params.a, params.b, params.repulsion_strength);
 
     for epoch in 0..params.epochs {
@@ -119,8 +119,9 @@ pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams
             next_sample[e] += epochs_per_sample[e];
 
             let negatives = ((now - next_negative[e]) / epochs_per_negative[e]).max(0.0) as usize;
-            for _ in 0..negatives {
-                let k = rng.random_range(0..n);
+            let round = params.seed as u32 ^ pcg(epoch as u32);
+            for p in 0..negatives {
+                let k = (pcg3(round, e as u32, p as u32) % n as u32) as usize;
                 if k == j {
                     continue;
                 }

@@ -3,9 +3,11 @@
 //! start ([`pca`]).
 
 pub mod layout;
+pub mod layout_kernel;
 pub mod pca;
 
 use anyhow::{Result, bail};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use umap_rs::{GraphParams, LearnedManifold, ManifoldParams, Umap, UmapConfig};
 
@@ -141,7 +143,15 @@ pub fn umap_config(config: &MapConfig, k: usize) -> UmapConfig {
 }
 
 /// Lays the fuzzy graph out in 2-D from `initial` with our seeded optimiser.
-pub fn lay_out(manifold: &LearnedManifold, initial: Vec<[f32; 2]>, config: &MapConfig, quiet: bool) -> Result<Vec<[f32; 2]>> {
+/// On a wgpu device every edge of an epoch runs in parallel (not bit-for-bit reproducible);
+/// elsewhere the edges run in order and a seed reproduces the map exactly.
+pub fn lay_out(
+    manifold: &LearnedManifold,
+    initial: Vec<[f32; 2]>,
+    config: &MapConfig,
+    device: &Device,
+    quiet: bool,
+) -> Result<Vec<[f32; 2]>> {
     let (a, b) = manifold.curve_params();
     let epochs = config.epochs_for(initial.len());
     let mut edges = Edges::default();
@@ -165,7 +175,10 @@ pub fn lay_out(manifold: &LearnedManifold, initial: Vec<[f32; 2]>, config: &MapC
     let mut embedding = initial;
     layout::normalise_initial(&mut embedding);
     let bar = progress::bar(epochs as u64, "umap", quiet);
-    layout::optimise(&mut embedding, &edges, &params, |_| bar.inc(1));
+    match layout_kernel::optimise(&mut embedding, &edges, &params, device, |_| bar.inc(1)) {
+        Some(result) => result?,
+        None => layout::optimise(&mut embedding, &edges, &params, |_| bar.inc(1)),
+    }
     bar.finish_and_clear();
     if embedding.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
         bail!("the map has non-finite coordinates (degenerate features?)");
@@ -174,11 +187,17 @@ pub fn lay_out(manifold: &LearnedManifold, initial: Vec<[f32; 2]>, config: &MapC
 }
 
 /// Lays out every item in 2-D: [`fuzzy_graph`] then [`lay_out`].
-pub fn project(with_self: &Neighbours, initial: Vec<[f32; 2]>, config: &MapConfig, quiet: bool) -> Result<Vec<[f32; 2]>> {
+pub fn project(
+    with_self: &Neighbours,
+    initial: Vec<[f32; 2]>,
+    config: &MapConfig,
+    device: &Device,
+    quiet: bool,
+) -> Result<Vec<[f32; 2]>> {
     if initial.len() != with_self.len() {
         bail!("{} initial positions for {} items", initial.len(), with_self.len());
     }
-    lay_out(&fuzzy_graph(with_self, config, quiet)?, initial, config, quiet)
+    lay_out(&fuzzy_graph(with_self, config, quiet)?, initial, config, device, quiet)
 }
 
 /// Trustworthiness of a 2-D layout against the features (scikit-learn's definition, Euclidean

@@ -23,10 +23,14 @@ fn blobs(blobs: usize, per_blob: usize) -> (Features, Vec<usize>) {
 }
 
 fn layout(features: &Features, config: &MapConfig) -> Vec<[f32; 2]> {
-    let device = Device::flex();
+    layout_on(features, config, &Device::flex())
+}
+
+fn layout_on(features: &Features, config: &MapConfig, device: &Device) -> Vec<[f32; 2]> {
+    let device = device.clone();
     let with_self = knn::search(&features.values, features, config.n_neighbors, &device, true).unwrap();
     let initial = pca::principal_components(features, &device).unwrap();
-    map::project(&with_self, initial, config, true).unwrap()
+    map::project(&with_self, initial, config, &device, true).unwrap()
 }
 
 #[test]
@@ -35,9 +39,16 @@ fn separated_blobs_stay_separated_and_the_seed_reproduces_the_map() {
     let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
     let coords = layout(&features, &config);
     assert!(coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
-    let trust = map::trustworthiness(&features, &coords, 10);
+    assert_separated(&features, &labels, &coords);
+    assert_eq!(coords, layout(&features, &config), "same seed, same map");
+    let other = layout(&features, &MapConfig { seed: 7, ..config.clone() });
+    assert_ne!(coords, other, "another seed, another map");
+}
+
+/// Trustworthiness above 0.9 and 2-D 5-NN label purity above 0.98.
+fn assert_separated(features: &Features, labels: &[usize], coords: &[[f32; 2]]) {
+    let trust = map::trustworthiness(features, coords, 10);
     assert!(trust > 0.9, "trustworthiness {trust}");
-    // 5-NN label purity on the map.
     let mut agree = 0;
     for i in 0..coords.len() {
         let mut others: Vec<usize> = (0..coords.len()).filter(|&j| j != i).collect();
@@ -47,9 +58,19 @@ fn separated_blobs_stay_separated_and_the_seed_reproduces_the_map() {
     }
     let purity = agree as f32 / (5 * coords.len()) as f32;
     assert!(purity > 0.98, "2-D 5-NN label purity {purity}");
-    assert_eq!(coords, layout(&features, &config), "same seed, same map");
-    let other = layout(&features, &MapConfig { seed: 7, ..config.clone() });
-    assert_ne!(coords, other, "another seed, another map");
+}
+
+/// The GPU layout (every edge of an epoch in parallel, lock-free) against its CPU twin (edges in
+/// order): the same samples and steps, so equally good maps, though not equal coordinates.
+#[test]
+fn gpu_layout_separates_blobs_as_well_as_the_cpu_twin() {
+    let gpu = hebb::device::select(hebb::device::DeviceChoice::Gpu).expect("a wgpu adapter");
+    let (features, labels) = blobs(5, 30);
+    let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
+    let on_gpu = layout_on(&features, &config, &gpu.device);
+    assert!(on_gpu.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    assert_separated(&features, &labels, &on_gpu);
+    assert_separated(&features, &labels, &layout(&features, &config));
 }
 
 #[test]

@@ -1,0 +1,94 @@
+//! Launches `shaders/umap_layout_epoch.wgsl` once per epoch: the layout optimisation with every
+//! edge in parallel on wgpu. Its CPU twin is [`super::layout::optimise`], which runs the same
+//! steps (and draws the same negative samples) with the edges in order.
+
+use anyhow::Result;
+use burn::backend::Wgpu;
+use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
+use burn::cubecl::CubeCount;
+use burn::cubecl::server::KernelArguments;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::layout::{Edges, LayoutParams};
+use crate::device::is_wgpu;
+use crate::wgsl;
+
+/// Largest workgroup count along one dispatch dimension.
+const MAX_GROUPS_PER_DIMENSION: usize = 65_535;
+
+fn upload(values: Vec<f32>, device: &Device) -> Option<CubeTensor> {
+    let len = values.len();
+    let tensor: Tensor<1> = Tensor::from_data(TensorData::new(values, [len]), device);
+    Some(into_contiguous(tensor.try_into_primitive::<Wgpu>().ok()?))
+}
+
+/// Optimises `embedding` on `device`; `None` when it is not a wgpu device.
+pub fn optimise(
+    embedding: &mut [[f32; 2]],
+    edges: &Edges,
+    params: &LayoutParams,
+    device: &Device,
+    mut on_epoch: impl FnMut(usize),
+) -> Option<Result<()>> {
+    if !is_wgpu(device) {
+        return None;
+    }
+    let n = embedding.len();
+    if n < 2 || edges.weight.is_empty() {
+        return Some(Ok(()));
+    }
+    let max_weight = edges.weight.iter().copied().fold(0.0f32, f32::max);
+    let epochs_per_sample: Vec<f32> = edges.weight.iter().map(|&w| max_weight / w).collect();
+    let negative_rate = params.negative_sample_rate.max(1) as f32;
+    let next_negative: Vec<f32> = epochs_per_sample.iter().map(|e| e / negative_rate).collect();
+    let coordinates = upload(embedding.iter().flatten().copied().collect(), device)?;
+    let per_sample = upload(epochs_per_sample.clone(), device)?;
+    let next_sample = upload(epochs_per_sample, device)?;
+    let next_negative = upload(next_negative, device)?;
+    let client = coordinates.client.clone();
+    let head = client.create_from_slice(bytemuck::cast_slice(&edges.head));
+    let tail = client.create_from_slice(bytemuck::cast_slice(&edges.tail));
+    let groups = edges.weight.len().div_ceil(256);
+    let (x, y) = if groups <= MAX_GROUPS_PER_DIMENSION {
+        (groups, 1)
+    } else {
+        (MAX_GROUPS_PER_DIMENSION, groups.div_ceil(MAX_GROUPS_PER_DIMENSION))
+    };
+    for epoch in 0..params.epochs {
+        let alpha = params.learning_rate * (1.0 - epoch as f32 / params.epochs as f32);
+        let info = [
+            edges.weight.len() as u32,
+            n as u32,
+            epoch as u32,
+            alpha.to_bits(),
+            params.a.to_bits(),
+            params.b.to_bits(),
+            params.repulsion_strength.to_bits(),
+            params.seed as u32,
+            negative_rate.to_bits(),
+        ];
+        client.launch(
+            Box::new(SourceKernel::new(wgsl::UMAP_LAYOUT_EPOCH, CubeDim::new_1d(256))),
+            CubeCount::Static(x as u32, y as u32, 1),
+            KernelArguments::new().with_buffers(vec![
+                coordinates.handle.clone().binding(),
+                head.clone().binding(),
+                tail.clone().binding(),
+                per_sample.handle.clone().binding(),
+                next_sample.handle.clone().binding(),
+                next_negative.handle.clone().binding(),
+                client.create_from_slice(bytemuck::cast_slice(&info)).binding(),
+            ]),
+        );
+        on_epoch(epoch);
+    }
+    let values = Tensor::<1>::from_primitive::<Wgpu>(coordinates)
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("cannot read the map from the device: {e:?}"));
+    Some(values.map(|values| {
+        for (point, xy) in embedding.iter_mut().zip(values.chunks(2)) {
+            *point = [xy[0], xy[1]];
+        }
+    }))
+}
