@@ -204,13 +204,13 @@ pub fn hopfield(device: &ComputeDevice) -> Result<String> {
         for i in 0..probes {
             cues.extend(flip_fraction(patterns.pattern(i % p), 0.2, i as u64)?);
         }
-        // Warm-up, then one timed synchronous step each way.
+        // Warm-up, then one timed synchronous recall each way, to a fixed point (at most 20 steps).
         recall_sync(&weights, &cues, n, 1)?;
         recall_sync_low_rank(&xi, &cues, 1)?;
-        let (_, dense_s) = timed(|| recall_sync(&weights, &cues, n, 1))?;
-        let (_, low_rank_s) = timed(|| recall_sync_low_rank(&xi, &cues, 1))?;
-        rows.push((format!("sync step, {probes} probe(s), dense W"), dense_s));
-        rows.push((format!("sync step, {probes} probe(s), low-rank (no W)"), low_rank_s));
+        let ((_, dense_steps), dense_s) = timed(|| recall_sync(&weights, &cues, n, 20))?;
+        let ((_, low_rank_steps), low_rank_s) = timed(|| recall_sync_low_rank(&xi, &cues, 20))?;
+        rows.push((format!("sync recall, {probes} probe(s), dense W ({dense_steps} steps)"), dense_s));
+        rows.push((format!("sync recall, {probes} probe(s), low-rank, no W ({low_rank_steps} steps)"), low_rank_s));
         rows.push((format!("  dense / low-rank, {probes} probe(s) (ratio)"), dense_s / low_rank_s));
     }
     let storkey_patterns = Patterns::random(3, 4096, 2);

@@ -49,8 +49,8 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
     if settings.neurons < 2 || settings.trials == 0 || settings.loads.is_empty() || settings.rules.is_empty() {
         bail!("capacity: need at least 2 neurons, 1 trial, 1 load and 1 rule");
     }
-    if settings.dynamics == Dynamics::Dense {
-        bail!("--dynamics dense stores no weights; capacity compares learning rules (use sync or async)");
+    if !matches!(settings.dynamics, Dynamics::Sync | Dynamics::Async) {
+        bail!("capacity recalls with --dynamics sync or async");
     }
     let n = settings.neurons;
     let mut points = Vec::new();
@@ -79,7 +79,7 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
             let finals = match settings.dynamics {
                 Dynamics::Sync => recall_sync(&weights, &cues, n, settings.max_iterations)?.0,
                 Dynamics::Async => recall_async_batch(&weights, &cues, &Schedule::zero_temperature(n, settings.max_iterations, settings.seed))?.0,
-                Dynamics::Dense => unreachable!("rejected above"),
+                Dynamics::Dense | Dynamics::RandomNeuron => unreachable!("rejected above"),
             };
             let overlaps: Vec<f32> =
                 finals.chunks(n).enumerate().map(|(i, state)| overlap(patterns.pattern(i % count), state)).collect();

@@ -197,6 +197,9 @@ pub struct RepairArgs {
     /// Inverse temperature β of `--dynamics dense`.
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
+    /// Unchanged updates in a row that end `--dynamics random-neuron`.
+    #[arg(long, default_value_t = 1000)]
+    pub patience: usize,
     /// Metropolis temperature of `--dynamics async` at the first sweep (0: deterministic).
     #[arg(long, default_value_t = 0.0)]
     pub temperature: f32,
@@ -250,6 +253,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
                 max_iterations: args.max_iterations,
                 beta: args.beta,
                 temperature: (args.temperature, args.final_temperature),
+                patience: args.patience,
                 seed: args.seed,
                 run_dir: args.output_dir.join(&args.name),
             };

@@ -10,7 +10,9 @@ use image::codecs::gif::GifEncoder;
 use image::{Delay, Frame, GrayImage, RgbaImage, imageops::FilterType};
 use serde::Serialize;
 
-use super::dynamics::{Recall, Schedule, energy, recall_async_ordered, recall_dense, recall_sync};
+use rand::SeedableRng;
+
+use super::dynamics::{Recall, Schedule, energy, recall_async_ordered, recall_dense, recall_sync, relax_random_neurons};
 use super::rules::{Rule, learn};
 use super::{Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image, pattern_silhouette};
 use crate::data::pixels::decode_file;
@@ -26,6 +28,9 @@ pub enum Dynamics {
     Sync,
     /// Dense (modern) Hopfield retrieval, s <- Ξᵀ softmax(β Ξ s): the rule is not used.
     Dense,
+    /// The notebooks' variant: a random neuron per update, until `--patience` updates in a row
+    /// change nothing or `--max-iterations` x N updates.
+    RandomNeuron,
 }
 
 /// Everything one repair needs.
@@ -43,6 +48,8 @@ pub struct RepairSettings {
     pub beta: f64,
     /// Temperature of asynchronous recall at the first and the last sweep (0, 0: deterministic).
     pub temperature: (f32, f32),
+    /// Unchanged updates in a row that end a random-neuron recall.
+    pub patience: usize,
     pub seed: u64,
     pub run_dir: PathBuf,
 }
@@ -164,6 +171,12 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
             recall_async_ordered(&w, &cue, 0, &schedule, 10)
         }
         Dynamics::Sync => sync_recall(&weights, &w, &cue, settings.max_iterations)?,
+        Dynamics::RandomNeuron => {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed);
+            let state = relax_random_neurons(&w, cue.clone(), settings.max_iterations * n, settings.patience, &mut rng);
+            let energies = vec![energy(&w, &cue), energy(&w, &state)];
+            Recall { frames: vec![cue.clone(), state.clone()], state, iterations: 1, energies }
+        }
         Dynamics::Dense => {
             let state = recall_dense(&patterns.to_tensor(&device.device), &cue, settings.beta, settings.max_iterations)?;
             let energies = vec![energy(&w, &cue), energy(&w, &state)];

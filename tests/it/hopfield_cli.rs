@@ -24,7 +24,7 @@ fn repair_restores_a_corrupted_picture_and_writes_its_pictures() {
     let dir = tempfile::tempdir().unwrap();
     let picture = dir.path().join("ring.png");
     write_picture(&picture);
-    for (name, dynamics, temperature) in [("async", "async", "0"), ("sync", "sync", "0"), ("dense", "dense", "0"), ("annealed", "async", "0.3")] {
+    for (name, dynamics, temperature) in [("async", "async", "0"), ("sync", "sync", "0"), ("dense", "dense", "0"), ("annealed", "async", "0.3"), ("random-neuron", "random-neuron", "0")] {
         let out = hebb(
             &["hopfield", "repair", "--image", "ring.png", "--side", "32", "--noise", "0.25", "--dynamics", dynamics, "--temperature", temperature, "--name", name, "--device", "cpu"],
             dir.path(),
