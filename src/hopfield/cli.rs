@@ -20,7 +20,7 @@ pub enum HopfieldCommand {
     /// The self-repairing picture: store an image, corrupt it, recall it; writes strip.png
     /// (original | corrupted | recalled), recall.gif and summary.json.
     Repair(RepairArgs),
-    /// Store images (a folder, MNIST digits) or random patterns in a network saved to a run
+    /// Store images (a folder, a sprite sheet, MNIST digits) or random patterns in a network saved to a run
     /// folder, with a heatmap of their pairwise overlaps.
     Store(StoreArgs),
     /// Recall a cue (an image file, or a mixture of stored patterns) in a stored network and
@@ -75,11 +75,20 @@ pub struct CapacityArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["folder", "mnist", "random"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["folder", "sheet", "mnist", "random"])))]
 pub struct StoreArgs {
     /// A folder of images (searched recursively).
     #[arg(long)]
     pub folder: Option<PathBuf>,
+    /// A sprite sheet (see --tile and --border).
+    #[arg(long)]
+    pub sheet: Option<PathBuf>,
+    /// Sprite side in the sheet, with --sheet.
+    #[arg(long, default_value_t = 32)]
+    pub tile: u32,
+    /// Transparent border around each sprite, with --sheet.
+    #[arg(long, default_value_t = 1)]
+    pub border: u32,
     /// An MNIST IDX image file (raw or .gz).
     #[arg(long)]
     pub mnist: Option<PathBuf>,
@@ -262,12 +271,16 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
         }
         HopfieldCommand::Store(args) => {
             check_run_name(&args.name)?;
-            let source = match (&args.folder, &args.mnist, args.random) {
-                (Some(root), _, _) => PatternSource::Folder { root: root.clone(), limit: args.limit },
-                (None, Some(images), _) => PatternSource::Mnist { images: images.clone(), limit: args.limit },
-                (None, None, Some(count)) => PatternSource::Random { count, seed: args.seed },
-                (None, None, None) => bail!("give --folder, --mnist or --random"),
+            let source = match (&args.folder, &args.sheet, &args.mnist, args.random) {
+                (Some(root), ..) => PatternSource::Folder { root: root.clone(), limit: args.limit },
+                (None, Some(path), ..) => PatternSource::Sheet { path: path.clone(), tile: args.tile, border: args.border, limit: args.limit },
+                (None, None, Some(images), _) => PatternSource::Mnist { images: images.clone(), limit: args.limit },
+                (None, None, None, Some(count)) => PatternSource::Random { count, seed: args.seed },
+                (None, None, None, None) => bail!("give --folder, --sheet, --mnist or --random"),
             };
+            if args.tile == 0 {
+                bail!("--tile: expected a positive sprite side");
+            }
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let run_dir = args.output_dir.join(&args.name);

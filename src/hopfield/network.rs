@@ -14,8 +14,8 @@ use super::dynamics::{Recall, Schedule, recall_async_ordered};
 use super::repair::{Attractor, attractor};
 use super::rules::{Rule, learn};
 use super::{Binarise, Patterns, image_pattern, overlap_matrix};
-use crate::config::{ColorMode, FolderConfig, MnistConfig};
-use crate::data::{ImageSet, folder, mnist};
+use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
+use crate::data::{ImageSet, folder, mnist, sheet};
 use crate::device::ComputeDevice;
 use crate::render::{self, item_image};
 use crate::run_folder::{RunFolder, npy_f32, read_npy_f32};
@@ -24,6 +24,8 @@ use crate::run_folder::{RunFolder, npy_f32, read_npy_f32};
 #[derive(Debug, Clone)]
 pub enum PatternSource {
     Folder { root: PathBuf, limit: usize },
+    /// A sprite sheet of `tile`-px sprites with a `border`-px transparent border (0 keeps all).
+    Sheet { path: PathBuf, tile: u32, border: u32, limit: usize },
     Mnist { images: PathBuf, limit: usize },
     Random { count: usize, seed: u64 },
 }
@@ -56,6 +58,22 @@ pub fn load_patterns(source: &PatternSource, side: u32, binarise: Binarise) -> R
         PatternSource::Folder { root, limit } => {
             let config = FolderConfig { root: root.clone(), limit: *limit, per_class: 0, seed: 0 };
             let images = folder::load(&config, side as usize, ColorMode::Rgba, true)?;
+            (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
+        }
+        PatternSource::Sheet { path, tile, border, limit } => {
+            let config = SheetConfig {
+                path: path.clone(),
+                tile_size: *tile,
+                border: *border,
+                order: GridOrder::RowMajor,
+                max_sprites: *limit,
+                skip_empty: true,
+                labels: None,
+                label_column: String::new(),
+                column_key: String::new(),
+                row_key: String::new(),
+            };
+            let images = sheet::load(&config, side as usize, ColorMode::Rgba)?;
             (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
         }
         PatternSource::Mnist { images, limit } => {

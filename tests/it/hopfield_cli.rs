@@ -107,6 +107,15 @@ fn store_then_recall_reports_attractors_and_mixtures() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("landed on    pattern 0") && stdout.contains("ring.png"), "{stdout}");
 
+    // Sprites of a sheet, binarised by alpha.
+    crate::common::write_sheet(&dir.path().join("sheet.png"), 3, 2, 8);
+    let out = hebb(
+        &["hopfield", "store", "--sheet", "sheet.png", "--tile", "8", "--border", "1", "--side", "8", "--binarise", "alpha", "--limit", "3", "--name", "sprites", "--device", "cpu"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("stored 3 patterns of 64 neurons"));
+
     let out = hebb(&["hopfield", "recall", "--network", "outputs/net", "--mix", "9"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("pattern 9 does not exist"), "{stderr}");
