@@ -2,11 +2,13 @@
 //! in the same run on the same device.
 //!
 //! `bench hopfield` times recall with a dense W against the low-rank Hebbian path (same
-//! patterns, same probes), Storkey learning, and a small capacity experiment.
+//! patterns, same probes), Storkey learning, a small capacity experiment, and one synchronous
+//! sweep with a dense W against the device's own rates for reading W and for fp32 GEMM.
 //!
 //! `bench map` times the post-encoding stages on a finished run's features (neighbours, PCA,
 //! fuzzy graph, layout, K-Means) and lays the same graph out a second time with umap-rs 0.4.5's
-//! own optimiser (same start, same epochs) as the baseline for ours.
+//! own optimiser (same start, same epochs) as the baseline for ours; K-Means is also run as
+//! linfa's own CPU fit from the same seed, the baseline for hebb's device iteration.
 //!
 //! `bench encode` times training and extraction in images per second, and the layer-1 Hebbian
 //! update two ways: as the seed wrote it (one N x N outer-product matrix per channel,
@@ -54,6 +56,9 @@ fn time_per_call<const D: usize>(repeats: usize, mut f: impl FnMut() -> Tensor<D
     started.elapsed().as_secs_f64() / repeats as f64
 }
 
+/// The seed's sprite set (the unit of issue 2's epoch-time target at 96 px).
+const SEED_SPRITES: usize = 1911;
+
 /// Runs the encode benchmark and returns the printed table.
 pub fn encode(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Result<String> {
     if images == 0 {
@@ -83,6 +88,7 @@ pub fn encode(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> R
         }
         let train_seconds = started.elapsed().as_secs_f64();
         rows.push((format!("train, lateral = {mode:?}"), n as f64 / train_seconds, "images/s"));
+        rows.push((format!("  one epoch of {SEED_SPRITES} images at that rate"), SEED_SPRITES as f64 * train_seconds / n as f64, "s"));
         if mode == config.encoder.lateral {
             let started = Instant::now();
             features::extract(&encoder, &set, batch, dev, true)?;
@@ -161,7 +167,10 @@ pub fn map(run: &crate::query::Run, device: &ComputeDevice) -> Result<String> {
         optimiser.step_epochs(epochs, &umap_rs::EuclideanMetric);
         Ok(())
     })?;
-    let (_, kmeans_s) = timed(|| cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters))?;
+    let (ours_clusters, kmeans_s) = timed(|| cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters, dev))?;
+    let one_run = cluster::ClusterConfig { n_runs: 1, ..config.clusters.clone() };
+    let (linfa_clusters, linfa_s) = timed(|| cluster::kmeans_linfa(&features.values, features.rows, features.dim, &one_run))?;
+    let same_clusters = config.clusters.n_runs == 1 && ours_clusters == linfa_clusters;
     let mut table = format!(
         "bench map: {} x {} features from {}, on {}\n",
         features.rows,
@@ -175,17 +184,60 @@ pub fn map(run: &crate::query::Run, device: &ComputeDevice) -> Result<String> {
         ("fuzzy graph (umap-rs)".to_string(), graph_s),
         (format!("layout, hebb's seeded optimiser ({epochs} epochs)"), ours_s),
         (format!("layout, umap-rs 0.4.5 optimiser ({epochs} epochs, baseline)"), theirs_s),
-        (format!("K-Means (k = {}, {} run(s))", config.clusters.n_clusters, config.clusters.n_runs), kmeans_s),
+        (format!("K-Means, hebb on the device (k = {}, {} run(s))", config.clusters.n_clusters, config.clusters.n_runs), kmeans_s),
+        ("K-Means, linfa's own fit on the CPU (1 run, baseline)".to_string(), linfa_s),
     ] {
         table.push_str(&format!("{stage:<60} {seconds:>10.2} s\n"));
     }
     table.push_str(&format!("{:<60} {:>10.2} x\n", "layout time, hebb / umap-rs", ours_s / theirs_s));
+    table.push_str(&format!("{:<60} {:>10.2} x\n", "K-Means time, hebb / linfa", kmeans_s / linfa_s));
+    table.push_str(&format!("{:<60} {:>10}\n", "K-Means clusters identical to linfa's", if same_clusters { "yes" } else { "no" }));
     table.push_str(&format!("{:<60} {:>10.2} s\n", "post-encoding total (hebb)", knn_s + pca_s + graph_s + ours_s + kmeans_s));
     Ok(table)
 }
 
+/// One synchronous sweep with a dense `n x n` W (Hebbian, P = 5), for one probe and for 1,000,
+/// each against a baseline measured here on the same device: for one probe, reading W once (a
+/// sum over all of W, the memory-bound floor of a matrix-vector product); for 1,000 probes, the
+/// device's fp32 matrix-product rate on a square 4096 GEMM. Rows: (name, value, unit).
+fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'static str)>> {
+    use crate::hopfield::Patterns;
+    use crate::hopfield::dynamics::sync_update;
+    use crate::hopfield::rules::{Rule, learn};
+    if n < 2 {
+        bail!("--dense-neurons: expected at least 2 neurons, got {n}");
+    }
+    let weights = learn(Rule::Hebbian, &Patterns::random(5, n, 4), device)?;
+    let repeats = 5;
+    let read_s = time_per_call(repeats, || weights.clone().sum());
+    let w_bytes = (n * n * 4) as f64;
+    let mut rows = vec![
+        (format!("read W once (sum of all N² entries), N = {n}"), read_s * 1e3, "ms"),
+        ("  read rate".to_string(), w_bytes / read_s / 1e9, "GB/s"),
+    ];
+    let sweep = |probes: usize| {
+        let states = Tensor::<2>::random([probes, n], Distribution::Uniform(-1.0, 1.0), device).sign();
+        time_per_call(repeats, || sync_update(states.clone().matmul(weights.clone()), states.clone()))
+    };
+    let one_s = sweep(1);
+    rows.push((format!("sync sweep, 1 probe, dense W, N = {n}"), one_s * 1e3, "ms"));
+    rows.push(("  1-probe sweep / read W once (target <= 2 on a GPU)".to_string(), one_s / read_s, "x"));
+    let side = 4096;
+    let a = Tensor::<2>::random([side, side], Distribution::Uniform(-1.0, 1.0), device);
+    let gemm_s = time_per_call(repeats, || a.clone().matmul(a.clone()));
+    let gemm_rate = 2.0 * (side as f64).powi(3) / gemm_s;
+    rows.push((format!("fp32 GEMM {side} x {side} x {side} (rate baseline)"), gemm_rate / 1e9, "GFLOP/s"));
+    let probes = 1000;
+    let batch_s = sweep(probes);
+    let flops = 2.0 * probes as f64 * (n as f64).powi(2);
+    rows.push((format!("sync sweep, {probes} probes, dense W, N = {n}"), batch_s * 1e3, "ms"));
+    rows.push(("  sweep rate".to_string(), flops / batch_s / 1e9, "GFLOP/s"));
+    rows.push((format!("  {probes}-probe sweep / time at GEMM rate (target <= 3 on a GPU)"), batch_s / (flops / gemm_rate), "x"));
+    Ok(rows)
+}
+
 /// Runs the Hopfield benchmark and returns the printed table.
-pub fn hopfield(device: &ComputeDevice) -> Result<String> {
+pub fn hopfield(device: &ComputeDevice, dense_neurons: usize) -> Result<String> {
     use crate::hopfield::capacity::{self, CapacitySettings};
     use crate::hopfield::dynamics::{recall_sync, recall_sync_low_rank};
     use crate::hopfield::repair::Dynamics;
@@ -236,6 +288,9 @@ pub fn hopfield(device: &ComputeDevice) -> Result<String> {
     let mut table = format!("bench hopfield on {}\n", device.description);
     for (name, value) in rows {
         let unit = if name.contains("ratio") { "x" } else { "s" };
+        table.push_str(&format!("{name:<60} {value:>10.4} {unit}\n"));
+    }
+    for (name, value, unit) in dense_sweep_rows(dense_neurons, dev)? {
         table.push_str(&format!("{name:<60} {value:>10.4} {unit}\n"));
     }
     Ok(table)

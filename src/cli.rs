@@ -110,8 +110,20 @@ pub enum BenchCommand {
     /// Post-encoding stages (neighbours, PCA, UMAP, K-Means) on a finished run's features, with
     /// umap-rs's own layout optimiser as the baseline.
     Map(BenchMapArgs),
-    /// Hopfield recall (dense W against the low-rank path), Storkey learning, a capacity run.
-    Hopfield(DeviceArgs),
+    /// Hopfield recall (dense W against the low-rank path), Storkey learning, a capacity run,
+    /// and one synchronous sweep with a dense W against the device's own read and matrix-product
+    /// rates.
+    Hopfield(BenchHopfieldArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchHopfieldArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Neurons of the dense-W sweep measurement [default: 16384 (128 x 128 images) on a GPU,
+    /// 4096 on the CPU].
+    #[arg(long)]
+    pub dense_neurons: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -201,9 +213,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Hopfield(command) => hopfield::cli::run(command),
         Command::Bench(BenchCommand::Hopfield(args)) => {
-            let device = device::select(args.device)?;
+            let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            println!("{}", bench::hopfield(&device)?);
+            let dense_neurons = args.dense_neurons.unwrap_or(if device.is_gpu { 16_384 } else { 4096 });
+            println!("{}", bench::hopfield(&device, dense_neurons)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Map(args)) => {

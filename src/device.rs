@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Result, bail};
 use burn::backend::wgpu::wgpu;
-use burn::tensor::Device;
+use burn::tensor::{Device, Int, Tensor};
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -99,4 +99,16 @@ pub fn select(choice: DeviceChoice) -> Result<ComputeDevice> {
             }
         },
     }
+}
+
+/// Copies a tensor's values to the host; `what` names them in the error.
+pub fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
+    t.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read {what} from the device: {e:?}"))
+}
+
+/// Copies an integer tensor's values (indices) to the host; `what` names them in the error.
+pub fn read_indices<const D: usize>(t: Tensor<D, Int>, what: &str) -> Result<Vec<u32>> {
+    let fail = |e: &dyn std::fmt::Debug| anyhow::anyhow!("cannot read {what} from the device: {e:?}");
+    let values = t.into_data().try_cast_as::<i64>().map_err(|e| fail(&e))?.try_into_vec::<i64>().map_err(|e| fail(&e))?;
+    Ok(values.into_iter().map(|v| v as u32).collect())
 }

@@ -160,7 +160,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let coords = map::project(&with_self, initial, &config.map, &device.device, quiet)?;
     clock.lap("umap");
     let spinner = progress::spinner("k-means", quiet);
-    let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters)?;
+    let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters, &device.device)?;
     spinner.finish_and_clear();
     let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
     clock.lap("kmeans");

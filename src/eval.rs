@@ -119,11 +119,11 @@ pub fn score(
     let with_self = knn::search(&features.values, features, width, &device.device, true)?;
     let voters = knn::drop_self(&with_self.truncate(VOTERS + 1));
     let clusters_config = ClusterConfig { n_clusters: label_count, ..run.config.clusters.clone() };
-    let on_features = cluster::kmeans(&features.values, features.rows, features.dim, &clusters_config)?;
+    let on_features = cluster::kmeans(&features.values, features.rows, features.dim, &clusters_config, &device.device)?;
     let initial = map::pca::principal_components(features, &device.device)?;
     let coords = map::project(&with_self, initial, &run.config.map, &device.device, true)?;
     let flat: Vec<f32> = coords.iter().flatten().copied().collect();
-    let on_map = cluster::kmeans(&flat, coords.len(), 2, &clusters_config)?;
+    let on_map = cluster::kmeans(&flat, coords.len(), 2, &clusters_config, &device.device)?;
     Ok(Scores {
         embedding: name.to_string(),
         knn5_accuracy: knn_accuracy(&voters, labels),

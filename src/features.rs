@@ -1,10 +1,11 @@
 //! Feature extraction: every image through the trained encoder, in batches, into one
 //! row-major `N x D` matrix of L2-normalised rows.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::Device;
 
 use crate::data::ImageSet;
+use crate::device::read_f32;
 use crate::encoder::HebbianEncoder;
 use crate::progress;
 use crate::train::batch_tensor;
@@ -38,11 +39,7 @@ pub fn extract(
     for batch in indices.chunks(batch_size) {
         let features = encoder.features(batch_tensor(images, batch, device));
         dim = features.dims()[1];
-        let batch_values: Vec<f32> = features
-            .into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))
-            .context("cannot read features from the device")?;
+        let batch_values = read_f32(features, "features")?;
         values.extend(batch_values);
         bar.inc(batch.len() as u64);
     }

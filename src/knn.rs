@@ -10,7 +10,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use rayon::prelude::*;
 
-use crate::device::is_wgpu;
+use crate::device::{is_wgpu, read_f32, read_indices};
 use crate::features::Features;
 use crate::progress;
 
@@ -78,10 +78,10 @@ pub fn search(queries: &[f32], base: &Features, k: usize, device: &Device, quiet
         let block_similarities = q.matmul(base_t.clone());
         if is_wgpu(device) {
             let (values, positions): (Tensor<2>, Tensor<2, Int>) = block_similarities.topk_with_indices(k, 1);
-            similarities.extend(read_f32(values)?);
-            indices.extend(read_indices(positions)?);
+            similarities.extend(read_f32(values, "similarities")?);
+            indices.extend(read_indices(positions, "neighbour indices")?);
         } else {
-            let values = read_f32(block_similarities)?;
+            let values = read_f32(block_similarities, "similarities")?;
             let selected: Vec<(Vec<u32>, Vec<f32>)> = values.par_chunks(base.rows).map(|row| select_top(row, k)).collect();
             for (ids, sims) in selected {
                 indices.extend(ids);
@@ -133,24 +133,6 @@ pub fn drop_self(with_self: &Neighbours) -> Neighbours {
         }
     }
     Neighbours { k, indices, similarities }
-}
-
-fn read_f32(t: Tensor<2>) -> Result<Vec<f32>> {
-    t.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read similarities: {e:?}"))
-}
-
-fn read_indices(t: Tensor<2, Int>) -> Result<Vec<u32>> {
-    let data = t.into_data();
-    let values: Vec<i64> = match data.clone().try_into_vec::<i64>() {
-        Ok(v) => v,
-        Err(_) => data
-            .try_into_vec::<i32>()
-            .map_err(|e| anyhow::anyhow!("cannot read neighbour indices: {e:?}"))?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-    };
-    Ok(values.into_iter().map(|v| v as u32).collect())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -11,6 +11,7 @@ use rand::seq::SliceRandom;
 
 use crate::config::TrainingConfig;
 use crate::data::ImageSet;
+use crate::device::read_f32;
 use crate::encoder::HebbianEncoder;
 use crate::progress;
 
@@ -105,11 +106,7 @@ fn flush(pending: &mut Vec<(usize, usize, Tensor<1>)>, layers: usize, log: &mut 
         return Ok(());
     }
     let tensors = pending.iter().map(|(_, _, t)| t.clone()).collect();
-    let values: Vec<f32> = Tensor::cat(tensors, 0)
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))
-        .context("cannot read training statistics from the device")?;
+    let values = read_f32(Tensor::cat(tensors, 0), "training statistics")?;
     for (i, (step, epoch, _)) in pending.iter().enumerate() {
         for layer in 0..layers {
             let at = (i * layers + layer) * 3;

@@ -16,6 +16,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+use crate::device::read_f32;
 use crate::hash::pcg3;
 
 /// The new state for a local field `h` and the current state `s`.
@@ -208,7 +209,7 @@ pub fn recall_async_batch(weights: &Tensor<2>, probes: &[f32], schedule: &Schedu
     if let Some(result) = super::sweep_kernel::recall(weights, probes, schedule) {
         return result;
     }
-    let w: Vec<f32> = weights.clone().into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
+    let w = read_f32(weights.clone(), "the weights")?;
     let recalls: Vec<Recall> = probes
         .par_chunks(schedule.n)
         .enumerate()
@@ -242,6 +243,13 @@ pub fn recall_sync_low_rank(patterns: &Tensor<2>, probes: &[f32], max_steps: usi
     )
 }
 
+/// One synchronous update of `states` from their local `fields`: s <- sign(h), keeping the old
+/// state where the field is exactly 0.
+pub fn sync_update(fields: Tensor<2>, states: Tensor<2>) -> Tensor<2> {
+    let signs = fields.sign();
+    signs.clone() + (signs.abs() * -1.0 + 1.0) * states
+}
+
 /// The synchronous loop over any way of computing local fields.
 fn recall_sync_with(
     fields_of: impl Fn(Tensor<2>) -> Tensor<2>,
@@ -255,16 +263,14 @@ fn recall_sync_with(
     let mut steps = 0;
     while steps < max_steps {
         steps += 1;
-        let signs = fields_of(states.clone()).sign();
-        // Where the field is 0 the sign is 0: keep the old state there.
-        let next = signs.clone() + (signs.abs() * -1.0 + 1.0) * states.clone();
+        let next = sync_update(fields_of(states.clone()), states.clone());
         let changed: f32 = (next.clone() - states).abs().sum().into_scalar();
         states = next;
         if changed == 0.0 {
             break;
         }
     }
-    let values = states.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read states: {e:?}"))?;
+    let values = read_f32(states, "states")?;
     Ok((values, steps))
 }
 
@@ -280,7 +286,7 @@ pub fn recall_dense(patterns: &Tensor<2>, probes: &[f32], beta: f64, steps: usiz
         states = attention.matmul(patterns.clone());
     }
     let signs = states.sign();
-    let values = signs.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read states: {e:?}"))?;
+    let values = read_f32(signs, "states")?;
     Ok(values.into_iter().map(|v| if v < 0.0 { -1.0 } else { 1.0 }).collect())
 }
 

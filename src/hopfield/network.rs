@@ -16,7 +16,7 @@ use super::rules::{Rule, learn};
 use super::{Binarise, Patterns, image_pattern, overlap_matrix};
 use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
 use crate::data::{ImageSet, folder, mnist, sheet};
-use crate::device::ComputeDevice;
+use crate::device::{ComputeDevice, read_f32};
 use crate::render::{self, item_image};
 use crate::run_folder::{RunFolder, npy_f32, read_npy_f32};
 
@@ -126,7 +126,7 @@ pub fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage> {
 pub fn store(source: &PatternSource, side: u32, binarise: Binarise, rule: Rule, run_dir: &Path, device: &ComputeDevice) -> Result<NetworkInfo> {
     let (patterns, sources) = load_patterns(source, side, binarise)?;
     let weights = learn(rule, &patterns, &device.device)?;
-    let weights: Vec<f32> = weights.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
+    let weights = read_f32(weights, "the weights")?;
     let info = NetworkInfo { side, rule, binarise, sources };
     let folder = RunFolder::create(run_dir)?;
     folder.write("network.json", serde_json::to_string_pretty(&info)?)?;

@@ -16,7 +16,7 @@ use super::dynamics::{Recall, Schedule, energy, recall_async_ordered, recall_den
 use super::rules::{Rule, learn};
 use super::{Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image, pattern_silhouette};
 use crate::data::pixels::decode_file;
-use crate::device::ComputeDevice;
+use crate::device::{ComputeDevice, read_f32};
 use crate::run_folder::RunFolder;
 
 /// How the network recalls.
@@ -158,11 +158,7 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
     }
     let patterns = Patterns::new(settings.images.len(), n, states)?;
     let weights = learn(settings.rule, &patterns, &device.device)?;
-    let w: Vec<f32> = weights
-        .clone()
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
+    let w = read_f32(weights.clone(), "the weights")?;
     let original = patterns.pattern(0);
     let cue = corrupt(original, settings.side as usize, settings.corruption, settings.seed)?;
     let recall = match settings.dynamics {

@@ -18,6 +18,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::Patterns;
+use crate::device::read_f32;
 use super::dynamics::relax_random_neurons;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -51,10 +52,7 @@ impl Default for DaydreamSettings {
 /// Daydreaming from the Hebbian weights; see the module notes.
 pub fn daydream(patterns: &Patterns, settings: &DaydreamSettings, device: &Device) -> Result<Tensor<2>> {
     let n = patterns.len;
-    let mut w: Vec<f32> = learn(Rule::Hebbian, patterns, device)?
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("cannot read the weights: {e:?}"))?;
+    let mut w = read_f32(learn(Rule::Hebbian, patterns, device)?, "the weights")?;
     let mut rng = StdRng::seed_from_u64(settings.seed);
     let scale = 1.0 / (settings.tau * n as f32);
     for _ in 0..settings.epochs {
@@ -106,10 +104,7 @@ pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<
         Rule::Daydreaming => daydream(patterns, &DaydreamSettings::default(), device)?,
         Rule::PseudoInverse => {
             let gram = xi.clone().matmul(xi.clone().transpose());
-            let values: Vec<f32> = gram
-                .into_data()
-                .try_into_vec::<f32>()
-                .map_err(|e| anyhow::anyhow!("cannot read the pattern overlaps: {e:?}"))?;
+            let values = read_f32(gram, "the pattern overlaps")?;
             let inverse = invert(&values.iter().map(|&v| v as f64).collect::<Vec<_>>(), patterns.count)?;
             let inverse: Tensor<2> = Tensor::from_data(
                 TensorData::new(inverse.iter().map(|&v| v as f32).collect::<Vec<_>>(), [patterns.count, patterns.count]),

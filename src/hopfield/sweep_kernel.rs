@@ -9,7 +9,7 @@ use burn::cubecl::server::KernelArguments;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
 use super::dynamics::Schedule;
-use crate::device::is_wgpu;
+use crate::device::{is_wgpu, read_f32};
 use crate::wgsl;
 
 /// Largest workgroup count along one dispatch dimension.
@@ -46,9 +46,7 @@ pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Optio
             info.binding(),
         ]),
     );
-    let read = |t: Tensor<1>| -> Result<Vec<f32>> {
-        t.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read recall results: {e:?}"))
-    };
+    let read = |t: Tensor<1>| read_f32(t, "recall results");
     let states = Tensor::<2>::from_primitive::<Wgpu>(states).reshape([batch * n]);
     let sweeps = Tensor::<1>::from_primitive::<Wgpu>(sweeps);
     let result = read(states).and_then(|states| Ok((states, read(sweeps)?.into_iter().map(|s| s as usize).collect())));

@@ -10,7 +10,7 @@ use burn::cubecl::server::KernelArguments;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::layout::{Edges, LayoutParams};
-use crate::device::is_wgpu;
+use crate::device::{is_wgpu, read_f32};
 use crate::wgsl;
 
 /// Largest workgroup count along one dispatch dimension.
@@ -82,10 +82,7 @@ pub fn optimise(
         );
         on_epoch(epoch);
     }
-    let values = Tensor::<1>::from_primitive::<Wgpu>(coordinates)
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("cannot read the map from the device: {e:?}"));
+    let values = read_f32(Tensor::<1>::from_primitive::<Wgpu>(coordinates), "the map");
     Some(values.map(|values| {
         for (point, xy) in embedding.iter_mut().zip(values.chunks(2)) {
             *point = [xy[0], xy[1]];

@@ -5,6 +5,7 @@
 use anyhow::Result;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::device::read_f32;
 use crate::features::Features;
 
 const ITERATIONS: usize = 40;
@@ -29,7 +30,7 @@ pub fn principal_components(features: &Features, device: &Device) -> Result<Vec<
 }
 
 fn read(t: Tensor<2>) -> Result<Vec<f32>> {
-    t.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read PCA values: {e:?}"))
+    read_f32(t, "PCA values")
 }
 
 /// Gram-Schmidt on the two columns of a row-major `d x 2` matrix. A column that vanishes is

@@ -87,6 +87,22 @@ fn wgpu_and_cpu_neighbours_agree() {
     assert!(relative_gap(&on_gpu.similarities, &on_cpu.similarities) <= 1e-5);
 }
 
+/// K-Means iterated on wgpu against the same iteration on flex and against linfa's own fit:
+/// the same clusters from the same seed.
+#[test]
+fn wgpu_cpu_and_linfa_kmeans_agree() {
+    use hebb::cluster::{ClusterConfig, kmeans, kmeans_linfa};
+    let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
+    let (rows, dim) = (240, 5);
+    let values: Vec<f32> =
+        (0..rows * dim).map(|i| ((i / dim) % 4) as f32 * 0.5 * ((i % dim) % 3) as f32 + ((i * 7919) % 97) as f32 / 97.0).collect();
+    let config = ClusterConfig { n_clusters: 4, seed: 5, ..Default::default() };
+    let on_gpu = kmeans(&values, rows, dim, &config, &gpu.device).unwrap();
+    let on_cpu = kmeans(&values, rows, dim, &config, &Device::flex()).unwrap();
+    assert_eq!(on_gpu, on_cpu);
+    assert_eq!(on_cpu, kmeans_linfa(&values, rows, dim, &config).unwrap());
+}
+
 /// The WGSL asynchronous sweep (one workgroup per probe) against the CPU sweep, same orders:
 /// same final states, same sweep counts.
 #[test]
