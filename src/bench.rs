@@ -148,17 +148,78 @@ fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, f64)> {
     Ok((out, started.elapsed().as_secs_f64()))
 }
 
-/// Runs the post-encoding benchmark on a run folder and returns the printed table.
-pub fn map(run: &crate::query::Run, device: &ComputeDevice) -> Result<String> {
+/// Post-encoding benchmark input: features, the settings of the stages, and (when available)
+/// the images the renders paste.
+pub struct MapInput {
+    pub features: crate::features::Features,
+    pub config: EncodeConfig,
+    pub images: Option<crate::data::ImageSet>,
+    /// Where the features came from, for the table's title.
+    pub source: String,
+}
+
+impl MapInput {
+    /// A finished run's features and config; its images when its data set still loads.
+    pub fn from_run(run: crate::query::Run) -> MapInput {
+        let images = match data::load(&run.config.data, run.config.color(), true) {
+            Ok(images) if images.len() == run.features.rows => Some(images),
+            Ok(_) => {
+                eprintln!("note: the run's data set changed since the run; renders are not timed");
+                None
+            }
+            Err(e) => {
+                eprintln!("note: renders are not timed: {e:#}");
+                None
+            }
+        };
+        MapInput { source: run.dir.display().to_string(), features: run.features, config: run.config, images }
+    }
+
+    /// `rows` unit-norm features of `dim` values around 50 seeded random centres, with
+    /// 16 x 16 tiles coloured by centre as their images, under the embedded default's settings.
+    pub fn synthetic(rows: usize, dim: usize, seed: u64) -> Result<MapInput> {
+        use crate::data::{ImageSet, Item};
+        use crate::hash::pcg3;
+        use rayon::prelude::*;
+        if rows < 2 || dim == 0 {
+            bail!("--synthetic needs at least 2 rows and --dim at least 1, got {rows} x {dim}");
+        }
+        let centres = 50;
+        let seed = seed as u32;
+        let uniform = |a: usize, b: usize, c: u32| pcg3(seed ^ c, a as u32, b as u32) as f32 / u32::MAX as f32 - 0.5;
+        let mut values = vec![0f32; rows * dim];
+        values.par_chunks_mut(dim).enumerate().for_each(|(row, out)| {
+            let centre = row % centres;
+            for (j, v) in out.iter_mut().enumerate() {
+                *v = uniform(centre, j, 1) + 0.6 * uniform(row, j, 2);
+            }
+            let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+            out.iter_mut().for_each(|v| *v /= norm);
+        });
+        let config = EncodeConfig::load(None)?;
+        let side = 16;
+        let tiles = (0..rows).map(|row| {
+            let [r, g, b] = crate::render::group_colour(row % centres);
+            let image = [r, g, b, 255].iter().flat_map(|&c| std::iter::repeat_n(c, side * side)).collect();
+            (Item { source: format!("synthetic#{row}"), label: Some(format!("centre {}", row % centres)) }, image)
+        });
+        let images = ImageSet::new(side, crate::config::ColorMode::Rgba, tiles.collect(), 0)?;
+        let features = crate::features::Features { rows, dim, values };
+        Ok(MapInput { features, config, images: Some(images), source: format!("synthetic data (seed {seed})") })
+    }
+}
+
+/// Runs the post-encoding benchmark and returns the printed table.
+pub fn map(input: &MapInput, device: &ComputeDevice) -> Result<String> {
     use crate::{cluster, knn, map};
-    let features = &run.features;
-    let config = &run.config;
+    let features = &input.features;
+    let config = &input.config;
     let dev = &device.device;
     let width = config.map.n_neighbors.max(6).min(features.rows);
     let (with_self, knn_s) = timed(|| knn::search(&features.values, features, width, dev, true))?;
     let (initial, pca_s) = timed(|| map::pca::principal_components(features, dev))?;
     let (manifold, graph_s) = timed(|| map::fuzzy_graph(&with_self, &config.map, true))?;
-    let (_, ours_s) = timed(|| map::lay_out(&manifold, initial.clone(), &config.map, dev, true))?;
+    let (coords, ours_s) = timed(|| map::lay_out(&manifold, initial.clone(), &config.map, dev, true))?;
     let epochs = config.map.epochs_for(features.rows);
     let (_, theirs_s) = timed(|| {
         let start = ndarray::Array2::from_shape_vec((initial.len(), 2), initial.iter().flatten().copied().collect())?;
@@ -171,14 +232,16 @@ pub fn map(run: &crate::query::Run, device: &ComputeDevice) -> Result<String> {
     let one_run = cluster::ClusterConfig { n_runs: 1, ..config.clusters.clone() };
     let (linfa_clusters, linfa_s) = timed(|| cluster::kmeans_linfa(&features.values, features.rows, features.dim, &one_run))?;
     let same_clusters = config.clusters.n_runs == 1 && ours_clusters == linfa_clusters;
-    let mut table = format!(
-        "bench map: {} x {} features from {}, on {}\n",
-        features.rows,
-        features.dim,
-        run.dir.display(),
-        device.description
-    );
-    for (stage, seconds) in [
+    let render_s = match &input.images {
+        Some(images) => {
+            // Rendered into a run folder that is never committed: dropping it removes the files.
+            let folder = crate::run_folder::RunFolder::create(&std::env::temp_dir().join("hebb-bench-map"))?;
+            Some(timed(|| crate::encode::render_map(&folder, images, &coords, &ours_clusters, &config.render))?.1)
+        }
+        None => None,
+    };
+    let mut table = format!("bench map: {} x {} features from {}, on {}\n", features.rows, features.dim, input.source, device.description);
+    let mut stages = vec![
         (format!("neighbours (exact cosine top-{width})"), knn_s),
         ("PCA start".to_string(), pca_s),
         ("fuzzy graph (umap-rs)".to_string(), graph_s),
@@ -186,13 +249,19 @@ pub fn map(run: &crate::query::Run, device: &ComputeDevice) -> Result<String> {
         (format!("layout, umap-rs 0.4.5 optimiser ({epochs} epochs, baseline)"), theirs_s),
         (format!("K-Means, hebb on the device (k = {}, {} run(s))", config.clusters.n_clusters, config.clusters.n_runs), kmeans_s),
         ("K-Means, linfa's own fit on the CPU (1 run, baseline)".to_string(), linfa_s),
-    ] {
+    ];
+    if let Some(seconds) = render_s {
+        stages.push(("renders (canvas, clusters, scatter charts)".to_string(), seconds));
+    }
+    for (stage, seconds) in stages {
         table.push_str(&format!("{stage:<60} {seconds:>10.2} s\n"));
     }
     table.push_str(&format!("{:<60} {:>10.2} x\n", "layout time, hebb / umap-rs", ours_s / theirs_s));
     table.push_str(&format!("{:<60} {:>10.2} x\n", "K-Means time, hebb / linfa", kmeans_s / linfa_s));
     table.push_str(&format!("{:<60} {:>10}\n", "K-Means clusters identical to linfa's", if same_clusters { "yes" } else { "no" }));
-    table.push_str(&format!("{:<60} {:>10.2} s\n", "post-encoding total (hebb)", knn_s + pca_s + graph_s + ours_s + kmeans_s));
+    let total = knn_s + pca_s + graph_s + ours_s + kmeans_s + render_s.unwrap_or(0.0);
+    let with_renders = if render_s.is_some() { "with" } else { "without" };
+    table.push_str(&format!("{:<60} {:>10.2} s\n", format!("post-encoding total (hebb, {with_renders} renders)"), total));
     Ok(table)
 }
 

@@ -107,8 +107,9 @@ pub enum BenchCommand {
     /// Training and extraction throughput of the encoder, and the Hebbian update against the
     /// seed's formulation.
     Encode(BenchEncodeArgs),
-    /// Post-encoding stages (neighbours, PCA, UMAP, K-Means) on a finished run's features, with
-    /// umap-rs's own layout optimiser as the baseline.
+    /// Post-encoding stages (neighbours, PCA, UMAP, K-Means, renders) on a finished run's
+    /// features or on synthetic ones, with umap-rs's layout optimiser and linfa's K-Means as
+    /// baselines.
     Map(BenchMapArgs),
     /// Hopfield recall (dense W against the low-rank path), Storkey learning, a capacity run,
     /// and one synchronous sweep with a dense W against the device's own read and matrix-product
@@ -129,8 +130,18 @@ pub struct BenchHopfieldArgs {
 #[derive(Debug, Args)]
 pub struct BenchMapArgs {
     /// Run folder written by `hebb encode`.
+    #[arg(long, required_unless_present = "synthetic", conflicts_with = "synthetic")]
+    pub run: Option<PathBuf>,
+    /// Instead of a run: this many synthetic unit-norm features (clustered, seeded), with tiles
+    /// as their images, under the default settings; e.g. 100000 for the 100k-item target.
     #[arg(long)]
-    pub run: PathBuf,
+    pub synthetic: Option<usize>,
+    /// Feature length of the synthetic features (4608 = 128 channels x 6 x 6, the 96-px encoder).
+    #[arg(long, default_value_t = 4608, requires = "synthetic")]
+    pub dim: usize,
+    /// Seed of the synthetic features.
+    #[arg(long, default_value_t = 42, requires = "synthetic")]
+    pub seed: u64,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -220,10 +231,14 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Map(args)) => {
-            let run = query::Run::open(&args.run)?;
+            let input = match (&args.run, args.synthetic) {
+                (Some(run), _) => bench::MapInput::from_run(query::Run::open(run)?),
+                (None, Some(rows)) => bench::MapInput::synthetic(rows, args.dim, args.seed)?,
+                (None, None) => bail!("bench map: give --run <folder> or --synthetic <rows>"),
+            };
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            println!("{}", bench::map(&run, &device)?);
+            println!("{}", bench::map(&input, &device)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Encode(args)) => {

@@ -9,6 +9,8 @@ use burn::module::Module;
 use serde::Serialize;
 
 use crate::config::EncodeConfig;
+use crate::data::ImageSet;
+use crate::render::RenderConfig;
 use crate::device::ComputeDevice;
 use crate::encoder::HebbianEncoder;
 use crate::run_folder::{RunFolder, items_csv, npy_f32};
@@ -162,26 +164,12 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let spinner = progress::spinner("k-means", quiet);
     let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters, &device.device)?;
     spinner.finish_and_clear();
-    let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
     clock.lap("kmeans");
 
     let folder = RunFolder::create(&config.run_dir())?;
     let spinner = progress::spinner("rendering", quiet);
     let render_config = &config.render;
-    render::save_png(&render::sprite_canvas(&images, &coords, render_config, None), &folder.path(CANVAS_FILE))?;
-    let cluster_names: Vec<String> = (0..n_clusters)
-        .map(|c| format!("cluster {c} ({})", clusters.iter().filter(|&&x| x == c).count()))
-        .collect();
-    let framed = render::sprite_canvas(&images, &coords, render_config, Some(&clusters));
-    render::save_png(&render::add_legend(&framed, &cluster_names)?, &folder.path(CLUSTERS_FILE))?;
-    let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
-    render::save_png(&render::scatter_chart(&coords, &clusters, &cluster_names, "UMAP map, K-Means clusters", 1200)?, &folder.path(MAP_CLUSTERS_FILE))?;
-    files.push(MAP_CLUSTERS_FILE);
-    let (labels, label_names) = label_groups(&images.items);
-    if images.has_labels() {
-        render::save_png(&render::scatter_chart(&coords, &labels, &label_names, "UMAP map, labels", 1200)?, &folder.path(MAP_LABELS_FILE))?;
-        files.push(MAP_LABELS_FILE);
-    }
+    let mut files = render_map(&folder, &images, &coords, &clusters, render_config)?;
     let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
     let rows: Vec<(usize, Vec<(usize, f32)>)> = queries
         .iter()
@@ -221,6 +209,33 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     folder.write(SUMMARY_FILE, serde_json::to_string_pretty(&summary)?)?;
     folder.commit()?;
     Ok(summary)
+}
+
+/// The pictures of the map: the sprite canvas, the same framed by cluster with a legend, and
+/// the scatter charts by cluster and (when there are labels) by label. Returns the file names.
+pub fn render_map(
+    folder: &RunFolder,
+    images: &ImageSet,
+    coords: &[[f32; 2]],
+    clusters: &[usize],
+    render_config: &RenderConfig,
+) -> Result<Vec<&'static str>> {
+    render::save_png(&render::sprite_canvas(images, coords, render_config, None), &folder.path(CANVAS_FILE))?;
+    let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
+    let cluster_names: Vec<String> = (0..n_clusters)
+        .map(|c| format!("cluster {c} ({})", clusters.iter().filter(|&&x| x == c).count()))
+        .collect();
+    let framed = render::sprite_canvas(images, coords, render_config, Some(clusters));
+    render::save_png(&render::add_legend(&framed, &cluster_names)?, &folder.path(CLUSTERS_FILE))?;
+    let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
+    render::save_png(&render::scatter_chart(coords, clusters, &cluster_names, "UMAP map, K-Means clusters", 1200)?, &folder.path(MAP_CLUSTERS_FILE))?;
+    files.push(MAP_CLUSTERS_FILE);
+    if images.has_labels() {
+        let (labels, label_names) = label_groups(&images.items);
+        render::save_png(&render::scatter_chart(coords, &labels, &label_names, "UMAP map, labels", 1200)?, &folder.path(MAP_LABELS_FILE))?;
+        files.push(MAP_LABELS_FILE);
+    }
+    Ok(files)
 }
 
 /// `index,x,y,cluster,label,source` for every item.

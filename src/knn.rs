@@ -95,16 +95,21 @@ pub fn search(queries: &[f32], base: &Features, k: usize, device: &Device, quiet
 }
 
 /// The `k` largest values of `row` with their positions, largest first, ties to the lower index.
+/// One pass that keeps the best `k` so far in order: almost every value is rejected by a single
+/// comparison with the worst one kept.
 fn select_top(row: &[f32], k: usize) -> (Vec<u32>, Vec<f32>) {
-    let order = |a: &u32, b: &u32| row[*b as usize].total_cmp(&row[*a as usize]).then(a.cmp(b));
-    let mut ids: Vec<u32> = (0..row.len() as u32).collect();
-    if k < ids.len() {
-        ids.select_nth_unstable_by(k - 1, order);
-        ids.truncate(k);
+    use std::cmp::Ordering::Greater;
+    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
+    for (i, &value) in row.iter().enumerate() {
+        if best.len() == k && value.total_cmp(&best[k - 1].0) != Greater {
+            continue;
+        }
+        // After every kept value at least as large: equal values stay in index order.
+        let at = best.partition_point(|(kept, _)| kept.total_cmp(&value) != std::cmp::Ordering::Less);
+        best.insert(at, (value, i as u32));
+        best.truncate(k);
     }
-    ids.sort_unstable_by(order);
-    let sims = ids.iter().map(|&i| row[i as usize]).collect();
-    (ids, sims)
+    best.into_iter().map(|(value, i)| (i, value)).unzip()
 }
 
 /// Every item's `k` nearest other items (itself left out).
@@ -164,6 +169,14 @@ mod tests {
                 assert!((s[r] - sims[r].0).abs() < 1e-5);
             }
         }
+    }
+
+    #[test]
+    fn selection_orders_by_value_then_index() {
+        let row = [0.5, 0.9, 0.5, 0.9, -1.0, 0.7, f32::NEG_INFINITY];
+        assert_eq!(select_top(&row, 4), (vec![1, 3, 5, 0], vec![0.9, 0.9, 0.7, 0.5]));
+        assert_eq!(select_top(&row, 7).0, vec![1, 3, 5, 0, 2, 4, 6]);
+        assert_eq!(select_top(&row, 1), (vec![1], vec![0.9]));
     }
 
     #[test]

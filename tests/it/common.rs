@@ -1,9 +1,15 @@
-//! Small synthetic data sets written into a temporary folder.
+//! Small synthetic data sets written into a temporary folder, and the binary under test.
 
 use std::path::Path;
+use std::process::{Command, Output};
 
 use hebb::config::{GridOrder, SheetConfig};
 use image::{Rgba, RgbaImage};
+
+/// Runs the `hebb` binary with `args` in `cwd`.
+pub fn hebb(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).current_dir(cwd).output().unwrap()
+}
 
 /// A sheet of 8-px tiles with a 1-px border, no labels, every non-empty tile kept.
 pub fn sheet_config(path: std::path::PathBuf) -> SheetConfig {

@@ -1,15 +1,10 @@
 //! `hebb encode` end to end through the binary, on a tiny sprite sheet.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use hebb::run_folder::read_npy_f32;
 
-use crate::common::{write_sheet, write_tiny_config};
-
-fn hebb(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).current_dir(cwd).output().unwrap()
-}
+use crate::common::{hebb, write_sheet, write_tiny_config};
 
 #[test]
 fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
@@ -193,4 +188,20 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
     assert!(out.status.success());
     let out = hebb(&["eval", "--run", "outputs/plain", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["no labels"]);
+}
+
+/// The post-encoding benchmark on synthetic features: every stage runs, renders included, and
+/// the device K-Means reproduces linfa's clusters.
+#[test]
+fn bench_map_runs_on_synthetic_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hebb(&["bench", "map", "--synthetic", "300", "--dim", "24", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("300 x 24 features from synthetic data"), "{table}");
+    assert!(table.contains("renders (canvas, clusters, scatter charts)"), "{table}");
+    let identical = table.lines().find(|l| l.starts_with("K-Means clusters identical to linfa's")).unwrap();
+    assert!(identical.trim_end().ends_with("yes"), "{identical}");
+    let both = hebb(&["bench", "map", "--synthetic", "300", "--run", "x"], dir.path());
+    assert!(!both.status.success());
 }

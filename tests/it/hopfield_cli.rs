@@ -1,13 +1,10 @@
 //! `hebb hopfield repair` end to end on a generated picture.
 
 use std::path::Path;
-use std::process::Command;
 
 use image::{Rgba, RgbaImage};
 
-fn hebb(args: &[&str], cwd: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).current_dir(cwd).output().unwrap()
-}
+use crate::common::hebb;
 
 /// A 48-px picture: a ring and a bar, black on white.
 fn write_picture(path: &Path) {
