@@ -38,22 +38,22 @@ pub fn seed_literal_delta(activations: Tensor<3>, lr: f64) -> Tensor<3> {
 }
 
 /// Forces queued device work to finish by reading one value of `t`.
-fn wait_for<const D: usize>(t: Tensor<D>) {
-    let _ = t.flatten::<1>(0, D - 1).slice([0..1]).into_data();
+fn wait_for<const D: usize>(t: Tensor<D>) -> Result<()> {
+    crate::device::read_f32(t.flatten::<1>(0, D - 1).slice([0..1]), "a benchmark result").map(|_| ())
 }
 
 /// Seconds per call of `f`, after one warm-up call, over `repeats` calls.
-fn time_per_call<const D: usize>(repeats: usize, mut f: impl FnMut() -> Tensor<D>) -> f64 {
-    wait_for(f());
+fn time_per_call<const D: usize>(repeats: usize, mut f: impl FnMut() -> Tensor<D>) -> Result<f64> {
+    wait_for(f())?;
     let started = Instant::now();
     let mut last = None;
     for _ in 0..repeats {
         last = Some(f());
     }
     if let Some(t) = last {
-        wait_for(t);
+        wait_for(t)?;
     }
-    started.elapsed().as_secs_f64() / repeats as f64
+    Ok(started.elapsed().as_secs_f64() / repeats as f64)
 }
 
 /// The seed's sprite set (the unit of issue 2's epoch-time target at 96 px).
@@ -77,14 +77,14 @@ pub fn encode(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> R
         let mut encoder = new_encoder(&mode_config, dev);
         let order: Vec<usize> = (0..n).collect();
         // Warm-up step (kernel compilation), then one timed pass over the images.
-        wait_for(encoder.train_step(batch_tensor(&set, &order[..batch.min(n)], dev), config.training.lr));
+        wait_for(encoder.train_step(batch_tensor(&set, &order[..batch.min(n)], dev), config.training.lr))?;
         let started = Instant::now();
         let mut last = None;
         for chunk in order.chunks(batch) {
             last = Some(encoder.train_step(batch_tensor(&set, chunk, dev), config.training.lr));
         }
         if let Some(t) = last {
-            wait_for(t);
+            wait_for(t)?;
         }
         let train_seconds = started.elapsed().as_secs_f64();
         rows.push((format!("train, lateral = {mode:?}"), n as f64 / train_seconds, "images/s"));
@@ -101,12 +101,12 @@ pub fn encode(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> R
     let activations = random_activations([batch, channels, positions], dev);
     let lr = config.training.lr;
     let repeats = 5;
-    let seed_seconds = time_per_call(repeats, || seed_literal_delta(activations.clone(), lr));
-    let ours_seconds = time_per_call(repeats, || hebbian_delta(activations.clone(), LateralMode::Shared, lr));
+    let seed_seconds = time_per_call(repeats, || seed_literal_delta(activations.clone(), lr))?;
+    let ours_seconds = time_per_call(repeats, || hebbian_delta(activations.clone(), LateralMode::Shared, lr))?;
     let weights = Tensor::<3>::zeros([1, positions, positions], dev);
     let full_seconds = time_per_call(repeats, || {
         update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr).0
-    });
+    })?;
     let full_name = if is_wgpu(dev) { "fused WGSL kernel" } else { "GEMM + clamp + add" };
     rows.push((format!("layer-1 dW, seed's [C,N,N] form (C={channels}, N={positions})"), seed_seconds * 1e3, "ms/step"));
     rows.push(("layer-1 dW, one GEMM (hebb)".to_string(), ours_seconds * 1e3, "ms/step"));
@@ -278,7 +278,7 @@ fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'sta
     }
     let weights = learn(Rule::Hebbian, &Patterns::random(5, n, 4), device)?;
     let repeats = 5;
-    let read_s = time_per_call(repeats, || weights.clone().sum());
+    let read_s = time_per_call(repeats, || weights.clone().sum())?;
     let w_bytes = (n * n * 4) as f64;
     let mut rows = vec![
         (format!("read W once (sum of all N² entries), N = {n}"), read_s * 1e3, "ms"),
@@ -288,16 +288,16 @@ fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'sta
         let states = Tensor::<2>::random([probes, n], Distribution::Uniform(-1.0, 1.0), device).sign();
         time_per_call(repeats, || sync_update(states.clone().matmul(weights.clone()), states.clone()))
     };
-    let one_s = sweep(1);
+    let one_s = sweep(1)?;
     rows.push((format!("sync sweep, 1 probe, dense W, N = {n}"), one_s * 1e3, "ms"));
     rows.push(("  1-probe sweep / read W once (target <= 2 on a GPU)".to_string(), one_s / read_s, "x"));
     let side = 4096;
     let a = Tensor::<2>::random([side, side], Distribution::Uniform(-1.0, 1.0), device);
-    let gemm_s = time_per_call(repeats, || a.clone().matmul(a.clone()));
+    let gemm_s = time_per_call(repeats, || a.clone().matmul(a.clone()))?;
     let gemm_rate = 2.0 * (side as f64).powi(3) / gemm_s;
     rows.push((format!("fp32 GEMM {side} x {side} x {side} (rate baseline)"), gemm_rate / 1e9, "GFLOP/s"));
     let probes = 1000;
-    let batch_s = sweep(probes);
+    let batch_s = sweep(probes)?;
     let flops = 2.0 * probes as f64 * (n as f64).powi(2);
     rows.push((format!("sync sweep, {probes} probes, dense W, N = {n}"), batch_s * 1e3, "ms"));
     rows.push(("  sweep rate".to_string(), flops / batch_s / 1e9, "GFLOP/s"));
@@ -335,7 +335,7 @@ pub fn hopfield(device: &ComputeDevice, dense_neurons: usize) -> Result<String> 
         rows.push((format!("  dense / low-rank, {probes} probe(s) (ratio)"), dense_s / low_rank_s));
     }
     let storkey_patterns = Patterns::random(3, 4096, 2);
-    let (_, storkey_s) = timed(|| learn(Rule::Storkey, &storkey_patterns, dev).map(|w| wait_for(w)))?;
+    let (_, storkey_s) = timed(|| learn(Rule::Storkey, &storkey_patterns, dev).and_then(wait_for))?;
     rows.push(("Storkey W, N = 4096, P = 3".to_string(), storkey_s));
     // The seed notebook's capacity experiment: N = 400, Hebbian and daydreaming, 10 loads,
     // 5 noisy cues (30%) per pattern, 90% overlap, asynchronous recall.

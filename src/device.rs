@@ -101,14 +101,46 @@ pub fn select(choice: DeviceChoice) -> Result<ComputeDevice> {
     }
 }
 
-/// Copies a tensor's values to the host; `what` names them in the error.
+/// Copies a tensor's values to the host; `what` names them in the error. Device failures
+/// (queued work that could not run, e.g. a buffer too large for the device) come back here as
+/// one readable error rather than a panic.
 pub fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
-    t.into_data().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read {what} from the device: {e:?}"))
+    let data = t.try_into_data().map_err(|e| device_failure(what, &format!("{e:?}")))?;
+    data.try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read {what} from the device: {e:?}"))
 }
 
 /// Copies an integer tensor's values (indices) to the host; `what` names them in the error.
 pub fn read_indices<const D: usize>(t: Tensor<D, Int>, what: &str) -> Result<Vec<u32>> {
+    let data = t.try_into_data().map_err(|e| device_failure(what, &format!("{e:?}")))?;
     let fail = |e: &dyn std::fmt::Debug| anyhow::anyhow!("cannot read {what} from the device: {e:?}");
-    let values = t.into_data().try_cast_as::<i64>().map_err(|e| fail(&e))?.try_into_vec::<i64>().map_err(|e| fail(&e))?;
+    let values = data.try_cast_as::<i64>().map_err(|e| fail(&e))?.try_into_vec::<i64>().map_err(|e| fail(&e))?;
     Ok(values.into_iter().map(|v| v as u32).collect())
+}
+
+/// One line for a failed device computation; an allocation failure names the buffer size.
+fn device_failure(what: &str, detail: &str) -> anyhow::Error {
+    const ALLOCATION: &str = "can't allocate buffer of size: ";
+    if let Some(at) = detail.find(ALLOCATION) {
+        let bytes: String = detail[at + ALLOCATION.len()..].chars().take_while(char::is_ascii_digit).collect();
+        let mib = bytes.parse::<f64>().unwrap_or(0.0) / (1 << 20) as f64;
+        return anyhow::anyhow!(
+            "computing {what} failed: the device could not allocate a {mib:.0} MiB buffer; try a smaller problem or --device cpu"
+        );
+    }
+    let first_line = detail.lines().next().unwrap_or(detail);
+    anyhow::anyhow!("computing {what} failed on the device: {first_line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_failures_read_as_one_line() {
+        let detail = "Execution(An error happened during execution\nCaused by:\n  An IO error happened\nCaused by:\n  can't allocate buffer of size: 400000000\n)";
+        let message = device_failure("states", detail).to_string();
+        assert_eq!(message, "computing states failed: the device could not allocate a 381 MiB buffer; try a smaller problem or --device cpu");
+        let other = device_failure("features", "Execution(lost device)\nmore").to_string();
+        assert_eq!(other, "computing features failed on the device: Execution(lost device)");
+    }
 }

@@ -264,7 +264,7 @@ fn recall_sync_with(
     while steps < max_steps {
         steps += 1;
         let next = sync_update(fields_of(states.clone()), states.clone());
-        let changed: f32 = (next.clone() - states).abs().sum().into_scalar();
+        let changed = read_f32((next.clone() - states).abs().sum(), "states")?[0];
         states = next;
         if changed == 0.0 {
             break;
