@@ -6,7 +6,9 @@
 //! iterations) and its tie rule (the lower cluster index). After linfa's first iteration, hebb
 //! runs the same iteration on the run's device as matrix products (squared distances as
 //! `|x|² - 2x·c + |c|²`, centroid sums as `onehotᵀ X`), which is what makes 100,000 x 4,608 items
-//! practical. A full linfa fit from the same seed is the twin it is tested against.
+//! practical. A full linfa fit from the same seed is the twin it is tested against; the two
+//! agree up to float rounding (a distance from a matrix product can break a near-tie the other
+//! way than linfa's direct sum; `hebb bench map` reports the share of items that agree).
 //!
 //! linfa speaks ndarray 0.16 while the rest of hebb speaks 0.17: the conversion happens here
 //! and nowhere else.
