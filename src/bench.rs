@@ -294,7 +294,7 @@ pub fn map(input: &MapInput, device: &ComputeDevice) -> Result<String> {
 /// device's fp32 matrix-product rate on a square 4096 GEMM. Rows: (name, value, unit).
 fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'static str)>> {
     use crate::hopfield::Patterns;
-    use crate::hopfield::dynamics::sync_update;
+    use crate::hopfield::dynamics::{dense_sync_step, sync_update};
     use crate::hopfield::rules::{Rule, learn};
     if n < 2 {
         bail!("--dense-neurons: expected at least 2 neurons, got {n}");
@@ -307,13 +307,20 @@ fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'sta
         (format!("read W once (sum of all N² entries), N = {n}"), read_s * 1e3, "ms"),
         ("  read rate".to_string(), w_bytes / read_s / 1e9, "GB/s"),
     ];
+    let probes_of = |count: usize| Tensor::<2>::random([count, n], Distribution::Uniform(-1.0, 1.0), device).sign();
     let sweep = |probes: usize| {
-        let states = Tensor::<2>::random([probes, n], Distribution::Uniform(-1.0, 1.0), device).sign();
-        time_per_call(repeats, || sync_update(states.clone().matmul(weights.clone()), states.clone()))
+        let states = probes_of(probes);
+        time_per_call(repeats, || dense_sync_step(&weights, states.clone()))
     };
     let one_s = sweep(1)?;
     rows.push((format!("sync sweep, 1 probe, dense W, N = {n}"), one_s * 1e3, "ms"));
     rows.push(("  1-probe sweep / read W once (target <= 2 on a GPU)".to_string(), one_s / read_s, "x"));
+    if is_wgpu(device) {
+        // The same update as a matrix product, which is what the WGSL kernel replaces here.
+        let states = probes_of(1);
+        let product_s = time_per_call(repeats, || sync_update(states.clone().matmul(weights.clone()), states.clone()))?;
+        rows.push(("  1-probe sweep as a matrix product (baseline)".to_string(), product_s * 1e3, "ms"));
+    }
     let side = 4096;
     let a = Tensor::<2>::random([side, side], Distribution::Uniform(-1.0, 1.0), device);
     let gemm_s = time_per_call(repeats, || a.clone().matmul(a.clone()))?;

@@ -1,6 +1,8 @@
 //! Our WGSL kernels (the files in `shaders/`) as kernels burn's wgpu runtime can launch.
 
-use burn::backend::wgpu::{KernelSource, SourceTemplate};
+use burn::backend::wgpu::{CubeTensor, KernelSource, SourceTemplate};
+use burn::cubecl::CubeCount;
+use burn::tensor::{DType, Shape};
 use burn::cubecl::prelude::KernelId;
 
 /// A WGSL compute shader with entry point `main`, compiled once per name and cached.
@@ -33,3 +35,28 @@ pub const HOPFIELD_ASYNC_SWEEP: WgslKernel =
 /// `shaders/umap_layout_epoch.wgsl`.
 pub const UMAP_LAYOUT_EPOCH: WgslKernel =
     WgslKernel { name: "umap_layout_epoch", source: include_str!("../shaders/umap_layout_epoch.wgsl") };
+
+/// `shaders/hopfield_sync_step.wgsl`.
+pub const HOPFIELD_SYNC_STEP: WgslKernel =
+    WgslKernel { name: "hopfield_sync_step", source: include_str!("../shaders/hopfield_sync_step.wgsl") };
+
+/// Largest workgroup count along one dispatch dimension.
+const MAX_GROUPS_PER_DIMENSION: usize = 65_535;
+
+/// A dispatch of `groups` workgroups, folded into a second dimension past the per-dimension
+/// limit (the shaders number a workgroup `group.y * groups.x + group.x` and skip the surplus).
+pub fn workgroups(groups: usize) -> CubeCount {
+    let (x, y) = if groups <= MAX_GROUPS_PER_DIMENSION {
+        (groups, 1)
+    } else {
+        (MAX_GROUPS_PER_DIMENSION, groups.div_ceil(MAX_GROUPS_PER_DIMENSION))
+    };
+    CubeCount::Static(x as u32, y as u32, 1)
+}
+
+/// An uninitialised f32 tensor of `shape` on the device of `like`, for a kernel to write.
+pub fn empty_f32(like: &CubeTensor, shape: Vec<usize>) -> CubeTensor {
+    let client = like.client.clone();
+    let bytes = shape.iter().product::<usize>() * DType::F32.size();
+    CubeTensor::new_contiguous(client.clone(), like.device.clone(), Shape::from(shape), client.empty(bytes), DType::F32)
+}

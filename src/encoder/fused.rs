@@ -6,7 +6,7 @@ use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
 use burn::backend::Wgpu;
 use burn::cubecl::CubeCount;
 use burn::cubecl::server::KernelArguments;
-use burn::tensor::{DType, Shape, Tensor};
+use burn::tensor::Tensor;
 
 use crate::device::is_wgpu;
 use crate::wgsl;
@@ -25,22 +25,8 @@ pub fn shared_update(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> 
     let weights: CubeTensor = into_contiguous(weights.try_into_primitive::<Wgpu>().ok()?);
     let client = activations.client.clone();
     let tiles = n.div_ceil(TILE);
-    let f32_size = DType::F32.size();
-
-    let weights_out = CubeTensor::new_contiguous(
-        client.clone(),
-        activations.device.clone(),
-        Shape::from(vec![n, n]),
-        client.empty(n * n * f32_size),
-        DType::F32,
-    );
-    let partial = CubeTensor::new_contiguous(
-        client.clone(),
-        activations.device.clone(),
-        Shape::from(vec![tiles * tiles]),
-        client.empty(tiles * tiles * f32_size),
-        DType::F32,
-    );
+    let weights_out = wgsl::empty_f32(&activations, vec![n, n]);
+    let partial = wgsl::empty_f32(&activations, vec![tiles * tiles]);
     let info = [rows as u32, n as u32, scale.to_bits()];
     let info = client.create_from_slice(bytemuck::cast_slice(&info));
 

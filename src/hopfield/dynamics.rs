@@ -223,7 +223,17 @@ pub fn recall_async_batch(weights: &Tensor<2>, probes: &[f32], schedule: &Schedu
 /// its device, for at most `max_steps` steps or until no probe changes. Returns the final
 /// states and the steps run.
 pub fn recall_sync(weights: &Tensor<2>, probes: &[f32], n: usize, max_steps: usize) -> Result<(Vec<f32>, usize)> {
-    recall_sync_with(|states| states.matmul(weights.clone()), &weights.device(), probes, n, max_steps)
+    recall_sync_with(|states| dense_sync_step(weights, states), &weights.device(), probes, n, max_steps)
+}
+
+/// One synchronous update of `states` (`probes x n`) with a dense, symmetric W: on wgpu with a
+/// few probes the WGSL kernel that reads W once for all of them
+/// (`shaders/hopfield_sync_step.wgsl`), otherwise a matrix product then [`sync_update`].
+pub fn dense_sync_step(weights: &Tensor<2>, states: Tensor<2>) -> Tensor<2> {
+    match super::sync_kernel::step(weights, &states) {
+        Some(next) => next,
+        None => sync_update(states.clone().matmul(weights.clone()), states),
+    }
 }
 
 /// Synchronous recall under the Hebbian rule without forming W (for P ≪ N): the local fields
@@ -235,7 +245,10 @@ pub fn recall_sync_low_rank(patterns: &Tensor<2>, probes: &[f32], max_steps: usi
     let self_weight = count as f64 / n as f64;
     let transposed = patterns.clone().transpose();
     recall_sync_with(
-        |states| states.clone().matmul(transposed.clone()).matmul(patterns.clone()) * scale - states * self_weight,
+        |states| {
+            let fields = states.clone().matmul(transposed.clone()).matmul(patterns.clone()) * scale - states.clone() * self_weight;
+            sync_update(fields, states)
+        },
         &patterns.device(),
         probes,
         n,
@@ -250,9 +263,9 @@ pub fn sync_update(fields: Tensor<2>, states: Tensor<2>) -> Tensor<2> {
     signs.clone() + (signs.abs() * -1.0 + 1.0) * states
 }
 
-/// The synchronous loop over any way of computing local fields.
+/// The synchronous loop over any way of computing the next states.
 fn recall_sync_with(
-    fields_of: impl Fn(Tensor<2>) -> Tensor<2>,
+    step: impl Fn(Tensor<2>) -> Tensor<2>,
     device: &burn::tensor::Device,
     probes: &[f32],
     n: usize,
@@ -263,7 +276,7 @@ fn recall_sync_with(
     let mut steps = 0;
     while steps < max_steps {
         steps += 1;
-        let next = sync_update(fields_of(states.clone()), states.clone());
+        let next = step(states.clone());
         let changed = read_f32((next.clone() - states).abs().sum(), "states")?[0];
         states = next;
         if changed == 0.0 {

@@ -10,6 +10,7 @@ pub mod network;
 pub mod repair;
 pub mod rules;
 pub mod sweep_kernel;
+pub mod sync_kernel;
 pub mod table;
 
 use anyhow::{Result, bail};

@@ -4,16 +4,12 @@
 use anyhow::Result;
 use burn::backend::Wgpu;
 use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
-use burn::cubecl::CubeCount;
 use burn::cubecl::server::KernelArguments;
-use burn::tensor::{DType, Shape, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
 use super::dynamics::Schedule;
 use crate::device::{is_wgpu, read_f32};
 use crate::wgsl;
-
-/// Largest workgroup count along one dispatch dimension.
-const MAX_GROUPS_PER_DIMENSION: usize = 65_535;
 
 /// Final states and sweeps per probe, or `None` when `weights` is not on a wgpu device.
 pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
@@ -27,16 +23,14 @@ pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Optio
     let weights: CubeTensor = into_contiguous(weights.clone().try_into_primitive::<Wgpu>().ok()?);
     let cues: CubeTensor = into_contiguous(cues.try_into_primitive::<Wgpu>().ok()?);
     let client = weights.client.clone();
-    let f32_size = DType::F32.size();
-    let states = CubeTensor::new_contiguous(client.clone(), weights.device.clone(), Shape::from(vec![batch, n]), client.empty(batch * n * f32_size), DType::F32);
-    let sweeps = CubeTensor::new_contiguous(client.clone(), weights.device.clone(), Shape::from(vec![batch]), client.empty(batch * f32_size), DType::F32);
+    let states = wgsl::empty_f32(&weights, vec![batch, n]);
+    let sweeps = wgsl::empty_f32(&weights, vec![batch]);
     let orders = client.create_from_slice(bytemuck::cast_slice(&schedule.orders));
     let info = [n as u32, schedule.sweeps() as u32, batch as u32, schedule.t_start.to_bits(), schedule.t_end.to_bits(), schedule.seed];
     let info = client.create_from_slice(bytemuck::cast_slice(&info));
-    let (x, y) = if batch <= MAX_GROUPS_PER_DIMENSION { (batch, 1) } else { (MAX_GROUPS_PER_DIMENSION, batch.div_ceil(MAX_GROUPS_PER_DIMENSION)) };
     client.launch(
         Box::new(SourceKernel::new(wgsl::HOPFIELD_ASYNC_SWEEP, CubeDim::new_1d(256))),
-        CubeCount::Static(x as u32, y as u32, 1),
+        wgsl::workgroups(batch),
         KernelArguments::new().with_buffers(vec![
             weights.handle.binding(),
             cues.handle.binding(),

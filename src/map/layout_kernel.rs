@@ -5,7 +5,6 @@
 use anyhow::Result;
 use burn::backend::Wgpu;
 use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
-use burn::cubecl::CubeCount;
 use burn::cubecl::server::KernelArguments;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -13,8 +12,6 @@ use super::layout::{Edges, LayoutParams};
 use crate::device::{is_wgpu, read_f32};
 use crate::wgsl;
 
-/// Largest workgroup count along one dispatch dimension.
-const MAX_GROUPS_PER_DIMENSION: usize = 65_535;
 
 fn upload(values: Vec<f32>, device: &Device) -> Option<CubeTensor> {
     let len = values.len();
@@ -49,11 +46,6 @@ pub fn optimise(
     let head = client.create_from_slice(bytemuck::cast_slice(&edges.head));
     let tail = client.create_from_slice(bytemuck::cast_slice(&edges.tail));
     let groups = edges.weight.len().div_ceil(256);
-    let (x, y) = if groups <= MAX_GROUPS_PER_DIMENSION {
-        (groups, 1)
-    } else {
-        (MAX_GROUPS_PER_DIMENSION, groups.div_ceil(MAX_GROUPS_PER_DIMENSION))
-    };
     for epoch in 0..params.epochs {
         let alpha = params.learning_rate * (1.0 - epoch as f32 / params.epochs as f32);
         let info = [
@@ -69,7 +61,7 @@ pub fn optimise(
         ];
         client.launch(
             Box::new(SourceKernel::new(wgsl::UMAP_LAYOUT_EPOCH, CubeDim::new_1d(256))),
-            CubeCount::Static(x as u32, y as u32, 1),
+            wgsl::workgroups(groups),
             KernelArguments::new().with_buffers(vec![
                 coordinates.handle.clone().binding(),
                 head.clone().binding(),

@@ -103,6 +103,32 @@ fn wgpu_cpu_and_linfa_kmeans_agree() {
     assert_eq!(on_cpu, kmeans_linfa(&values, rows, dim, &config).unwrap());
 }
 
+/// Synchronous recall with a dense W on wgpu (the WGSL few-probe kernel up to 8 probes, a
+/// matrix product beyond) against flex: same final states, same step counts. N even and P odd
+/// keep every Hebbian field away from 0, so rounding cannot flip a sign.
+#[test]
+fn wgpu_and_cpu_synchronous_recall_agree() {
+    use hebb::hopfield::dynamics::recall_sync;
+    use hebb::hopfield::rules::{Rule, learn};
+    use hebb::hopfield::{Patterns, flip_fraction};
+    let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
+    let (n, p) = (300, 7);
+    let patterns = Patterns::random(p, n, 8);
+    let on_gpu_w = learn(Rule::Hebbian, &patterns, &gpu.device).unwrap();
+    let on_cpu_w = learn(Rule::Hebbian, &patterns, &Device::flex()).unwrap();
+    for probes in [1usize, 3, 8, 9] {
+        let mut cues = Vec::new();
+        for k in 0..probes {
+            cues.extend(flip_fraction(patterns.pattern(k % p), 0.25, 40 + k as u64).unwrap());
+        }
+        let on_gpu = recall_sync(&on_gpu_w, &cues, n, 20).unwrap();
+        let on_cpu = recall_sync(&on_cpu_w, &cues, n, 20).unwrap();
+        assert_eq!(on_gpu.1, on_cpu.1, "{probes} probes: steps");
+        assert_eq!(on_gpu.0, on_cpu.0, "{probes} probes: final states");
+        assert!(on_cpu.1 >= 2, "the cues needed repairing");
+    }
+}
+
 /// The WGSL asynchronous sweep (one workgroup per probe) against the CPU sweep, same orders:
 /// same final states, same sweep counts.
 #[test]

@@ -1,0 +1,40 @@
+//! Launches `shaders/hopfield_sync_step.wgsl`: one synchronous update of a few probes with a
+//! dense W on wgpu, reading W once for all of them. Its CPU twin is
+//! [`super::dynamics::sync_update`] of the matrix product; [`super::dynamics::dense_sync_step`]
+//! picks between the two.
+
+use burn::backend::Wgpu;
+use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
+use burn::cubecl::server::KernelArguments;
+use burn::tensor::Tensor;
+
+use crate::device::is_wgpu;
+use crate::wgsl;
+
+/// Probes one launch updates (the shader's `MAX_PROBES`).
+pub const MAX_PROBES: usize = 8;
+
+/// The next states of `states` (`probes x n`, at most [`MAX_PROBES`] rows) under `weights`
+/// (`n x n`, symmetric), or `None` when not on a wgpu device or with too many probes.
+pub fn step(weights: &Tensor<2>, states: &Tensor<2>) -> Option<Tensor<2>> {
+    let [probes, n] = states.dims();
+    if !is_wgpu(&states.device()) || probes > MAX_PROBES {
+        return None;
+    }
+    let weights: CubeTensor = into_contiguous(weights.clone().try_into_primitive::<Wgpu>().ok()?);
+    let states: CubeTensor = into_contiguous(states.clone().try_into_primitive::<Wgpu>().ok()?);
+    let client = weights.client.clone();
+    let next = wgsl::empty_f32(&weights, vec![probes, n]);
+    let info = client.create_from_slice(bytemuck::cast_slice(&[n as u32, probes as u32]));
+    client.launch(
+        Box::new(SourceKernel::new(wgsl::HOPFIELD_SYNC_STEP, CubeDim::new_1d(256))),
+        wgsl::workgroups(n),
+        KernelArguments::new().with_buffers(vec![
+            weights.handle.binding(),
+            states.handle.binding(),
+            next.handle.clone().binding(),
+            info.binding(),
+        ]),
+    );
+    Some(Tensor::<2>::from_primitive::<Wgpu>(next))
+}
