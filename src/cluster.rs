@@ -18,7 +18,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use linfa::DatasetBase;
 use linfa::prelude::Fit;
 use linfa_clustering::KMeans;
-use ndarray016::Array2;
+use ndarray016::ArrayView2;
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -99,8 +99,9 @@ pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, d
     Ok(best.expect("n_runs is at least 1").labels)
 }
 
-fn linfa_dataset(values: &[f32], rows: usize, dim: usize) -> Result<DatasetBase<Array2<f32>, ndarray016::Array1<()>>> {
-    let records = Array2::from_shape_vec((rows, dim), values.to_vec()).context("feature matrix has the wrong shape")?;
+/// The features as a linfa data set, borrowed (no copy of what may be gigabytes).
+fn linfa_dataset(values: &[f32], rows: usize, dim: usize) -> Result<DatasetBase<ArrayView2<'_, f32>, ndarray016::Array1<()>>> {
+    let records = ArrayView2::from_shape((rows, dim), values).context("feature matrix has the wrong shape")?;
     Ok(DatasetBase::from(records))
 }
 
