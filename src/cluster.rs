@@ -1,14 +1,16 @@
-//! K-Means on the full-dimensional features (as the seed does, not on the 2-D map).
+//! K-Means on the full-dimensional features (as the seed does, not on the 2-D map), on the run's
+//! device.
 //!
-//! linfa-clustering supplies the seeded k-means++ start and the algorithm's definition: its
-//! Lloyd iteration ("m_k-means": the old centroid counts as one more member of its cluster),
-//! its stopping rule (the Frobenius norm of the centroid change below 1e-4, or `max_iter`
-//! iterations) and its tie rule (the lower cluster index). After linfa's first iteration, hebb
-//! runs the same iteration on the run's device as matrix products (squared distances as
-//! `|x|² - 2x·c + |c|²`, centroid sums as `onehotᵀ X`), which is what makes 100,000 x 4,608 items
-//! practical. A full linfa fit from the same seed is the twin it is tested against; the two
-//! agree up to float rounding (a distance from a matrix product can break a near-tie the other
-//! way than linfa's direct sum; `hebb bench map` reports the share of items that agree).
+//! The algorithm is linfa-clustering's, and linfa is its reference: Lloyd's iteration in linfa's
+//! "m_k-means" form (the old centroid counts as one more member of its cluster), linfa's stopping
+//! rule (the Frobenius norm of the centroid change below 1e-4, or `max_iter` iterations) and tie
+//! rule (the lower cluster index). hebb runs it as matrix products (squared distances as
+//! `|x|² - 2x·c + |c|²`, centroid sums as `onehotᵀ X`) from a seeded k-means++ start computed on
+//! the device too, one pass over the points per centre. (linfa's own k-means++ recomputes the
+//! distances to every centre chosen so far in each round: k²/2 passes, which at 100,000 x 4,608
+//! items costs more than all the rest.) The CPU twin is linfa's own fit from the same start;
+//! the two agree up to float rounding (a distance from a matrix product can break a near-tie the
+//! other way than linfa's direct sum; `hebb bench map` reports the share of items that agree).
 //!
 //! linfa speaks ndarray 0.16 while the rest of hebb speaks 0.17: the conversion happens here
 //! and nowhere else.
@@ -20,7 +22,7 @@ use linfa::prelude::Fit;
 use linfa_clustering::KMeans;
 use ndarray016::ArrayView2;
 use rand_xoshiro::Xoshiro256Plus;
-use rand_xoshiro::rand_core::SeedableRng;
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::device::read_f32;
@@ -77,21 +79,12 @@ impl ClusterConfig {
 /// `device`. With fewer rows than clusters asked for, the count is reduced to the row count.
 /// With `n_runs` > 1, run r starts from seed `seed + r` and the lowest inertia wins.
 pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<usize>> {
-    let k = config.n_clusters.min(rows);
-    if k < 1 {
-        bail!("K-Means needs at least one item");
-    }
-    let dataset = linfa_dataset(values, rows, dim)?;
+    let k = cluster_count(config, rows)?;
     let points = Points::upload(values, rows, dim, device);
     let mut best: Option<Clustering> = None;
     for run in 0..config.n_runs as u64 {
-        let first = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(config.seed.wrapping_add(run)))
-            .n_runs(1)
-            .max_n_iterations(1)
-            .fit(&dataset)
-            .map_err(|e| anyhow::anyhow!("K-Means failed: {e}"))?;
-        let start: Vec<f32> = first.centroids().iter().copied().collect();
-        let clustering = points.lloyd(start, k, config.max_iter.saturating_sub(1))?;
+        let start = points.kmeans_plus_plus(values, k, config.seed.wrapping_add(run))?;
+        let clustering = points.lloyd(start, k, config.max_iter)?;
         if best.as_ref().is_none_or(|b| clustering.inertia < b.inertia) {
             best = Some(clustering);
         }
@@ -99,7 +92,20 @@ pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, d
     Ok(best.expect("n_runs is at least 1").labels)
 }
 
-/// The features as a linfa data set, borrowed (no copy of what may be gigabytes).
+/// The seeded k-means++ start that [`kmeans`] uses for `seed` (`k x dim`, row-major).
+pub fn initial_centroids(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<f32>> {
+    let k = cluster_count(config, rows)?;
+    Points::upload(values, rows, dim, device).kmeans_plus_plus(values, k, config.seed)
+}
+
+fn cluster_count(config: &ClusterConfig, rows: usize) -> Result<usize> {
+    let k = config.n_clusters.min(rows);
+    if k < 1 {
+        bail!("K-Means needs at least one item");
+    }
+    Ok(k)
+}
+
 fn linfa_dataset(values: &[f32], rows: usize, dim: usize) -> Result<DatasetBase<ArrayView2<'_, f32>, ndarray016::Array1<()>>> {
     let records = ArrayView2::from_shape((rows, dim), values).context("feature matrix has the wrong shape")?;
     Ok(DatasetBase::from(records))
@@ -134,6 +140,44 @@ impl Points {
         (self.squared_norms.clone() - cross * 2.0 + centroid_norms).clamp_min(0.0)
     }
 
+    /// k-means++ (Arthur and Vassilvitskii 2007), seeded: the first centre uniformly at random,
+    /// each next one with probability proportional to the squared distance to its nearest
+    /// centre so far. Those distances are updated with each new centre (one pass over the
+    /// points), and only they leave the device. `values` are the same points on the host.
+    fn kmeans_plus_plus(&self, values: &[f32], k: usize, seed: u64) -> Result<Vec<f32>> {
+        let device = self.x.device();
+        let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+        let row = |i: usize| values[i * self.dim..(i + 1) * self.dim].to_vec();
+        let mut chosen = vec![(rng.next_u64() % self.rows as u64) as usize];
+        let mut nearest: Option<Tensor<2>> = None;
+        while chosen.len() < k {
+            let newest = Tensor::from_data(TensorData::new(row(*chosen.last().unwrap()), [1, self.dim]), &device);
+            let to_newest = self.squared_distances(&newest);
+            let distances = match nearest {
+                Some(so_far) => so_far.min_pair(to_newest),
+                None => to_newest,
+            };
+            let weights = read_f32(distances.clone(), "K-Means distances")?;
+            nearest = Some(distances);
+            let total: f64 = weights.iter().map(|&w| w as f64).sum();
+            let next = if total > 0.0 {
+                // A uniform draw in [0, total) and the first point whose running sum passes it.
+                let target = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
+                let mut running = 0.0;
+                weights.iter().position(|&w| {
+                    running += w as f64;
+                    running > target
+                })
+            } else {
+                None
+            };
+            // Every point sits on a centre already: any unchosen point will do.
+            let next = next.or_else(|| (0..self.rows).find(|i| !chosen.contains(i))).unwrap_or(0);
+            chosen.push(next);
+        }
+        Ok(chosen.into_iter().flat_map(row).collect())
+    }
+
     /// linfa's Lloyd iteration from `start` (`k x dim`, row-major) for at most `iterations`
     /// steps, then the assignment to the final centroids.
     fn lloyd(&self, start: Vec<f32>, k: usize, iterations: u64) -> Result<Clustering> {
@@ -159,16 +203,21 @@ impl Points {
     }
 }
 
-/// The reference: linfa's own full fit and prediction from the same seed (one run). It is the
-/// twin the device iteration is tested against and the baseline `hebb bench map` times.
-pub fn kmeans_linfa(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig) -> Result<Vec<usize>> {
+/// The reference: linfa's own fit and prediction (one run), from `start` (`k x dim`,
+/// row-major) when given, else from linfa's own k-means++ with the config's seed. From
+/// [`initial_centroids`] it is the CPU twin of [`kmeans`]; from its own start it is the
+/// baseline `hebb bench map` times.
+pub fn kmeans_linfa(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, start: Option<&[f32]>) -> Result<Vec<usize>> {
     use linfa::prelude::Predict;
+    use linfa_clustering::KMeansInit;
+    let k = cluster_count(config, rows)?;
     let dataset = linfa_dataset(values, rows, dim)?;
-    let model = KMeans::params_with_rng(config.n_clusters.min(rows), Xoshiro256Plus::seed_from_u64(config.seed))
-        .n_runs(1)
-        .max_n_iterations(config.max_iter)
-        .fit(&dataset)
-        .map_err(|e| anyhow::anyhow!("K-Means failed: {e}"))?;
+    let mut params = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(config.seed)).n_runs(1).max_n_iterations(config.max_iter);
+    if let Some(start) = start {
+        let centroids = ndarray016::Array2::from_shape_vec((k, dim), start.to_vec()).context("start centroids have the wrong shape")?;
+        params = params.init_method(KMeansInit::Precomputed(centroids));
+    }
+    let model = params.fit(&dataset).map_err(|e| anyhow::anyhow!("K-Means failed: {e}"))?;
     Ok(model.predict(&dataset).iter().copied().collect())
 }
 
@@ -207,19 +256,44 @@ mod tests {
     }
 
     #[test]
-    fn device_iteration_matches_linfa_from_the_same_seed() {
+    fn device_iteration_matches_linfa_from_the_same_start() {
         let (rows, dim) = (400, 6);
         let values = blobs(rows, dim, 5);
+        let device = Device::flex();
         let mut by_iterations = Vec::new();
         for (max_iter, seed) in [(1, 42), (2, 42), (4, 7), (300, 42), (300, 9)] {
             let config = ClusterConfig { n_clusters: 5, max_iter, seed, ..Default::default() };
-            let ours = kmeans(&values, rows, dim, &config, &Device::flex()).unwrap();
-            let theirs = kmeans_linfa(&values, rows, dim, &config).unwrap();
+            let start = initial_centroids(&values, rows, dim, &config, &device).unwrap();
+            let ours = kmeans(&values, rows, dim, &config, &device).unwrap();
+            let theirs = kmeans_linfa(&values, rows, dim, &config, Some(&start)).unwrap();
             assert_eq!(ours, theirs, "max_iter {max_iter}, seed {seed}");
             by_iterations.push(ours);
         }
         // The data is hard enough that further iterations change the assignment.
         assert_ne!(by_iterations[0], by_iterations[3]);
+    }
+
+    #[test]
+    fn kmeans_plus_plus_is_seeded_and_spreads_over_separated_groups() {
+        // Four tight, far-apart groups of 25: k-means++ puts one centre in each, whatever the seed.
+        let dim = 3;
+        let values: Vec<f32> = (0..100).flat_map(|i| {
+            let group = (i % 4) as f32 * 100.0;
+            [group + (i % 5) as f32 * 0.01, -group, (i % 3) as f32 * 0.01]
+        }).collect();
+        let device = Device::flex();
+        for seed in [1, 2, 3] {
+            let config = ClusterConfig { n_clusters: 4, seed, ..Default::default() };
+            let start = initial_centroids(&values, 100, dim, &config, &device).unwrap();
+            let mut groups: Vec<i32> = start.chunks(dim).map(|c| (c[0] / 100.0).round() as i32).collect();
+            groups.sort();
+            assert_eq!(groups, vec![0, 1, 2, 3], "seed {seed}");
+            assert_eq!(start, initial_centroids(&values, 100, dim, &config, &device).unwrap());
+        }
+        // Identical points: the start still has k distinct rows to take.
+        let same = vec![1.0f32; 10 * dim];
+        let config = ClusterConfig { n_clusters: 3, ..Default::default() };
+        assert_eq!(kmeans(&same, 10, dim, &config, &device).unwrap().len(), 10);
     }
 
     #[test]

@@ -200,7 +200,7 @@ fn bench_map_runs_on_synthetic_features() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("300 x 24 features from synthetic data"), "{table}");
     assert!(table.contains("renders (canvas, clusters, scatter charts)"), "{table}");
-    let agreement = table.lines().find(|l| l.starts_with("items in the same cluster as linfa's")).unwrap();
+    let agreement = table.lines().find(|l| l.starts_with("items in the same cluster as linfa from hebb's start")).unwrap();
     assert!(agreement.trim_end().ends_with("100.00 %"), "{agreement}");
     let both = hebb(&["bench", "map", "--synthetic", "300", "--run", "x"], dir.path());
     assert!(!both.status.success());

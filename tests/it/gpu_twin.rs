@@ -87,11 +87,11 @@ fn wgpu_and_cpu_neighbours_agree() {
     assert!(relative_gap(&on_gpu.similarities, &on_cpu.similarities) <= 1e-5);
 }
 
-/// K-Means iterated on wgpu against the same iteration on flex and against linfa's own fit:
-/// the same clusters from the same seed.
+/// K-Means on wgpu against flex (same k-means++ start, same clusters) and against linfa's own
+/// fit from that start.
 #[test]
 fn wgpu_cpu_and_linfa_kmeans_agree() {
-    use hebb::cluster::{ClusterConfig, kmeans, kmeans_linfa};
+    use hebb::cluster::{ClusterConfig, initial_centroids, kmeans, kmeans_linfa};
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let (rows, dim) = (240, 5);
     let values: Vec<f32> =
@@ -100,7 +100,9 @@ fn wgpu_cpu_and_linfa_kmeans_agree() {
     let on_gpu = kmeans(&values, rows, dim, &config, &gpu.device).unwrap();
     let on_cpu = kmeans(&values, rows, dim, &config, &Device::flex()).unwrap();
     assert_eq!(on_gpu, on_cpu);
-    assert_eq!(on_cpu, kmeans_linfa(&values, rows, dim, &config).unwrap());
+    let start = initial_centroids(&values, rows, dim, &config, &gpu.device).unwrap();
+    assert_eq!(start, initial_centroids(&values, rows, dim, &config, &Device::flex()).unwrap());
+    assert_eq!(on_cpu, kmeans_linfa(&values, rows, dim, &config, Some(&start)).unwrap());
 }
 
 /// Synchronous recall with a dense W on wgpu (the WGSL few-probe kernel up to 8 probes, a
