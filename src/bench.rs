@@ -102,32 +102,31 @@ pub fn encode(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> R
         }
     }
 
-    let channels = config.encoder.channels[0];
-    let positions = output_side(config.data.image_size as usize).pow(2);
-    let activations = random_activations([batch, channels, positions], dev);
     let lr = config.training.lr;
     let repeats = 5;
-    let seed_seconds = time_per_call(repeats, || seed_literal_delta(activations.clone(), lr))?;
-    let ours_seconds = time_per_call(repeats, || hebbian_delta(activations.clone(), LateralMode::Shared, lr))?;
-    let weights = Tensor::<3>::zeros([1, positions, positions], dev);
-    let full_seconds = time_per_call(repeats, || {
-        update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr).0
-    })?;
+    // Every layer's dW both ways, at its own shape: what a step would cost with the seed's form.
+    // Layer 1 (the largest) is also reported on its own, with hebb's full W update.
+    let mut layer_1 = None;
+    let mut extra_per_step = 0.0;
+    let mut side = config.data.image_size as usize;
+    for &channels in &config.encoder.channels {
+        side = output_side(side);
+        let positions = side * side;
+        let activations = random_activations([batch, channels, positions], dev);
+        let seed_s = time_per_call(repeats, || seed_literal_delta(activations.clone(), lr))?;
+        let ours_s = time_per_call(repeats, || hebbian_delta(activations.clone(), LateralMode::Shared, lr))?;
+        extra_per_step += seed_s - ours_s;
+        if layer_1.is_none() {
+            let weights = Tensor::<3>::zeros([1, positions, positions], dev);
+            let full_s = time_per_call(repeats, || update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr).0)?;
+            layer_1 = Some((channels, positions, seed_s, ours_s, full_s));
+        }
+    }
+    let (channels, positions, seed_seconds, ours_seconds, full_seconds) = layer_1.expect("the encoder has layers");
     let full_name = if is_wgpu(dev) { "fused WGSL kernel" } else { "GEMM + clamp + add" };
     rows.push((format!("layer-1 dW, seed's [C,N,N] form (C={channels}, N={positions})"), seed_seconds * 1e3, "ms/step"));
     rows.push(("layer-1 dW, one GEMM (hebb)".to_string(), ours_seconds * 1e3, "ms/step"));
     rows.push((format!("layer-1 full W update, {full_name} (hebb)"), full_seconds * 1e3, "ms/step"));
-
-    // Every layer's dW both ways, at its own shape: what a step would cost with the seed's form.
-    let mut extra_per_step = 0.0;
-    let mut side = config.data.image_size as usize;
-    for &layer_channels in &config.encoder.channels {
-        side = output_side(side);
-        let activations = random_activations([batch, layer_channels, side * side], dev);
-        let seed_s = time_per_call(repeats, || seed_literal_delta(activations.clone(), lr))?;
-        let ours_s = time_per_call(repeats, || hebbian_delta(activations.clone(), LateralMode::Shared, lr))?;
-        extra_per_step += seed_s - ours_s;
-    }
     let steps = n.div_ceil(batch) as f64;
     let seed_form_seconds = shared_train_seconds + steps * extra_per_step;
     rows.push(("train, shared, every layer's dW in the seed's form (derived)".to_string(), n as f64 / seed_form_seconds, "images/s"));
