@@ -1,10 +1,12 @@
 // Fused Hebbian update of a shared lateral matrix (the seed's rule), one pass:
 //   W_out[i, j] = W[i, j] + clamp(scale * sum_r A[r, i] * A[r, j], -1, 1)
-//   partial[workgroup] = sum over the workgroup's tile of |clamped delta|
+//   partial[2 * workgroup]     = sum over the workgroup's tile of |clamped delta|
+//   partial[2 * workgroup + 1] = sum over the workgroup's tile of W_out² (the logged norm, squared)
 // A is the (rows x n) activation matrix (rows = batch * channels), W and W_out are n x n, all
 // row-major and contiguous. The outer-product sum is a tiled AᵀA in workgroup memory; the
-// clamp, the accumulation into W and the |ΔW| reduction happen before anything is written, so
-// ΔW never exists in device memory. Its CPU twin is `lateral::hebbian_delta` + clamp + add.
+// clamp, the accumulation into W and both reductions happen before anything is written, so
+// ΔW never exists in device memory. Its CPU twins are `encoder::fused::symmetric_update` and
+// the plain tensor ops `lateral::update_weights_unfused`.
 //
 // info: [rows, n, bitcast<u32>(scale)]
 
@@ -18,7 +20,7 @@ const TILE: u32 = 16u;
 
 var<workgroup> tile_i: array<array<f32, 16>, 16>;
 var<workgroup> tile_j: array<array<f32, 16>, 16>;
-var<workgroup> sums: array<f32, 256>;
+var<workgroup> sums: array<vec2<f32>, 256>;
 
 @compute @workgroup_size(16, 16, 1)
 fn main(
@@ -55,11 +57,12 @@ fn main(
         workgroupBarrier();
     }
 
-    var magnitude = 0.0;
+    var magnitude = vec2<f32>(0.0, 0.0);
     if (i < n && j < n) {
         let delta = clamp(scale * acc, -1.0, 1.0);
-        weights_out[i * n + j] = weights[i * n + j] + delta;
-        magnitude = abs(delta);
+        let updated = weights[i * n + j] + delta;
+        weights_out[i * n + j] = updated;
+        magnitude = vec2<f32>(abs(delta), updated * updated);
     }
 
     let slot = local.y * TILE + local.x;
@@ -72,6 +75,8 @@ fn main(
         workgroupBarrier();
     }
     if (slot == 0u) {
-        partial[group.y * groups.x + group.x] = sums[0];
+        let tile = group.y * groups.x + group.x;
+        partial[2u * tile] = sums[0].x;
+        partial[2u * tile + 1u] = sums[0].y;
     }
 }

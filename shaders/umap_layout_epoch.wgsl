@@ -1,7 +1,7 @@
 // One epoch of UMAP's layout optimisation (umap-learn's optimize_layout_euclidean), one thread
 // per edge, all edges at once. Edges due this epoch pull their two ends together; each then
 // pushes its head away from negative samples drawn by a counter-based hash of
-// (seed ^ pcg(epoch), edge, sample), the same numbers the CPU twin draws. Like umap-learn's
+// (sample, seed ^ pcg(epoch), edge), the same numbers the CPU twin draws. Like umap-learn's
 // parallel mode, threads update shared coordinates without locks, so runs on a GPU are not
 // bit-for-bit reproducible; the CPU twin (`map::layout::optimise`) runs the edges in order.
 //
@@ -25,6 +25,19 @@ fn pcg(v: u32) -> u32 {
 
 fn pcg3(a: u32, b: u32, c: u32) -> u32 {
     return pcg(a ^ pcg(b ^ pcg(c)));
+}
+
+// The high 32 bits of x * n, from 16-bit halves (WGSL has no 64-bit integers): x mapped onto
+// 0..n as `hash::below` does.
+fn below(x: u32, n: u32) -> u32 {
+    let xl = x & 0xffffu;
+    let xh = x >> 16u;
+    let nl = n & 0xffffu;
+    let nh = n >> 16u;
+    let lh = xl * nh;
+    let hl = xh * nl;
+    let middle = ((xl * nl) >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
+    return xh * nh + (lh >> 16u) + (hl >> 16u) + (middle >> 16u);
 }
 
 @compute @workgroup_size(256, 1, 1)
@@ -56,7 +69,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     let d2 = (cx - ox) * (cx - ox) + (cy - oy) * (cy - oy);
     var coefficient = 0.0;
     if (d2 > 0.0) {
-        coefficient = -2.0 * a * b * pow(d2, b - 1.0) / (a * pow(d2, b) + 1.0);
+        let power = pow(d2, b);
+        coefficient = -2.0 * a * b * (power / d2) / (a * power + 1.0);
     }
     let gx = clamp(coefficient * (cx - ox), -CLIP, CLIP) * alpha;
     let gy = clamp(coefficient * (cy - oy), -CLIP, CLIP) * alpha;
@@ -70,7 +84,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     let negatives = u32(max((now - next_negative[e]) / per_negative, 0.0));
     let round = seed ^ pcg(epoch);
     for (var p = 0u; p < negatives; p++) {
-        let other = pcg3(round, e, p) % vertices;
+        let other = below(pcg3(p, round, e), vertices);
         if (other == j) {
             continue;
         }

@@ -26,7 +26,7 @@ use crate::config::{EncodeConfig, LateralMode};
 use crate::data;
 use crate::device::{ComputeDevice, is_wgpu};
 use crate::encode::new_encoder;
-use crate::encoder::lateral::{hebbian_delta, update_weights};
+use crate::encoder::lateral::{hebbian_delta, update_weights, update_weights_unfused};
 use crate::encoder::output_side;
 use crate::features;
 use crate::train::batch_tensor;
@@ -118,14 +118,17 @@ pub fn encode(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> R
         extra_per_step += seed_s - ours_s;
         if layer_1.is_none() {
             let weights = Tensor::<3>::zeros([1, positions, positions], dev);
-            let full_s = time_per_call(repeats, || update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr).0)?;
-            layer_1 = Some((channels, positions, seed_s, ours_s, full_s));
+            let full_s = time_per_call(repeats, || update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr).weights)?;
+            let unfused_s =
+                time_per_call(repeats, || update_weights_unfused(activations.clone(), weights.clone(), LateralMode::Shared, lr).weights)?;
+            layer_1 = Some((channels, positions, seed_s, ours_s, full_s, unfused_s));
         }
     }
-    let (channels, positions, seed_seconds, ours_seconds, full_seconds) = layer_1.expect("the encoder has layers");
-    let full_name = if is_wgpu(dev) { "fused WGSL kernel" } else { "GEMM + clamp + add" };
+    let (channels, positions, seed_seconds, ours_seconds, full_seconds, unfused_seconds) = layer_1.expect("the encoder has layers");
+    let full_name = if is_wgpu(dev) { "fused WGSL kernel" } else { "fused blocked symmetric kernel" };
     rows.push((format!("layer-1 dW, seed's [C,N,N] form (C={channels}, N={positions})"), seed_seconds * 1e3, "ms/step"));
     rows.push(("layer-1 dW, one GEMM (hebb)".to_string(), ours_seconds * 1e3, "ms/step"));
+    rows.push(("layer-1 full W update, tensor ops: GEMM, clamp, add, norm".to_string(), unfused_seconds * 1e3, "ms/step"));
     rows.push((format!("layer-1 full W update, {full_name} (hebb)"), full_seconds * 1e3, "ms/step"));
     let steps = n.div_ceil(batch) as f64;
     let seed_form_seconds = shared_train_seconds + steps * extra_per_step;
@@ -136,6 +139,7 @@ pub fn encode(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> R
         table.push_str(&format!("{name:<60} {value:>12.2} {unit}\n"));
     }
     table.push_str(&format!("{:<60} {:>12.2} x\n", "dW speed-up, seed form / one GEMM", seed_seconds / ours_seconds));
+    table.push_str(&format!("{:<60} {:>12.2} x\n", "W update speed-up, tensor ops / fused", unfused_seconds / full_seconds));
     table.push_str(&format!("{:<60} {:>12.2} x\n", "training speed-up, hebb / seed's dW form", seed_form_seconds / shared_train_seconds));
     Ok(table)
 }
@@ -236,7 +240,7 @@ pub fn map(input: &MapInput, device: &ComputeDevice) -> Result<String> {
     let config = &input.config;
     let dev = &device.device;
     let width = config.map.n_neighbors.max(6).min(features.rows);
-    let (with_self, knn_s) = timed(|| knn::search(&features.values, features, width, dev, true))?;
+    let (with_self, knn_s) = timed(|| knn::search_all(features, width, dev, true))?;
     let (initial, pca_s) = timed(|| map::pca::principal_components(features, dev))?;
     let (manifold, graph_s) = timed(|| map::fuzzy_graph(&with_self, &config.map, true))?;
     let (coords, ours_s) = timed(|| map::lay_out(&manifold, initial.clone(), &config.map, dev, true))?;

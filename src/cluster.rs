@@ -4,13 +4,15 @@
 //! The algorithm is linfa-clustering's, and linfa is its reference: Lloyd's iteration in linfa's
 //! "m_k-means" form (the old centroid counts as one more member of its cluster), linfa's stopping
 //! rule (the Frobenius norm of the centroid change below 1e-4, or `max_iter` iterations) and tie
-//! rule (the lower cluster index). hebb runs it as matrix products (squared distances as
-//! `|x|² - 2x·c + |c|²`, centroid sums as `onehotᵀ X`) from a seeded k-means++ start computed on
-//! the device too, one pass over the points per centre. (linfa's own k-means++ recomputes the
-//! distances to every centre chosen so far in each round: k²/2 passes, which at 100,000 x 4,608
-//! items costs more than all the rest.) The CPU twin is linfa's own fit from the same start;
-//! the two agree up to float rounding (a distance from a matrix product can break a near-tie the
-//! other way than linfa's direct sum; `hebb bench map` reports the share of items that agree).
+//! rule (the lower cluster index), from a seeded k-means++ start computed on the device, one
+//! pass over the points per centre. (linfa's own k-means++ recomputes the distances to every
+//! centre chosen so far in each round: k²/2 passes, which at 100,000 x 4,608 items costs more
+//! than all the rest.) Squared distances are `|x|² - 2x·c + |c|²` with `x·c` from a matrix
+//! product. On wgpu each iteration is tensor ops (centroid sums as `onehotᵀ X`); on the CPU it is
+//! one pass over the points in parallel chunks ([`lloyd_cpu`]). The reference is linfa's own fit
+//! from the same start; they agree up to float rounding (a distance from a matrix product can
+//! break a near-tie the other way than linfa's direct sum; `hebb bench map` reports the share of
+//! items that agree).
 //!
 //! linfa speaks ndarray 0.16 while the rest of hebb speaks 0.17: the conversion happens here
 //! and nowhere else.
@@ -21,11 +23,13 @@ use linfa::DatasetBase;
 use linfa::prelude::Fit;
 use linfa_clustering::KMeans;
 use ndarray016::ArrayView2;
+use rayon::prelude::*;
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::device::read_f32;
+use crate::device::{is_wgpu, read_f32};
+use crate::matmul::{self, View};
 
 /// linfa's default convergence tolerance on the centroid change.
 const TOLERANCE: f32 = 1e-4;
@@ -80,11 +84,18 @@ impl ClusterConfig {
 /// With `n_runs` > 1, run r starts from seed `seed + r` and the lowest inertia wins.
 pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<usize>> {
     let k = cluster_count(config, rows)?;
+    if dim == 0 || values.len() != rows * dim {
+        bail!("K-Means needs {rows} rows of at least one value each, got {} values of width {dim}", values.len());
+    }
     let points = Points::upload(values, rows, dim, device);
     let mut best: Option<Clustering> = None;
     for run in 0..config.n_runs as u64 {
         let start = points.kmeans_plus_plus(values, k, config.seed.wrapping_add(run))?;
-        let clustering = points.lloyd(start, k, config.max_iter)?;
+        let clustering = if is_wgpu(device) {
+            points.lloyd(start, k, config.max_iter)?
+        } else {
+            lloyd_cpu(values, dim, start, config.max_iter)
+        };
         if best.as_ref().is_none_or(|b| clustering.inertia < b.inertia) {
             best = Some(clustering);
         }
@@ -200,6 +211,79 @@ impl Points {
         let nearest = distances.argmin(1).reshape([self.rows]);
         let labels = crate::device::read_indices(nearest, "K-Means labels")?;
         Ok(Clustering { labels: labels.into_iter().map(|i| i as usize).collect(), inertia })
+    }
+}
+
+/// Most row chunks one CPU pass splits the points into (each holds its own cluster sums).
+const CPU_CHUNKS: usize = 64;
+
+/// [`Points::lloyd`] on the CPU in one pass over the points per iteration, which is what bounds
+/// it: the rows in fixed chunks, in parallel, each chunk's distances to the centroids as one
+/// matrix product, then each row's nearest centroid (same formula and tie rule) and the chunk's
+/// per-cluster sums and counts while its rows are in cache. The chunks' sums are added in chunk
+/// order, so the result does not depend on the thread count.
+fn lloyd_cpu(values: &[f32], dim: usize, start: Vec<f32>, iterations: u64) -> Clustering {
+    let rows = values.len() / dim;
+    let k = start.len() / dim;
+    let chunk_rows = rows.div_ceil(CPU_CHUNKS).max(256);
+    let squared_norms: Vec<f32> = values.par_chunks(dim).map(|row| row.iter().map(|v| v * v).sum()).collect();
+    // Each row's nearest centroid and its squared distance, chunk by chunk.
+    let assign = |centroids: &[f32], chunk: usize, block: &[f32]| -> Vec<(usize, f32)> {
+        let height = block.len() / dim;
+        let centroid_norms: Vec<f32> = centroids.chunks(dim).map(|c| c.iter().map(|v| v * v).sum()).collect();
+        let mut cross = vec![0.0f32; height * k];
+        matmul::product(height, k, dim, View::rows(block, dim), View::transposed(centroids, dim), &mut cross, false);
+        (0..height)
+            .map(|r| {
+                let norm = squared_norms[chunk * chunk_rows + r];
+                let mut best = (0, f32::INFINITY);
+                for (c, (&x_c, &c_norm)) in cross[r * k..(r + 1) * k].iter().zip(&centroid_norms).enumerate() {
+                    let distance = (norm - 2.0 * x_c + c_norm).max(0.0);
+                    if distance < best.1 {
+                        best = (c, distance);
+                    }
+                }
+                best
+            })
+            .collect()
+    };
+    let mut centroids = start;
+    for _ in 0..iterations {
+        let partial: Vec<(Vec<f32>, Vec<f32>)> = values
+            .par_chunks(chunk_rows * dim)
+            .enumerate()
+            .map(|(chunk, block)| {
+                let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
+                for ((label, _), row) in assign(&centroids, chunk, block).into_iter().zip(block.chunks(dim)) {
+                    counts[label] += 1.0;
+                    sums[label * dim..(label + 1) * dim].iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                }
+                (sums, counts)
+            })
+            .collect();
+        // linfa's m_k-means: the old centroid counts as one more member.
+        let (mut next, mut counts) = (centroids.clone(), vec![1.0f32; k]);
+        for (sums, chunk_counts) in &partial {
+            next.iter_mut().zip(sums).for_each(|(n, s)| *n += s);
+            counts.iter_mut().zip(chunk_counts).for_each(|(n, c)| *n += c);
+        }
+        for (centroid, count) in next.chunks_mut(dim).zip(&counts) {
+            centroid.iter_mut().for_each(|v| *v /= count);
+        }
+        let change = next.iter().zip(&centroids).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
+        centroids = next;
+        if change < TOLERANCE {
+            break;
+        }
+    }
+    let assigned: Vec<(usize, f32)> = values
+        .par_chunks(chunk_rows * dim)
+        .enumerate()
+        .flat_map_iter(|(chunk, block)| assign(&centroids, chunk, block))
+        .collect();
+    Clustering {
+        inertia: assigned.iter().map(|&(_, d)| d as f64).sum(),
+        labels: assigned.into_iter().map(|(label, _)| label).collect(),
     }
 }
 

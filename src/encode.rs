@@ -153,7 +153,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     clock.lap("extract");
 
     let width = (config.map.n_neighbors.max(TOP_K + 1)).min(features.rows);
-    let with_self = knn::search(&features.values, &features, width, &device.device, quiet)?;
+    let with_self = knn::search_all(&features, width, &device.device, quiet)?;
     let neighbours = knn::drop_self(&with_self.truncate(TOP_K + 1));
     clock.lap("neighbours");
     let spinner = progress::spinner("pca", quiet);

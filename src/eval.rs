@@ -116,7 +116,7 @@ pub fn score(
     device: &ComputeDevice,
 ) -> Result<Scores> {
     let width = run.config.map.n_neighbors.max(VOTERS + 1).min(features.rows);
-    let with_self = knn::search(&features.values, features, width, &device.device, true)?;
+    let with_self = knn::search_all(features, width, &device.device, true)?;
     let voters = knn::drop_self(&with_self.truncate(VOTERS + 1));
     let clusters_config = ClusterConfig { n_clusters: label_count, ..run.config.clusters.clone() };
     let on_features = cluster::kmeans(&features.values, features.rows, features.dim, &clusters_config, &device.device)?;

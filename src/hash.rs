@@ -14,6 +14,11 @@ pub fn pcg3(a: u32, b: u32, c: u32) -> u32 {
     pcg(a ^ pcg(b ^ pcg(c)))
 }
 
+/// Maps a uniform 32-bit hash onto `0..n` by a multiply-high (Lemire's reduction): no division.
+pub fn below(hash: u32, n: u32) -> u32 {
+    ((hash as u64 * n as u64) >> 32) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -25,5 +30,16 @@ mod tests {
             let count = values.iter().filter(|&&v| v == bucket).count();
             assert!((60..=140).contains(&count), "bucket {bucket}: {count}");
         }
+    }
+
+    #[test]
+    fn below_stays_in_range_and_covers_it() {
+        assert_eq!(below(u32::MAX, 10), 9);
+        assert_eq!(below(0, 10), 0);
+        let mut seen = [0usize; 7];
+        for i in 0..7000 {
+            seen[below(pcg(i), 7) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&c| (800..=1200).contains(&c)), "{seen:?}");
     }
 }

@@ -4,8 +4,8 @@
 //! [`features`] -> [`knn`] -> [`map`] and [`cluster`] -> [`render`] -> [`run_folder`];
 //! [`encode`] runs them in order, [`query`] and [`eval`] answer from a finished run, [`device`]
 //! picks where, and [`bench`] measures. [`hopfield`] stands beside them: associative memories
-//! sharing the device selection, image helpers and renders. [`wgsl`] holds our shaders. [`cli`]
-//! is the command line over all of it.
+//! sharing the device selection, image helpers and renders. [`wgsl`] holds our shaders and
+//! [`matmul`] the matrix product our CPU kernels share. [`cli`] is the command line over all of it.
 
 pub mod bench;
 pub mod cli;
@@ -22,6 +22,7 @@ pub mod hash;
 pub mod hopfield;
 pub mod knn;
 pub mod map;
+pub mod matmul;
 pub mod progress;
 pub mod query;
 pub mod render;

@@ -91,8 +91,9 @@ impl HebbianLayer {
     pub fn train_step(&mut self, input: Tensor<4>, lr: f64) -> (Tensor<4>, Tensor<1>) {
         let side = output_side(input.dims()[2]);
         let active = self.activations(input);
-        let (lateral, delta_mean_abs) = update_weights(active.clone(), self.lateral.val(), self.mode, lr);
-        let stats = step_statistics(active.clone(), delta_mean_abs, lateral.clone());
+        let update = update_weights(active.clone(), self.lateral.val(), self.mode, lr);
+        let stats = step_statistics(active.clone(), &update);
+        let lateral = update.weights;
         let response = lateral_response(active.clone(), lateral.clone());
         self.lateral = self.lateral.clone().map(|_| lateral);
         (Self::to_map(active + response, side), stats)

@@ -1,14 +1,14 @@
 //! UMAP's layout optimisation, seeded: stochastic gradient descent on the fuzzy graph's edges
 //! with negative sampling, following umap-learn's `optimize_layout_euclidean` step for step
 //! (edge schedule by weight, linearly decaying learning rate, gradients clipped to ±4, both ends
-//! of an edge moved). Negative samples come from a counter-based hash of (seed, epoch, edge,
-//! sample) ([`crate::hash`]), so the CPU path — the edges in order — reproduces a map exactly for
+//! of an edge moved). Negative samples come from a counter-based hash of (sample, seed ^ epoch,
+//! edge) ([`crate::hash`]; its inner part is computed once per edge), so the CPU path — the edges in order — reproduces a map exactly for
 //! a seed, and the GPU kernel (`shaders/umap_layout_epoch.wgsl`, all edges at once) draws the
 //! same samples. umap-rs 0.4.5's own optimiser is not used: its attractive and repulsive
 //! gradients divide by `a·d^(2b)·d² + 1` instead of `a·d^(2b) + 1`, and its negative samples
 //! come from an unseeded generator.
 
-use crate::hash::{pcg, pcg3};
+use crate::hash::{below, pcg, pcg3};
 
 /// Largest step one coordinate takes from one gradient (umap-learn's `clip`).
 const CLIP: f32 = 4.0;
@@ -52,7 +52,8 @@ impl Edges {
 /// `-2ab·d^(2(b-1)) / (a·d^(2b) + 1)` with `d^(2b)` = `dist_sq^b` (0 when the points coincide).
 pub fn attractive_coefficient(dist_sq: f32, a: f32, b: f32) -> f32 {
     if dist_sq > 0.0 {
-        -2.0 * a * b * dist_sq.powf(b - 1.0) / (a * dist_sq.powf(b) + 1.0)
+        let power = dist_sq.powf(b);
+        -2.0 * a * b * (power / dist_sq) / (a * power + 1.0)
     } else {
         0.0
     }
@@ -121,7 +122,7 @@ pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams
             let negatives = ((now - next_negative[e]) / epochs_per_negative[e]).max(0.0) as usize;
             let round = params.seed as u32 ^ pcg(epoch as u32);
             for p in 0..negatives {
-                let k = (pcg3(round, e as u32, p as u32) % n as u32) as usize;
+                let k = below(pcg3(p as u32, round, e as u32), n as u32) as usize;
                 if k == j {
                     continue;
                 }

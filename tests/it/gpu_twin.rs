@@ -44,8 +44,9 @@ fn wgpu_and_cpu_features_agree() {
 }
 
 /// The fused WGSL update (shared rule) and the tensor-op update (per channel) on wgpu against
-/// the tensor ops on the CPU: ragged tiles (n = 50), several row blocks (rows = 4 x 10), and a
-/// rate at which the clamp binds for some entries.
+/// the CPU's (the blocked fused kernel for the shared rule, the tensor ops per channel): ragged
+/// tiles (n = 50), several row blocks (rows = 4 x 10), and a rate at which the clamp binds for
+/// some entries.
 #[test]
 fn wgpu_and_cpu_hebbian_updates_agree() {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
@@ -56,17 +57,19 @@ fn wgpu_and_cpu_hebbian_updates_agree() {
     let start: Vec<f32> = (0..channels * n * n).map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5).collect();
     for (mode, lr) in [(LateralMode::Shared, 0.05), (LateralMode::Shared, 1e-3), (LateralMode::PerChannel, 0.3)] {
         let count = if mode == LateralMode::Shared { 1 } else { channels };
-        let run = |device: &Device| -> (Vec<f32>, f32) {
+        let run = |device: &Device| -> (Vec<f32>, f32, f32) {
             let a = Tensor::<3>::from_data(TensorData::new(values.clone(), [batch, channels, n]), device);
             let w = Tensor::<3>::from_data(TensorData::new(start[..count * n * n].to_vec(), [count, n, n]), device);
-            let (updated, delta) = update_weights(a, w, mode, lr);
-            (updated.into_data().try_into_vec::<f32>().unwrap(), delta.into_scalar::<f32>())
+            let update = update_weights(a, w, mode, lr);
+            let weights = update.weights.into_data().try_into_vec::<f32>().unwrap();
+            (weights, update.delta_mean_abs.into_scalar::<f32>(), update.norm.into_scalar::<f32>())
         };
-        let (gpu_w, gpu_delta) = run(&gpu.device);
-        let (cpu_w, cpu_delta) = run(&Device::flex());
+        let (gpu_w, gpu_delta, gpu_norm) = run(&gpu.device);
+        let (cpu_w, cpu_delta, cpu_norm) = run(&Device::flex());
         let gap = relative_gap(&gpu_w, &cpu_w);
         assert!(gap <= 1e-5, "{mode:?} lr {lr}: weights differ by {gap}");
         assert!((gpu_delta - cpu_delta).abs() <= 1e-5 * cpu_delta.abs(), "{mode:?}: {gpu_delta} vs {cpu_delta}");
+        assert!((gpu_norm - cpu_norm).abs() <= 1e-5 * cpu_norm, "{mode:?}: norm {gpu_norm} vs {cpu_norm}");
     }
 }
 

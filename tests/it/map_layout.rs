@@ -28,7 +28,7 @@ fn layout(features: &Features, config: &MapConfig) -> Vec<[f32; 2]> {
 
 fn layout_on(features: &Features, config: &MapConfig, device: &Device) -> Vec<[f32; 2]> {
     let device = device.clone();
-    let with_self = knn::search(&features.values, features, config.n_neighbors, &device, true).unwrap();
+    let with_self = knn::search_all(features, config.n_neighbors, &device, true).unwrap();
     let initial = pca::principal_components(features, &device).unwrap();
     map::project(&with_self, initial, config, &device, true).unwrap()
 }
