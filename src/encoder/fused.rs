@@ -23,7 +23,7 @@ use crate::wgsl;
 const TILE: usize = 16;
 
 /// Side of the square blocks of AᵀA the CPU path computes at once (64 KiB each).
-const CPU_BLOCK: usize = 128;
+const CPU_BLOCK: usize = 256;
 
 /// What one fused update returns: the new weights, Σ|ΔW| and Σ W_new², each as a tensor.
 pub type Fused = (Tensor<2>, Tensor<1>, Tensor<1>);
@@ -73,8 +73,7 @@ fn shared_update_flex(activations: Tensor<2>, weights: Tensor<2>, scale: f32) ->
     let activations = activations.try_into_primitive::<Flex>().ok()?.to_contiguous();
     let weights = weights.try_into_primitive::<Flex>().ok()?.to_contiguous();
     let (activations, weights) = (activations.as_slice::<f32>()?, weights.as_slice::<f32>()?);
-    let mut updated = vec![0.0f32; n * n];
-    let sums = symmetric_update(activations, rows, n, weights, &mut updated, scale);
+    let (updated, sums) = symmetric_update(activations, rows, n, weights, scale);
     let scalar = |value: f64| Tensor::from_data(TensorData::new(vec![value as f32], [1]), &device);
     Some((Tensor::from_data(TensorData::new(updated, [n, n]), &device), scalar(sums.delta_abs), scalar(sums.updated_squares)))
 }
@@ -86,6 +85,17 @@ struct BlockWriter(*mut f32);
 unsafe impl Send for BlockWriter {}
 unsafe impl Sync for BlockWriter {}
 
+impl BlockWriter {
+    /// The `len` output values from `start` on.
+    ///
+    /// # Safety
+    /// `start + len` ≤ n², and no other task writes any of these values while the slice lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn run(&self, start: usize, len: usize) -> &mut [f32] {
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+}
+
 /// The two sums [`symmetric_update`] reduces on the way.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct UpdateSums {
@@ -95,16 +105,42 @@ pub struct UpdateSums {
     pub updated_squares: f64,
 }
 
-/// CPU kernel: `updated = weights + clamp(scale · AᵀA, -1, 1)` for `A` row-major `rows x n` and
-/// `weights`/`updated` row-major `n x n`; returns Σ|clamp(scale · AᵀA, -1, 1)| and Σ updated².
-/// Each block of AᵀA on or above the diagonal is computed once and applied at both of its places,
-/// so ΔW is exactly symmetric. The sums add the blocks' partial sums in a fixed order
-/// (reproducible).
-pub fn symmetric_update(activations: &[f32], rows: usize, n: usize, weights: &[f32], updated: &mut [f32], scale: f32) -> UpdateSums {
+impl UpdateSums {
+    fn add(self, other: UpdateSums) -> UpdateSums {
+        UpdateSums { delta_abs: self.delta_abs + other.delta_abs, updated_squares: self.updated_squares + other.updated_squares }
+    }
+}
+
+/// Lanes of the running sums in [`apply_run`]: independent accumulators, so the loop is not one
+/// chain of dependent additions.
+const LANES: usize = 8;
+
+/// `out[t] = weights[t] + delta(t)` over one contiguous run, with Σ|delta| and Σ out².
+#[inline(always)]
+fn apply_run(weights: &[f32], out: &mut [f32], delta: impl Fn(usize) -> f32) -> UpdateSums {
+    let (mut magnitudes, mut squares) = ([0.0f32; LANES], [0.0f32; LANES]);
+    for (t, (w, o)) in weights.iter().zip(out.iter_mut()).enumerate() {
+        let d = delta(t);
+        let updated = w + d;
+        *o = updated;
+        magnitudes[t % LANES] += d.abs();
+        squares[t % LANES] += updated * updated;
+    }
+    let total = |lanes: [f32; LANES]| lanes.iter().map(|&v| v as f64).sum();
+    UpdateSums { delta_abs: total(magnitudes), updated_squares: total(squares) }
+}
+
+/// CPU kernel: `W + clamp(scale · AᵀA, -1, 1)` for `A` row-major `rows x n` and `weights`
+/// row-major `n x n`, with Σ|clamp(scale · AᵀA, -1, 1)| and Σ of the result's squares. Each block
+/// of AᵀA on or above the diagonal is computed once and applied at both of its places (row by
+/// row in each), so ΔW is exactly symmetric. The sums add the blocks' partial sums in a fixed
+/// order (reproducible).
+pub fn symmetric_update(activations: &[f32], rows: usize, n: usize, weights: &[f32], scale: f32) -> (Vec<f32>, UpdateSums) {
     assert_eq!(activations.len(), rows * n, "activations must be rows x n");
-    assert!(weights.len() == n * n && updated.len() == n * n, "weights must be n x n");
+    assert_eq!(weights.len(), n * n, "weights must be n x n");
     let blocks = n.div_ceil(CPU_BLOCK);
     let pairs: Vec<(usize, usize)> = (0..blocks).flat_map(|i| (i..blocks).map(move |j| (i, j))).collect();
+    let mut updated: Vec<f32> = Vec::with_capacity(n * n);
     let out = BlockWriter(updated.as_mut_ptr());
     let out = &out;
     let partial_sums: Vec<UpdateSums> = pairs
@@ -117,38 +153,33 @@ pub fn symmetric_update(activations: &[f32], rows: usize, n: usize, weights: &[f
                 // product[i][j] = Σ_r A[r][i0 + i] · A[r][j0 + j], row-major height x width.
                 let (columns_i, columns_j) = (View::transposed(&activations[i0..], n), View::rows(&activations[j0..], n));
                 matmul::product(height, width, rows, columns_i, columns_j, product, false);
+                let delta = |i: usize, j: usize| (scale * product[i * width + j]).clamp(-1.0, 1.0);
                 let mut sums = UpdateSums::default();
+                // Block (bi, bj), row by row; a diagonal block from its diagonal on.
                 for i in 0..height {
-                    // On a diagonal block only the upper triangle is read: its mirror is the lower one.
                     let first = if bi == bj { i } else { 0 };
-                    for j in first..width {
-                        let delta = (scale * product[i * width + j]).clamp(-1.0, 1.0);
-                        let (upper, lower) = ((i0 + i) * n + j0 + j, (j0 + j) * n + i0 + i);
-                        let (new_upper, new_lower) = (weights[upper] + delta, weights[lower] + delta);
-                        // SAFETY: (upper, lower) lie in blocks (bi, bj) and (bj, bi), which only
-                        // this task writes; both are < n * n.
-                        unsafe {
-                            *out.0.add(upper) = new_upper;
-                            *out.0.add(lower) = new_lower;
-                        }
-                        let (delta, new_upper, new_lower) = (delta.abs() as f64, new_upper as f64, new_lower as f64);
-                        if upper == lower {
-                            sums.delta_abs += delta;
-                            sums.updated_squares += new_upper * new_upper;
-                        } else {
-                            sums.delta_abs += 2.0 * delta;
-                            sums.updated_squares += new_upper * new_upper + new_lower * new_lower;
-                        }
-                    }
+                    let start = (i0 + i) * n + j0 + first;
+                    let len = width - first;
+                    // SAFETY: the run lies in row i0 + i of block (bi, bj), which only this task writes.
+                    let run = unsafe { out.run(start, len) };
+                    sums = sums.add(apply_run(&weights[start..start + len], run, |t| delta(i, first + t)));
+                }
+                // Its mirror (bj, bi), row by row; a diagonal block only below its diagonal.
+                for j in 0..width {
+                    let len = if bi == bj { j } else { height };
+                    let start = (j0 + j) * n + i0;
+                    // SAFETY: the run lies in row j0 + j of block (bj, bi), which only this task
+                    // writes (on a diagonal block, left of the diagonal the first loop stopped at).
+                    let run = unsafe { out.run(start, len) };
+                    sums = sums.add(apply_run(&weights[start..start + len], run, |t| delta(t, j)));
                 }
                 sums
             },
         )
         .collect();
-    partial_sums.iter().fold(UpdateSums::default(), |total, part| UpdateSums {
-        delta_abs: total.delta_abs + part.delta_abs,
-        updated_squares: total.updated_squares + part.updated_squares,
-    })
+    // SAFETY: the blocks and their mirrors cover every one of the n² values exactly once.
+    unsafe { updated.set_len(n * n) };
+    (updated, partial_sums.into_iter().fold(UpdateSums::default(), UpdateSums::add))
 }
 
 #[cfg(test)]
@@ -165,8 +196,7 @@ mod tests {
         let activations: Vec<f32> = (0..rows * n).map(value).collect();
         let weights: Vec<f32> = (0..n * n).map(|i| value(i + 7)).collect();
         let scale = 0.6;
-        let mut updated = vec![f32::NAN; n * n];
-        let sums = symmetric_update(&activations, rows, n, &weights, &mut updated, scale);
+        let (updated, sums) = symmetric_update(&activations, rows, n, &weights, scale);
         let (mut want_sum, mut want_squares, mut clamped) = (0.0f64, 0.0f64, 0);
         for i in 0..n {
             for j in 0..n {
@@ -184,8 +214,7 @@ mod tests {
         assert!((sums.delta_abs - want_sum).abs() < 1e-6 * want_sum, "{sums:?} vs {want_sum}");
         assert!((sums.updated_squares - want_squares).abs() < 1e-6 * want_squares, "{sums:?} vs {want_squares}");
         // From W = 0 the update is ΔW itself, exactly symmetric.
-        let mut delta = vec![f32::NAN; n * n];
-        symmetric_update(&activations, rows, n, &vec![0.0; n * n], &mut delta, scale);
+        let (delta, _) = symmetric_update(&activations, rows, n, &vec![0.0; n * n], scale);
         assert!((0..n).all(|i| (0..n).all(|j| delta[i * n + j] == delta[j * n + i])));
     }
 }
