@@ -9,10 +9,10 @@
 //! centre chosen so far in each round: k²/2 passes, which at 100,000 x 4,608 items costs more
 //! than all the rest.) Squared distances are `|x|² - 2x·c + |c|²` with `x·c` from a matrix
 //! product. On wgpu each iteration is tensor ops (centroid sums as `onehotᵀ X`); on the CPU it is
-//! one pass over the points in parallel chunks ([`lloyd_cpu`]). The reference is linfa's own fit
-//! from the same start; they agree up to float rounding (a distance from a matrix product can
-//! break a near-tie the other way than linfa's direct sum; `hebb bench map` reports the share of
-//! items that agree).
+//! one pass over the points in parallel chunks (`HostPoints::lloyd`). The reference is linfa's
+//! own fit from the same start; they agree up to float rounding (a distance from a matrix product
+//! can break a near-tie the other way than linfa's direct sum; `hebb bench map` reports the share
+//! of items that agree).
 //!
 //! linfa speaks ndarray 0.16 while the rest of hebb speaks 0.17: the conversion happens here
 //! and nowhere else.
@@ -84,18 +84,11 @@ impl ClusterConfig {
 /// With `n_runs` > 1, run r starts from seed `seed + r` and the lowest inertia wins.
 pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<usize>> {
     let k = cluster_count(config, rows)?;
-    if dim == 0 || values.len() != rows * dim {
-        bail!("K-Means needs {rows} rows of at least one value each, got {} values of width {dim}", values.len());
-    }
-    let points = Points::upload(values, rows, dim, device);
+    let engine = Engine::new(values, rows, dim, device)?;
     let mut best: Option<Clustering> = None;
     for run in 0..config.n_runs as u64 {
-        let start = points.kmeans_plus_plus(values, k, config.seed.wrapping_add(run))?;
-        let clustering = if is_wgpu(device) {
-            points.lloyd(start, k, config.max_iter)?
-        } else {
-            lloyd_cpu(values, dim, start, config.max_iter)
-        };
+        let start = engine.kmeans_plus_plus(k, config.seed.wrapping_add(run))?;
+        let clustering = engine.lloyd(start, config.max_iter)?;
         if best.as_ref().is_none_or(|b| clustering.inertia < b.inertia) {
             best = Some(clustering);
         }
@@ -106,7 +99,100 @@ pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, d
 /// The seeded k-means++ start that [`kmeans`] uses for `seed` (`k x dim`, row-major).
 pub fn initial_centroids(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<f32>> {
     let k = cluster_count(config, rows)?;
-    Points::upload(values, rows, dim, device).kmeans_plus_plus(values, k, config.seed)
+    Engine::new(values, rows, dim, device)?.kmeans_plus_plus(k, config.seed)
+}
+
+/// Where the iterations run: tensor ops on wgpu, plain parallel loops over the host's copy on
+/// the CPU (no second copy of the points, no tensor temporaries).
+enum Engine<'a> {
+    Device(Points, &'a [f32]),
+    Cpu(HostPoints<'a>),
+}
+
+impl<'a> Engine<'a> {
+    fn new(values: &'a [f32], rows: usize, dim: usize, device: &Device) -> Result<Engine<'a>> {
+        if dim == 0 || values.len() != rows * dim {
+            bail!("K-Means needs {rows} rows of at least one value each, got {} values of width {dim}", values.len());
+        }
+        Ok(if is_wgpu(device) {
+            Engine::Device(Points::upload(values, rows, dim, device), values)
+        } else {
+            Engine::Cpu(HostPoints::new(values, dim))
+        })
+    }
+
+    fn kmeans_plus_plus(&self, k: usize, seed: u64) -> Result<Vec<f32>> {
+        match self {
+            Engine::Device(points, values) => {
+                let mut nearest: Option<Tensor<2>> = None;
+                kmeans_plus_plus(values, points.dim, k, seed, |centre| {
+                    let newest = Tensor::from_data(TensorData::new(centre.to_vec(), [1, points.dim]), &points.x.device());
+                    let to_newest = points.squared_distances(&newest);
+                    let distances = match nearest.take() {
+                        Some(so_far) => so_far.min_pair(to_newest),
+                        None => to_newest,
+                    };
+                    nearest = Some(distances.clone());
+                    read_f32(distances, "K-Means distances")
+                })
+            }
+            Engine::Cpu(points) => {
+                let mut nearest: Vec<f32> = Vec::new();
+                kmeans_plus_plus(points.values, points.dim, k, seed, |centre| {
+                    let to_newest = points.squared_distances(centre, 1);
+                    if nearest.is_empty() {
+                        nearest = to_newest;
+                    } else {
+                        nearest.iter_mut().zip(to_newest).for_each(|(so_far, d)| *so_far = so_far.min(d));
+                    }
+                    Ok(nearest.clone())
+                })
+            }
+        }
+    }
+
+    fn lloyd(&self, start: Vec<f32>, iterations: u64) -> Result<Clustering> {
+        match self {
+            Engine::Device(points, _) => points.lloyd(start, iterations),
+            Engine::Cpu(points) => Ok(points.lloyd(start, iterations)),
+        }
+    }
+}
+
+/// k-means++ (Arthur and Vassilvitskii 2007), seeded: the first centre uniformly at random,
+/// each next one with probability proportional to the squared distance to its nearest centre
+/// so far. `add_centre` takes the newest centre and returns every point's squared distance to
+/// its nearest centre so far (one pass over the points per centre).
+fn kmeans_plus_plus(
+    values: &[f32],
+    dim: usize,
+    k: usize,
+    seed: u64,
+    mut add_centre: impl FnMut(&[f32]) -> Result<Vec<f32>>,
+) -> Result<Vec<f32>> {
+    let rows = values.len() / dim;
+    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+    let row = |i: usize| &values[i * dim..(i + 1) * dim];
+    let mut chosen = vec![(rng.next_u64() % rows as u64) as usize];
+    while chosen.len() < k {
+        let weights = add_centre(row(*chosen.last().expect("one centre is chosen")))?;
+        let total: f64 = weights.iter().map(|&w| w as f64).sum();
+        let next = if total > 0.0 {
+            // A uniform draw in [0, total) and the first point whose running sum passes it.
+            let target = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
+            let mut running = 0.0;
+            weights.iter().position(|&w| {
+                running += w as f64;
+                running > target
+            })
+        } else {
+            None
+        };
+        // Every point sits on a centre already: any unchosen point will do.
+        let next = next.or_else(|| (0..rows).find(|i| !chosen.contains(i))).unwrap_or(0);
+        chosen.push(next);
+    }
+    Ok(chosen.into_iter().flat_map(row).copied().collect())
 }
 
 fn cluster_count(config: &ClusterConfig, rows: usize) -> Result<usize> {
@@ -151,48 +237,11 @@ impl Points {
         (self.squared_norms.clone() - cross * 2.0 + centroid_norms).clamp_min(0.0)
     }
 
-    /// k-means++ (Arthur and Vassilvitskii 2007), seeded: the first centre uniformly at random,
-    /// each next one with probability proportional to the squared distance to its nearest
-    /// centre so far. Those distances are updated with each new centre (one pass over the
-    /// points), and only they leave the device. `values` are the same points on the host.
-    fn kmeans_plus_plus(&self, values: &[f32], k: usize, seed: u64) -> Result<Vec<f32>> {
-        let device = self.x.device();
-        let mut rng = Xoshiro256Plus::seed_from_u64(seed);
-        let row = |i: usize| values[i * self.dim..(i + 1) * self.dim].to_vec();
-        let mut chosen = vec![(rng.next_u64() % self.rows as u64) as usize];
-        let mut nearest: Option<Tensor<2>> = None;
-        while chosen.len() < k {
-            let newest = Tensor::from_data(TensorData::new(row(*chosen.last().unwrap()), [1, self.dim]), &device);
-            let to_newest = self.squared_distances(&newest);
-            let distances = match nearest {
-                Some(so_far) => so_far.min_pair(to_newest),
-                None => to_newest,
-            };
-            let weights = read_f32(distances.clone(), "K-Means distances")?;
-            nearest = Some(distances);
-            let total: f64 = weights.iter().map(|&w| w as f64).sum();
-            let next = if total > 0.0 {
-                // A uniform draw in [0, total) and the first point whose running sum passes it.
-                let target = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * total;
-                let mut running = 0.0;
-                weights.iter().position(|&w| {
-                    running += w as f64;
-                    running > target
-                })
-            } else {
-                None
-            };
-            // Every point sits on a centre already: any unchosen point will do.
-            let next = next.or_else(|| (0..self.rows).find(|i| !chosen.contains(i))).unwrap_or(0);
-            chosen.push(next);
-        }
-        Ok(chosen.into_iter().flat_map(row).collect())
-    }
-
     /// linfa's Lloyd iteration from `start` (`k x dim`, row-major) for at most `iterations`
     /// steps, then the assignment to the final centroids.
-    fn lloyd(&self, start: Vec<f32>, k: usize, iterations: u64) -> Result<Clustering> {
+    fn lloyd(&self, start: Vec<f32>, iterations: u64) -> Result<Clustering> {
         let device = self.x.device();
+        let k = start.len() / self.dim;
         let mut centroids: Tensor<2> = Tensor::from_data(TensorData::new(start, [k, self.dim]), &device);
         for _ in 0..iterations {
             let nearest: Tensor<1, Int> = self.squared_distances(&centroids).argmin(1).reshape([self.rows]);
@@ -217,73 +266,94 @@ impl Points {
 /// Most row chunks one CPU pass splits the points into (each holds its own cluster sums).
 const CPU_CHUNKS: usize = 64;
 
-/// [`Points::lloyd`] on the CPU in one pass over the points per iteration, which is what bounds
-/// it: the rows in fixed chunks, in parallel, each chunk's distances to the centroids as one
-/// matrix product, then each row's nearest centroid (same formula and tie rule) and the chunk's
-/// per-cluster sums and counts while its rows are in cache. The chunks' sums are added in chunk
-/// order, so the result does not depend on the thread count.
-fn lloyd_cpu(values: &[f32], dim: usize, start: Vec<f32>, iterations: u64) -> Clustering {
-    let rows = values.len() / dim;
-    let k = start.len() / dim;
-    let chunk_rows = rows.div_ceil(CPU_CHUNKS).max(256);
-    let squared_norms: Vec<f32> = values.par_chunks(dim).map(|row| row.iter().map(|v| v * v).sum()).collect();
-    // Each row's nearest centroid and its squared distance, chunk by chunk.
-    let assign = |centroids: &[f32], chunk: usize, block: &[f32]| -> Vec<(usize, f32)> {
-        let height = block.len() / dim;
-        let centroid_norms: Vec<f32> = centroids.chunks(dim).map(|c| c.iter().map(|v| v * v).sum()).collect();
-        let mut cross = vec![0.0f32; height * k];
-        matmul::product(height, k, dim, View::rows(block, dim), View::transposed(centroids, dim), &mut cross, false);
-        (0..height)
-            .map(|r| {
-                let norm = squared_norms[chunk * chunk_rows + r];
-                let mut best = (0, f32::INFINITY);
-                for (c, (&x_c, &c_norm)) in cross[r * k..(r + 1) * k].iter().zip(&centroid_norms).enumerate() {
-                    let distance = (norm - 2.0 * x_c + c_norm).max(0.0);
-                    if distance < best.1 {
-                        best = (c, distance);
-                    }
-                }
-                best
-            })
-            .collect()
-    };
-    let mut centroids = start;
-    for _ in 0..iterations {
-        let partial: Vec<(Vec<f32>, Vec<f32>)> = values
-            .par_chunks(chunk_rows * dim)
-            .enumerate()
-            .map(|(chunk, block)| {
-                let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
-                for ((label, _), row) in assign(&centroids, chunk, block).into_iter().zip(block.chunks(dim)) {
-                    counts[label] += 1.0;
-                    sums[label * dim..(label + 1) * dim].iter_mut().zip(row).for_each(|(s, v)| *s += v);
-                }
-                (sums, counts)
-            })
-            .collect();
-        // linfa's m_k-means: the old centroid counts as one more member.
-        let (mut next, mut counts) = (centroids.clone(), vec![1.0f32; k]);
-        for (sums, chunk_counts) in &partial {
-            next.iter_mut().zip(sums).for_each(|(n, s)| *n += s);
-            counts.iter_mut().zip(chunk_counts).for_each(|(n, c)| *n += c);
-        }
-        for (centroid, count) in next.chunks_mut(dim).zip(&counts) {
-            centroid.iter_mut().for_each(|v| *v /= count);
-        }
-        let change = next.iter().zip(&centroids).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
-        centroids = next;
-        if change < TOLERANCE {
-            break;
-        }
+/// The points on the host, with their squared norms, for the CPU engine.
+struct HostPoints<'a> {
+    values: &'a [f32],
+    dim: usize,
+    squared_norms: Vec<f32>,
+    /// Rows per chunk of a pass.
+    chunk_rows: usize,
+}
+
+impl<'a> HostPoints<'a> {
+    fn new(values: &'a [f32], dim: usize) -> HostPoints<'a> {
+        let rows = values.len() / dim;
+        let squared_norms = values.par_chunks(dim).map(|row| row.iter().map(|v| v * v).sum()).collect();
+        HostPoints { values, dim, squared_norms, chunk_rows: rows.div_ceil(CPU_CHUNKS).max(256) }
     }
-    let assigned: Vec<(usize, f32)> = values
-        .par_chunks(chunk_rows * dim)
-        .enumerate()
-        .flat_map_iter(|(chunk, block)| assign(&centroids, chunk, block))
-        .collect();
-    Clustering {
-        inertia: assigned.iter().map(|&(_, d)| d as f64).sum(),
-        labels: assigned.into_iter().map(|(label, _)| label).collect(),
+
+    /// Squared distances of the rows of chunk `chunk` (`block`) to `centroids` (`k x dim`),
+    /// `rows x k`, as on the device: `|x|² - 2x·c + |c|²` clamped at 0.
+    fn chunk_distances(&self, chunk: usize, block: &[f32], centroids: &[f32], k: usize) -> Vec<f32> {
+        let (dim, height) = (self.dim, block.len() / self.dim);
+        let centroid_norms: Vec<f32> = centroids.chunks(dim).map(|c| c.iter().map(|v| v * v).sum()).collect();
+        let mut distances = vec![0.0f32; height * k];
+        matmul::product(height, k, dim, View::rows(block, dim), View::transposed(centroids, dim), &mut distances, false);
+        for (r, row) in distances.chunks_mut(k).enumerate() {
+            let norm = self.squared_norms[chunk * self.chunk_rows + r];
+            for (d, c_norm) in row.iter_mut().zip(&centroid_norms) {
+                *d = (norm - 2.0 * *d + c_norm).max(0.0);
+            }
+        }
+        distances
+    }
+
+    /// Every row's squared distance to each of the `k` centroids, `rows x k`.
+    fn squared_distances(&self, centroids: &[f32], k: usize) -> Vec<f32> {
+        self.values
+            .par_chunks(self.chunk_rows * self.dim)
+            .enumerate()
+            .flat_map_iter(|(chunk, block)| self.chunk_distances(chunk, block, centroids, k))
+            .collect()
+    }
+
+    /// [`Points::lloyd`] on the CPU in one pass over the points per iteration, which is what
+    /// bounds it: the rows in fixed chunks, in parallel, each chunk's distances as one matrix
+    /// product, then each row's nearest centroid (same tie rule: the lower index) and the chunk's
+    /// per-cluster sums and counts while its rows are in cache. The chunks' sums are added in
+    /// chunk order, so the result does not depend on the thread count.
+    fn lloyd(&self, start: Vec<f32>, iterations: u64) -> Clustering {
+        let (dim, k) = (self.dim, start.len() / self.dim);
+        let nearest = |distances: &[f32]| -> (usize, f32) {
+            distances.iter().enumerate().fold((0, f32::INFINITY), |best, (c, &d)| if d < best.1 { (c, d) } else { best })
+        };
+        let mut centroids = start;
+        for _ in 0..iterations {
+            let partial: Vec<(Vec<f32>, Vec<f32>)> = self
+                .values
+                .par_chunks(self.chunk_rows * dim)
+                .enumerate()
+                .map(|(chunk, block)| {
+                    let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
+                    let distances = self.chunk_distances(chunk, block, &centroids, k);
+                    for (row_distances, row) in distances.chunks(k).zip(block.chunks(dim)) {
+                        let (label, _) = nearest(row_distances);
+                        counts[label] += 1.0;
+                        sums[label * dim..(label + 1) * dim].iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                    }
+                    (sums, counts)
+                })
+                .collect();
+            // linfa's m_k-means: the old centroid counts as one more member.
+            let (mut next, mut counts) = (centroids.clone(), vec![1.0f32; k]);
+            for (sums, chunk_counts) in &partial {
+                next.iter_mut().zip(sums).for_each(|(n, s)| *n += s);
+                counts.iter_mut().zip(chunk_counts).for_each(|(n, c)| *n += c);
+            }
+            for (centroid, count) in next.chunks_mut(dim).zip(&counts) {
+                centroid.iter_mut().for_each(|v| *v /= count);
+            }
+            let change = next.iter().zip(&centroids).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
+            centroids = next;
+            if change < TOLERANCE {
+                break;
+            }
+        }
+        let assigned: Vec<(usize, f32)> = self.squared_distances(&centroids, k).chunks(k).map(nearest).collect();
+        Clustering {
+            inertia: assigned.iter().map(|&(_, d)| d as f64).sum(),
+            labels: assigned.into_iter().map(|(label, _)| label).collect(),
+        }
     }
 }
 
