@@ -41,6 +41,10 @@ pub fn product(rows: usize, cols: usize, inner: usize, lhs: View, rhs: View, out
     if rows == 0 || cols == 0 {
         return;
     }
+    if inner == 0 {
+        out[..rows * cols].fill(0.0);
+        return;
+    }
     let parallelism = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     // SAFETY: `check` and the assert above keep every element gemm reads or writes inside the
     // three slices; `out` is borrowed mutably, so it cannot alias the inputs.
@@ -89,6 +93,10 @@ mod tests {
         let mut out = [0.0; 2];
         product(2, 1, 2, View::rows(&a[1..], 3), View::rows(&[1.0, -1.0], 1), &mut out, false);
         assert_eq!(out, [-1.0, -1.0]);
+        // An empty inner dimension is a zero product, whatever `out` held.
+        let mut out = [5.0; 4];
+        product(2, 2, 0, View::rows(&[], 0), View::rows(&[], 2), &mut out, false);
+        assert_eq!(out, [0.0; 4]);
     }
 
     #[test]
