@@ -4,7 +4,8 @@
 //! - On wgpu, `shaders/hebbian_update.wgsl` computes ΔW tile by tile in workgroup memory.
 //! - On the CPU (flex), [`symmetric_update`] computes AᵀA block by block with `gemm`, only the
 //!   blocks on and above the diagonal (AᵀA is symmetric: half the multiply-adds), and applies
-//!   each block and its mirror image to W while the block is still in cache.
+//!   each block and its mirror image to W while the block is still in cache. The per-channel
+//!   rule runs through it too, one W per channel ([`per_channel_update`]).
 //!
 //! Both are twins of the plain tensor path in [`super::lateral`]; the tests compare them.
 
@@ -74,8 +75,29 @@ fn shared_update_flex(activations: Tensor<2>, weights: Tensor<2>, scale: f32) ->
     let weights = weights.try_into_primitive::<Flex>().ok()?.to_contiguous();
     let (activations, weights) = (activations.as_slice::<f32>()?, weights.as_slice::<f32>()?);
     let (updated, sums) = symmetric_update(activations, rows, n, weights, scale);
-    let scalar = |value: f64| Tensor::from_data(TensorData::new(vec![value as f32], [1]), &device);
-    Some((Tensor::from_data(TensorData::new(updated, [n, n]), &device), scalar(sums.delta_abs), scalar(sums.updated_squares)))
+    Some((Tensor::from_data(TensorData::new(updated, [n, n]), &device), scalar(sums.delta_abs, &device), scalar(sums.updated_squares, &device)))
+}
+
+/// The per-channel rule on the CPU: [`symmetric_update`] over the stack of channels, each
+/// channel's `B x N` activations against its own W, scale η/B. `None` off the CPU backend (wgpu
+/// runs it as batched tensor ops).
+pub fn per_channel_update(activations: Tensor<3>, weights: Tensor<3>, lr: f64) -> Option<(Tensor<3>, Tensor<1>, Tensor<1>)> {
+    if is_wgpu(&activations.device()) {
+        return None;
+    }
+    let device = activations.device();
+    let [batch, channels, n] = activations.dims();
+    // [B, C, N] -> [C, B, N]: each channel's rows next to each other.
+    let activations = activations.swap_dims(0, 1).try_into_primitive::<Flex>().ok()?.to_contiguous();
+    let weights = weights.try_into_primitive::<Flex>().ok()?.to_contiguous();
+    let (activations, weights) = (activations.as_slice::<f32>()?, weights.as_slice::<f32>()?);
+    let (updated, sums) = symmetric_update(activations, batch, n, weights, (lr / batch as f64) as f32);
+    Some((Tensor::from_data(TensorData::new(updated, [channels, n, n]), &device), scalar(sums.delta_abs, &device), scalar(sums.updated_squares, &device)))
+}
+
+/// A one-element tensor.
+fn scalar(value: f64, device: &burn::tensor::Device) -> Tensor<1> {
+    Tensor::from_data(TensorData::new(vec![value as f32], [1]), device)
 }
 
 /// The output buffer, shared by the block tasks, each of which writes only its own two blocks.
@@ -130,46 +152,50 @@ fn apply_run(weights: &[f32], out: &mut [f32], delta: impl Fn(usize) -> f32) -> 
     UpdateSums { delta_abs: total(magnitudes), updated_squares: total(squares) }
 }
 
-/// CPU kernel: `W + clamp(scale · AᵀA, -1, 1)` for `A` row-major `rows x n` and `weights`
-/// row-major `n x n`, with Σ|clamp(scale · AᵀA, -1, 1)| and Σ of the result's squares. Each block
-/// of AᵀA on or above the diagonal is computed once and applied at both of its places (row by
-/// row in each), so ΔW is exactly symmetric. The sums add the blocks' partial sums in a fixed
+/// CPU kernel: `W + clamp(scale · AᵀA, -1, 1)` for each of a stack of matrices — `A` row-major
+/// `rows x n` (stacked: `count x rows x n`) and `W` row-major `n x n` (stacked: `count x n x n`) —
+/// with Σ|clamp(scale · AᵀA, -1, 1)| and Σ of the results' squares over the whole stack. Each
+/// block of AᵀA on or above the diagonal is computed once and applied at both of its places (row
+/// by row in each), so ΔW is exactly symmetric. The sums add the blocks' partial sums in a fixed
 /// order (reproducible).
 pub fn symmetric_update(activations: &[f32], rows: usize, n: usize, weights: &[f32], scale: f32) -> (Vec<f32>, UpdateSums) {
-    assert_eq!(activations.len(), rows * n, "activations must be rows x n");
-    assert_eq!(weights.len(), n * n, "weights must be n x n");
+    let count = if n == 0 { 0 } else { weights.len() / (n * n) };
+    assert_eq!(weights.len(), count * n * n, "weights must be a stack of n x n matrices");
+    assert_eq!(activations.len(), count * rows * n, "activations must be a stack of rows x n matrices");
     let blocks = n.div_ceil(CPU_BLOCK);
-    let pairs: Vec<(usize, usize)> = (0..blocks).flat_map(|i| (i..blocks).map(move |j| (i, j))).collect();
-    let mut updated: Vec<f32> = Vec::with_capacity(n * n);
+    let tasks: Vec<(usize, usize, usize)> =
+        (0..count).flat_map(|m| (0..blocks).flat_map(move |i| (i..blocks).map(move |j| (m, i, j)))).collect();
+    let mut updated: Vec<f32> = Vec::with_capacity(count * n * n);
     let out = BlockWriter(updated.as_mut_ptr());
     let out = &out;
-    let partial_sums: Vec<UpdateSums> = pairs
+    let partial_sums: Vec<UpdateSums> = tasks
         .par_iter()
         .map_init(
             || vec![0.0f32; CPU_BLOCK * CPU_BLOCK],
-            |product, &(bi, bj)| {
+            |product, &(m, bi, bj)| {
                 let (i0, j0) = (bi * CPU_BLOCK, bj * CPU_BLOCK);
                 let (height, width) = (CPU_BLOCK.min(n - i0), CPU_BLOCK.min(n - j0));
+                let (a, base) = (&activations[m * rows * n..(m + 1) * rows * n], m * n * n);
                 // product[i][j] = Σ_r A[r][i0 + i] · A[r][j0 + j], row-major height x width.
-                let (columns_i, columns_j) = (View::transposed(&activations[i0..], n), View::rows(&activations[j0..], n));
-                matmul::product(height, width, rows, columns_i, columns_j, product, false);
+                matmul::product(height, width, rows, View::transposed(&a[i0..], n), View::rows(&a[j0..], n), product, false);
                 let delta = |i: usize, j: usize| (scale * product[i * width + j]).clamp(-1.0, 1.0);
                 let mut sums = UpdateSums::default();
                 // Block (bi, bj), row by row; a diagonal block from its diagonal on.
                 for i in 0..height {
                     let first = if bi == bj { i } else { 0 };
-                    let start = (i0 + i) * n + j0 + first;
+                    let start = base + (i0 + i) * n + j0 + first;
                     let len = width - first;
-                    // SAFETY: the run lies in row i0 + i of block (bi, bj), which only this task writes.
+                    // SAFETY: the run lies in row i0 + i of block (bi, bj) of matrix m, which only
+                    // this task writes.
                     let run = unsafe { out.run(start, len) };
                     sums = sums.add(apply_run(&weights[start..start + len], run, |t| delta(i, first + t)));
                 }
                 // Its mirror (bj, bi), row by row; a diagonal block only below its diagonal.
                 for j in 0..width {
                     let len = if bi == bj { j } else { height };
-                    let start = (j0 + j) * n + i0;
-                    // SAFETY: the run lies in row j0 + j of block (bj, bi), which only this task
-                    // writes (on a diagonal block, left of the diagonal the first loop stopped at).
+                    let start = base + (j0 + j) * n + i0;
+                    // SAFETY: the run lies in row j0 + j of block (bj, bi) of matrix m, which only
+                    // this task writes (on a diagonal block, left of where the first loop began).
                     let run = unsafe { out.run(start, len) };
                     sums = sums.add(apply_run(&weights[start..start + len], run, |t| delta(t, j)));
                 }
@@ -177,8 +203,8 @@ pub fn symmetric_update(activations: &[f32], rows: usize, n: usize, weights: &[f
             },
         )
         .collect();
-    // SAFETY: the blocks and their mirrors cover every one of the n² values exactly once.
-    unsafe { updated.set_len(n * n) };
+    // SAFETY: the blocks and their mirrors cover every one of the count · n² values exactly once.
+    unsafe { updated.set_len(count * n * n) };
     (updated, partial_sums.into_iter().fold(UpdateSums::default(), UpdateSums::add))
 }
 

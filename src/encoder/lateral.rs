@@ -54,9 +54,9 @@ pub struct WeightUpdate {
     pub norm: Tensor<1>,
 }
 
-/// One Hebbian step on the lateral weights. The shared rule runs fused ([`fused`]: a WGSL kernel
-/// on wgpu, a blocked symmetric kernel on the CPU); the per-channel rule, and the shared one on
-/// any other backend, as the tensor ops of [`update_weights_unfused`].
+/// One Hebbian step on the lateral weights, fused ([`fused`]) where a kernel exists: the shared
+/// rule as a WGSL kernel on wgpu, both rules as the blocked symmetric kernel on the CPU; the
+/// per-channel rule on wgpu as the tensor ops of [`update_weights_unfused`].
 pub fn update_weights(activations: Tensor<3>, weights: Tensor<3>, mode: LateralMode, lr: f64) -> WeightUpdate {
     let [batch, channels, positions] = activations.dims();
     if mode == LateralMode::Shared {
@@ -69,6 +69,9 @@ pub fn update_weights(activations: Tensor<3>, weights: Tensor<3>, mode: LateralM
                 norm: squares.sqrt(),
             };
         }
+    } else if let Some((weights, delta_sum, squares)) = fused::per_channel_update(activations.clone(), weights.clone(), lr) {
+        let delta_mean_abs = delta_sum / (channels * positions * positions) as f64;
+        return WeightUpdate { weights, delta_mean_abs, norm: squares.sqrt() };
     }
     update_weights_unfused(activations, weights, mode, lr)
 }
@@ -157,11 +160,22 @@ mod tests {
         let activations = tensor3((0..batch * channels * n).map(value).collect(), [batch, channels, n]);
         let weights = tensor3((0..n * n).map(|i| value(i + 3) * 0.1).collect(), [1, n, n]);
         let fused = update_weights(activations.clone(), weights.clone(), LateralMode::Shared, 0.4);
-        let plain = update_weights_unfused(activations, weights, LateralMode::Shared, 0.4);
+        let plain = update_weights_unfused(activations.clone(), weights, LateralMode::Shared, 0.4);
         let scalar = |t: Tensor<1>| t.into_scalar::<f32>();
         let (fused_delta, plain_delta) = (scalar(fused.delta_mean_abs), scalar(plain.delta_mean_abs));
         assert!((fused_delta - plain_delta).abs() <= 1e-5 * plain_delta, "{fused_delta} vs {plain_delta}");
         assert!(plain_delta < 0.99, "the clamp should not bind everywhere");
+        let (fused_norm, plain_norm) = (scalar(fused.norm), scalar(plain.norm));
+        assert!((fused_norm - plain_norm).abs() <= 1e-5 * plain_norm, "{fused_norm} vs {plain_norm}");
+        for (f, p) in values(fused.weights).iter().zip(values(plain.weights)) {
+            assert!((f - p).abs() < 1e-5, "{f} vs {p}");
+        }
+        // The per-channel rule through the same kernel, one W per channel.
+        let weights = tensor3((0..channels * n * n).map(|i| value(i + 5) * 0.1).collect(), [channels, n, n]);
+        let fused = update_weights(activations.clone(), weights.clone(), LateralMode::PerChannel, 0.9);
+        let plain = update_weights_unfused(activations, weights, LateralMode::PerChannel, 0.9);
+        let (fused_delta, plain_delta) = (scalar(fused.delta_mean_abs), scalar(plain.delta_mean_abs));
+        assert!((fused_delta - plain_delta).abs() <= 1e-5 * plain_delta, "{fused_delta} vs {plain_delta}");
         let (fused_norm, plain_norm) = (scalar(fused.norm), scalar(plain.norm));
         assert!((fused_norm - plain_norm).abs() <= 1e-5 * plain_norm, "{fused_norm} vs {plain_norm}");
         for (f, p) in values(fused.weights).iter().zip(values(plain.weights)) {

@@ -44,9 +44,8 @@ fn wgpu_and_cpu_features_agree() {
 }
 
 /// The fused WGSL update (shared rule) and the tensor-op update (per channel) on wgpu against
-/// the CPU's (the blocked fused kernel for the shared rule, the tensor ops per channel): ragged
-/// tiles (n = 50), several row blocks (rows = 4 x 10), and a rate at which the clamp binds for
-/// some entries.
+/// the CPU's blocked fused kernel (both rules): ragged tiles (n = 50), several row blocks
+/// (rows = 4 x 10), and a rate at which the clamp binds for some entries.
 #[test]
 fn wgpu_and_cpu_hebbian_updates_agree() {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
