@@ -245,6 +245,9 @@ pub fn map(input: &MapInput, device: &ComputeDevice) -> Result<String> {
     let (manifold, graph_s) = timed(|| map::fuzzy_graph(&with_self, &config.map, true))?;
     let (coords, ours_s) = timed(|| map::lay_out(&manifold, initial.clone(), &config.map, dev, true))?;
     let epochs = config.map.epochs_for(features.rows);
+    // On the CPU, the other layout mode too: edges in order (reproducible) or lock-free threads.
+    let other_mode = map::MapConfig { parallel: !config.map.parallel, ..config.map.clone() };
+    let other_mode_s = if is_wgpu(dev) { None } else { Some(timed(|| map::lay_out(&manifold, initial.clone(), &other_mode, dev, true))?.1) };
     let (_, theirs_s) = timed(|| {
         let start = ndarray::Array2::from_shape_vec((initial.len(), 2), initial.iter().flatten().copied().collect())?;
         let k = config.map.n_neighbors.min(with_self.k).min(features.rows - 1);
@@ -273,11 +276,14 @@ pub fn map(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         (format!("neighbours (exact cosine top-{width})"), knn_s),
         ("PCA start".to_string(), pca_s),
         ("fuzzy graph (umap-rs)".to_string(), graph_s),
-        (format!("layout, hebb's seeded optimiser ({epochs} epochs)"), ours_s),
+        (format!("layout, hebb ({epochs} epochs{})", layout_mode(&config.map, dev)), ours_s),
         (format!("layout, umap-rs 0.4.5 optimiser ({epochs} epochs, baseline)"), theirs_s),
         (format!("K-Means, hebb on the device (k = {}, {} run(s))", config.clusters.n_clusters, config.clusters.n_runs), kmeans_s),
         ("K-Means, linfa's own fit and k-means++ (1 run, baseline)".to_string(), linfa_s),
     ];
+    if let Some(seconds) = other_mode_s {
+        stages.insert(4, (format!("layout, hebb ({epochs} epochs{})", layout_mode(&other_mode, dev)), seconds));
+    }
     if let Some(seconds) = render_s {
         stages.push(("renders (canvas, clusters, scatter charts)".to_string(), seconds));
     }
@@ -292,6 +298,15 @@ pub fn map(input: &MapInput, device: &ComputeDevice) -> Result<String> {
     let with_renders = if render_s.is_some() { "with" } else { "without" };
     table.push_str(&format!("{:<60} {:>10.2} s\n", format!("post-encoding total (hebb, {with_renders} renders)"), total));
     Ok(table)
+}
+
+/// How the layout runs on `device`, for a row name.
+fn layout_mode(config: &crate::map::MapConfig, device: &Device) -> &'static str {
+    match (is_wgpu(device), config.parallel) {
+        (true, _) => "",
+        (false, false) => ", CPU, edges in order",
+        (false, true) => ", CPU, lock-free threads",
+    }
 }
 
 /// One synchronous sweep with a dense `n x n` W (Hebbian, P = 5), for one probe and for 1,000,

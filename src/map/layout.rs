@@ -2,11 +2,17 @@
 //! with negative sampling, following umap-learn's `optimize_layout_euclidean` step for step
 //! (edge schedule by weight, linearly decaying learning rate, gradients clipped to ±4, both ends
 //! of an edge moved). Negative samples come from a counter-based hash of (sample, seed ^ epoch,
-//! edge) ([`crate::hash`]; its inner part is computed once per edge), so the CPU path — the edges in order — reproduces a map exactly for
-//! a seed, and the GPU kernel (`shaders/umap_layout_epoch.wgsl`, all edges at once) draws the
-//! same samples. umap-rs 0.4.5's own optimiser is not used: its attractive and repulsive
-//! gradients divide by `a·d^(2b)·d² + 1` instead of `a·d^(2b) + 1`, and its negative samples
-//! come from an unseeded generator.
+//! edge) ([`crate::hash`]; its inner part is computed once per edge), so the CPU path with the
+//! edges in order reproduces a map exactly for a seed, and the lock-free paths — on all CPU
+//! threads (`map.parallel`) or in the GPU kernel (`shaders/umap_layout_epoch.wgsl`, all edges at
+//! once) — draw the same samples. umap-rs 0.4.5's own optimiser is not used: its attractive and
+//! repulsive gradients divide by `a·d^(2b)·d² + 1` instead of `a·d^(2b) + 1`, and its negative
+//! samples come from an unseeded generator.
+
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::Relaxed;
+
+use rayon::prelude::*;
 
 use crate::hash::{below, pcg, pcg3};
 
@@ -86,59 +92,152 @@ pub fn normalise_initial(embedding: &mut [[f32; 2]]) {
     }
 }
 
+/// Points the optimiser reads and moves.
+trait Positions {
+    fn get(&self, i: usize) -> [f32; 2];
+    fn set(&mut self, i: usize, p: [f32; 2]);
+}
+
+/// The map itself, moved by one thread: every step sees every earlier one.
+struct InOrder<'a>(&'a mut [[f32; 2]]);
+
+impl Positions for InOrder<'_> {
+    fn get(&self, i: usize) -> [f32; 2] {
+        self.0[i]
+    }
+    fn set(&mut self, i: usize, p: [f32; 2]) {
+        self.0[i] = p;
+    }
+}
+
+/// The map shared by several threads without locks (umap-learn's parallel mode): each
+/// coordinate's bits in an atomic, read and written with relaxed ordering, so a step may miss a
+/// concurrent one's move.
+#[derive(Clone, Copy)]
+struct LockFree<'a>(&'a [AtomicU32]);
+
+impl Positions for LockFree<'_> {
+    fn get(&self, i: usize) -> [f32; 2] {
+        [f32::from_bits(self.0[2 * i].load(Relaxed)), f32::from_bits(self.0[2 * i + 1].load(Relaxed))]
+    }
+    fn set(&mut self, i: usize, p: [f32; 2]) {
+        self.0[2 * i].store(p[0].to_bits(), Relaxed);
+        self.0[2 * i + 1].store(p[1].to_bits(), Relaxed);
+    }
+}
+
+/// When each edge is next due for a positive and for negative samples.
+struct Schedule {
+    per_sample: Vec<f32>,
+    per_negative: Vec<f32>,
+    next_sample: Vec<f32>,
+    next_negative: Vec<f32>,
+}
+
+impl Schedule {
+    /// umap-learn's: an edge of weight w is sampled every max/w epochs, and negative samples
+    /// come `negative_sample_rate` times as often.
+    fn new(edges: &Edges, params: &LayoutParams) -> Schedule {
+        let max_weight = edges.weight.iter().copied().fold(0.0f32, f32::max);
+        let per_sample: Vec<f32> = edges.weight.iter().map(|&w| max_weight / w).collect();
+        let negative_rate = params.negative_sample_rate.max(1) as f32;
+        let per_negative: Vec<f32> = per_sample.iter().map(|e| e / negative_rate).collect();
+        Schedule { next_sample: per_sample.clone(), next_negative: per_negative.clone(), per_sample, per_negative }
+    }
+}
+
+/// Edges one parallel task takes per epoch.
+const EDGES_PER_TASK: usize = 1024;
+
 /// Optimises `embedding` in place over `params.epochs` epochs; `on_epoch` is called after each.
-pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams, mut on_epoch: impl FnMut(usize)) {
+/// With `parallel` false the edges run in order on one thread and a seed reproduces the map bit
+/// for bit; with `parallel` true they run on all threads without locks, like umap-learn's
+/// parallel mode and the GPU kernel: the same samples and steps, faster, not reproducible.
+pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams, parallel: bool, mut on_epoch: impl FnMut(usize)) {
     let n = embedding.len();
     if n < 2 || edges.weight.is_empty() {
         return;
     }
-    let max_weight = edges.weight.iter().copied().fold(0.0f32, f32::max);
-    let epochs_per_sample: Vec<f32> = edges.weight.iter().map(|&w| max_weight / w).collect();
-    let negative_rate = params.negative_sample_rate.max(1) as f32;
-    let epochs_per_negative: Vec<f32> = epochs_per_sample.iter().map(|e| e / negative_rate).collect();
-    let mut next_sample = epochs_per_sample.clone();
-    let mut next_negative = epochs_per_negative.clone();
-    let (a, b, gamma) = (params.a, params.b, params.repulsion_strength);
-
+    let mut schedule = Schedule::new(edges, params);
+    if !parallel {
+        let mut positions = InOrder(embedding);
+        for epoch in 0..params.epochs {
+            let Schedule { per_sample, per_negative, next_sample, next_negative } = &mut schedule;
+            run_edges(&mut positions, n, edges, 0, (per_sample, per_negative), (next_sample, next_negative), epoch, params);
+            on_epoch(epoch);
+        }
+        return;
+    }
+    let shared: Vec<AtomicU32> = embedding.iter().flatten().map(|v| AtomicU32::new(v.to_bits())).collect();
+    let Schedule { per_sample, per_negative, next_sample, next_negative } = &mut schedule;
     for epoch in 0..params.epochs {
-        let alpha = params.learning_rate * (1.0 - epoch as f32 / params.epochs as f32);
-        let now = epoch as f32;
-        for e in 0..edges.weight.len() {
-            if next_sample[e] > now {
+        next_sample.par_chunks_mut(EDGES_PER_TASK).zip(next_negative.par_chunks_mut(EDGES_PER_TASK)).enumerate().for_each(
+            |(task, (next_sample, next_negative))| {
+                let first = task * EDGES_PER_TASK;
+                let fixed = (&per_sample[first..], &per_negative[first..]);
+                run_edges(&mut LockFree(&shared), n, edges, first, fixed, (next_sample, next_negative), epoch, params);
+            },
+        );
+        on_epoch(epoch);
+    }
+    for (point, xy) in embedding.iter_mut().zip(shared.chunks(2)) {
+        *point = [f32::from_bits(xy[0].load(Relaxed)), f32::from_bits(xy[1].load(Relaxed))];
+    }
+}
+
+/// One epoch's steps for the edges from `first` on (as many as `next.0` holds): each edge due
+/// pulls its ends together, then pushes its head away from its negative samples.
+#[allow(clippy::too_many_arguments)]
+fn run_edges(
+    positions: &mut impl Positions,
+    n: usize,
+    edges: &Edges,
+    first: usize,
+    (per_sample, per_negative): (&[f32], &[f32]),
+    (next_sample, next_negative): (&mut [f32], &mut [f32]),
+    epoch: usize,
+    params: &LayoutParams,
+) {
+    let (a, b, gamma) = (params.a, params.b, params.repulsion_strength);
+    let alpha = params.learning_rate * (1.0 - epoch as f32 / params.epochs as f32);
+    let now = epoch as f32;
+    let round = params.seed as u32 ^ pcg(epoch as u32);
+    for (local, (next_sample, next_negative)) in next_sample.iter_mut().zip(next_negative.iter_mut()).enumerate() {
+        if *next_sample > now {
+            continue;
+        }
+        let e = first + local;
+        let j = edges.head[e] as usize;
+        let k = edges.tail[e] as usize;
+        let (current, other) = (positions.get(j), positions.get(k));
+        let coefficient = attractive_coefficient(squared_distance(current, other), a, b);
+        let (mut moved, mut pulled) = (current, other);
+        for d in 0..2 {
+            let grad = (coefficient * (current[d] - other[d])).clamp(-CLIP, CLIP);
+            moved[d] += grad * alpha;
+            pulled[d] -= grad * alpha;
+        }
+        positions.set(j, moved);
+        positions.set(k, pulled);
+        *next_sample += per_sample[local];
+
+        let negatives = ((now - *next_negative) / per_negative[local]).max(0.0) as usize;
+        for p in 0..negatives {
+            let k = below(pcg3(p as u32, round, e as u32), n as u32) as usize;
+            if k == j {
                 continue;
             }
-            let j = edges.head[e] as usize;
-            let k = edges.tail[e] as usize;
-            let (current, other) = (embedding[j], embedding[k]);
-            let dist_sq = squared_distance(current, other);
-            let coefficient = attractive_coefficient(dist_sq, a, b);
-            for d in 0..2 {
-                let grad = (coefficient * (current[d] - other[d])).clamp(-CLIP, CLIP);
-                embedding[j][d] += grad * alpha;
-                embedding[k][d] -= grad * alpha;
-            }
-            next_sample[e] += epochs_per_sample[e];
-
-            let negatives = ((now - next_negative[e]) / epochs_per_negative[e]).max(0.0) as usize;
-            let round = params.seed as u32 ^ pcg(epoch as u32);
-            for p in 0..negatives {
-                let k = below(pcg3(p as u32, round, e as u32), n as u32) as usize;
-                if k == j {
-                    continue;
+            let (current, other) = (positions.get(j), positions.get(k));
+            let coefficient = repulsive_coefficient(squared_distance(current, other), a, b, gamma);
+            if coefficient > 0.0 {
+                let mut pushed = current;
+                for d in 0..2 {
+                    pushed[d] += (coefficient * (current[d] - other[d])).clamp(-CLIP, CLIP) * alpha;
                 }
-                let current = embedding[j];
-                let other = embedding[k];
-                let dist_sq = squared_distance(current, other);
-                let coefficient = repulsive_coefficient(dist_sq, a, b, gamma);
-                if coefficient > 0.0 {
-                    for d in 0..2 {
-                        embedding[j][d] += (coefficient * (current[d] - other[d])).clamp(-CLIP, CLIP) * alpha;
-                    }
-                }
+                positions.set(j, pushed);
             }
-            next_negative[e] += negatives as f32 * epochs_per_negative[e];
         }
-        on_epoch(epoch);
+        *next_negative += negatives as f32 * per_negative[local];
     }
 }
 

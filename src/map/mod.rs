@@ -37,6 +37,10 @@ pub struct MapConfig {
     pub repulsion_strength: f32,
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// On the CPU, run the layout on all threads without locks (faster, not reproducible);
+    /// off, the edges run in order and a seed reproduces the map exactly.
+    #[serde(default)]
+    pub parallel: bool,
 }
 
 impl Default for MapConfig {
@@ -50,6 +54,7 @@ impl Default for MapConfig {
             negative_sample_rate: default_negative_sample_rate(),
             repulsion_strength: default_repulsion(),
             seed: default_seed(),
+            parallel: false,
         }
     }
 }
@@ -143,8 +148,9 @@ pub fn umap_config(config: &MapConfig, k: usize) -> UmapConfig {
 }
 
 /// Lays the fuzzy graph out in 2-D from `initial` with our seeded optimiser.
-/// On a wgpu device every edge of an epoch runs in parallel (not bit-for-bit reproducible);
-/// elsewhere the edges run in order and a seed reproduces the map exactly.
+/// On a wgpu device every edge of an epoch runs in parallel (not bit-for-bit reproducible); on
+/// the CPU the edges run in order and a seed reproduces the map exactly, unless `parallel` is
+/// set.
 pub fn lay_out(
     manifold: &LearnedManifold,
     initial: Vec<[f32; 2]>,
@@ -177,7 +183,7 @@ pub fn lay_out(
     let bar = progress::bar(epochs as u64, "umap", quiet);
     match layout_kernel::optimise(&mut embedding, &edges, &params, device, |_| bar.inc(1)) {
         Some(result) => result?,
-        None => layout::optimise(&mut embedding, &edges, &params, |_| bar.inc(1)),
+        None => layout::optimise(&mut embedding, &edges, &params, config.parallel, |_| bar.inc(1)),
     }
     bar.finish_and_clear();
     if embedding.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {

@@ -73,6 +73,20 @@ fn gpu_layout_separates_blobs_as_well_as_the_cpu_twin() {
     assert_separated(&features, &labels, &layout(&features, &config));
 }
 
+/// The lock-free CPU layout: on one thread it takes exactly the ordered layout's steps (so the
+/// same map, bit for bit); on all threads, an equally good map.
+#[test]
+fn parallel_cpu_layout_is_the_ordered_one_on_one_thread_and_separates_blobs() {
+    let (features, labels) = blobs(8, 60);
+    let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
+    let parallel = MapConfig { parallel: true, ..config.clone() };
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    assert_eq!(one_thread.install(|| layout(&features, &parallel)), layout(&features, &config));
+    let coords = layout(&features, &parallel);
+    assert!(coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    assert_separated(&features, &labels, &coords);
+}
+
 #[test]
 fn identical_items_give_a_finite_map() {
     let features = Features { rows: 6, dim: 4, values: [0.5f32; 24].to_vec() };
