@@ -220,12 +220,12 @@ pub fn render_map(
     clusters: &[usize],
     render_config: &RenderConfig,
 ) -> Result<Vec<&'static str>> {
-    render::save_png(&render::sprite_canvas(images, coords, render_config, None), &folder.path(CANVAS_FILE))?;
+    let (plain, framed) = render::sprite_canvases(images, coords, render_config, clusters);
+    render::save_png(&plain, &folder.path(CANVAS_FILE))?;
     let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
     let cluster_names: Vec<String> = (0..n_clusters)
         .map(|c| format!("cluster {c} ({})", clusters.iter().filter(|&&x| x == c).count()))
         .collect();
-    let framed = render::sprite_canvas(images, coords, render_config, Some(clusters));
     render::save_png(&render::add_legend(&framed, &cluster_names)?, &folder.path(CLUSTERS_FILE))?;
     let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
     render::save_png(&render::scatter_chart(coords, clusters, &cluster_names, "UMAP map, K-Means clusters", 1200)?, &folder.path(MAP_CLUSTERS_FILE))?;

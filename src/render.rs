@@ -171,41 +171,40 @@ pub fn group_colour(g: usize) -> [u8; 3] {
     [c.0, c.1, c.2]
 }
 
-/// Sprites resized at once by [`sprite_canvas`].
+/// Sprites resized at once by [`sprite_canvases`].
 const SPRITE_CHUNK: usize = 4096;
 
-/// The sprite scatter: each image, resized to `sprite_size`, centred on its map position. With
-/// `clusters`, each sprite gets a frame in its cluster's colour.
-pub fn sprite_canvas(images: &ImageSet, coords: &[[f32; 2]], config: &RenderConfig, clusters: Option<&[usize]>) -> RgbaImage {
+/// The sprite scatter, twice: each image resized to `sprite_size` once and centred on its map
+/// position in both canvases, plainly in the first and in the second with a frame in its
+/// cluster's colour.
+pub fn sprite_canvases(images: &ImageSet, coords: &[[f32; 2]], config: &RenderConfig, clusters: &[usize]) -> (RgbaImage, RgbaImage) {
     let size = config.canvas_size;
     let background = if config.transparent_background { Rgba([0, 0, 0, 0]) } else { Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255]) };
-    let mut canvas = RgbaImage::from_pixel(size, size, background);
+    let mut plain = RgbaImage::from_pixel(size, size, background);
+    let mut framed = plain.clone();
     let s = config.sprite_size;
     let positions = canvas_positions(coords, size, config.margin);
     // Sprites are resized in parallel a chunk at a time and pasted in item order, so the
-    // canvas does not depend on the thread count and memory stays at one chunk of sprites.
+    // canvases do not depend on the thread count and memory stays at one chunk of sprites.
     for (chunk_index, chunk) in positions.chunks(SPRITE_CHUNK).enumerate() {
         let first = chunk_index * SPRITE_CHUNK;
         let sprites: Vec<RgbaImage> = (first..first + chunk.len())
             .into_par_iter()
-            .map(|i| {
-                let mut sprite = image::imageops::resize(&item_image(images, i), s, s, FilterType::Triangle);
-                if let Some(clusters) = clusters {
-                    let [r, g, b] = group_colour(clusters[i]);
-                    for (px, py, pixel) in sprite.enumerate_pixels_mut() {
-                        if px < 2 || py < 2 || px + 2 >= s || py + 2 >= s {
-                            *pixel = Rgba([r, g, b, 255]);
-                        }
-                    }
-                }
-                sprite
-            })
+            .map(|i| image::imageops::resize(&item_image(images, i), s, s, FilterType::Triangle))
             .collect();
-        for (sprite, &(x, y)) in sprites.iter().zip(chunk) {
-            paste_over(&mut canvas, sprite, (x - s as f32 / 2.0).round() as i64, (y - s as f32 / 2.0).round() as i64);
+        for (i, (mut sprite, &(x, y))) in sprites.into_iter().zip(chunk).enumerate() {
+            let (x, y) = ((x - s as f32 / 2.0).round() as i64, (y - s as f32 / 2.0).round() as i64);
+            paste_over(&mut plain, &sprite, x, y);
+            let [r, g, b] = group_colour(clusters[first + i]);
+            for (px, py, pixel) in sprite.enumerate_pixels_mut() {
+                if px < 2 || py < 2 || px + 2 >= s || py + 2 >= s {
+                    *pixel = Rgba([r, g, b, 255]);
+                }
+            }
+            paste_over(&mut framed, &sprite, x, y);
         }
     }
-    canvas
+    (plain, framed)
 }
 
 /// Adds a legend (colour square and name per group) in the top-left corner of an opaque canvas.
