@@ -1,7 +1,8 @@
 //! Our WGSL kernels (the files in `shaders/`) as kernels burn's wgpu runtime can launch.
 
-use burn::backend::wgpu::{CubeTensor, KernelSource, SourceTemplate};
+use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::CubeCount;
+use burn::cubecl::server::{BufferBinding, KernelArguments};
 use burn::tensor::{DType, Shape};
 use burn::cubecl::prelude::KernelId;
 
@@ -52,6 +53,19 @@ pub fn workgroups(groups: usize) -> CubeCount {
         (MAX_GROUPS_PER_DIMENSION, groups.div_ceil(MAX_GROUPS_PER_DIMENSION))
     };
     CubeCount::Static(x as u32, y as u32, 1)
+}
+
+/// Threads per workgroup of every one-dimensional shader here (their `@workgroup_size`).
+const THREADS_1D: u32 = 256;
+
+/// Launches a one-dimensional `kernel` over `groups` workgroups ([`workgroups`]) on the device
+/// of `like`, with `buffers` bound in order.
+pub fn launch_1d(like: &CubeTensor, kernel: WgslKernel, groups: usize, buffers: Vec<BufferBinding>) {
+    like.client.launch(
+        Box::new(SourceKernel::new(kernel, CubeDim::new_1d(THREADS_1D))),
+        workgroups(groups),
+        KernelArguments::new().with_buffers(buffers),
+    );
 }
 
 /// An uninitialised f32 tensor of `shape` on the device of `like`, for a kernel to write.

@@ -3,8 +3,7 @@
 
 use anyhow::Result;
 use burn::backend::Wgpu;
-use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
-use burn::cubecl::server::KernelArguments;
+use burn::backend::wgpu::{CubeTensor, into_contiguous};
 use burn::tensor::{Tensor, TensorData};
 
 use super::dynamics::Schedule;
@@ -28,17 +27,18 @@ pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Optio
     let orders = client.create_from_slice(bytemuck::cast_slice(&schedule.orders));
     let info = [n as u32, schedule.sweeps() as u32, batch as u32, schedule.t_start.to_bits(), schedule.t_end.to_bits(), schedule.seed];
     let info = client.create_from_slice(bytemuck::cast_slice(&info));
-    client.launch(
-        Box::new(SourceKernel::new(wgsl::HOPFIELD_ASYNC_SWEEP, CubeDim::new_1d(256))),
-        wgsl::workgroups(batch),
-        KernelArguments::new().with_buffers(vec![
+    wgsl::launch_1d(
+        &states,
+        wgsl::HOPFIELD_ASYNC_SWEEP,
+        batch,
+        vec![
             weights.handle.binding(),
             cues.handle.binding(),
             orders.binding(),
             states.handle.clone().binding(),
             sweeps.handle.clone().binding(),
             info.binding(),
-        ]),
+        ],
     );
     let read = |t: Tensor<1>| read_f32(t, "recall results");
     let states = Tensor::<2>::from_primitive::<Wgpu>(states).reshape([batch * n]);

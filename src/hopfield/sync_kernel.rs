@@ -4,8 +4,7 @@
 //! picks between the two.
 
 use burn::backend::Wgpu;
-use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
-use burn::cubecl::server::KernelArguments;
+use burn::backend::wgpu::{CubeTensor, into_contiguous};
 use burn::tensor::Tensor;
 
 use crate::device::is_wgpu;
@@ -26,15 +25,16 @@ pub fn step(weights: &Tensor<2>, states: &Tensor<2>) -> Option<Tensor<2>> {
     let client = weights.client.clone();
     let next = wgsl::empty_f32(&weights, vec![probes, n]);
     let info = client.create_from_slice(bytemuck::cast_slice(&[n as u32, probes as u32]));
-    client.launch(
-        Box::new(SourceKernel::new(wgsl::HOPFIELD_SYNC_STEP, CubeDim::new_1d(256))),
-        wgsl::workgroups(n),
-        KernelArguments::new().with_buffers(vec![
+    wgsl::launch_1d(
+        &next,
+        wgsl::HOPFIELD_SYNC_STEP,
+        n,
+        vec![
             weights.handle.binding(),
             states.handle.binding(),
             next.handle.clone().binding(),
             info.binding(),
-        ]),
+        ],
     );
     Some(Tensor::<2>::from_primitive::<Wgpu>(next))
 }

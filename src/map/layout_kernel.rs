@@ -4,8 +4,7 @@
 
 use anyhow::Result;
 use burn::backend::Wgpu;
-use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
-use burn::cubecl::server::KernelArguments;
+use burn::backend::wgpu::{CubeTensor, into_contiguous};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::layout::{Edges, LayoutParams};
@@ -59,10 +58,11 @@ pub fn optimise(
             params.seed as u32,
             negative_rate.to_bits(),
         ];
-        client.launch(
-            Box::new(SourceKernel::new(wgsl::UMAP_LAYOUT_EPOCH, CubeDim::new_1d(256))),
-            wgsl::workgroups(groups),
-            KernelArguments::new().with_buffers(vec![
+        wgsl::launch_1d(
+            &coordinates,
+            wgsl::UMAP_LAYOUT_EPOCH,
+            groups,
+            vec![
                 coordinates.handle.clone().binding(),
                 head.clone().binding(),
                 tail.clone().binding(),
@@ -70,7 +70,7 @@ pub fn optimise(
                 next_sample.handle.clone().binding(),
                 next_negative.handle.clone().binding(),
                 client.create_from_slice(bytemuck::cast_slice(&info)).binding(),
-            ]),
+            ],
         );
         on_epoch(epoch);
     }
