@@ -69,13 +69,8 @@ fn shared_update_wgpu(activations: Tensor<2>, weights: Tensor<2>, scale: f32) ->
 }
 
 fn shared_update_flex(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Option<Fused> {
-    let device = activations.device();
-    let [rows, n] = activations.dims();
-    let activations = activations.try_into_primitive::<Flex>().ok()?.to_contiguous();
-    let weights = weights.try_into_primitive::<Flex>().ok()?.to_contiguous();
-    let (activations, weights) = (activations.as_slice::<f32>()?, weights.as_slice::<f32>()?);
-    let (updated, sums) = symmetric_update(activations, rows, n, weights, scale);
-    Some((Tensor::from_data(TensorData::new(updated, [n, n]), &device), scalar(sums.delta_abs, &device), scalar(sums.updated_squares, &device)))
+    let rows = activations.dims()[0];
+    symmetric_update_flex(activations, weights, rows, scale)
 }
 
 /// The per-channel rule on the CPU: [`symmetric_update`] over the stack of channels, each
@@ -85,14 +80,25 @@ pub fn per_channel_update(activations: Tensor<3>, weights: Tensor<3>, lr: f64) -
     if is_wgpu(&activations.device()) {
         return None;
     }
-    let device = activations.device();
-    let [batch, channels, n] = activations.dims();
+    let batch = activations.dims()[0];
     // [B, C, N] -> [C, B, N]: each channel's rows next to each other.
-    let activations = activations.swap_dims(0, 1).try_into_primitive::<Flex>().ok()?.to_contiguous();
+    symmetric_update_flex(activations.swap_dims(0, 1), weights, batch, (lr / batch as f64) as f32)
+}
+
+/// [`symmetric_update`] on flex tensors: `activations` a stack of `rows x n` matrices, `weights`
+/// the matching stack of `n x n` ones; the new weights keep `weights`' shape. `None` when the
+/// tensors are not flex f32 tensors.
+fn symmetric_update_flex<const D: usize>(
+    activations: Tensor<D>,
+    weights: Tensor<D>,
+    rows: usize,
+    scale: f32,
+) -> Option<(Tensor<D>, Tensor<1>, Tensor<1>)> {
+    let (device, shape, n) = (weights.device(), weights.shape(), weights.dims()[D - 1]);
+    let activations = activations.try_into_primitive::<Flex>().ok()?.to_contiguous();
     let weights = weights.try_into_primitive::<Flex>().ok()?.to_contiguous();
-    let (activations, weights) = (activations.as_slice::<f32>()?, weights.as_slice::<f32>()?);
-    let (updated, sums) = symmetric_update(activations, batch, n, weights, (lr / batch as f64) as f32);
-    Some((Tensor::from_data(TensorData::new(updated, [channels, n, n]), &device), scalar(sums.delta_abs, &device), scalar(sums.updated_squares, &device)))
+    let (updated, sums) = symmetric_update(activations.as_slice::<f32>()?, rows, n, weights.as_slice::<f32>()?, scale);
+    Some((Tensor::from_data(TensorData::new(updated, shape), &device), scalar(sums.delta_abs, &device), scalar(sums.updated_squares, &device)))
 }
 
 /// A one-element tensor.
