@@ -13,11 +13,15 @@ use crate::device::{self, DeviceChoice};
 use crate::encode;
 use crate::eval;
 use crate::hopfield::{self, cli::HopfieldCommand};
-use crate::run_folder::write_atomically;
 use crate::query::{self, QueryTarget};
+use crate::run_folder::write_atomically;
 
 #[derive(Debug, Parser)]
-#[command(name = "hebb", version, about = "Hebbian image encoders on the GPU: embeddings, maps and associative memories")]
+#[command(
+    name = "hebb",
+    version,
+    about = "Hebbian image encoders on the GPU: embeddings, maps and associative memories"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -95,6 +99,9 @@ pub struct EvalArgs {
     /// Run folder written by `hebb encode`, with labels.
     #[arg(long)]
     pub run: PathBuf,
+    /// Skip the scores of the 2-D map (each embedding's UMAP layout), the slowest part.
+    #[arg(long)]
+    pub no_map: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
     /// No progress bars or notes.
@@ -130,7 +137,11 @@ pub struct BenchHopfieldArgs {
 #[derive(Debug, Args)]
 pub struct BenchMapArgs {
     /// Run folder written by `hebb encode`.
-    #[arg(long, required_unless_present = "synthetic", conflicts_with = "synthetic")]
+    #[arg(
+        long,
+        required_unless_present = "synthetic",
+        conflicts_with = "synthetic"
+    )]
     pub run: Option<PathBuf>,
     /// Instead of a run: this many synthetic unit-norm features (clustered, seeded), with tiles
     /// as their images, under the default settings; e.g. 100000 for the 100k-item target.
@@ -170,7 +181,9 @@ pub fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
     if let Some(dir) = &args.output_dir {
         config.output_dir = dir.clone();
     }
-    config.validate().map_err(|e| e.context("invalid settings after command-line overrides"))?;
+    config
+        .validate()
+        .map_err(|e| e.context("invalid settings after command-line overrides"))?;
     Ok(config)
 }
 
@@ -215,7 +228,7 @@ fn run(cli: Cli) -> Result<()> {
             let run = query::Run::open(&args.run)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let scores = eval::evaluate(&run, &device, args.quiet)?;
+            let scores = eval::evaluate(&run, &device, !args.no_map, args.quiet)?;
             print!("{}", eval::table(&scores));
             let path = args.run.join(eval::EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;
@@ -226,7 +239,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Hopfield(args)) => {
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let dense_neurons = args.dense_neurons.unwrap_or(if device.is_gpu { 16_384 } else { 4096 });
+            let dense_neurons =
+                args.dense_neurons
+                    .unwrap_or(if device.is_gpu { 16_384 } else { 4096 });
             println!("{}", bench::hopfield(&device, dense_neurons)?);
             Ok(())
         }

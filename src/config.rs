@@ -29,6 +29,8 @@ pub struct EncodeConfig {
     #[serde(default)]
     pub encoder: EncoderConfig,
     #[serde(default)]
+    pub features: FeaturesConfig,
+    #[serde(default)]
     pub training: TrainingConfig,
     #[serde(default)]
     pub map: MapConfig,
@@ -176,65 +178,162 @@ impl ColorMode {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum LateralMode {
+    /// No lateral path: a layer's output is its normalised activation.
+    #[default]
+    None,
     /// The seed's rule: one N x N matrix shared by all channels, ΔW = η · mean over channels of
     /// the sum over the batch of a aᵀ.
-    #[default]
     Shared,
     /// One N x N matrix per channel, ΔW_c = η · mean over the batch of a_c a_cᵀ.
     PerChannel,
 }
 
+/// Where the conv filters come from.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FilterMode {
+    /// The seed's: seeded uniform init in ±1/√fan_in, never learned.
+    Random,
+    /// Learned layer by layer by soft winner-take-all Hebbian plasticity (SoftHebb).
+    #[default]
+    Hebbian,
+}
+
+/// The non-linearity after each conv.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    /// relu(u).
+    Relu,
+    /// relu(u − mean over channels of u) (Coates & Ng's "triangle"; SoftHebb's activation).
+    #[default]
+    Triangle,
+}
+
+/// How each layer's activations are normalised.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Normalise {
+    /// The seed's: L2 normalisation of each channel over its spatial positions.
+    #[default]
+    Spatial,
+    /// L2 normalisation across channels at each position (keeps the channels' relative strength).
+    Channels,
+    /// None.
+    None,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct EncoderConfig {
     /// Output channels of the four stride-2 conv layers.
-    #[serde(default = "default_channels")]
     pub channels: Vec<usize>,
-    #[serde(default)]
+    pub filters: FilterMode,
+    pub activation: Activation,
+    pub normalise: Normalise,
+    /// Standardise each layer's input channels with the training set's mean and deviation
+    /// (SoftHebb's non-affine batch normalisation, with population statistics).
+    pub standardise: bool,
+    /// ZCA-whiten the first layer's 3x3 input patches with the training set's statistics (Coates
+    /// & Ng 2011); the first layer then skips the per-channel standardisation.
+    pub whiten: bool,
     pub lateral: LateralMode,
     /// Seed of the conv weights' random init.
-    #[serde(default = "default_seed")]
     pub seed: u64,
 }
 
 impl Default for EncoderConfig {
     fn default() -> Self {
-        Self { channels: default_channels(), lateral: LateralMode::default(), seed: default_seed() }
+        Self {
+            channels: vec![32, 64, 128, 256],
+            filters: FilterMode::default(),
+            activation: Activation::default(),
+            normalise: Normalise::default(),
+            standardise: true,
+            whiten: false,
+            lateral: LateralMode::default(),
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+/// Which layers' maps make a feature vector.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeatureLayers {
+    /// The last layer's map.
+    Last,
+    /// Every layer's map, each pooled and L2-normalised on its own, then concatenated.
+    #[default]
+    All,
+}
+
+/// How a feature vector is read off the encoder's maps.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeaturesConfig {
+    pub layers: FeatureLayers,
+    /// Average-pool each map to `grid x grid` positions before flattening (0 keeps every
+    /// position; a map already at or below the grid is kept as it is).
+    pub grid: usize,
+}
+
+impl Default for FeaturesConfig {
+    fn default() -> Self {
+        Self {
+            layers: FeatureLayers::default(),
+            grid: 4,
+        }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct TrainingConfig {
-    #[serde(default = "default_epochs")]
+    /// Epochs of the lateral path's Hebbian learning (all layers at once).
     pub epochs: usize,
-    #[serde(default = "default_batch_size")]
     pub batch_size: usize,
-    /// Hebbian learning rate η.
-    #[serde(default = "default_lr")]
+    /// Hebbian learning rate η of the lateral path.
     pub lr: f64,
-    /// Seed of the shuffling.
-    #[serde(default = "default_seed")]
+    /// Epochs of filter learning per layer (`encoder.filters = "hebbian"`), layer by layer.
+    pub filter_epochs: usize,
+    /// Initial SoftHebb learning rate of the filters; each filter's rate is this times
+    /// √|‖w‖ − 1|, so it shrinks as the filter's norm nears 1.
+    pub filter_lr: f64,
+    /// Temperature τ of the soft competition y = softmax(u / τ) between a layer's filters.
+    pub temperature: f64,
+    /// Images whose statistics standardise a layer's input (`encoder.standardise`; 0 = all).
+    pub statistics_sample: usize,
+    /// Train on the training part of `hebb eval`'s seeded 80/20 split only, so that the probe's
+    /// test images were never seen by the encoder (needs labels).
+    pub holdout: bool,
+    /// Seed of the shuffling (and of the holdout split).
     pub seed: u64,
-    #[serde(default = "default_true")]
     pub shuffle: bool,
     /// Print one line of layer statistics every this many steps.
-    #[serde(default = "default_log_every")]
     pub log_every: usize,
 }
 
 impl Default for TrainingConfig {
     fn default() -> Self {
         Self {
-            epochs: default_epochs(),
-            batch_size: default_batch_size(),
-            lr: default_lr(),
-            seed: default_seed(),
+            epochs: 1,
+            batch_size: 16,
+            lr: 0.001,
+            filter_epochs: 1,
+            filter_lr: 0.05,
+            temperature: 1.0,
+            statistics_sample: 4096,
+            holdout: false,
+            seed: DEFAULT_SEED,
             shuffle: true,
-            log_every: default_log_every(),
+            log_every: 25,
         }
     }
 }
+
+/// The seed every seeded stage starts from unless its config says otherwise.
+pub const DEFAULT_SEED: u64 = 42;
 
 fn default_output_dir() -> PathBuf {
     PathBuf::from("outputs")
@@ -255,22 +354,7 @@ fn default_row_key() -> String {
     "sheet_y".into()
 }
 fn default_seed() -> u64 {
-    42
-}
-fn default_channels() -> Vec<usize> {
-    vec![16, 32, 64, 128]
-}
-fn default_epochs() -> usize {
-    1
-}
-fn default_batch_size() -> usize {
-    8
-}
-fn default_lr() -> f64 {
-    0.001
-}
-fn default_log_every() -> usize {
-    25
+    DEFAULT_SEED
 }
 
 impl EncodeConfig {
@@ -278,7 +362,9 @@ impl EncodeConfig {
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
         let config: EncodeConfig =
             toml::from_str(text).with_context(|| format!("invalid config {origin}"))?;
-        config.validate().with_context(|| format!("invalid config {origin}"))?;
+        config
+            .validate()
+            .with_context(|| format!("invalid config {origin}"))?;
         Ok(config)
     }
 
@@ -301,7 +387,10 @@ impl EncodeConfig {
             || self.name == "."
             || self.name == ".."
         {
-            bail!("key `name`: expected a non-empty folder name without slashes, got {:?}", self.name);
+            bail!(
+                "key `name`: expected a non-empty folder name without slashes, got {:?}",
+                self.name
+            );
         }
         positive("data.image_size", self.data.image_size as usize)?;
         if self.data.image_size < 16 {
@@ -325,8 +414,15 @@ impl EncodeConfig {
         positive("training.epochs", self.training.epochs)?;
         positive("training.batch_size", self.training.batch_size)?;
         positive("training.log_every", self.training.log_every)?;
-        if !(self.training.lr.is_finite() && self.training.lr > 0.0) {
-            bail!("key `training.lr`: expected a positive number, got {}", self.training.lr);
+        positive("training.filter_epochs", self.training.filter_epochs)?;
+        for (key, value) in [
+            ("training.lr", self.training.lr),
+            ("training.filter_lr", self.training.filter_lr),
+            ("training.temperature", self.training.temperature),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                bail!("key `{key}`: expected a positive number, got {value}");
+            }
         }
         self.map.validate()?;
         self.clusters.validate()?;

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use crate::config::EncodeConfig;
 use crate::data::ImageSet;
-use crate::render::RenderConfig;
 use crate::device::ComputeDevice;
 use crate::encoder::HebbianEncoder;
+use crate::render::RenderConfig;
 use crate::run_folder::{RunFolder, items_csv, npy_f32};
 use crate::{cluster, data, features, knn, map, progress, render, train};
 
@@ -30,6 +30,7 @@ pub const MAP_CLUSTERS_FILE: &str = "map_clusters.png";
 pub const MAP_LABELS_FILE: &str = "map_labels.png";
 pub const NEIGHBOURS_FILE: &str = "neighbours.png";
 pub const TRAINING_CHART_FILE: &str = "training.png";
+pub const FILTERS_FILE: &str = "filters.png";
 
 /// Neighbours per item in the grid and in `query`'s default answer.
 pub const TOP_K: usize = 5;
@@ -75,11 +76,25 @@ pub fn new_encoder(config: &EncodeConfig, device: &burn::tensor::Device) -> Hebb
     HebbianEncoder::new(
         config.color().channels(),
         config.data.image_size as usize,
-        &config.encoder.channels,
-        config.encoder.lateral,
-        config.encoder.seed,
+        &config.encoder,
+        config.features.clone(),
         device,
     )
+}
+
+/// The items the encoder trains on: all of them, or with `training.holdout` the training part of
+/// the seeded stratified split that `hebb eval`'s probe tests on.
+pub fn training_items(config: &EncodeConfig, items: &[data::Item]) -> Result<Vec<usize>> {
+    if !config.training.holdout {
+        return Ok((0..items.len()).collect());
+    }
+    if !items.iter().any(|i| i.label.is_some()) {
+        bail!(
+            "key `training.holdout`: the split it holds out is stratified by label, and the data set has no labels"
+        );
+    }
+    let (groups, _) = label_groups(items);
+    Ok(data::split::stratified(&groups, config.training.seed).0)
 }
 
 /// Times pipeline stages.
@@ -90,11 +105,15 @@ struct Stopwatch {
 
 impl Stopwatch {
     fn new() -> Self {
-        Self { stages: Vec::new(), started: Instant::now() }
+        Self {
+            stages: Vec::new(),
+            started: Instant::now(),
+        }
     }
 
     fn lap(&mut self, stage: &str) {
-        self.stages.push((stage.to_string(), self.started.elapsed().as_secs_f64()));
+        self.stages
+            .push((stage.to_string(), self.started.elapsed().as_secs_f64()));
         self.started = Instant::now();
     }
 }
@@ -132,7 +151,10 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let mut clock = Stopwatch::new();
     let images = data::load(&config.data, config.color(), quiet)?;
     if images.len() < 3 {
-        bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
+        bail!(
+            "the data set has {} usable image(s); a run needs at least 3",
+            images.len()
+        );
     }
     clock.lap("load");
     if !quiet {
@@ -142,14 +164,33 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
             images.side,
             images.side,
             images.color,
-            if images.skipped > 0 { format!(", {} skipped", images.skipped) } else { String::new() },
+            if images.skipped > 0 {
+                format!(", {} skipped", images.skipped)
+            } else {
+                String::new()
+            },
         );
     }
 
     let mut encoder = new_encoder(config, &device.device);
-    let log = train::train(&mut encoder, &images, &config.training, &device.device, quiet)?;
+    let items = training_items(config, &images.items)?;
+    let log = train::train(
+        &mut encoder,
+        &images,
+        &items,
+        &config.training,
+        &config.encoder,
+        &device.device,
+        quiet,
+    )?;
     clock.lap("train");
-    let features = features::extract(&encoder, &images, config.training.batch_size, &device.device, quiet)?;
+    let features = features::extract(
+        &encoder,
+        &images,
+        config.training.batch_size,
+        &device.device,
+        quiet,
+    )?;
     clock.lap("extract");
 
     let width = (config.map.n_neighbors.max(TOP_K + 1)).min(features.rows);
@@ -162,7 +203,13 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let coords = map::project(&with_self, initial, &config.map, &device.device, quiet)?;
     clock.lap("umap");
     let spinner = progress::spinner("k-means", quiet);
-    let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config.clusters, &device.device)?;
+    let clusters = cluster::kmeans(
+        &features.values,
+        features.rows,
+        features.dim,
+        &config.clusters,
+        &device.device,
+    )?;
     spinner.finish_and_clear();
     clock.lap("kmeans");
 
@@ -170,22 +217,48 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let spinner = progress::spinner("rendering", quiet);
     let render_config = &config.render;
     let mut files = render_map(&folder, &images, &coords, &clusters, render_config)?;
-    let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
+    let queries = sample_items(
+        images.len(),
+        render_config.neighbour_rows,
+        render_config.seed,
+    );
     let rows: Vec<(usize, Vec<(usize, f32)>)> = queries
         .iter()
         .map(|&q| {
             let (ids, sims) = neighbours.row(q);
-            (q, ids.iter().zip(sims).map(|(&i, &s)| (i as usize, s)).collect())
+            (
+                q,
+                ids.iter()
+                    .zip(sims)
+                    .map(|(&i, &s)| (i as usize, s))
+                    .collect(),
+            )
         })
         .collect();
-    render::save_png(&render::neighbour_grid(&images, &rows, render_config.cell_size)?, &folder.path(NEIGHBOURS_FILE))?;
-    render::save_png(&render::training_chart(&log)?, &folder.path(TRAINING_CHART_FILE))?;
-    files.extend([NEIGHBOURS_FILE, TRAINING_CHART_FILE]);
+    render::save_png(
+        &render::neighbour_grid(&images, &rows, render_config.cell_size)?,
+        &folder.path(NEIGHBOURS_FILE),
+    )?;
+    render::save_png(
+        &render::training_chart(&log)?,
+        &folder.path(TRAINING_CHART_FILE),
+    )?;
+    let filters = encoder.layer(0).filters();
+    let [count, channels, _, _] = filters.dims();
+    let filters = crate::device::read_f32(filters, "filters")?;
+    render::save_png(
+        &render::filter_grid(&filters, count, channels),
+        &folder.path(FILTERS_FILE),
+    )?;
+    files.extend([NEIGHBOURS_FILE, TRAINING_CHART_FILE, FILTERS_FILE]);
     spinner.finish_and_clear();
     clock.lap("render");
 
     folder.write(CONFIG_FILE, config.to_toml()?)?;
-    folder.write(FEATURES_FILE, npy_f32(features.rows, features.dim, &features.values))?;
+    folder.write(
+        FEATURES_FILE,
+        npy_f32(features.rows, features.dim, &features.values),
+    )?;
     folder.write(ITEMS_FILE, items_csv(&images.items)?)?;
     folder.write(MAP_FILE, map_csv(&coords, &clusters, &images.items)?)?;
     folder.write(TRAINING_LOG_FILE, log.to_csv())?;
@@ -194,7 +267,15 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
         .save_file(&encoder_path)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot save the encoder to {}", encoder_path.display()))?;
-    files.extend([CONFIG_FILE, FEATURES_FILE, ITEMS_FILE, MAP_FILE, TRAINING_LOG_FILE, ENCODER_FILE, SUMMARY_FILE]);
+    files.extend([
+        CONFIG_FILE,
+        FEATURES_FILE,
+        ITEMS_FILE,
+        MAP_FILE,
+        TRAINING_LOG_FILE,
+        ENCODER_FILE,
+        SUMMARY_FILE,
+    ]);
     clock.lap("write");
     let summary = EncodeSummary {
         run_dir: config.run_dir(),
@@ -202,7 +283,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
         items: images.len(),
         skipped: images.skipped,
         feature_dim: features.dim,
-        training_steps: log.rows.last().map(|r| r.step).unwrap_or(0),
+        training_steps: log.steps(),
         stages: clock.stages,
         files: files.into_iter().map(String::from).collect(),
     };
@@ -224,15 +305,35 @@ pub fn render_map(
     render::save_png(&plain, &folder.path(CANVAS_FILE))?;
     let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
     let cluster_names: Vec<String> = (0..n_clusters)
-        .map(|c| format!("cluster {c} ({})", clusters.iter().filter(|&&x| x == c).count()))
+        .map(|c| {
+            format!(
+                "cluster {c} ({})",
+                clusters.iter().filter(|&&x| x == c).count()
+            )
+        })
         .collect();
-    render::save_png(&render::add_legend(&framed, &cluster_names)?, &folder.path(CLUSTERS_FILE))?;
+    render::save_png(
+        &render::add_legend(&framed, &cluster_names)?,
+        &folder.path(CLUSTERS_FILE),
+    )?;
     let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
-    render::save_png(&render::scatter_chart(coords, clusters, &cluster_names, "UMAP map, K-Means clusters", 1200)?, &folder.path(MAP_CLUSTERS_FILE))?;
+    render::save_png(
+        &render::scatter_chart(
+            coords,
+            clusters,
+            &cluster_names,
+            "UMAP map, K-Means clusters",
+            1200,
+        )?,
+        &folder.path(MAP_CLUSTERS_FILE),
+    )?;
     files.push(MAP_CLUSTERS_FILE);
     if images.has_labels() {
         let (labels, label_names) = label_groups(&images.items);
-        render::save_png(&render::scatter_chart(coords, &labels, &label_names, "UMAP map, labels", 1200)?, &folder.path(MAP_LABELS_FILE))?;
+        render::save_png(
+            &render::scatter_chart(coords, &labels, &label_names, "UMAP map, labels", 1200)?,
+            &folder.path(MAP_LABELS_FILE),
+        )?;
         files.push(MAP_LABELS_FILE);
     }
     Ok(files)

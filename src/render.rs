@@ -1,6 +1,6 @@
 //! The pictures of a run: the sprite scatter canvas (every image pasted at its map position with
 //! its alpha), the same canvas framed by cluster, scatter plots of the map, the top-5 neighbour
-//! grid and the training curves. Text uses an embedded font (DejaVu Sans), so charts render on a
+//! grid, the training curves and the first layer's filters. Text uses an embedded font (DejaVu Sans), so charts render on a
 //! machine with no system fonts.
 
 use std::path::Path;
@@ -13,7 +13,7 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use serde::{Deserialize, Serialize};
 
 use crate::data::ImageSet;
-use crate::train::TrainingLog;
+use crate::train::{LayerStats, Stage, TrainingLog};
 
 /// The family name the embedded font is registered under.
 pub const FONT: &str = "sans-serif";
@@ -122,7 +122,12 @@ pub fn item_image(images: &ImageSet, index: usize) -> RgbaImage {
         match images.channels() {
             1 => Rgba([planar[i], planar[i], planar[i], 255]),
             3 => Rgba([planar[i], planar[plane + i], planar[2 * plane + i], 255]),
-            _ => Rgba([planar[i], planar[plane + i], planar[2 * plane + i], planar[3 * plane + i]]),
+            _ => Rgba([
+                planar[i],
+                planar[plane + i],
+                planar[2 * plane + i],
+                planar[3 * plane + i],
+            ]),
         }
     })
 }
@@ -143,7 +148,9 @@ pub fn paste_over(canvas: &mut RgbaImage, sprite: &RgbaImage, x: i64, y: i64) {
         // Source-over in straight alpha, in 0..=255 fixed point.
         let out_alpha = alpha + under_alpha * (255 - alpha) / 255;
         for c in 0..3 {
-            let blended = (pixel[c] as u32 * alpha * 255 + under[c] as u32 * under_alpha * (255 - alpha)) / (255 * out_alpha.max(1));
+            let blended = (pixel[c] as u32 * alpha * 255
+                + under[c] as u32 * under_alpha * (255 - alpha))
+                / (255 * out_alpha.max(1));
             under[c] = blended.min(255) as u8;
         }
         under[3] = out_alpha.min(255) as u8;
@@ -155,13 +162,21 @@ pub fn canvas_positions(coords: &[[f32; 2]], size: u32, margin: u32) -> Vec<(f32
     let span = (size - 2 * margin) as f32;
     let range = |d: usize| {
         let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
-        let hi = coords.iter().map(|p| p[d]).fold(f32::NEG_INFINITY, f32::max);
+        let hi = coords
+            .iter()
+            .map(|p| p[d])
+            .fold(f32::NEG_INFINITY, f32::max);
         (lo, (hi - lo).max(1e-8))
     };
     let ((x0, xr), (y0, yr)) = (range(0), range(1));
     coords
         .iter()
-        .map(|p| (margin as f32 + (p[0] - x0) / xr * span, margin as f32 + (p[1] - y0) / yr * span))
+        .map(|p| {
+            (
+                margin as f32 + (p[0] - x0) / xr * span,
+                margin as f32 + (p[1] - y0) / yr * span,
+            )
+        })
         .collect()
 }
 
@@ -177,9 +192,18 @@ const SPRITE_CHUNK: usize = 4096;
 /// The sprite scatter, twice: each image resized to `sprite_size` once and centred on its map
 /// position in both canvases, plainly in the first and in the second with a frame in its
 /// cluster's colour.
-pub fn sprite_canvases(images: &ImageSet, coords: &[[f32; 2]], config: &RenderConfig, clusters: &[usize]) -> (RgbaImage, RgbaImage) {
+pub fn sprite_canvases(
+    images: &ImageSet,
+    coords: &[[f32; 2]],
+    config: &RenderConfig,
+    clusters: &[usize],
+) -> (RgbaImage, RgbaImage) {
     let size = config.canvas_size;
-    let background = if config.transparent_background { Rgba([0, 0, 0, 0]) } else { Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255]) };
+    let background = if config.transparent_background {
+        Rgba([0, 0, 0, 0])
+    } else {
+        Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255])
+    };
     let mut plain = RgbaImage::from_pixel(size, size, background);
     let mut framed = plain.clone();
     let s = config.sprite_size;
@@ -193,7 +217,10 @@ pub fn sprite_canvases(images: &ImageSet, coords: &[[f32; 2]], config: &RenderCo
             .map(|i| image::imageops::resize(&item_image(images, i), s, s, FilterType::Triangle))
             .collect();
         for (i, (mut sprite, &(x, y))) in sprites.into_iter().zip(chunk).enumerate() {
-            let (x, y) = ((x - s as f32 / 2.0).round() as i64, (y - s as f32 / 2.0).round() as i64);
+            let (x, y) = (
+                (x - s as f32 / 2.0).round() as i64,
+                (y - s as f32 / 2.0).round() as i64,
+            );
             paste_over(&mut plain, &sprite, x, y);
             let [r, g, b] = group_colour(clusters[first + i]);
             for (px, py, pixel) in sprite.enumerate_pixels_mut() {
@@ -218,7 +245,11 @@ pub fn add_legend(canvas: &RgbaImage, names: &[String]) -> Result<RgbImage> {
         for (g, name) in names.iter().enumerate() {
             let y = 12 + 28 * g as i32;
             let [r, gr, b] = group_colour(g);
-            root.draw(&Rectangle::new([(12, y), (32, y + 20)], RGBColor(r, gr, b).filled())).map_err(plot_error)?;
+            root.draw(&Rectangle::new(
+                [(12, y), (32, y + 20)],
+                RGBColor(r, gr, b).filled(),
+            ))
+            .map_err(plot_error)?;
             root.draw_text(name, &style, (40, y)).map_err(plot_error)?;
         }
         root.present().map_err(plot_error)?;
@@ -242,19 +273,36 @@ pub fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 }
 
 /// One row per query: the query, then its neighbours, each with its cosine similarity below it.
-pub fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)>)], cell: u32) -> Result<RgbImage> {
+pub fn neighbour_grid(
+    images: &ImageSet,
+    rows: &[(usize, Vec<(usize, f32)>)],
+    cell: u32,
+) -> Result<RgbImage> {
     let columns = rows.iter().map(|(_, n)| n.len() + 1).max().unwrap_or(1) as u32;
     let pad = 8;
     let caption = 22;
-    let (w, h) = (columns * (cell + pad) + pad, rows.len() as u32 * (cell + caption + pad) + pad);
-    let mut canvas = RgbaImage::from_pixel(w, h, Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255]));
+    let (w, h) = (
+        columns * (cell + pad) + pad,
+        rows.len() as u32 * (cell + caption + pad) + pad,
+    );
+    let mut canvas = RgbaImage::from_pixel(
+        w,
+        h,
+        Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255]),
+    );
     let mut captions = Vec::new();
     for (r, (query, neighbours)) in rows.iter().enumerate() {
         let y = pad + r as u32 * (cell + caption + pad);
-        let cells = std::iter::once((*query, None)).chain(neighbours.iter().map(|&(i, s)| (i, Some(s))));
+        let cells =
+            std::iter::once((*query, None)).chain(neighbours.iter().map(|&(i, s)| (i, Some(s))));
         for (c, (item, similarity)) in cells.enumerate() {
             let x = pad + c as u32 * (cell + pad);
-            let picture = image::imageops::resize(&item_image(images, item), cell, cell, FilterType::Triangle);
+            let picture = image::imageops::resize(
+                &item_image(images, item),
+                cell,
+                cell,
+                FilterType::Triangle,
+            );
             paste_over(&mut canvas, &picture, x as i64, y as i64);
             let text = match similarity {
                 None => format!("#{item}"),
@@ -277,7 +325,13 @@ pub fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)>)], ce
 }
 
 /// A scatter plot of the map, one colour per group, with a legend of group names.
-pub fn scatter_chart(coords: &[[f32; 2]], groups: &[usize], names: &[String], title: &str, size: u32) -> Result<RgbImage> {
+pub fn scatter_chart(
+    coords: &[[f32; 2]],
+    groups: &[usize],
+    names: &[String],
+    title: &str,
+    size: u32,
+) -> Result<RgbImage> {
     register_font();
     let mut rgb = RgbImage::new(size, size);
     {
@@ -285,7 +339,10 @@ pub fn scatter_chart(coords: &[[f32; 2]], groups: &[usize], names: &[String], ti
         root.fill(&WHITE).map_err(plot_error)?;
         let bounds = |d: usize| {
             let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
-            let hi = coords.iter().map(|p| p[d]).fold(f32::NEG_INFINITY, f32::max);
+            let hi = coords
+                .iter()
+                .map(|p| p[d])
+                .fold(f32::NEG_INFINITY, f32::max);
             let pad = ((hi - lo) * 0.03).max(1e-3);
             (lo - pad)..(hi + pad)
         };
@@ -296,11 +353,19 @@ pub fn scatter_chart(coords: &[[f32; 2]], groups: &[usize], names: &[String], ti
             .y_label_area_size(40)
             .build_cartesian_2d(bounds(0), bounds(1))
             .map_err(plot_error)?;
-        chart.configure_mesh().label_style((FONT, 14)).draw().map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .label_style((FONT, 14))
+            .draw()
+            .map_err(plot_error)?;
         for (g, name) in names.iter().enumerate() {
             let [r, gr, b] = group_colour(g);
             let colour = RGBColor(r, gr, b);
-            let points = coords.iter().zip(groups).filter(|(_, x)| **x == g).map(|(p, _)| Circle::new((p[0], p[1]), 3, colour.filled()));
+            let points = coords
+                .iter()
+                .zip(groups)
+                .filter(|(_, x)| **x == g)
+                .map(|(p, _)| Circle::new((p[0], p[1]), 3, colour.filled()));
             chart
                 .draw_series(points)
                 .map_err(plot_error)?
@@ -319,51 +384,136 @@ pub fn scatter_chart(coords: &[[f32; 2]], groups: &[usize], names: &[String], ti
     Ok(rgb)
 }
 
-/// Energy, delta and norm per layer against the training step, one panel each.
+/// The training curves: for filter learning (when it ran) energy, |Δw|, the norm gap and the
+/// winners' share per layer against the layer's step; for the lateral path (when it ran) energy,
+/// delta and norm per layer against the step. One row of panels per stage.
 pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
     register_font();
-    let (w, h) = (1500u32, 500u32);
+    type Pick = fn(&LayerStats) -> f32;
+    let filter_metrics: Vec<(&str, Pick)> = vec![
+        ("filters: energy E[u²]", |r| r.energy),
+        ("filters: mean |Δw|", |r| r.delta),
+        ("filters: mean |‖w‖ − 1|", |r| r.norm),
+        ("filters: share winning", |r| r.winners.unwrap_or(0.0)),
+    ];
+    let lateral_metrics: Vec<(&str, Pick)> = vec![
+        ("lateral: energy E[|a|²]", |r| r.energy),
+        ("lateral: delta mean |ΔW|", |r| r.delta),
+        ("lateral: norm ‖W‖F", |r| r.norm),
+    ];
+    let stages: Vec<(Stage, Vec<(&str, Pick)>)> = [
+        (Stage::Filters, filter_metrics),
+        (Stage::Lateral, lateral_metrics),
+    ]
+    .into_iter()
+    .filter(|(stage, _)| log.stage(*stage).next().is_some())
+    .collect();
+    let (w, row_height) = (1600u32, 420u32);
+    let h = row_height * stages.len().max(1) as u32;
     let mut rgb = RgbImage::new(w, h);
     {
         let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
-        let panels = root.split_evenly((1, 3));
-        let layers = log.rows.iter().map(|r| r.layer).max().unwrap_or(0);
-        let last_step = log.rows.iter().map(|r| r.step).max().unwrap_or(1).max(2) as f32;
-        type Pick = fn(&crate::train::LayerStats) -> f32;
-        let metrics: [(&str, Pick); 3] = [("energy E[|a|²]", |r| r.energy), ("delta mean |ΔW|", |r| r.delta), ("norm ‖W‖F", |r| r.norm)];
-        for (panel, (title, pick)) in panels.iter().zip(metrics) {
-            let top = log.rows.iter().map(pick).fold(0.0f32, f32::max).max(1e-12) * 1.05;
-            let mut chart = ChartBuilder::on(panel)
-                .caption(title, (FONT, 20))
-                .margin(12)
-                .x_label_area_size(30)
-                .y_label_area_size(70)
-                .build_cartesian_2d(1f32..last_step, 0f32..top)
-                .map_err(plot_error)?;
-            chart
-                .configure_mesh()
-                .x_desc("step")
-                .label_style((FONT, 13))
-                .x_label_formatter(&|v| format!("{v:.0}"))
-                .y_label_formatter(&|v| format!("{v:.2e}"))
-                .draw()
-                .map_err(plot_error)?;
-            for layer in 1..=layers {
-                let [r, g, b] = group_colour(layer - 1);
-                let colour = RGBColor(r, g, b);
-                let series = log.rows.iter().filter(|row| row.layer == layer).map(|row| (row.step as f32, pick(row)));
+        if stages.is_empty() {
+            let style = TextStyle::from((FONT, 22).into_font()).color(&BLACK);
+            root.draw_text(
+                "nothing was learned: random filters and no lateral path",
+                &style,
+                (40, 40),
+            )
+            .map_err(plot_error)?;
+        }
+        let rows = root.split_evenly((stages.len().max(1), 1));
+        for ((stage, metrics), row) in stages.iter().zip(rows) {
+            let rows: Vec<&LayerStats> = log.stage(*stage).collect();
+            let layers = rows.iter().map(|r| r.layer).max().unwrap_or(0);
+            let last_step = rows.iter().map(|r| r.step).max().unwrap_or(1).max(2) as f32;
+            for (panel, (title, pick)) in row.split_evenly((1, metrics.len())).iter().zip(metrics) {
+                let top = rows
+                    .iter()
+                    .map(|r| pick(r))
+                    .fold(0.0f32, f32::max)
+                    .max(1e-12)
+                    * 1.05;
+                let mut chart = ChartBuilder::on(panel)
+                    .caption(*title, (FONT, 18))
+                    .margin(12)
+                    .x_label_area_size(30)
+                    .y_label_area_size(70)
+                    .build_cartesian_2d(1f32..last_step, 0f32..top)
+                    .map_err(plot_error)?;
                 chart
-                    .draw_series(LineSeries::new(series, colour.stroke_width(2)))
-                    .map_err(plot_error)?
-                    .label(format!("layer {layer}"))
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+                    .configure_mesh()
+                    .x_desc("step")
+                    .label_style((FONT, 13))
+                    .x_label_formatter(&|v| format!("{v:.0}"))
+                    .y_label_formatter(&|v| format!("{v:.2e}"))
+                    .draw()
+                    .map_err(plot_error)?;
+                for layer in 1..=layers {
+                    let [r, g, b] = group_colour(layer - 1);
+                    let colour = RGBColor(r, g, b);
+                    let series = rows
+                        .iter()
+                        .filter(|row| row.layer == layer)
+                        .map(|row| (row.step as f32, pick(row)));
+                    chart
+                        .draw_series(LineSeries::new(series, colour.stroke_width(2)))
+                        .map_err(plot_error)?
+                        .label(format!("layer {layer}"))
+                        .legend(move |(x, y)| {
+                            PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
+                        });
+                }
+                chart
+                    .configure_series_labels()
+                    .label_font((FONT, 13))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(plot_error)?;
             }
-            chart.configure_series_labels().label_font((FONT, 13)).border_style(BLACK).draw().map_err(plot_error)?;
         }
         root.present().map_err(plot_error)?;
     }
     Ok(rgb)
+}
+
+/// The first layer's filters as a grid of 3x3 pictures, `filters` being `[K, C, 3, 3]` values.
+/// Each filter is scaled on its own so that 0 is mid-grey and its largest |weight| is black or
+/// full colour; grey inputs show as grey, RGB as colour, and RGBA as its colour beside its alpha.
+pub fn filter_grid(filters: &[f32], count: usize, channels: usize) -> RgbImage {
+    let (cell, pad) = (30u32, 6u32);
+    let tiles = if channels == 4 { 2 } else { 1 } as u32;
+    let columns = (count as f32).sqrt().ceil().max(1.0) as u32;
+    let rows = (count as u32).div_ceil(columns);
+    let width = columns * (tiles * cell + pad) + pad;
+    let height = rows * (cell + pad) + pad;
+    let mut picture = RgbImage::from_pixel(width, height, Rgb(BACKGROUND));
+    let per_filter = channels * 9;
+    for (k, weights) in filters.chunks(per_filter).take(count).enumerate() {
+        let peak = weights
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()))
+            .max(1e-12);
+        let level = |v: f32| ((0.5 + 0.5 * v / peak) * 255.0).round().clamp(0.0, 255.0) as u8;
+        let (x0, y0) = (
+            pad + (k as u32 % columns) * (tiles * cell + pad),
+            pad + (k as u32 / columns) * (cell + pad),
+        );
+        for tile in 0..tiles {
+            for (px, py) in (0..cell).flat_map(|y| (0..cell).map(move |x| (x, y))) {
+                let tap = (py * 3 / cell * 3 + px * 3 / cell) as usize;
+                let at = |c: usize| level(weights[c * 9 + tap]);
+                let colour = match (channels, tile) {
+                    (1, _) => [at(0); 3],
+                    (_, 0) => [at(0), at(1), at(2)],
+                    _ => [at(3); 3],
+                };
+                picture.put_pixel(x0 + tile * cell + px, y0 + py, Rgb(colour));
+            }
+        }
+    }
+    picture
 }
 
 /// Saves a picture as PNG.
@@ -374,7 +524,9 @@ pub fn save_png<P: image::PixelWithColorType, C: std::ops::Deref<Target = [P::Su
 where
     [P::Subpixel]: image::EncodableLayout,
 {
-    picture.save_with_format(path, image::ImageFormat::Png).with_context(|| format!("cannot write {}", path.display()))
+    picture
+        .save_with_format(path, image::ImageFormat::Png)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]
@@ -390,7 +542,12 @@ mod tests {
         assert_eq!(canvas.get_pixel(0, 0), &Rgba([200, 0, 0, 255]));
         assert_eq!(canvas.get_pixel(1, 0), &Rgba([10, 10, 10, 255]));
         let mut clear = RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 0]));
-        paste_over(&mut clear, &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])), 0, 0);
+        paste_over(
+            &mut clear,
+            &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])),
+            0,
+            0,
+        );
         assert_eq!(clear.get_pixel(0, 0), &Rgba([100, 50, 0, 128]));
     }
 

@@ -1,5 +1,7 @@
-//! Training: shuffled batches through the encoder, every layer updating its lateral weights,
-//! with the seed's per-layer statistics logged for every step.
+//! Training, greedy and local: layer by layer, each layer's input standardisation is fitted on
+//! the training images' statistics and its filters learn by SoftHebb on the outputs of the frozen
+//! layers below it; then every layer's lateral path learns by the seed's Hebbian rule, all layers
+//! at once. Every step's per-layer statistics are logged.
 
 use std::fmt::Write as _;
 
@@ -9,37 +11,86 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::config::TrainingConfig;
+use crate::config::{EncoderConfig, FilterMode, TrainingConfig};
 use crate::data::ImageSet;
 use crate::device::read_f32;
-use crate::encoder::HebbianEncoder;
+use crate::encoder::{HebbianEncoder, whitening};
 use crate::progress;
 
-/// One layer's numbers at one step.
+/// Which learning a log row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// SoftHebb filter learning; steps count within the layer.
+    Filters,
+    /// The lateral path's Hebbian rule; steps count over the whole stage.
+    Lateral,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Filters => "filters",
+            Stage::Lateral => "lateral",
+        }
+    }
+}
+
+/// One layer's numbers at one step. Filters: energy = mean u², delta = mean |Δw| applied, norm =
+/// mean |‖w‖ − 1|, winners = share of filters that won a patch. Lateral: energy E[|a|²], delta =
+/// mean |ΔW|, norm = ‖W‖_F, no winners.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LayerStats {
+    pub stage: Stage,
     pub step: usize,
     pub epoch: usize,
     pub layer: usize,
     pub energy: f32,
     pub delta: f32,
     pub norm: f32,
+    pub winners: Option<f32>,
 }
 
-/// Every step's statistics, in step and layer order.
+/// Every step's statistics, in stage, step and layer order.
 #[derive(Debug, Clone, Default)]
 pub struct TrainingLog {
     pub rows: Vec<LayerStats>,
 }
 
 impl TrainingLog {
-    /// The log as CSV: `step,epoch,layer,energy,delta,norm` (steps and layers from 1).
+    /// The log as CSV: `stage,step,epoch,layer,energy,delta,norm,winners` (steps, epochs and
+    /// layers from 1; winners empty on lateral rows).
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("step,epoch,layer,energy,delta,norm\n");
+        let mut out = String::from("stage,step,epoch,layer,energy,delta,norm,winners\n");
         for r in &self.rows {
-            let _ = writeln!(out, "{},{},{},{},{},{}", r.step, r.epoch, r.layer, r.energy, r.delta, r.norm);
+            let winners = r.winners.map(|w| w.to_string()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{winners}",
+                r.stage.name(),
+                r.step,
+                r.epoch,
+                r.layer,
+                r.energy,
+                r.delta,
+                r.norm
+            );
         }
         out
+    }
+
+    /// Training steps taken: every layer's filter steps plus the lateral stage's.
+    pub fn steps(&self) -> usize {
+        self.stage(Stage::Filters).count()
+            + self
+                .stage(Stage::Lateral)
+                .map(|r| r.step)
+                .max()
+                .unwrap_or(0)
+    }
+
+    /// Rows of one stage.
+    pub fn stage(&self, stage: Stage) -> impl Iterator<Item = &LayerStats> {
+        self.rows.iter().filter(move |r| r.stage == stage)
     }
 }
 
@@ -49,49 +100,184 @@ pub fn batch_tensor(images: &ImageSet, indices: &[usize], device: &Device) -> Te
     Tensor::from_data(TensorData::new(images.batch_f32(indices), shape), device)
 }
 
-/// The order in which items are visited in each epoch.
-pub fn epoch_orders(len: usize, config: &TrainingConfig) -> Vec<Vec<usize>> {
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    (0..config.epochs)
+/// The order in which `items` are visited in each of `epochs` epochs.
+fn epoch_orders(
+    items: &[usize],
+    epochs: usize,
+    config: &TrainingConfig,
+    rng: &mut StdRng,
+) -> Vec<Vec<usize>> {
+    (0..epochs)
         .map(|_| {
-            let mut order: Vec<usize> = (0..len).collect();
+            let mut order = items.to_vec();
             if config.shuffle {
-                order.shuffle(&mut rng);
+                order.shuffle(rng);
             }
             order
         })
         .collect()
 }
 
-/// Trains `encoder` in place. Statistics stay on the device until `log_every` steps have
-/// gathered (one read per interval, not per step); a line per interval goes to stderr unless
-/// `quiet`.
+/// Statistics waiting on the device, read in one transfer every `log_every` steps.
+struct Pending {
+    stage: Stage,
+    /// Values per layer in each step's tensor.
+    width: usize,
+    steps: Vec<(usize, usize, Vec<usize>, Tensor<1>)>,
+}
+
+impl Pending {
+    fn new(stage: Stage, width: usize) -> Self {
+        Self {
+            stage,
+            width,
+            steps: Vec::new(),
+        }
+    }
+
+    /// Reads the pending steps and appends their rows to the log; returns the last step's line.
+    fn flush(&mut self, log: &mut TrainingLog) -> Result<Option<String>> {
+        if self.steps.is_empty() {
+            return Ok(None);
+        }
+        let tensors = self.steps.iter().map(|(_, _, _, t)| t.clone()).collect();
+        let values = read_f32(Tensor::cat(tensors, 0), "training statistics")?;
+        let mut at = 0;
+        let mut line = String::new();
+        for (step, epoch, layers, _) in &self.steps {
+            line = format!("{} step {step:>5} epoch {epoch}", self.stage.name());
+            for &layer in layers {
+                let v = &values[at..at + self.width];
+                at += self.width;
+                let winners = (self.width > 3).then(|| v[3]);
+                log.rows.push(LayerStats {
+                    stage: self.stage,
+                    step: *step,
+                    epoch: *epoch,
+                    layer,
+                    energy: v[0],
+                    delta: v[1],
+                    norm: v[2],
+                    winners,
+                });
+                let _ = match winners {
+                    Some(w) => write!(
+                        line,
+                        " | L{layer} energy={:.4} delta={:.6} norm_gap={:.4} winners={w:.2}",
+                        v[0], v[1], v[2]
+                    ),
+                    None => write!(
+                        line,
+                        " | L{layer} energy={:.4} delta={:.6} norm={:.4}",
+                        v[0], v[1], v[2]
+                    ),
+                };
+            }
+        }
+        self.steps.clear();
+        Ok(Some(line))
+    }
+}
+
+/// Trains `encoder` in place on the images at `items` (all of them, or a holdout's training
+/// part). A line of statistics goes to stderr every `log_every` steps unless `quiet`.
 pub fn train(
     encoder: &mut HebbianEncoder,
     images: &ImageSet,
+    items: &[usize],
     config: &TrainingConfig,
+    encoder_config: &EncoderConfig,
     device: &Device,
     quiet: bool,
 ) -> Result<TrainingLog> {
-    let orders = epoch_orders(images.len(), config);
-    let steps_per_epoch = images.len().div_ceil(config.batch_size);
-    let bar = progress::bar((steps_per_epoch * config.epochs) as u64, "training", quiet);
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let batches = items.len().div_ceil(config.batch_size);
     let layers = encoder.num_layers();
+    let sample = statistics_sample(items, config, &mut rng);
+    let hebbian = encoder_config.filters == FilterMode::Hebbian;
+    let per_layer = if encoder_config.standardise || encoder_config.whiten {
+        sample.len().div_ceil(config.batch_size)
+    } else {
+        0
+    } + if hebbian {
+        batches * config.filter_epochs
+    } else {
+        0
+    };
+    let lateral_steps = if encoder.has_lateral() {
+        batches * config.epochs
+    } else {
+        0
+    };
+    let bar = progress::bar(
+        (per_layer * layers + lateral_steps) as u64,
+        "training",
+        quiet,
+    );
     let mut log = TrainingLog::default();
-    let mut pending: Vec<(usize, usize, Tensor<1>)> = Vec::new();
-    let mut step = 0;
-    for (epoch, order) in orders.iter().enumerate() {
-        for batch in order.chunks(config.batch_size) {
-            step += 1;
-            let stats = encoder.train_step(batch_tensor(images, batch, device), config.lr);
-            pending.push((step, epoch + 1, stats));
-            bar.inc(1);
-            let last = step == steps_per_epoch * config.epochs;
-            if step % config.log_every == 0 || last {
-                let first_new = log.rows.len();
-                flush(&mut pending, layers, &mut log)?;
-                if !quiet {
-                    bar.suspend(|| eprintln!("{}", summary_line(&log.rows[first_new..], layers)));
+    let report = |line: Option<String>| {
+        if let (Some(line), false) = (line, quiet) {
+            bar.suspend(|| eprintln!("{line}"));
+        }
+    };
+
+    for layer in 0..layers {
+        if encoder.layer(layer).whitens() {
+            fit_whitening(encoder, layer, images, &sample, config.batch_size, device)?;
+        } else if encoder_config.standardise {
+            fit_statistics(encoder, layer, images, &sample, config.batch_size, device);
+        }
+        if encoder_config.standardise || encoder_config.whiten {
+            bar.inc(sample.len().div_ceil(config.batch_size) as u64);
+        }
+        if !hebbian {
+            continue;
+        }
+        let mut pending = Pending::new(Stage::Filters, 4);
+        let mut step = 0;
+        for (epoch, order) in epoch_orders(items, config.filter_epochs, config, &mut rng)
+            .iter()
+            .enumerate()
+        {
+            for batch in order.chunks(config.batch_size) {
+                step += 1;
+                let input = encoder.input_of(layer, batch_tensor(images, batch, device));
+                let stats = encoder.layer_mut(layer).learn_filters(
+                    input,
+                    config.filter_lr,
+                    config.temperature,
+                );
+                pending
+                    .steps
+                    .push((step, epoch + 1, vec![layer + 1], stats));
+                bar.inc(1);
+                if step % config.log_every == 0 || step == batches * config.filter_epochs {
+                    report(pending.flush(&mut log)?);
+                }
+            }
+        }
+    }
+
+    if encoder.has_lateral() {
+        let lateral_layers: Vec<usize> = (0..layers)
+            .filter(|&l| encoder.layer(l).has_lateral())
+            .map(|l| l + 1)
+            .collect();
+        let mut pending = Pending::new(Stage::Lateral, 3);
+        let mut step = 0;
+        for (epoch, order) in epoch_orders(items, config.epochs, config, &mut rng)
+            .iter()
+            .enumerate()
+        {
+            for batch in order.chunks(config.batch_size) {
+                step += 1;
+                let stats = encoder.train_step(batch_tensor(images, batch, device), config.lr);
+                pending
+                    .steps
+                    .push((step, epoch + 1, lateral_layers.clone(), stats));
+                bar.inc(1);
+                if step % config.log_every == 0 || step == lateral_steps {
+                    report(pending.flush(&mut log)?);
                 }
             }
         }
@@ -100,36 +286,88 @@ pub fn train(
     Ok(log)
 }
 
-/// Reads the pending statistics in one transfer and appends them to the log.
-fn flush(pending: &mut Vec<(usize, usize, Tensor<1>)>, layers: usize, log: &mut TrainingLog) -> Result<()> {
-    if pending.is_empty() {
-        return Ok(());
+/// The images whose statistics standardise each layer's input: a seeded sample of `items`.
+fn statistics_sample(items: &[usize], config: &TrainingConfig, rng: &mut StdRng) -> Vec<usize> {
+    let mut sample = items.to_vec();
+    if config.statistics_sample > 0 && config.statistics_sample < sample.len() {
+        sample.shuffle(rng);
+        sample.truncate(config.statistics_sample);
+        sample.sort_unstable();
     }
-    let tensors = pending.iter().map(|(_, _, t)| t.clone()).collect();
-    let values = read_f32(Tensor::cat(tensors, 0), "training statistics")?;
-    for (i, (step, epoch, _)) in pending.iter().enumerate() {
-        for layer in 0..layers {
-            let at = (i * layers + layer) * 3;
-            log.rows.push(LayerStats {
-                step: *step,
-                epoch: *epoch,
-                layer: layer + 1,
-                energy: values[at],
-                delta: values[at + 1],
-                norm: values[at + 2],
-            });
-        }
-    }
-    pending.clear();
-    Ok(())
+    sample
 }
 
-/// One line for the last step in `rows`: its number and each layer's three values.
-fn summary_line(rows: &[LayerStats], layers: usize) -> String {
-    let last = &rows[rows.len() - layers..];
-    let mut line = format!("step {:>5} epoch {}", last[0].step, last[0].epoch);
-    for r in last {
-        let _ = write!(line, " | L{} energy={:.4} delta={:.6} norm={:.4}", r.layer, r.energy, r.delta, r.norm);
+/// Fits layer `layer`'s input standardisation: the mean and variance of each of its input
+/// channels over every position of the `sample` images.
+pub fn fit_statistics(
+    encoder: &mut HebbianEncoder,
+    layer: usize,
+    images: &ImageSet,
+    sample: &[usize],
+    batch_size: usize,
+    device: &Device,
+) {
+    let mut sums: Option<(Tensor<1>, Tensor<1>)> = None;
+    let mut count = 0usize;
+    for batch in sample.chunks(batch_size) {
+        let input = encoder.input_of(layer, batch_tensor(images, batch, device));
+        let [b, channels, h, w] = input.dims();
+        count += b * h * w;
+        let per_channel = |t: Tensor<4>| t.sum_dim(0).sum_dim(2).sum_dim(3).reshape([channels]);
+        let (sum, squares) = (per_channel(input.clone()), per_channel(input.square()));
+        sums = Some(match sums {
+            None => (sum, squares),
+            Some((s, q)) => (s + sum, q + squares),
+        });
     }
-    line
+    if let Some((sum, squares)) = sums {
+        let mean = sum / count as f64;
+        let variance = (squares / count as f64 - mean.clone().square()).clamp_min(0.0);
+        encoder.layer_mut(layer).set_statistics(mean, variance);
+    }
+}
+
+/// Fits layer `layer`'s patch whitening: the mean and covariance of its input patches over the
+/// `sample` images, then the ZCA matrix ([`whitening::zca_matrix`]).
+pub fn fit_whitening(
+    encoder: &mut HebbianEncoder,
+    layer: usize,
+    images: &ImageSet,
+    sample: &[usize],
+    batch_size: usize,
+    device: &Device,
+) -> Result<()> {
+    let mut sums: Option<(Tensor<2>, Tensor<2>)> = None;
+    let mut count = 0usize;
+    for batch in sample.chunks(batch_size) {
+        let input = encoder.input_of(layer, batch_tensor(images, batch, device));
+        let patches = encoder.layer(layer).raw_patches(input);
+        count += patches.dims()[0];
+        let (sum, outer) = (
+            patches.clone().sum_dim(0),
+            patches.clone().transpose().matmul(patches),
+        );
+        sums = Some(match sums {
+            None => (sum, outer),
+            Some((s, o)) => (s + sum, o + outer),
+        });
+    }
+    let Some((sum, outer)) = sums else {
+        return Ok(());
+    };
+    let dim = sum.dims()[1];
+    let sum = read_f32(sum, "patch sums")?;
+    let outer = read_f32(outer, "patch covariance")?;
+    let n = count.max(1) as f64;
+    let mean: Vec<f64> = sum.iter().map(|&s| s as f64 / n).collect();
+    let covariance: Vec<f64> = (0..dim * dim)
+        .map(|at| outer[at] as f64 / n - mean[at / dim] * mean[at % dim])
+        .collect();
+    let zca = whitening::zca_matrix(&covariance, dim);
+    let mean: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+    encoder.layer_mut(layer).set_whitening(
+        Tensor::from_data(TensorData::new(mean, [dim]), device),
+        Tensor::from_data(TensorData::new(zca, [dim, dim]), device),
+    );
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod folder;
 pub mod mnist;
 pub mod pixels;
 pub mod sheet;
+pub mod split;
 
 use anyhow::{Result, bail};
 
@@ -35,7 +36,12 @@ pub struct ImageSet {
 
 impl ImageSet {
     /// Builds a set from planar images (each `channels x side x side`), in item order.
-    pub fn new(side: usize, color: ColorMode, images: Vec<(Item, Vec<u8>)>, skipped: usize) -> Result<Self> {
+    pub fn new(
+        side: usize,
+        color: ColorMode,
+        images: Vec<(Item, Vec<u8>)>,
+        skipped: usize,
+    ) -> Result<Self> {
         let per_image = color.channels() * side * side;
         let mut set = Self {
             side,
@@ -88,7 +94,12 @@ impl ImageSet {
     /// Appends one image (planar, of this set's size and colour).
     pub fn push(&mut self, item: Item, image: Vec<u8>) -> Result<()> {
         if image.len() != self.image_len() {
-            bail!("image {} has {} values, expected {}", item.source, image.len(), self.image_len());
+            bail!(
+                "image {} has {} values, expected {}",
+                item.source,
+                image.len(),
+                self.image_len()
+            );
         }
         self.pixels.extend_from_slice(&image);
         self.items.push(item);

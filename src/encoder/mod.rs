@@ -1,74 +1,191 @@
-//! The Hebbian convolutional encoder: four stride-2 3x3 conv layers, each followed by ReLU,
-//! per-channel spatial L2 normalisation and a lateral path whose weights learn by a Hebbian rule
-//! (no gradients anywhere). Conv weights keep their seeded random init, as in the seed project.
+//! The Hebbian convolutional encoder: four stride-2 3x3 conv layers. Each layer standardises its
+//! input channels (optional), convolves, applies ReLU or the triangle activation, normalises (each
+//! channel over its positions, or across channels at each position), and adds an optional
+//! lateral path whose weights learn by the seed's Hebbian rule. The conv filters are either the
+//! seed's seeded random weights or learned layer by layer by SoftHebb ([`filters`]). No gradients
+//! anywhere.
 //!
 //! The encoder is a burn [`Module`], so its weights save to and load from a burn record
 //! (`encoder.bpk` in a run folder) next to the config that rebuilds its shape.
 
+pub mod filters;
 pub mod fused;
 pub mod lateral;
+pub mod whitening;
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::module::{adaptive_avg_pool2d, conv2d, unfold4d};
+use burn::tensor::ops::{ConvOptions, UnfoldOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::config::LateralMode;
+use crate::config::{
+    Activation, EncoderConfig, FeatureLayers, FeaturesConfig, FilterMode, LateralMode, Normalise,
+};
 use lateral::{lateral_response, step_statistics, update_weights};
 
 /// Smallest norm a channel or feature vector is divided by (as `F.normalize`).
 const NORM_EPS: f64 = 1e-12;
 
-/// One layer: conv 3x3 stride 2 padding 1 -> ReLU -> spatial L2 norm -> lateral path.
+/// Added to a channel's variance before its standard deviation divides it (as batch norm).
+const VARIANCE_EPS: f64 = 1e-5;
+
+/// SoftHebb's initial filter norm: far from 1, so that the norm-dependent rate starts high.
+const HEBBIAN_INIT_RADIUS: f32 = 25.0;
+
+/// What a layer does besides its weights.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerSettings {
+    pub activation: Activation,
+    pub normalise: Normalise,
+    pub lateral: LateralMode,
+}
+
+/// One layer: standardise -> conv 3x3 stride 2 padding 1 -> activation -> normalisation ->
+/// lateral path.
 #[derive(Module, Debug)]
 pub struct HebbianLayer {
     conv_weight: Param<Tensor<4>>,
     conv_bias: Param<Tensor<1>>,
+    /// Per input channel: subtracted, then multiplied by `input_scale` (0 and 1 until fitted).
+    input_shift: Param<Tensor<1>>,
+    input_scale: Param<Tensor<1>>,
+    /// ZCA whitening of the input patches (first layer, `encoder.whiten`): the patches' mean
+    /// `[D]` and the symmetric transform `[D, D]`, D = in_channels · 9 (zero and identity until
+    /// fitted).
+    patch_mean: Option<Param<Tensor<1>>>,
+    whitening: Option<Param<Tensor<2>>>,
     /// `[1, N, N]` (shared) or `[channels, N, N]` (per channel), N = output positions.
-    lateral: Param<Tensor<3>>,
+    lateral: Option<Param<Tensor<3>>>,
     #[module(skip)]
-    mode: LateralMode,
+    settings: LayerSettings,
+}
+
+/// A standard normal value drawn from `rng` (Box-Muller), for SoftHebb's init.
+fn normal(rng: &mut StdRng) -> f32 {
+    let u1: f32 = rng.random_range(f32::EPSILON..1.0);
+    let u2: f32 = rng.random_range(0.0..1.0);
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
 impl HebbianLayer {
-    /// A layer for `input_side x input_side` inputs, conv weights uniform in ±1/√fan_in (PyTorch's
-    /// default bound) drawn from `rng`, lateral weights zero.
+    /// A layer for `input_side x input_side` inputs. Random filters: uniform in ±1/√fan_in
+    /// (PyTorch's default bound) with a bias from the same range, drawn from `rng`, as the seed.
+    /// Hebbian filters: SoftHebb's normal init of norm ≈ 25, no bias. Lateral weights zero.
     fn new(
         in_channels: usize,
         out_channels: usize,
         input_side: usize,
-        mode: LateralMode,
+        config: &EncoderConfig,
+        whiten: bool,
         rng: &mut StdRng,
         device: &Device,
     ) -> Self {
         let fan_in = in_channels * 9;
-        let bound = 1.0 / (fan_in as f32).sqrt();
-        let mut uniform = |n: usize| (0..n).map(|_| rng.random_range(-bound..bound)).collect::<Vec<f32>>();
-        let weight = uniform(out_channels * fan_in);
-        let bias = uniform(out_channels);
+        let (weight, bias) = match config.filters {
+            FilterMode::Random => {
+                let bound = 1.0 / (fan_in as f32).sqrt();
+                let mut uniform = |n: usize| {
+                    (0..n)
+                        .map(|_| rng.random_range(-bound..bound))
+                        .collect::<Vec<f32>>()
+                };
+                let weight = uniform(out_channels * fan_in);
+                (
+                    TensorData::new(weight, [out_channels, in_channels, 3, 3]),
+                    uniform(out_channels),
+                )
+            }
+            FilterMode::Hebbian => {
+                let weight =
+                    filters::initial_filters(out_channels, fan_in, HEBBIAN_INIT_RADIUS, || {
+                        normal(rng)
+                    });
+                (
+                    TensorData::new(weight, [out_channels, in_channels, 3, 3]),
+                    vec![0.0; out_channels],
+                )
+            }
+        };
         let positions = output_side(input_side).pow(2);
-        let lateral_count = match mode {
+        let lateral_count = match config.lateral {
+            LateralMode::None => 0,
             LateralMode::Shared => 1,
             LateralMode::PerChannel => out_channels,
         };
+        let lateral = (lateral_count > 0).then(|| {
+            Param::from_tensor(Tensor::zeros([lateral_count, positions, positions], device))
+        });
         Self {
-            conv_weight: Param::from_data(TensorData::new(weight, [out_channels, in_channels, 3, 3]), device),
+            conv_weight: Param::from_data(weight, device),
             conv_bias: Param::from_data(TensorData::new(bias, [out_channels]), device),
-            lateral: Param::from_tensor(Tensor::zeros([lateral_count, positions, positions], device)),
-            mode,
+            input_shift: Param::from_tensor(Tensor::zeros([in_channels], device)),
+            input_scale: Param::from_tensor(Tensor::ones([in_channels], device)),
+            patch_mean: whiten.then(|| Param::from_tensor(Tensor::zeros([fan_in], device))),
+            whitening: whiten.then(|| Param::from_tensor(Tensor::eye(fan_in, device))),
+            lateral,
+            settings: LayerSettings {
+                activation: config.activation,
+                normalise: config.normalise,
+                lateral: config.lateral,
+            },
         }
     }
 
-    /// Conv -> ReLU -> L2 normalisation of each channel over its positions, as `[B, C, N]`.
+    /// The input with each channel standardised by the fitted statistics.
+    fn standardised(&self, input: Tensor<4>) -> Tensor<4> {
+        let channels = input.dims()[1];
+        let shift = self.input_shift.val().reshape([1, channels, 1, 1]);
+        let scale = self.input_scale.val().reshape([1, channels, 1, 1]);
+        (input - shift) * scale
+    }
+
+    /// The filters and bias the conv applies to the standardised input: with whitening, the
+    /// learned filters W (which see whitened patches) become W Z, and the bias b − W Z μ, so that
+    /// the conv of a raw patch x gives W Z (x − μ) + b.
+    fn effective_filters(&self) -> (Tensor<4>, Tensor<1>) {
+        let (weight, bias) = (self.conv_weight.val(), self.conv_bias.val());
+        let (Some(mean), Some(whitening)) = (&self.patch_mean, &self.whitening) else {
+            return (weight, bias);
+        };
+        let [out_channels, in_channels, _, _] = weight.dims();
+        let effective = weight
+            .reshape([out_channels, in_channels * 9])
+            .matmul(whitening.val());
+        let shift = effective
+            .clone()
+            .matmul(mean.val().unsqueeze_dim::<2>(1))
+            .reshape([out_channels]);
+        (
+            effective.reshape([out_channels, in_channels, 3, 3]),
+            bias - shift,
+        )
+    }
+
+    /// Conv -> activation -> normalisation, as `[B, C, N]`.
     fn activations(&self, input: Tensor<4>) -> Tensor<3> {
         let options = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
-        let conv = conv2d(input, self.conv_weight.val(), Some(self.conv_bias.val()), options);
+        let (weight, bias) = self.effective_filters();
+        let conv = conv2d(self.standardised(input), weight, Some(bias), options);
         let [batch, channels, height, width] = conv.dims();
-        let active = relu(conv).reshape([batch, channels, height * width]);
-        let norm = active.clone().square().sum_dim(2).sqrt().clamp_min(NORM_EPS);
+        let conv = conv.reshape([batch, channels, height * width]);
+        let active = match self.settings.activation {
+            Activation::Relu => relu(conv),
+            Activation::Triangle => relu(conv.clone() - conv.mean_dim(1)),
+        };
+        let normalised_over = match self.settings.normalise {
+            Normalise::Spatial => 2,
+            Normalise::Channels => 1,
+            Normalise::None => return active,
+        };
+        let norm = active
+            .clone()
+            .square()
+            .sum_dim(normalised_over)
+            .sqrt()
+            .clamp_min(NORM_EPS);
         active / norm
     }
 
@@ -81,22 +198,98 @@ impl HebbianLayer {
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let side = output_side(input.dims()[2]);
         let active = self.activations(input);
-        let response = lateral_response(active.clone(), self.lateral.val());
-        Self::to_map(active + response, side)
+        let output = match &self.lateral {
+            Some(lateral) => active.clone() + lateral_response(active, lateral.val()),
+            None => active,
+        };
+        Self::to_map(output, side)
     }
 
-    /// Training: updates the lateral weights by the Hebbian rule (ΔW clamped to [-1, 1]) from this
-    /// batch, then responds with the updated weights. Returns the output map and the step's
-    /// statistics `[energy, delta, norm]`.
-    pub fn train_step(&mut self, input: Tensor<4>, lr: f64) -> (Tensor<4>, Tensor<1>) {
+    /// Lateral training: updates the lateral weights by the Hebbian rule (ΔW clamped to
+    /// [-1, 1]) from this batch, then responds with the updated weights. Returns the output map
+    /// and the step's statistics `[energy, delta, norm]`, or `None` for a layer without a
+    /// lateral path.
+    pub fn train_step(&mut self, input: Tensor<4>, lr: f64) -> (Tensor<4>, Option<Tensor<1>>) {
+        let Some(lateral) = self.lateral.clone() else {
+            return (self.forward(input), None);
+        };
         let side = output_side(input.dims()[2]);
         let active = self.activations(input);
-        let update = update_weights(active.clone(), self.lateral.val(), self.mode, lr);
+        let update = update_weights(active.clone(), lateral.val(), self.settings.lateral, lr);
         let stats = step_statistics(active.clone(), &update);
-        let lateral = update.weights;
-        let response = lateral_response(active.clone(), lateral.clone());
-        self.lateral = self.lateral.clone().map(|_| lateral);
-        (Self::to_map(active + response, side), stats)
+        let weights = update.weights;
+        let response = lateral_response(active.clone(), weights.clone());
+        self.lateral = Some(lateral.map(|_| weights));
+        (Self::to_map(active + response, side), Some(stats))
+    }
+
+    /// The standardised input's 3x3 patches at the conv's positions, one per row:
+    /// `[B · positions, in_channels · 9]`, in the order of the filters' flattened weights; whitened
+    /// when the layer whitens.
+    pub fn patches(&self, input: Tensor<4>) -> Tensor<2> {
+        let patches = self.raw_patches(input);
+        match (&self.patch_mean, &self.whitening) {
+            (Some(mean), Some(whitening)) => {
+                (patches - mean.val().unsqueeze::<2>()).matmul(whitening.val())
+            }
+            _ => patches,
+        }
+    }
+
+    /// [`Self::patches`] before whitening.
+    pub fn raw_patches(&self, input: Tensor<4>) -> Tensor<2> {
+        let patches = unfold4d(
+            self.standardised(input),
+            [3, 3],
+            UnfoldOptions::new([2, 2], [1, 1], [1, 1]),
+        );
+        let [batch, dim, positions] = patches.dims();
+        patches.swap_dims(1, 2).reshape([batch * positions, dim])
+    }
+
+    /// Whether this layer whitens its input patches.
+    pub fn whitens(&self) -> bool {
+        self.whitening.is_some()
+    }
+
+    /// Sets the patch whitening from the patches' mean `[D]` and ZCA matrix `[D, D]`.
+    pub fn set_whitening(&mut self, mean: Tensor<1>, zca: Tensor<2>) {
+        if let (Some(m), Some(w)) = (self.patch_mean.take(), self.whitening.take()) {
+            self.patch_mean = Some(m.map(|_| mean));
+            self.whitening = Some(w.map(|_| zca));
+        }
+    }
+
+    /// One SoftHebb step on the filters from a batch of this layer's inputs. Returns
+    /// `[mean u², mean |Δw|, mean |‖w‖ − 1|, share of filters winning somewhere]`.
+    pub fn learn_filters(&mut self, input: Tensor<4>, lr: f64, temperature: f64) -> Tensor<1> {
+        let [out_channels, in_channels, _, _] = self.conv_weight.dims();
+        let patches = self.patches(input);
+        let weights = self
+            .conv_weight
+            .val()
+            .reshape([out_channels, in_channels * 9]);
+        let update = filters::update_filters(patches, weights, lr, temperature);
+        let learned = update.weights.reshape([out_channels, in_channels, 3, 3]);
+        self.conv_weight = self.conv_weight.clone().map(|_| learned);
+        update.statistics
+    }
+
+    /// Sets the input standardisation from per-channel means and variances.
+    pub fn set_statistics(&mut self, mean: Tensor<1>, variance: Tensor<1>) {
+        let scale = variance.add_scalar(VARIANCE_EPS).sqrt().recip();
+        self.input_shift = self.input_shift.clone().map(|_| mean);
+        self.input_scale = self.input_scale.clone().map(|_| scale);
+    }
+
+    /// The filters as the conv applies them to the (standardised) input, whitening folded in:
+    /// `[out_channels, in_channels, 3, 3]`.
+    pub fn filters(&self) -> Tensor<4> {
+        self.effective_filters().0
+    }
+
+    pub fn has_lateral(&self) -> bool {
+        self.lateral.is_some()
     }
 }
 
@@ -105,10 +298,12 @@ pub fn output_side(input_side: usize) -> usize {
     (input_side - 1) / 2 + 1
 }
 
-/// The four-layer encoder.
+/// The four-layer encoder and how a feature vector is read off it.
 #[derive(Module, Debug)]
 pub struct HebbianEncoder {
     layers: Vec<HebbianLayer>,
+    #[module(skip)]
+    readout: FeaturesConfig,
 }
 
 impl HebbianEncoder {
@@ -116,51 +311,133 @@ impl HebbianEncoder {
     pub fn new(
         in_channels: usize,
         side: usize,
-        channels: &[usize],
-        mode: LateralMode,
-        seed: u64,
+        config: &EncoderConfig,
+        readout: FeaturesConfig,
         device: &Device,
     ) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut layers = Vec::with_capacity(channels.len());
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let mut layers = Vec::with_capacity(config.channels.len());
         let (mut c_in, mut s_in) = (in_channels, side);
-        for &c_out in channels {
-            layers.push(HebbianLayer::new(c_in, c_out, s_in, mode, &mut rng, device));
+        for (index, &c_out) in config.channels.iter().enumerate() {
+            let whiten = config.whiten && index == 0;
+            layers.push(HebbianLayer::new(
+                c_in, c_out, s_in, config, whiten, &mut rng, device,
+            ));
             c_in = c_out;
             s_in = output_side(s_in);
         }
-        Self { layers }
+        Self { layers, readout }
     }
 
     pub fn num_layers(&self) -> usize {
         self.layers.len()
     }
 
-    /// Length of a feature vector for `side x side` inputs.
-    pub fn feature_dim(channels: &[usize], side: usize) -> usize {
-        let last_side = channels.iter().fold(side, |s, _| output_side(s));
-        channels.last().copied().unwrap_or(0) * last_side * last_side
+    pub fn layer(&self, index: usize) -> &HebbianLayer {
+        &self.layers[index]
     }
 
-    /// One training step over a batch: every layer updates its lateral weights on its input.
-    /// Returns the per-layer statistics concatenated, `[layers * 3]`.
+    pub fn layer_mut(&mut self, index: usize) -> &mut HebbianLayer {
+        &mut self.layers[index]
+    }
+
+    /// Whether any layer has a lateral path to train.
+    pub fn has_lateral(&self) -> bool {
+        self.layers.iter().any(HebbianLayer::has_lateral)
+    }
+
+    /// The input of layer `index`: the batch through the layers before it.
+    pub fn input_of(&self, index: usize, mut input: Tensor<4>) -> Tensor<4> {
+        for layer in &self.layers[..index] {
+            input = layer.forward(input);
+        }
+        input
+    }
+
+    /// One lateral training step over a batch: every layer with a lateral path updates it on its
+    /// input. Returns those layers' statistics concatenated, `[3 per lateral layer]`.
     pub fn train_step(&mut self, mut input: Tensor<4>, lr: f64) -> Tensor<1> {
         let mut stats = Vec::with_capacity(self.layers.len());
         for layer in &mut self.layers {
             let (output, layer_stats) = layer.train_step(input, lr);
             input = output;
-            stats.push(layer_stats);
+            stats.extend(layer_stats);
         }
         Tensor::cat(stats, 0)
     }
 
-    /// Features of a batch: the last map flattened, each row L2-normalised. `[B, D]`.
+    /// Features of a batch, `[B, D]`, each row of unit length: the last map, or every layer's
+    /// map each normalised on its own and concatenated; each map average-pooled to the
+    /// readout's grid first when it is larger.
     pub fn features(&self, mut input: Tensor<4>) -> Tensor<2> {
-        for layer in &self.layers {
+        let mut parts = Vec::new();
+        let last = self.layers.len() - 1;
+        for (index, layer) in self.layers.iter().enumerate() {
             input = layer.forward(input);
+            if index == last || self.readout.layers == FeatureLayers::All {
+                parts.push(unit_rows(
+                    pooled(input.clone(), self.readout.grid).flatten(1, 3),
+                ));
+            }
         }
-        let flat: Tensor<2> = input.flatten(1, 3);
-        let norm = flat.clone().square().sum_dim(1).sqrt().clamp_min(NORM_EPS);
-        flat / norm
+        unit_rows(Tensor::cat(parts, 1))
+    }
+}
+
+/// `map` average-pooled to `grid x grid` positions when it is larger (0 keeps it).
+fn pooled(map: Tensor<4>, grid: usize) -> Tensor<4> {
+    let side = map.dims()[2];
+    if grid == 0 || side <= grid {
+        map
+    } else {
+        adaptive_avg_pool2d(map, [grid, grid])
+    }
+}
+
+/// Every row scaled to unit length.
+fn unit_rows(rows: Tensor<2>) -> Tensor<2> {
+    let norm = rows.clone().square().sum_dim(1).sqrt().clamp_min(NORM_EPS);
+    rows / norm
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_times_filters_is_the_conv() {
+        // The unfolded patches multiplied by the flattened filters give the conv's output, so the
+        // filters learn on exactly what they see.
+        let device = Device::flex();
+        let config = EncoderConfig {
+            channels: vec![5, 4, 4, 4],
+            lateral: LateralMode::None,
+            ..EncoderConfig::default()
+        };
+        let encoder = HebbianEncoder::new(3, 9, &config, FeaturesConfig::default(), &device);
+        let values: Vec<f32> = (0..2 * 3 * 81)
+            .map(|i| ((i * 37) % 19) as f32 / 19.0)
+            .collect();
+        let input = Tensor::<4>::from_data(TensorData::new(values, [2, 3, 9, 9]), &device);
+        let layer = encoder.layer(0);
+        let conv = conv2d(
+            input.clone(),
+            layer.filters(),
+            None,
+            ConvOptions::new([2, 2], [1, 1], [1, 1], 1),
+        ); // [2, 5, 5, 5]
+        let via_patches = layer
+            .patches(input)
+            .matmul(layer.filters().reshape([5, 27]).transpose()); // [2·25, 5]
+        let conv: Vec<f32> = conv
+            .swap_dims(1, 2)
+            .swap_dims(2, 3)
+            .into_data()
+            .try_into_vec()
+            .unwrap();
+        let via_patches: Vec<f32> = via_patches.into_data().try_into_vec().unwrap();
+        for (a, b) in conv.iter().zip(&via_patches) {
+            assert!((a - b).abs() < 1e-3 * a.abs().max(1.0), "{a} vs {b}");
+        }
     }
 }

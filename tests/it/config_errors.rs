@@ -1,6 +1,6 @@
 //! Config parsing: defaults, and errors that name the key.
 
-use hebb::config::{ColorMode, DataSource, EncodeConfig, LateralMode};
+use hebb::config::{ColorMode, DataSource, EncodeConfig, EncoderConfig, FilterMode, LateralMode};
 
 const MINIMAL: &str = r#"
 name = "x"
@@ -10,19 +10,25 @@ tile_size = 8
 "#;
 
 fn error_of(text: &str) -> String {
-    format!("{:#}", EncodeConfig::from_toml(text, "test.toml").unwrap_err())
+    format!(
+        "{:#}",
+        EncodeConfig::from_toml(text, "test.toml").unwrap_err()
+    )
 }
 
 #[test]
 fn defaults_fill_everything_but_the_source() {
     let config = EncodeConfig::from_toml(MINIMAL, "test.toml").unwrap();
     assert_eq!(config.data.image_size, 96);
-    assert_eq!(config.encoder.channels, vec![16, 32, 64, 128]);
-    assert_eq!(config.encoder.lateral, LateralMode::Shared);
-    assert_eq!(config.training.batch_size, 8);
+    assert_eq!(config.encoder, EncoderConfig::default());
+    assert_eq!(config.encoder.lateral, LateralMode::None);
+    assert_eq!(config.encoder.filters, FilterMode::Hebbian);
     assert_eq!(config.training.lr, 0.001);
     assert_eq!(config.color(), ColorMode::Rgba);
-    assert!(matches!(config.data.source().unwrap(), DataSource::Sheet(_)));
+    assert!(matches!(
+        config.data.source().unwrap(),
+        DataSource::Sheet(_)
+    ));
     // The resolved config round-trips through TOML.
     let again = EncodeConfig::from_toml(&config.to_toml().unwrap(), "resolved").unwrap();
     assert_eq!(config, again);
@@ -30,8 +36,9 @@ fn defaults_fill_everything_but_the_source() {
 
 #[test]
 fn shipped_configs_parse() {
-    for name in ["emoji", "tinyimagenet", "pokemon", "mnist"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.toml"));
+    for name in ["emoji", "seed-emoji", "tinyimagenet", "pokemon", "mnist"] {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.toml"));
         EncodeConfig::load(Some(&path)).unwrap_or_else(|e| panic!("{name}: {e:#}"));
     }
     let default = EncodeConfig::load(None).unwrap();

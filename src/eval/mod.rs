@@ -1,9 +1,13 @@
 //! `hebb eval`: how well a run's embedding agrees with the data set's labels, next to two
-//! baselines computed in the same command — the same encoder stack with its random weights and
-//! no learned lateral path ("random"), and the raw resized pixels ("pixels").
+//! baselines computed in the same command — the same encoder architecture with its seeded random
+//! filters and no lateral path ("random"; its input standardisation, when configured, fitted as
+//! the run's was), and the raw resized pixels ("pixels").
 //!
-//! Scores: leave-one-out kNN-5 accuracy (cosine, majority vote), and NMI and ARI against the
-//! labels of K-Means on the features and of K-Means on the 2-D map, with k = number of labels.
+//! Scores: leave-one-out kNN-5 accuracy (cosine, majority vote); the linear probe's test accuracy
+//! ([`probe`]) on the seeded stratified 80/20 split; and NMI and ARI against the labels of K-Means
+//! on the features and of K-Means on the 2-D map, with k = number of labels.
+
+pub mod probe;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -12,13 +16,15 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::cluster::{self, ClusterConfig};
+use crate::config::{FilterMode, LateralMode};
+use crate::data::split;
 use crate::data::{self, ImageSet};
 use crate::device::ComputeDevice;
-use crate::encode::{label_groups, new_encoder};
+use crate::encode::{label_groups, new_encoder, training_items};
 use crate::features::{self, Features};
 use crate::knn::{self, Neighbours};
-use crate::map;
 use crate::query::Run;
+use crate::{map, train};
 
 /// The scores' file in the run folder.
 pub const EVAL_FILE: &str = "eval.json";
@@ -40,10 +46,12 @@ pub fn knn_accuracy(neighbours: &Neighbours, labels: &[usize]) -> f64 {
                 None => votes.push((l, 1)),
             }
         }
-        let best = votes.iter().fold(None::<(usize, usize)>, |best, &(l, c)| match best {
-            Some((_, bc)) if bc >= c => best,
-            _ => Some((l, c)),
-        });
+        let best = votes
+            .iter()
+            .fold(None::<(usize, usize)>, |best, &(l, c)| match best {
+                Some((_, bc)) if bc >= c => best,
+                _ => Some((l, c)),
+            });
         if best.map(|(l, _)| l) == Some(label) {
             correct += 1;
         }
@@ -52,7 +60,14 @@ pub fn knn_accuracy(neighbours: &Neighbours, labels: &[usize]) -> f64 {
 }
 
 /// Contingency counts, row sums and column sums of two labelings.
-fn contingency(a: &[usize], b: &[usize]) -> (HashMap<(usize, usize), f64>, HashMap<usize, f64>, HashMap<usize, f64>) {
+fn contingency(
+    a: &[usize],
+    b: &[usize],
+) -> (
+    HashMap<(usize, usize), f64>,
+    HashMap<usize, f64>,
+    HashMap<usize, f64>,
+) {
     let mut joint = HashMap::new();
     let mut rows = HashMap::new();
     let mut columns = HashMap::new();
@@ -76,7 +91,10 @@ pub fn nmi(a: &[usize], b: &[usize]) -> f64 {
     if ha == 0.0 && hb == 0.0 {
         return 1.0;
     }
-    let mi: f64 = joint.iter().map(|(&(x, y), &c)| (c / n) * ((c * n) / (rows[&x] * columns[&y])).ln()).sum();
+    let mi: f64 = joint
+        .iter()
+        .map(|(&(x, y), &c)| (c / n) * ((c * n) / (rows[&x] * columns[&y])).ln())
+        .sum();
     (mi / ((ha + hb) / 2.0)).clamp(0.0, 1.0)
 }
 
@@ -100,13 +118,16 @@ pub fn ari(a: &[usize], b: &[usize]) -> f64 {
 pub struct Scores {
     pub embedding: String,
     pub knn5_accuracy: f64,
+    pub probe_accuracy: f64,
     pub nmi_features: f64,
     pub ari_features: f64,
-    pub nmi_map: f64,
-    pub ari_map: f64,
+    /// Absent with `--no-map`.
+    pub nmi_map: Option<f64>,
+    pub ari_map: Option<f64>,
 }
 
-/// Scores an embedding against `labels` (group indices, `label_count` groups).
+/// Scores an embedding against `labels` (group indices, `label_count` groups); the 2-D map's
+/// scores only when `with_map`.
 pub fn score(
     name: &str,
     features: &Features,
@@ -114,23 +135,50 @@ pub fn score(
     label_count: usize,
     run: &Run,
     device: &ComputeDevice,
+    with_map: bool,
 ) -> Result<Scores> {
-    let width = run.config.map.n_neighbors.max(VOTERS + 1).min(features.rows);
+    let width = run
+        .config
+        .map
+        .n_neighbors
+        .max(VOTERS + 1)
+        .min(features.rows);
     let with_self = knn::search_all(features, width, &device.device, true)?;
     let voters = knn::drop_self(&with_self.truncate(VOTERS + 1));
-    let clusters_config = ClusterConfig { n_clusters: label_count, ..run.config.clusters.clone() };
-    let on_features = cluster::kmeans(&features.values, features.rows, features.dim, &clusters_config, &device.device)?;
-    let initial = map::pca::principal_components(features, &device.device)?;
-    let coords = map::project(&with_self, initial, &run.config.map, &device.device, true)?;
-    let flat: Vec<f32> = coords.iter().flatten().copied().collect();
-    let on_map = cluster::kmeans(&flat, coords.len(), 2, &clusters_config, &device.device)?;
+    let clusters_config = ClusterConfig {
+        n_clusters: label_count,
+        ..run.config.clusters.clone()
+    };
+    let on_features = cluster::kmeans(
+        &features.values,
+        features.rows,
+        features.dim,
+        &clusters_config,
+        &device.device,
+    )?;
+    let on_map = if with_map {
+        let initial = map::pca::principal_components(features, &device.device)?;
+        let coords = map::project(&with_self, initial, &run.config.map, &device.device, true)?;
+        let flat: Vec<f32> = coords.iter().flatten().copied().collect();
+        Some(cluster::kmeans(
+            &flat,
+            coords.len(),
+            2,
+            &clusters_config,
+            &device.device,
+        )?)
+    } else {
+        None
+    };
+    let (train, test) = split::stratified(labels, run.config.training.seed);
     Ok(Scores {
         embedding: name.to_string(),
         knn5_accuracy: knn_accuracy(&voters, labels),
+        probe_accuracy: probe::accuracy(features, labels, &train, &test, run.config.training.seed),
         nmi_features: nmi(labels, &on_features),
         ari_features: ari(labels, &on_features),
-        nmi_map: nmi(labels, &on_map),
-        ari_map: ari(labels, &on_map),
+        nmi_map: on_map.as_ref().map(|m| nmi(labels, m)),
+        ari_map: on_map.as_ref().map(|m| ari(labels, m)),
     })
 }
 
@@ -142,40 +190,100 @@ pub fn pixel_features(images: &ImageSet) -> Features {
         let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
         row.iter_mut().for_each(|v| *v /= norm);
     }
-    Features { rows: images.len(), dim, values }
+    Features {
+        rows: images.len(),
+        dim,
+        values,
+    }
 }
 
-/// Evaluates a run and its two baselines.
-pub fn evaluate(run: &Run, device: &ComputeDevice, quiet: bool) -> Result<Vec<Scores>> {
+/// Evaluates a run and its two baselines (with the 2-D map's scores when `with_map`).
+pub fn evaluate(
+    run: &Run,
+    device: &ComputeDevice,
+    with_map: bool,
+    quiet: bool,
+) -> Result<Vec<Scores>> {
     if !run.items.iter().any(|i| i.label.is_some()) {
-        bail!("run {} has no labels to evaluate against", run.dir.display());
+        bail!(
+            "run {} has no labels to evaluate against",
+            run.dir.display()
+        );
     }
     let (labels, names) = label_groups(&run.items);
     let images = data::load(&run.config.data, run.config.color(), quiet)?;
-    if images.items.iter().map(|i| &i.source).ne(run.items.iter().map(|i| &i.source)) {
-        bail!("the data set has changed since the run; its items no longer match the run's items.csv");
+    if images
+        .items
+        .iter()
+        .map(|i| &i.source)
+        .ne(run.items.iter().map(|i| &i.source))
+    {
+        bail!(
+            "the data set has changed since the run; its items no longer match the run's items.csv"
+        );
     }
-    let untrained = new_encoder(&run.config, &device.device);
-    let random = features::extract(&untrained, &images, run.config.training.batch_size, &device.device, quiet)?;
+    let mut baseline = run.config.clone();
+    baseline.encoder.filters = FilterMode::Random;
+    baseline.encoder.lateral = LateralMode::None;
+    let mut untrained = new_encoder(&baseline, &device.device);
+    let items = training_items(&baseline, &images.items)?;
+    train::train(
+        &mut untrained,
+        &images,
+        &items,
+        &baseline.training,
+        &baseline.encoder,
+        &device.device,
+        true,
+    )?;
+    let random = features::extract(
+        &untrained,
+        &images,
+        run.config.training.batch_size,
+        &device.device,
+        quiet,
+    )?;
     let pixels = pixel_features(&images);
     let mut scores = Vec::new();
-    for (name, features) in [("hebbian", &run.features), ("random", &random), ("pixels", &pixels)] {
+    for (name, features) in [
+        ("hebbian", &run.features),
+        ("random", &random),
+        ("pixels", &pixels),
+    ] {
         if !quiet {
             eprintln!("scoring {name} ({} x {})", features.rows, features.dim);
         }
-        scores.push(score(name, features, &labels, names.len(), run, device)?);
+        scores.push(score(
+            name,
+            features,
+            &labels,
+            names.len(),
+            run,
+            device,
+            with_map,
+        )?);
     }
     Ok(scores)
 }
 
 /// The scores as a table.
 pub fn table(scores: &[Scores]) -> String {
-    let mut out = format!("{:<10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "embedding", "kNN-5 acc", "NMI feat", "ARI feat", "NMI map", "ARI map");
+    let mut out = format!(
+        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+        "embedding", "kNN-5 acc", "probe acc", "NMI feat", "ARI feat", "NMI map", "ARI map"
+    );
+    let optional = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
     for s in scores {
         let _ = writeln!(
             out,
-            "{:<10} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10.4}",
-            s.embedding, s.knn5_accuracy, s.nmi_features, s.ari_features, s.nmi_map, s.ari_map
+            "{:<10} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10} {:>10}",
+            s.embedding,
+            s.knn5_accuracy,
+            s.probe_accuracy,
+            s.nmi_features,
+            s.ari_features,
+            optional(s.nmi_map),
+            optional(s.ari_map)
         );
     }
     out

@@ -1,0 +1,195 @@
+//! Conv filters learned by soft winner-take-all Hebbian plasticity (SoftHebb: Journé, Garcia
+//! Rodriguez, Guo, Moraitis, "Hebbian deep learning without feedback", ICLR 2023), as pure tensor
+//! functions that run on every backend (flex on the CPU is the twin of wgpu).
+//!
+//! For a batch of input patches x (rows of `[P, D]`, D = in_channels · 3 · 3) and filters w_k
+//! (rows of `[K, D]`):
+//! - pre-activations u = x wᵀ;
+//! - a soft competition between the filters at each patch, y = softmax(u / τ), where every
+//!   filter but the patch's winner takes −y (anti-Hebbian), as in SoftHebb;
+//! - the Oja-like update Δw_k = Σ_p y_pk (x_p − u_pk w_k) = (yᵀx)_k − (Σ_p y_pk u_pk) w_k, summed
+//!   over the patches, then scaled so that its largest element is 1;
+//! - each filter moves by its own rate η_k = η · √|‖w_k‖ − 1|, which shrinks as ‖w_k‖ nears 1,
+//!   the norm the rule converges to.
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::softmax;
+
+/// The signed soft competition: softmax(u / τ) over the filters (dim 1 of `[P, K]`), negated for
+/// every filter but each row's winner (the largest u; ties all win).
+pub fn soft_competition(pre_activations: Tensor<2>, temperature: f64) -> Tensor<2> {
+    let soft = softmax(pre_activations.clone() / temperature, 1);
+    let winners = pre_activations
+        .clone()
+        .greater_equal(pre_activations.max_dim(1));
+    soft.clone().neg().mask_where(winners, soft)
+}
+
+/// One step's result.
+pub struct FilterUpdate {
+    /// The updated filters, `[K, D]`.
+    pub weights: Tensor<2>,
+    /// `[mean u², mean |η_k Δw_k|, mean |‖w_k‖ − 1| after the step, share of filters that won
+    /// at least one patch]`.
+    pub statistics: Tensor<1>,
+}
+
+/// One SoftHebb step on `weights` (`[K, D]`) from `patches` (`[P, D]`).
+pub fn update_filters(
+    patches: Tensor<2>,
+    weights: Tensor<2>,
+    lr: f64,
+    temperature: f64,
+) -> FilterUpdate {
+    let [filters, _] = weights.dims();
+    let pre = patches.clone().matmul(weights.clone().transpose()); // [P, K]
+    let signed = soft_competition(pre.clone(), temperature);
+    let hebbian = signed.clone().transpose().matmul(patches); // [K, D]
+    let decay = (signed * pre.clone()).sum_dim(0).transpose(); // [K, 1]
+    let delta = hebbian - decay * weights.clone();
+    let delta = delta.clone() / delta.abs().max().clamp_min(1e-30).unsqueeze::<2>();
+    let rates = norms(weights.clone())
+        .sub_scalar(1.0)
+        .abs()
+        .add_scalar(1e-10)
+        .sqrt()
+        * lr; // [K, 1]
+    let step = delta * rates;
+    let updated = weights + step.clone();
+    let won = pre
+        .clone()
+        .greater_equal(pre.clone().max_dim(1))
+        .float()
+        .max_dim(0); // [1, K]
+    let statistics = Tensor::cat(
+        vec![
+            pre.square().mean(),
+            step.abs().mean(),
+            norms(updated.clone()).sub_scalar(1.0).abs().mean(),
+            won.sum() / filters as f64,
+        ],
+        0,
+    );
+    FilterUpdate {
+        weights: updated,
+        statistics,
+    }
+}
+
+/// ‖w_k‖ of every row, `[K, 1]`.
+pub fn norms(weights: Tensor<2>) -> Tensor<2> {
+    weights.square().sum_dim(1).sqrt()
+}
+
+/// SoftHebb's initial filters, `count x fan_in` values: normal with standard deviation
+/// `radius / √fan_in`, so that every filter starts far from unit norm (norm ≈ radius) and learns
+/// fast at first.
+pub fn initial_filters(
+    count: usize,
+    fan_in: usize,
+    radius: f32,
+    mut normal: impl FnMut() -> f32,
+) -> Vec<f32> {
+    let scale = radius / (fan_in as f32).sqrt();
+    (0..count * fan_in).map(|_| normal() * scale).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn matrix(values: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(values, shape), &Device::flex())
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_into_vec::<f32>().unwrap()
+    }
+
+    fn assert_close(got: &[f32], want: &[f32], tolerance: f32) {
+        assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < tolerance, "got {got:?}, want {want:?}");
+        }
+    }
+
+    #[test]
+    fn competition_is_a_tempered_softmax_with_anti_hebbian_losers() {
+        // u = [ln 3, 0] at τ = 1: softmax [0.75, 0.25]; filter 0 wins, filter 1 takes −0.25.
+        // At τ = 0.5: softmax of [2 ln 3, 0] = [0.9, 0.1].
+        let u = matrix(vec![3f32.ln(), 0.0, 0.0, 1.0], [2, 2]);
+        let e = std::f32::consts::E;
+        assert_close(
+            &values(soft_competition(u.clone(), 1.0)),
+            &[0.75, -0.25, -1.0 / (1.0 + e), e / (1.0 + e)],
+            1e-6,
+        );
+        assert_close(
+            &values(soft_competition(u, 0.5)),
+            &[0.9, -0.1, -1.0 / (1.0 + e * e), e * e / (1.0 + e * e)],
+            1e-6,
+        );
+    }
+
+    #[test]
+    fn update_matches_a_hand_computed_step_with_two_filters() {
+        // One patch x = [1, 0]; filters w0 = [2, 0] (norm 2), w1 = [0, 1] (norm 1).
+        // u = [2, 0]; τ = 1: softmax = [e²/(e²+1), 1/(e²+1)] = [s, 1 − s]; w0 wins: y = [s, −(1 − s)].
+        // Δw0 = s (x − 2 w0) = s [−3, 0]; Δw1 = −(1 − s)(x − 0 · w1) = −(1 − s) [1, 0].
+        // Scaled by max |Δ| = 3 s: Δw0 = [−1, 0], Δw1 = [−(1 − s)/(3 s), 0].
+        // Rates: η √|2 − 1| = η for w0, η √1e-10 ≈ 1e-5 η for w1.
+        let s = {
+            let e2 = std::f32::consts::E.powi(2);
+            e2 / (e2 + 1.0)
+        };
+        let lr = 0.5;
+        let update = update_filters(
+            matrix(vec![1.0, 0.0], [1, 2]),
+            matrix(vec![2.0, 0.0, 0.0, 1.0], [2, 2]),
+            lr,
+            1.0,
+        );
+        let w1_step = -(1.0 - s) / (3.0 * s) * lr as f32 * 1e-5;
+        assert_close(
+            &values(update.weights),
+            &[2.0 - 0.5, 0.0, w1_step, 1.0],
+            1e-6,
+        );
+        // mean |step| = (0.5 + |w1_step|) / 4; norm gaps: |1.5 − 1| and |√(1 + w1_step²) − 1| ≈ 0;
+        // winners: filter 0 only; mean u² = (4 + 0) / 2.
+        let stats = values(update.statistics);
+        assert_close(&stats, &[2.0, (0.5 + w1_step.abs()) / 4.0, 0.25, 0.5], 1e-6);
+    }
+
+    #[test]
+    fn filters_converge_towards_unit_norm() {
+        // Random patches, filters started at norm ≈ 5: after a few hundred steps every filter that
+        // wins is near norm 1.
+        let mut seed = 7u64;
+        let mut uniform = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        };
+        let (filters, dim, patches) = (4, 6, 64);
+        let mut weights = matrix(
+            (0..filters * dim).map(|_| uniform() * 2.0).collect(),
+            [filters, dim],
+        );
+        let start: Vec<f32> = values(norms(weights.clone()));
+        assert!(start.iter().all(|&n| n > 2.0), "{start:?}");
+        for _ in 0..400 {
+            let batch = matrix(
+                (0..patches * dim).map(|_| uniform()).collect(),
+                [patches, dim],
+            );
+            weights = update_filters(batch, weights, 0.1, 1.0).weights;
+        }
+        let end: Vec<f32> = values(norms(weights));
+        for n in end {
+            assert!((n - 1.0).abs() < 0.1, "norm {n} after learning");
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! The linear probe: a ridge-regression classifier fitted in closed form on the training part of
+//! the seeded stratified split ([`crate::data::split`]) and scored on its test part, so hebb's
+//! figures compare with the literature's linear-probe accuracies.
+//!
+//! Targets are one-hot class indicators; a constant feature gives every class a bias. The system
+//! is solved in whichever form is smaller: primal (XᵀX + λI) W = XᵀT when the training part has
+//! more items than dimensions, dual (XXᵀ + λI) A = T with W = XᵀA otherwise (the same W). λ is
+//! picked from a small grid relative to the mean diagonal by fitting on 80% of the training part
+//! and scoring on the rest, then the probe is refitted on the whole training part.
+
+use rayon::prelude::*;
+
+use crate::data::split;
+use crate::features::Features;
+use crate::matmul::{View, product};
+
+/// λ candidates, as multiples of the mean diagonal of the system's matrix.
+const RIDGE_GRID: [f64; 3] = [1e-3, 1e-2, 1e-1];
+
+/// Test accuracy of the probe on `test`, trained on `train`.
+pub fn accuracy(
+    features: &Features,
+    labels: &[usize],
+    train: &[usize],
+    test: &[usize],
+    seed: u64,
+) -> f64 {
+    if train.is_empty() || test.is_empty() {
+        return 0.0;
+    }
+    let classes = labels.iter().copied().max().map_or(1, |m| m + 1);
+    // λ from a split of the training part itself.
+    let train_groups: Vec<usize> = train.iter().map(|&i| labels[i]).collect();
+    let (inner_train, validation) = split::stratified(&train_groups, seed ^ 0x5eed);
+    let inner_train: Vec<usize> = inner_train.iter().map(|&i| train[i]).collect();
+    let validation: Vec<usize> = validation.iter().map(|&i| train[i]).collect();
+    let ridge = if validation.is_empty() {
+        RIDGE_GRID[1]
+    } else {
+        let mut best = (f64::MIN, RIDGE_GRID[1]);
+        for &ridge in &RIDGE_GRID {
+            let score = fit(features, labels, classes, &inner_train, ridge).score(
+                features,
+                labels,
+                &validation,
+            );
+            if score > best.0 {
+                best = (score, ridge);
+            }
+        }
+        best.1
+    };
+    fit(features, labels, classes, train, ridge).score(features, labels, test)
+}
+
+/// A fitted probe: `dim + 1` (bias) rows of `classes` weights.
+struct Probe {
+    weights: Vec<f32>,
+    classes: usize,
+}
+
+impl Probe {
+    fn score(&self, features: &Features, labels: &[usize], items: &[usize]) -> f64 {
+        let x = rows_with_bias(features, items);
+        let dim = features.dim + 1;
+        let mut out = vec![0.0f32; items.len() * self.classes];
+        product(
+            items.len(),
+            self.classes,
+            dim,
+            View::rows(&x, dim),
+            View::rows(&self.weights, self.classes),
+            &mut out,
+            true,
+        );
+        let correct = out
+            .chunks(self.classes)
+            .zip(items)
+            .filter(|(scores, item)| {
+                let best = scores
+                    .iter()
+                    .enumerate()
+                    .fold(0, |b, (c, &s)| if s > scores[b] { c } else { b });
+                best == labels[**item]
+            })
+            .count();
+        correct as f64 / items.len() as f64
+    }
+}
+
+/// The rows at `items` with a constant 1 appended to each.
+fn rows_with_bias(features: &Features, items: &[usize]) -> Vec<f32> {
+    let mut x = Vec::with_capacity(items.len() * (features.dim + 1));
+    for &i in items {
+        x.extend_from_slice(features.row(i));
+        x.push(1.0);
+    }
+    x
+}
+
+/// Fits the ridge probe on `items` with λ = `ridge` × the mean diagonal.
+fn fit(
+    features: &Features,
+    labels: &[usize],
+    classes: usize,
+    items: &[usize],
+    ridge: f64,
+) -> Probe {
+    let (n, dim) = (items.len(), features.dim + 1);
+    let x = rows_with_bias(features, items);
+    let mut targets = vec![0.0f64; n * classes];
+    for (row, &item) in items.iter().enumerate() {
+        targets[row * classes + labels[item]] = 1.0;
+    }
+    let primal = n > dim;
+    let size = if primal { dim } else { n };
+    let mut gram = vec![0.0f32; size * size];
+    if primal {
+        product(
+            dim,
+            dim,
+            n,
+            View::transposed(&x, dim),
+            View::rows(&x, dim),
+            &mut gram,
+            true,
+        );
+    } else {
+        product(
+            n,
+            n,
+            dim,
+            View::rows(&x, dim),
+            View::transposed(&x, dim),
+            &mut gram,
+            true,
+        );
+    }
+    let mut system: Vec<f64> = gram.iter().map(|&v| v as f64).collect();
+    let mean_diagonal = (0..size).map(|i| system[i * size + i]).sum::<f64>() / size as f64;
+    for i in 0..size {
+        system[i * size + i] += ridge * mean_diagonal.max(1e-12);
+    }
+    let rhs = if primal {
+        // Xᵀ T, dim x classes.
+        let mut rhs = vec![0.0f64; dim * classes];
+        for (row, &item) in items.iter().enumerate() {
+            let c = labels[item];
+            for d in 0..dim {
+                rhs[d * classes + c] += x[row * dim + d] as f64;
+            }
+        }
+        rhs
+    } else {
+        targets
+    };
+    let solution = cholesky_solve(system, size, rhs, classes);
+    let weights = if primal {
+        solution.iter().map(|&v| v as f32).collect()
+    } else {
+        // W = Xᵀ A.
+        let a: Vec<f32> = solution.iter().map(|&v| v as f32).collect();
+        let mut w = vec![0.0f32; dim * classes];
+        product(
+            dim,
+            classes,
+            n,
+            View::transposed(&x, dim),
+            View::rows(&a, classes),
+            &mut w,
+            true,
+        );
+        w
+    };
+    Probe { weights, classes }
+}
+
+/// Solves `a x = b` for a symmetric positive definite `size x size` matrix `a` (row-major) and
+/// `columns` right-hand sides, by Cholesky: a = L Lᵀ, column by column, each column's rows in
+/// parallel.
+fn cholesky_solve(a: Vec<f64>, size: usize, b: Vec<f64>, columns: usize) -> Vec<f64> {
+    let mut rows: Vec<Vec<f64>> = a.chunks(size).map(|r| r.to_vec()).collect();
+    for j in 0..size {
+        let pivot_row = rows[j][..j].to_vec();
+        let pivot = (rows[j][j] - dot(&pivot_row, &pivot_row))
+            .max(1e-300)
+            .sqrt();
+        rows[j][j] = pivot;
+        rows[j + 1..].par_iter_mut().for_each(|row| {
+            row[j] = (row[j] - dot(&row[..j], &pivot_row)) / pivot;
+        });
+    }
+    // L y = b, then Lᵀ x = y.
+    let mut x = b;
+    for c in 0..columns {
+        for i in 0..size {
+            let mut v = x[i * columns + c];
+            for k in 0..i {
+                v -= rows[i][k] * x[k * columns + c];
+            }
+            x[i * columns + c] = v / rows[i][i];
+        }
+        for i in (0..size).rev() {
+            let mut v = x[i * columns + c];
+            for k in i + 1..size {
+                v -= rows[k][i] * x[k * columns + c];
+            }
+            x[i * columns + c] = v / rows[i][i];
+        }
+    }
+    x
+}
+
+/// Dot product with four running sums (so the compiler can keep them in vector lanes).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut sums = [0.0f64; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4
+        .remainder()
+        .iter()
+        .zip(b4.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a4.zip(b4) {
+        for l in 0..4 {
+            sums[l] += x[l] * y[l];
+        }
+    }
+    sums.iter().sum::<f64>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_solves_a_known_system() {
+        // [[4, 2], [2, 3]] x = [[2, 8], [1, 7]]: x = [[0.5, 1.25], [0, 1.5]].
+        let x = cholesky_solve(vec![4.0, 2.0, 2.0, 3.0], 2, vec![2.0, 8.0, 1.0, 7.0], 2);
+        for (got, want) in x.iter().zip([0.5, 1.25, 0.0, 1.5]) {
+            assert!((got - want).abs() < 1e-12, "{x:?}");
+        }
+    }
+
+    /// `rows` unit vectors in `dim` dimensions, class c's items spread around its own direction.
+    fn separable(rows: usize, dim: usize, classes: usize) -> (Features, Vec<usize>) {
+        let mut values = Vec::with_capacity(rows * dim);
+        let mut labels = Vec::new();
+        let mut state = 12345u64;
+        for r in 0..rows {
+            let class = r % classes;
+            labels.push(class);
+            let start = values.len();
+            for d in 0..dim {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5;
+                values.push(noise + if d % classes == class { 1.0 } else { 0.0 });
+            }
+            let norm = values[start..].iter().map(|v| v * v).sum::<f32>().sqrt();
+            values[start..].iter_mut().for_each(|v| *v /= norm);
+        }
+        (Features { rows, dim, values }, labels)
+    }
+
+    #[test]
+    fn probe_separates_a_linearly_separable_set_in_both_forms() {
+        // More items than dimensions (primal), then fewer (dual).
+        for (rows, dim) in [(600, 12), (150, 400)] {
+            let (features, labels) = separable(rows, dim, 3);
+            let (train, test) = split::stratified(&labels, 1);
+            let accuracy = accuracy(&features, &labels, &train, &test, 1);
+            assert!(accuracy >= 0.99, "{rows} x {dim}: {accuracy}");
+        }
+        // Labels that have nothing to do with the features: near chance.
+        let (features, _) = separable(600, 12, 3);
+        let shuffled: Vec<usize> = (0..600).map(|i| (i * 7 / 3 + i / 5) % 2).collect();
+        let (train, test) = split::stratified(&shuffled, 1);
+        let chance = accuracy(&features, &shuffled, &train, &test, 1);
+        assert!(chance < 0.75, "{chance}");
+    }
+}
