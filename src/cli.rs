@@ -58,7 +58,7 @@ pub struct EncodeArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Override `training.epochs`.
+    /// Override `training.epochs` (the lateral path's epochs; filters use `training.filter_epochs`).
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Override `name` (the run folder's name).
