@@ -355,3 +355,39 @@ fn map_csv(coords: &[[f32; 2]], clusters: &[usize], items: &[data::Item]) -> Res
     }
     writer.into_inner().context("cannot write map.csv")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holdout_trains_on_the_split_s_training_part_and_needs_labels() {
+        let mut config = EncodeConfig::load(None).unwrap();
+        let items: Vec<data::Item> = (0..50)
+            .map(|i| data::Item {
+                source: format!("s#{i}"),
+                label: Some(format!("c{}", i % 5)),
+            })
+            .collect();
+        assert_eq!(training_items(&config, &items).unwrap().len(), 50);
+        config.training.holdout = true;
+        let train = training_items(&config, &items).unwrap();
+        let (groups, _) = label_groups(&items);
+        assert_eq!(
+            train,
+            data::split::stratified(&groups, config.training.seed).0
+        );
+        assert_eq!(train.len(), 40);
+        let unlabelled: Vec<data::Item> = items
+            .iter()
+            .map(|i| data::Item {
+                label: None,
+                ..i.clone()
+            })
+            .collect();
+        let error = training_items(&config, &unlabelled)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("training.holdout"), "{error}");
+    }
+}
