@@ -23,9 +23,9 @@ use linfa::DatasetBase;
 use linfa::prelude::Fit;
 use linfa_clustering::KMeans;
 use ndarray016::ArrayView2;
+use rayon::prelude::*;
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::device::{is_wgpu, read_f32};
@@ -51,12 +51,7 @@ pub struct ClusterConfig {
 
 impl Default for ClusterConfig {
     fn default() -> Self {
-        Self {
-            n_clusters: default_n_clusters(),
-            max_iter: default_max_iter(),
-            n_runs: default_n_runs(),
-            seed: default_seed(),
-        }
+        Self { n_clusters: default_n_clusters(), max_iter: default_max_iter(), n_runs: default_n_runs(), seed: default_seed() }
     }
 }
 
@@ -75,11 +70,7 @@ fn default_seed() -> u64 {
 
 impl ClusterConfig {
     pub fn validate(&self) -> Result<()> {
-        for (key, value) in [
-            ("n_clusters", self.n_clusters),
-            ("n_runs", self.n_runs),
-            ("max_iter", self.max_iter as usize),
-        ] {
+        for (key, value) in [("n_clusters", self.n_clusters), ("n_runs", self.n_runs), ("max_iter", self.max_iter as usize)] {
             if value == 0 {
                 bail!("key `clusters.{key}`: expected a positive value, got 0");
             }
@@ -91,13 +82,7 @@ impl ClusterConfig {
 /// A cluster index for each of the `rows` rows of `values` (row-major, `dim` wide), computed on
 /// `device`. With fewer rows than clusters asked for, the count is reduced to the row count.
 /// With `n_runs` > 1, run r starts from seed `seed + r` and the lowest inertia wins.
-pub fn kmeans(
-    values: &[f32],
-    rows: usize,
-    dim: usize,
-    config: &ClusterConfig,
-    device: &Device,
-) -> Result<Vec<usize>> {
+pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<usize>> {
     let k = cluster_count(config, rows)?;
     let engine = Engine::new(values, rows, dim, device)?;
     let mut best: Option<Clustering> = None;
@@ -112,13 +97,7 @@ pub fn kmeans(
 }
 
 /// The seeded k-means++ start that [`kmeans`] uses for `seed` (`k x dim`, row-major).
-pub fn initial_centroids(
-    values: &[f32],
-    rows: usize,
-    dim: usize,
-    config: &ClusterConfig,
-    device: &Device,
-) -> Result<Vec<f32>> {
+pub fn initial_centroids(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<f32>> {
     let k = cluster_count(config, rows)?;
     Engine::new(values, rows, dim, device)?.kmeans_plus_plus(k, config.seed)
 }
@@ -133,10 +112,7 @@ enum Engine<'a> {
 impl<'a> Engine<'a> {
     fn new(values: &'a [f32], rows: usize, dim: usize, device: &Device) -> Result<Engine<'a>> {
         if dim == 0 || values.len() != rows * dim {
-            bail!(
-                "K-Means needs {rows} rows of at least one value each, got {} values of width {dim}",
-                values.len()
-            );
+            bail!("K-Means needs {rows} rows of at least one value each, got {} values of width {dim}", values.len());
         }
         Ok(if is_wgpu(device) {
             Engine::Device(Points::upload(values, rows, dim, device), values)
@@ -150,10 +126,7 @@ impl<'a> Engine<'a> {
             Engine::Device(points, values) => {
                 let mut nearest: Option<Tensor<2>> = None;
                 kmeans_plus_plus(values, points.dim, k, seed, |centre| {
-                    let newest = Tensor::from_data(
-                        TensorData::new(centre.to_vec(), [1, points.dim]),
-                        &points.x.device(),
-                    );
+                    let newest = Tensor::from_data(TensorData::new(centre.to_vec(), [1, points.dim]), &points.x.device());
                     let to_newest = points.squared_distances(&newest);
                     let distances = match nearest.take() {
                         Some(so_far) => so_far.min_pair(to_newest),
@@ -170,10 +143,7 @@ impl<'a> Engine<'a> {
                     if nearest.is_empty() {
                         nearest = to_newest;
                     } else {
-                        nearest
-                            .iter_mut()
-                            .zip(to_newest)
-                            .for_each(|(so_far, d)| *so_far = so_far.min(d));
+                        nearest.iter_mut().zip(to_newest).for_each(|(so_far, d)| *so_far = so_far.min(d));
                     }
                     Ok(nearest.clone())
                 })
@@ -219,9 +189,7 @@ fn kmeans_plus_plus(
             None
         };
         // Every point sits on a centre already: any unchosen point will do.
-        let next = next
-            .or_else(|| (0..rows).find(|i| !chosen.contains(i)))
-            .unwrap_or(0);
+        let next = next.or_else(|| (0..rows).find(|i| !chosen.contains(i))).unwrap_or(0);
         chosen.push(next);
     }
     Ok(chosen.into_iter().flat_map(row).copied().collect())
@@ -235,13 +203,8 @@ fn cluster_count(config: &ClusterConfig, rows: usize) -> Result<usize> {
     Ok(k)
 }
 
-fn linfa_dataset(
-    values: &[f32],
-    rows: usize,
-    dim: usize,
-) -> Result<DatasetBase<ArrayView2<'_, f32>, ndarray016::Array1<()>>> {
-    let records = ArrayView2::from_shape((rows, dim), values)
-        .context("feature matrix has the wrong shape")?;
+fn linfa_dataset(values: &[f32], rows: usize, dim: usize) -> Result<DatasetBase<ArrayView2<'_, f32>, ndarray016::Array1<()>>> {
+    let records = ArrayView2::from_shape((rows, dim), values).context("feature matrix has the wrong shape")?;
     Ok(DatasetBase::from(records))
 }
 
@@ -264,12 +227,7 @@ impl Points {
     fn upload(values: &[f32], rows: usize, dim: usize, device: &Device) -> Points {
         let x: Tensor<2> = Tensor::from_data(TensorData::new(values.to_vec(), [rows, dim]), device);
         let squared_norms = x.clone().powi_scalar(2).sum_dim(1);
-        Points {
-            x,
-            squared_norms,
-            rows,
-            dim,
-        }
+        Points { x, squared_norms, rows, dim }
     }
 
     /// `rows x k` squared distances to the centroids (clamped at 0 against rounding).
@@ -284,22 +242,14 @@ impl Points {
     fn lloyd(&self, start: Vec<f32>, iterations: u64) -> Result<Clustering> {
         let device = self.x.device();
         let k = start.len() / self.dim;
-        let mut centroids: Tensor<2> =
-            Tensor::from_data(TensorData::new(start, [k, self.dim]), &device);
+        let mut centroids: Tensor<2> = Tensor::from_data(TensorData::new(start, [k, self.dim]), &device);
         for _ in 0..iterations {
-            let nearest: Tensor<1, Int> = self
-                .squared_distances(&centroids)
-                .argmin(1)
-                .reshape([self.rows]);
+            let nearest: Tensor<1, Int> = self.squared_distances(&centroids).argmin(1).reshape([self.rows]);
             let members: Tensor<2> = nearest.one_hot::<2>(k).float(); // rows x k
             let sums = members.clone().transpose().matmul(self.x.clone()); // k x dim
             let counts = members.sum_dim(0).transpose(); // k x 1
             let next = (centroids.clone() + sums) / (counts + 1.0);
-            let change = read_f32(
-                (next.clone() - centroids).powi_scalar(2).sum(),
-                "K-Means centroids",
-            )?[0]
-                .sqrt();
+            let change = read_f32((next.clone() - centroids).powi_scalar(2).sum(), "K-Means centroids")?[0].sqrt();
             centroids = next;
             if change < TOLERANCE {
                 break;
@@ -309,10 +259,7 @@ impl Points {
         let inertia = read_f32(distances.clone().min_dim(1).sum(), "K-Means inertia")?[0] as f64;
         let nearest = distances.argmin(1).reshape([self.rows]);
         let labels = crate::device::read_indices(nearest, "K-Means labels")?;
-        Ok(Clustering {
-            labels: labels.into_iter().map(|i| i as usize).collect(),
-            inertia,
-        })
+        Ok(Clustering { labels: labels.into_iter().map(|i| i as usize).collect(), inertia })
     }
 }
 
@@ -331,42 +278,17 @@ struct HostPoints<'a> {
 impl<'a> HostPoints<'a> {
     fn new(values: &'a [f32], dim: usize) -> HostPoints<'a> {
         let rows = values.len() / dim;
-        let squared_norms = values
-            .par_chunks(dim)
-            .map(|row| row.iter().map(|v| v * v).sum())
-            .collect();
-        HostPoints {
-            values,
-            dim,
-            squared_norms,
-            chunk_rows: rows.div_ceil(CPU_CHUNKS).max(256),
-        }
+        let squared_norms = values.par_chunks(dim).map(|row| row.iter().map(|v| v * v).sum()).collect();
+        HostPoints { values, dim, squared_norms, chunk_rows: rows.div_ceil(CPU_CHUNKS).max(256) }
     }
 
     /// Squared distances of the rows of chunk `chunk` (`block`) to `centroids` (`k x dim`),
     /// `rows x k`, as on the device: `|x|² - 2x·c + |c|²` clamped at 0.
-    fn chunk_distances(
-        &self,
-        chunk: usize,
-        block: &[f32],
-        centroids: &[f32],
-        k: usize,
-    ) -> Vec<f32> {
+    fn chunk_distances(&self, chunk: usize, block: &[f32], centroids: &[f32], k: usize) -> Vec<f32> {
         let (dim, height) = (self.dim, block.len() / self.dim);
-        let centroid_norms: Vec<f32> = centroids
-            .chunks(dim)
-            .map(|c| c.iter().map(|v| v * v).sum())
-            .collect();
+        let centroid_norms: Vec<f32> = centroids.chunks(dim).map(|c| c.iter().map(|v| v * v).sum()).collect();
         let mut distances = vec![0.0f32; height * k];
-        matmul::product(
-            height,
-            k,
-            dim,
-            View::rows(block, dim),
-            View::transposed(centroids, dim),
-            &mut distances,
-            false,
-        );
+        matmul::product(height, k, dim, View::rows(block, dim), View::transposed(centroids, dim), &mut distances, false);
         for (r, row) in distances.chunks_mut(k).enumerate() {
             let norm = self.squared_norms[chunk * self.chunk_rows + r];
             for (d, c_norm) in row.iter_mut().zip(&centroid_norms) {
@@ -393,13 +315,7 @@ impl<'a> HostPoints<'a> {
     fn lloyd(&self, start: Vec<f32>, iterations: u64) -> Clustering {
         let (dim, k) = (self.dim, start.len() / self.dim);
         let nearest = |distances: &[f32]| -> (usize, f32) {
-            distances
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::INFINITY),
-                    |best, (c, &d)| if d < best.1 { (c, d) } else { best },
-                )
+            distances.iter().enumerate().fold((0, f32::INFINITY), |best, (c, &d)| if d < best.1 { (c, d) } else { best })
         };
         let mut centroids = start;
         for _ in 0..iterations {
@@ -413,10 +329,7 @@ impl<'a> HostPoints<'a> {
                     for (row_distances, row) in distances.chunks(k).zip(block.chunks(dim)) {
                         let (label, _) = nearest(row_distances);
                         counts[label] += 1.0;
-                        sums[label * dim..(label + 1) * dim]
-                            .iter_mut()
-                            .zip(row)
-                            .for_each(|(s, v)| *s += v);
+                        sums[label * dim..(label + 1) * dim].iter_mut().zip(row).for_each(|(s, v)| *s += v);
                     }
                     (sums, counts)
                 })
@@ -425,30 +338,18 @@ impl<'a> HostPoints<'a> {
             let (mut next, mut counts) = (centroids.clone(), vec![1.0f32; k]);
             for (sums, chunk_counts) in &partial {
                 next.iter_mut().zip(sums).for_each(|(n, s)| *n += s);
-                counts
-                    .iter_mut()
-                    .zip(chunk_counts)
-                    .for_each(|(n, c)| *n += c);
+                counts.iter_mut().zip(chunk_counts).for_each(|(n, c)| *n += c);
             }
             for (centroid, count) in next.chunks_mut(dim).zip(&counts) {
                 centroid.iter_mut().for_each(|v| *v /= count);
             }
-            let change = next
-                .iter()
-                .zip(&centroids)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f32>()
-                .sqrt();
+            let change = next.iter().zip(&centroids).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
             centroids = next;
             if change < TOLERANCE {
                 break;
             }
         }
-        let assigned: Vec<(usize, f32)> = self
-            .squared_distances(&centroids, k)
-            .chunks(k)
-            .map(nearest)
-            .collect();
+        let assigned: Vec<(usize, f32)> = self.squared_distances(&centroids, k).chunks(k).map(nearest).collect();
         Clustering {
             inertia: assigned.iter().map(|&(_, d)| d as f64).sum(),
             labels: assigned.into_iter().map(|(label, _)| label).collect(),
@@ -460,28 +361,17 @@ impl<'a> HostPoints<'a> {
 /// row-major) when given, else from linfa's own k-means++ with the config's seed. From
 /// [`initial_centroids`] it is the CPU twin of [`kmeans`]; from its own start it is the
 /// baseline `hebb bench map` times.
-pub fn kmeans_linfa(
-    values: &[f32],
-    rows: usize,
-    dim: usize,
-    config: &ClusterConfig,
-    start: Option<&[f32]>,
-) -> Result<Vec<usize>> {
+pub fn kmeans_linfa(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, start: Option<&[f32]>) -> Result<Vec<usize>> {
     use linfa::prelude::Predict;
     use linfa_clustering::KMeansInit;
     let k = cluster_count(config, rows)?;
     let dataset = linfa_dataset(values, rows, dim)?;
-    let mut params = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(config.seed))
-        .n_runs(1)
-        .max_n_iterations(config.max_iter);
+    let mut params = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(config.seed)).n_runs(1).max_n_iterations(config.max_iter);
     if let Some(start) = start {
-        let centroids = ndarray016::Array2::from_shape_vec((k, dim), start.to_vec())
-            .context("start centroids have the wrong shape")?;
+        let centroids = ndarray016::Array2::from_shape_vec((k, dim), start.to_vec()).context("start centroids have the wrong shape")?;
         params = params.init_method(KMeansInit::Precomputed(centroids));
     }
-    let model = params
-        .fit(&dataset)
-        .map_err(|e| anyhow::anyhow!("K-Means failed: {e}"))?;
+    let model = params.fit(&dataset).map_err(|e| anyhow::anyhow!("K-Means failed: {e}"))?;
     Ok(model.predict(&dataset).iter().copied().collect())
 }
 
@@ -497,10 +387,7 @@ mod tests {
             let offset = if i < 10 { 0.0 } else { 10.0 };
             values.extend([offset + (i % 3) as f32 * 0.1, offset - (i % 4) as f32 * 0.1]);
         }
-        let config = ClusterConfig {
-            n_clusters: 2,
-            ..Default::default()
-        };
+        let config = ClusterConfig { n_clusters: 2, ..Default::default() };
         let device = Device::flex();
         let labels = kmeans(&values, 20, 2, &config, &device).unwrap();
         assert!(labels[..10].iter().all(|&l| l == labels[0]));
@@ -529,12 +416,7 @@ mod tests {
         let device = Device::flex();
         let mut by_iterations = Vec::new();
         for (max_iter, seed) in [(1, 42), (2, 42), (4, 7), (300, 42), (300, 9)] {
-            let config = ClusterConfig {
-                n_clusters: 5,
-                max_iter,
-                seed,
-                ..Default::default()
-            };
+            let config = ClusterConfig { n_clusters: 5, max_iter, seed, ..Default::default() };
             let start = initial_centroids(&values, rows, dim, &config, &device).unwrap();
             let ours = kmeans(&values, rows, dim, &config, &device).unwrap();
             let theirs = kmeans_linfa(&values, rows, dim, &config, Some(&start)).unwrap();
@@ -549,37 +431,22 @@ mod tests {
     fn kmeans_plus_plus_is_seeded_and_spreads_over_separated_groups() {
         // Four tight, far-apart groups of 25: k-means++ puts one centre in each, whatever the seed.
         let dim = 3;
-        let values: Vec<f32> = (0..100)
-            .flat_map(|i| {
-                let group = (i % 4) as f32 * 100.0;
-                [group + (i % 5) as f32 * 0.01, -group, (i % 3) as f32 * 0.01]
-            })
-            .collect();
+        let values: Vec<f32> = (0..100).flat_map(|i| {
+            let group = (i % 4) as f32 * 100.0;
+            [group + (i % 5) as f32 * 0.01, -group, (i % 3) as f32 * 0.01]
+        }).collect();
         let device = Device::flex();
         for seed in [1, 2, 3] {
-            let config = ClusterConfig {
-                n_clusters: 4,
-                seed,
-                ..Default::default()
-            };
+            let config = ClusterConfig { n_clusters: 4, seed, ..Default::default() };
             let start = initial_centroids(&values, 100, dim, &config, &device).unwrap();
-            let mut groups: Vec<i32> = start
-                .chunks(dim)
-                .map(|c| (c[0] / 100.0).round() as i32)
-                .collect();
+            let mut groups: Vec<i32> = start.chunks(dim).map(|c| (c[0] / 100.0).round() as i32).collect();
             groups.sort();
             assert_eq!(groups, vec![0, 1, 2, 3], "seed {seed}");
-            assert_eq!(
-                start,
-                initial_centroids(&values, 100, dim, &config, &device).unwrap()
-            );
+            assert_eq!(start, initial_centroids(&values, 100, dim, &config, &device).unwrap());
         }
         // Identical points: the start still has k distinct rows to take.
         let same = vec![1.0f32; 10 * dim];
-        let config = ClusterConfig {
-            n_clusters: 3,
-            ..Default::default()
-        };
+        let config = ClusterConfig { n_clusters: 3, ..Default::default() };
         assert_eq!(kmeans(&same, 10, dim, &config, &device).unwrap().len(), 10);
     }
 
@@ -598,26 +465,11 @@ mod tests {
                 }
             }
             (0..rows)
-                .map(|row| {
-                    (0..dim)
-                        .map(|j| {
-                            (values[row * dim + j] as f64
-                                - sums[labels[row] * dim + j] / counts[labels[row]])
-                                .powi(2)
-                        })
-                        .sum::<f64>()
-                })
+                .map(|row| (0..dim).map(|j| (values[row * dim + j] as f64 - sums[labels[row] * dim + j] / counts[labels[row]]).powi(2)).sum::<f64>())
                 .sum()
         };
-        let one = ClusterConfig {
-            n_clusters: 6,
-            n_runs: 1,
-            ..Default::default()
-        };
-        let five = ClusterConfig {
-            n_runs: 5,
-            ..one.clone()
-        };
+        let one = ClusterConfig { n_clusters: 6, n_runs: 1, ..Default::default() };
+        let five = ClusterConfig { n_runs: 5, ..one.clone() };
         let device = Device::flex();
         let single = inertia(&kmeans(&values, rows, dim, &one, &device).unwrap());
         let best = inertia(&kmeans(&values, rows, dim, &five, &device).unwrap());

@@ -43,19 +43,13 @@ struct WgpuAdapter {
 fn wgpu_adapter() -> &'static Result<WgpuAdapter, String> {
     static ADAPTER: OnceLock<Result<WgpuAdapter, String>> = OnceLock::new();
     ADAPTER.get_or_init(|| match Device::wgpu_options().init_with_setup() {
-        Ok((device, setup)) => Ok(WgpuAdapter {
-            device,
-            info: setup.adapter.get_info(),
-        }),
+        Ok((device, setup)) => Ok(WgpuAdapter { device, info: setup.adapter.get_info() }),
         Err(e) => Err(e.to_string()),
     })
 }
 
 fn describe_adapter(info: &wgpu::AdapterInfo) -> String {
-    format!(
-        "wgpu {:?}: {} ({:?})",
-        info.backend, info.name, info.device_type
-    )
+    format!("wgpu {:?}: {} ({:?})", info.backend, info.name, info.device_type)
 }
 
 /// Whether `device` is a wgpu device (and so runs our WGSL kernels).
@@ -111,25 +105,15 @@ pub fn select(choice: DeviceChoice) -> Result<ComputeDevice> {
 /// (queued work that could not run, e.g. a buffer too large for the device) come back here as
 /// one readable error rather than a panic.
 pub fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
-    let data = t
-        .try_into_data()
-        .map_err(|e| device_failure(what, &format!("{e:?}")))?;
-    data.try_into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("cannot read {what} from the device: {e:?}"))
+    let data = t.try_into_data().map_err(|e| device_failure(what, &format!("{e:?}")))?;
+    data.try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read {what} from the device: {e:?}"))
 }
 
 /// Copies an integer tensor's values (indices) to the host; `what` names them in the error.
 pub fn read_indices<const D: usize>(t: Tensor<D, Int>, what: &str) -> Result<Vec<u32>> {
-    let data = t
-        .try_into_data()
-        .map_err(|e| device_failure(what, &format!("{e:?}")))?;
-    let fail =
-        |e: &dyn std::fmt::Debug| anyhow::anyhow!("cannot read {what} from the device: {e:?}");
-    let values = data
-        .try_cast_as::<i64>()
-        .map_err(|e| fail(&e))?
-        .try_into_vec::<i64>()
-        .map_err(|e| fail(&e))?;
+    let data = t.try_into_data().map_err(|e| device_failure(what, &format!("{e:?}")))?;
+    let fail = |e: &dyn std::fmt::Debug| anyhow::anyhow!("cannot read {what} from the device: {e:?}");
+    let values = data.try_cast_as::<i64>().map_err(|e| fail(&e))?.try_into_vec::<i64>().map_err(|e| fail(&e))?;
     Ok(values.into_iter().map(|v| v as u32).collect())
 }
 
@@ -137,10 +121,7 @@ pub fn read_indices<const D: usize>(t: Tensor<D, Int>, what: &str) -> Result<Vec
 fn device_failure(what: &str, detail: &str) -> anyhow::Error {
     const ALLOCATION: &str = "can't allocate buffer of size: ";
     if let Some(at) = detail.find(ALLOCATION) {
-        let bytes: String = detail[at + ALLOCATION.len()..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
+        let bytes: String = detail[at + ALLOCATION.len()..].chars().take_while(char::is_ascii_digit).collect();
         let mib = bytes.parse::<f64>().unwrap_or(0.0) / (1 << 20) as f64;
         return anyhow::anyhow!(
             "computing {what} failed: the device could not allocate a {mib:.0} MiB buffer; try a smaller problem or --device cpu"
@@ -158,14 +139,8 @@ mod tests {
     fn device_failures_read_as_one_line() {
         let detail = "Execution(An error happened during execution\nCaused by:\n  An IO error happened\nCaused by:\n  can't allocate buffer of size: 400000000\n)";
         let message = device_failure("states", detail).to_string();
-        assert_eq!(
-            message,
-            "computing states failed: the device could not allocate a 381 MiB buffer; try a smaller problem or --device cpu"
-        );
+        assert_eq!(message, "computing states failed: the device could not allocate a 381 MiB buffer; try a smaller problem or --device cpu");
         let other = device_failure("features", "Execution(lost device)\nmore").to_string();
-        assert_eq!(
-            other,
-            "computing features failed on the device: Execution(lost device)"
-        );
+        assert_eq!(other, "computing features failed on the device: Execution(lost device)");
     }
 }

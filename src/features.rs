@@ -44,9 +44,5 @@ pub fn extract(
         bar.inc(batch.len() as u64);
     }
     bar.finish_and_clear();
-    Ok(Features {
-        rows: images.len(),
-        dim,
-        values,
-    })
+    Ok(Features { rows: images.len(), dim, values })
 }

@@ -46,11 +46,7 @@ impl Neighbours {
     /// The first `k` columns of every row.
     pub fn truncate(&self, k: usize) -> Neighbours {
         let k = k.min(self.k);
-        let mut out = Neighbours {
-            k,
-            indices: Vec::with_capacity(self.len() * k),
-            similarities: Vec::with_capacity(self.len() * k),
-        };
+        let mut out = Neighbours { k, indices: Vec::with_capacity(self.len() * k), similarities: Vec::with_capacity(self.len() * k) };
         for row in 0..self.len() {
             let (ids, sims) = self.row(row);
             out.indices.extend_from_slice(&ids[..k]);
@@ -70,22 +66,12 @@ fn upload(rows: usize, dim: usize, values: &[f32], device: &Device) -> Tensor<2>
 }
 
 /// Top `k` base rows for every query row (`queries` is `m x dim`, row-major).
-pub fn search(
-    queries: &[f32],
-    base: &Features,
-    k: usize,
-    device: &Device,
-    quiet: bool,
-) -> Result<Neighbours> {
+pub fn search(queries: &[f32], base: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
     if k == 0 || k > base.rows {
         bail!("cannot take {k} neighbours from {} items", base.rows);
     }
     if base.dim == 0 || queries.len() % base.dim != 0 {
-        bail!(
-            "query length {} is not a multiple of the feature length {}",
-            queries.len(),
-            base.dim
-        );
+        bail!("query length {} is not a multiple of the feature length {}", queries.len(), base.dim);
     }
     let query_rows = queries.len() / base.dim;
     let base_t = upload(base.rows, base.dim, &base.values, device).transpose();
@@ -95,24 +81,15 @@ pub fn search(
     let mut similarities = Vec::with_capacity(query_rows * k);
     for start in (0..query_rows).step_by(block) {
         let end = (start + block).min(query_rows);
-        let q = upload(
-            end - start,
-            base.dim,
-            &queries[start * base.dim..end * base.dim],
-            device,
-        );
+        let q = upload(end - start, base.dim, &queries[start * base.dim..end * base.dim], device);
         let block_similarities = q.matmul(base_t.clone());
         if is_wgpu(device) {
-            let (values, positions): (Tensor<2>, Tensor<2, Int>) =
-                block_similarities.topk_with_indices(k, 1);
+            let (values, positions): (Tensor<2>, Tensor<2, Int>) = block_similarities.topk_with_indices(k, 1);
             similarities.extend(read_f32(values, "similarities")?);
             indices.extend(read_indices(positions, "neighbour indices")?);
         } else {
             let values = read_f32(block_similarities, "similarities")?;
-            let selected: Vec<(Vec<u32>, Vec<f32>)> = values
-                .par_chunks(base.rows)
-                .map(|row| select_top(row, k))
-                .collect();
+            let selected: Vec<(Vec<u32>, Vec<f32>)> = values.par_chunks(base.rows).map(|row| select_top(row, k)).collect();
             for (ids, sims) in selected {
                 indices.extend(ids);
                 similarities.extend(sims);
@@ -121,11 +98,7 @@ pub fn search(
         bar.inc((end - start) as u64);
     }
     bar.finish_and_clear();
-    Ok(Neighbours {
-        k,
-        indices,
-        similarities,
-    })
+    Ok(Neighbours { k, indices, similarities })
 }
 
 /// The `k` largest values offered so far with their indices, largest first. Offered in
@@ -139,10 +112,7 @@ struct Best {
 
 impl Best {
     fn new(k: usize) -> Best {
-        Best {
-            k,
-            kept: Vec::with_capacity(k + 1),
-        }
+        Best { k, kept: Vec::with_capacity(k + 1) }
     }
 
     fn offer(&mut self, value: f32, index: u32) {
@@ -151,9 +121,7 @@ impl Best {
             return;
         }
         // After every kept value at least as large: equal values stay in offer order.
-        let at = self
-            .kept
-            .partition_point(|(kept, _)| kept.total_cmp(&value) != Less);
+        let at = self.kept.partition_point(|(kept, _)| kept.total_cmp(&value) != Less);
         self.kept.insert(at, (value, index));
         self.kept.truncate(self.k);
     }
@@ -174,12 +142,7 @@ fn select_top(row: &[f32], k: usize) -> (Vec<u32>, Vec<f32>) {
 
 /// Every item's top `k` among all items, itself included (so its first entry is usually
 /// itself): the symmetric CPU path off wgpu, the blocked device path on it.
-pub fn search_all(
-    features: &Features,
-    k: usize,
-    device: &Device,
-    quiet: bool,
-) -> Result<Neighbours> {
+pub fn search_all(features: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
     if is_wgpu(device) {
         return search(&features.values, features, k, device, quiet);
     }
@@ -208,15 +171,7 @@ fn search_all_symmetric(features: &Features, k: usize, quiet: bool) -> Neighbour
         let s = &mut similarities[..height * width];
         // s[r][c] = x[i0 + r] · x[i0 + c] for the block's rows and every column from i0 on.
         let from = &x[i0 * dim..];
-        matmul::product(
-            height,
-            width,
-            dim,
-            View::rows(from, dim),
-            View::transposed(from, dim),
-            s,
-            true,
-        );
+        matmul::product(height, width, dim, View::rows(from, dim), View::transposed(from, dim), s, true);
         let s = &*s;
         let (own, later) = lists[i0..].split_at_mut(height);
         rayon::join(
@@ -228,28 +183,21 @@ fn search_all_symmetric(features: &Features, k: usize, quiet: bool) -> Neighbour
                 })
             },
             || {
-                later
-                    .par_chunks_mut(COLUMN_CHUNK)
-                    .enumerate()
-                    .for_each(|(chunk, bests)| {
-                        let c0 = height + chunk * COLUMN_CHUNK;
-                        for r in 0..height {
-                            let values = &s[r * width + c0..r * width + c0 + bests.len()];
-                            for (best, &value) in bests.iter_mut().zip(values) {
-                                best.offer(value, (i0 + r) as u32);
-                            }
+                later.par_chunks_mut(COLUMN_CHUNK).enumerate().for_each(|(chunk, bests)| {
+                    let c0 = height + chunk * COLUMN_CHUNK;
+                    for r in 0..height {
+                        let values = &s[r * width + c0..r * width + c0 + bests.len()];
+                        for (best, &value) in bests.iter_mut().zip(values) {
+                            best.offer(value, (i0 + r) as u32);
                         }
-                    })
+                    }
+                })
             },
         );
         bar.inc(height as u64);
     }
     bar.finish_and_clear();
-    let mut out = Neighbours {
-        k,
-        indices: Vec::with_capacity(n * k),
-        similarities: Vec::with_capacity(n * k),
-    };
+    let mut out = Neighbours { k, indices: Vec::with_capacity(n * k), similarities: Vec::with_capacity(n * k) };
     for best in lists {
         let (ids, sims) = best.into_parts();
         out.indices.extend(ids);
@@ -259,17 +207,9 @@ fn search_all_symmetric(features: &Features, k: usize, quiet: bool) -> Neighbour
 }
 
 /// Every item's `k` nearest other items (itself left out).
-pub fn all_neighbours(
-    features: &Features,
-    k: usize,
-    device: &Device,
-    quiet: bool,
-) -> Result<Neighbours> {
+pub fn all_neighbours(features: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
     if features.rows < 2 {
-        bail!(
-            "nearest neighbours need at least 2 items, got {}",
-            features.rows
-        );
+        bail!("nearest neighbours need at least 2 items, got {}", features.rows);
     }
     let k = k.min(features.rows - 1);
     let with_self = search_all(features, k + 1, device, quiet)?;
@@ -291,11 +231,7 @@ pub fn drop_self(with_self: &Neighbours) -> Neighbours {
             }
         }
     }
-    Neighbours {
-        k,
-        indices,
-        similarities,
-    }
+    Neighbours { k, indices, similarities }
 }
 
 #[cfg(test)]
@@ -303,9 +239,7 @@ mod tests {
     use super::*;
 
     fn features(rows: usize, dim: usize) -> Features {
-        let mut values: Vec<f32> = (0..rows * dim)
-            .map(|i| (((i * 7919) % 113) as f32 - 56.0) / 56.0)
-            .collect();
+        let mut values: Vec<f32> = (0..rows * dim).map(|i| (((i * 7919) % 113) as f32 - 56.0) / 56.0).collect();
         for row in values.chunks_mut(dim) {
             let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
             row.iter_mut().for_each(|v| *v /= norm);
@@ -335,9 +269,7 @@ mod tests {
     fn symmetric_path_matches_the_plain_path() {
         // More rows than one block holds, so that rows take values from earlier blocks' columns.
         let (rows, dim) = (1500, 9);
-        let mut values: Vec<f32> = (0..rows * dim)
-            .map(|i| (crate::hash::pcg(i as u32) % 2001) as f32 / 1000.0 - 1.0)
-            .collect();
+        let mut values: Vec<f32> = (0..rows * dim).map(|i| (crate::hash::pcg(i as u32) % 2001) as f32 / 1000.0 - 1.0).collect();
         for row in values.chunks_mut(dim) {
             let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
             row.iter_mut().for_each(|v| *v /= norm);
@@ -354,21 +286,14 @@ mod tests {
     #[test]
     fn selection_orders_by_value_then_index() {
         let row = [0.5, 0.9, 0.5, 0.9, -1.0, 0.7, f32::NEG_INFINITY];
-        assert_eq!(
-            select_top(&row, 4),
-            (vec![1, 3, 5, 0], vec![0.9, 0.9, 0.7, 0.5])
-        );
+        assert_eq!(select_top(&row, 4), (vec![1, 3, 5, 0], vec![0.9, 0.9, 0.7, 0.5]));
         assert_eq!(select_top(&row, 7).0, vec![1, 3, 5, 0, 2, 4, 6]);
         assert_eq!(select_top(&row, 1), (vec![1], vec![0.9]));
     }
 
     #[test]
     fn self_is_dropped_even_behind_a_duplicate() {
-        let with_self = Neighbours {
-            k: 3,
-            indices: vec![1, 0, 2, 1, 0, 2],
-            similarities: vec![1.0, 1.0, 0.5, 1.0, 1.0, 0.2],
-        };
+        let with_self = Neighbours { k: 3, indices: vec![1, 0, 2, 1, 0, 2], similarities: vec![1.0, 1.0, 0.5, 1.0, 1.0, 0.2] };
         let dropped = drop_self(&with_self);
         assert_eq!(dropped.indices, vec![1, 2, 0, 2]);
         assert_eq!(dropped.similarities, vec![1.0, 0.5, 1.0, 0.2]);

@@ -38,28 +38,15 @@ pub struct Run {
 impl Run {
     pub fn open(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
-            bail!(
-                "run folder {} does not exist (run `hebb encode` first)",
-                dir.display()
-            );
+            bail!("run folder {} does not exist (run `hebb encode` first)", dir.display());
         }
         let config = EncodeConfig::load(Some(&dir.join(CONFIG_FILE)))?;
         let (rows, dim, values) = read_npy_f32(&dir.join(FEATURES_FILE))?;
         let items = read_items_csv(&dir.join(ITEMS_FILE))?;
         if items.len() != rows {
-            bail!(
-                "{} lists {} items but {} has {rows} rows",
-                ITEMS_FILE,
-                items.len(),
-                FEATURES_FILE
-            );
+            bail!("{} lists {} items but {} has {rows} rows", ITEMS_FILE, items.len(), FEATURES_FILE);
         }
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            config,
-            features: Features { rows, dim, values },
-            items,
-        })
+        Ok(Self { dir: dir.to_path_buf(), config, features: Features { rows, dim, values }, items })
     }
 
     /// Encodes an image file with the run's saved encoder.
@@ -67,18 +54,7 @@ impl Run {
         let side = self.config.data.image_size as usize;
         let color = self.config.color();
         let planar = to_planar(decode_file(path)?, side, color);
-        let single = ImageSet::new(
-            side,
-            color,
-            vec![(
-                Item {
-                    source: path.display().to_string(),
-                    label: None,
-                },
-                planar,
-            )],
-            0,
-        )?;
+        let single = ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;
         let encoder_path = self.dir.join(ENCODER_FILE);
         let encoder = new_encoder(&self.config, &device.device)
             .try_load_file(&encoder_path)
@@ -86,12 +62,7 @@ impl Run {
             .with_context(|| format!("cannot load the encoder {}", encoder_path.display()))?;
         let features = crate::features::extract(&encoder, &single, 1, &device.device, true)?;
         if features.dim != self.features.dim {
-            bail!(
-                "the saved encoder gives {} features, {} has {}",
-                features.dim,
-                FEATURES_FILE,
-                self.features.dim
-            );
+            bail!("the saved encoder gives {} features, {} has {}", features.dim, FEATURES_FILE, self.features.dim);
         }
         Ok(features.values)
     }
@@ -105,22 +76,14 @@ pub struct Match {
 }
 
 /// The `top` most similar items (an item is not its own match).
-pub fn query(
-    run: &Run,
-    target: &QueryTarget,
-    top: usize,
-    device: &ComputeDevice,
-) -> Result<Vec<Match>> {
+pub fn query(run: &Run, target: &QueryTarget, top: usize, device: &ComputeDevice) -> Result<Vec<Match>> {
     if top == 0 {
         bail!("--top: expected at least 1");
     }
     let (vector, exclude) = match target {
         QueryTarget::Item(index) => {
             if *index >= run.features.rows {
-                bail!(
-                    "--item {index}: the run has items 0..{}",
-                    run.features.rows - 1
-                );
+                bail!("--item {index}: the run has items 0..{}", run.features.rows - 1);
             }
             (run.features.row(*index).to_vec(), Some(*index))
         }
@@ -132,10 +95,7 @@ pub fn query(
     Ok(ids
         .iter()
         .zip(sims)
-        .map(|(&i, &s)| Match {
-            index: i as usize,
-            similarity: s,
-        })
+        .map(|(&i, &s)| Match { index: i as usize, similarity: s })
         .filter(|m| Some(m.index) != exclude)
         .take(top)
         .collect())
@@ -143,10 +103,7 @@ pub fn query(
 
 /// The answer as a table: rank, similarity, label, source.
 pub fn table(run: &Run, matches: &[Match]) -> String {
-    let mut out = format!(
-        "{:>4}  {:>10}  {:>6}  {:<20}  {}\n",
-        "rank", "similarity", "index", "label", "source"
-    );
+    let mut out = format!("{:>4}  {:>10}  {:>6}  {:<20}  {}\n", "rank", "similarity", "index", "label", "source");
     for (rank, m) in matches.iter().enumerate() {
         let item = &run.items[m.index];
         let _ = writeln!(
@@ -165,16 +122,8 @@ pub fn table(run: &Run, matches: &[Match]) -> String {
 /// Writes the query and its matches as one row of pictures (the data set is reloaded).
 pub fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], path: &Path) -> Result<()> {
     let images = crate::data::load(&run.config.data, run.config.color(), true)?;
-    if images
-        .items
-        .iter()
-        .map(|i| &i.source)
-        .ne(run.items.iter().map(|i| &i.source))
-    {
-        bail!(
-            "the data set has changed since the run; its items no longer match {}",
-            ITEMS_FILE
-        );
+    if images.items.iter().map(|i| &i.source).ne(run.items.iter().map(|i| &i.source)) {
+        bail!("the data set has changed since the run; its items no longer match {}", ITEMS_FILE);
     }
     let mut all = images;
     let query_index = match target {
@@ -182,20 +131,11 @@ pub fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], path: &Pat
         QueryTarget::Image(file) => {
             let side = all.side;
             let planar = to_planar(decode_file(file)?, side, all.color);
-            all.push(
-                Item {
-                    source: file.display().to_string(),
-                    label: None,
-                },
-                planar,
-            )?;
+            all.push(Item { source: file.display().to_string(), label: None }, planar)?;
             all.len() - 1
         }
     };
-    let row = vec![(
-        query_index,
-        matches.iter().map(|m| (m.index, m.similarity)).collect(),
-    )];
+    let row = vec![(query_index, matches.iter().map(|m| (m.index, m.similarity)).collect())];
     let picture = render::neighbour_grid(&all, &row, run.config.render.cell_size)?;
     let mut png = Vec::new();
     picture

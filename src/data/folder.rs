@@ -26,11 +26,7 @@ const NAMED_FAILURES: usize = 5;
 pub fn load(config: &FolderConfig, side: usize, color: ColorMode, quiet: bool) -> Result<ImageSet> {
     let files = sample(list_files(&config.root)?, config);
     if files.is_empty() {
-        bail!(
-            "image folder {} holds no image file ({})",
-            config.root.display(),
-            EXTENSIONS.join(", ")
-        );
+        bail!("image folder {} holds no image file ({})", config.root.display(), EXTENSIONS.join(", "));
     }
     let bar = progress::bar(files.len() as u64, "decoding", quiet);
     let decoded: Vec<(PathBuf, Option<String>, Result<Vec<u8>>)> = files
@@ -47,21 +43,12 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, quiet: bool) -
     let mut failures = Vec::new();
     for (path, label, image) in decoded {
         match image {
-            Ok(pixels) => images.push((
-                Item {
-                    source: path.display().to_string(),
-                    label,
-                },
-                pixels,
-            )),
+            Ok(pixels) => images.push((Item { source: path.display().to_string(), label }, pixels)),
             Err(e) => failures.push(format!("{e:#}")),
         }
     }
     if !failures.is_empty() {
-        eprintln!(
-            "warning: skipped {} unreadable image file(s):",
-            failures.len()
-        );
+        eprintln!("warning: skipped {} unreadable image file(s):", failures.len());
         for failure in failures.iter().take(NAMED_FAILURES) {
             eprintln!("  {failure}");
         }
@@ -70,11 +57,7 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, quiet: bool) -
         }
     }
     if images.is_empty() {
-        bail!(
-            "no image in {} could be decoded ({} failed)",
-            config.root.display(),
-            failures.len()
-        );
+        bail!("no image in {} could be decoded ({} failed)", config.root.display(), failures.len());
     }
     ImageSet::new(side, color, images, failures.len())
 }
@@ -88,10 +71,7 @@ fn list_files(root: &Path) -> Result<Vec<(PathBuf, Option<String>)>> {
         } else {
             ""
         };
-        bail!(
-            "image folder {} does not exist or is not a folder{hint}",
-            root.display()
-        );
+        bail!("image folder {} does not exist or is not a folder{hint}", root.display());
     }
     let mut files = Vec::new();
     for entry in read_dir_sorted(root)? {
@@ -130,19 +110,12 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn is_image(path: &Path) -> bool {
     path.extension()
-        .map(|ext| {
-            EXTENSIONS
-                .iter()
-                .any(|known| ext.eq_ignore_ascii_case(known))
-        })
+        .map(|ext| EXTENSIONS.iter().any(|known| ext.eq_ignore_ascii_case(known)))
         .unwrap_or(false)
 }
 
 /// Applies `per_class` and `limit` with a seeded shuffle; the result stays sorted by path.
-fn sample(
-    files: Vec<(PathBuf, Option<String>)>,
-    config: &FolderConfig,
-) -> Vec<(PathBuf, Option<String>)> {
+fn sample(files: Vec<(PathBuf, Option<String>)>, config: &FolderConfig) -> Vec<(PathBuf, Option<String>)> {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut kept = if config.per_class > 0 {
         let mut classes: BTreeMap<Option<String>, Vec<(PathBuf, Option<String>)>> = BTreeMap::new();

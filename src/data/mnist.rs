@@ -40,17 +40,11 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 /// Parses the header (magic and dimensions) and returns the dimensions and the payload.
 fn parse_idx<'a>(bytes: &'a [u8], magic: u32, path: &Path) -> Result<(Vec<usize>, &'a [u8])> {
     let word = |at: usize| -> Option<u32> {
-        bytes
-            .get(at..at + 4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        bytes.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let found =
-        word(0).with_context(|| format!("{} is too short to be an IDX file", path.display()))?;
+    let found = word(0).with_context(|| format!("{} is too short to be an IDX file", path.display()))?;
     if found != magic {
-        bail!(
-            "{} is not an IDX file of the expected kind: magic {found:#010x}, expected {magic:#010x}",
-            path.display()
-        );
+        bail!("{} is not an IDX file of the expected kind: magic {found:#010x}, expected {magic:#010x}", path.display());
     }
     let ndims = (magic & 0xff) as usize;
     let dims = (0..ndims)
@@ -73,12 +67,7 @@ fn parse_idx<'a>(bytes: &'a [u8], magic: u32, path: &Path) -> Result<(Vec<usize>
 pub fn read_images(path: &Path) -> Result<IdxImages> {
     let bytes = read_maybe_gz(path)?;
     let (dims, payload) = parse_idx(&bytes, IMAGES_MAGIC, path)?;
-    Ok(IdxImages {
-        count: dims[0],
-        rows: dims[1],
-        columns: dims[2],
-        pixels: payload.to_vec(),
-    })
+    Ok(IdxImages { count: dims[0], rows: dims[1], columns: dims[2], pixels: payload.to_vec() })
 }
 
 /// Reads an IDX label file.
@@ -107,11 +96,7 @@ pub fn load(config: &MnistConfig, side: usize, color: ColorMode) -> Result<Image
         }
         None => None,
     };
-    let count = if config.limit > 0 {
-        config.limit.min(images.count)
-    } else {
-        images.count
-    };
+    let count = if config.limit > 0 { config.limit.min(images.count) } else { images.count };
     let plane = images.rows * images.columns;
     let name = config.images.display().to_string();
     let items = (0..count)

@@ -91,14 +91,7 @@ mod tests {
         let planar = to_planar(image, 2, ColorMode::Rgba);
         assert_eq!(planar.len(), 4 * 4);
         let plane = 4;
-        let pixel = |i: usize| {
-            [
-                planar[i],
-                planar[plane + i],
-                planar[2 * plane + i],
-                planar[3 * plane + i],
-            ]
-        };
+        let pixel = |i: usize| [planar[i], planar[plane + i], planar[2 * plane + i], planar[3 * plane + i]];
         assert_eq!(pixel(0), [0, 0, 0, 0]);
         assert_eq!(pixel(1), [10, 20, 30, 255]);
         assert_eq!(pixel(3), [10, 20, 30, 255]);
@@ -108,10 +101,7 @@ mod tests {
     fn rgb_and_grey_composite_onto_black() {
         let mut image = RgbaImage::new(1, 1);
         image.put_pixel(0, 0, image::Rgba([255, 255, 255, 128]));
-        assert_eq!(
-            to_planar(image.clone(), 1, ColorMode::Rgb),
-            vec![128, 128, 128]
-        );
+        assert_eq!(to_planar(image.clone(), 1, ColorMode::Rgb), vec![128, 128, 128]);
         assert_eq!(to_planar(image, 1, ColorMode::Grey), vec![128]);
     }
 }

@@ -32,12 +32,7 @@ impl SheetGrid {
                 path.display()
             );
         }
-        Ok(Self {
-            tile,
-            border,
-            columns: width / pitch,
-            rows: height / pitch,
-        })
+        Ok(Self { tile, border, columns: width / pitch, rows: height / pitch })
     }
 
     pub fn pitch(&self) -> u32 {
@@ -77,13 +72,7 @@ impl SheetGrid {
 /// Loads the sprites of a sheet.
 pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<ImageSet> {
     let sheet = decode_file(&config.path)?;
-    let grid = SheetGrid::fit(
-        sheet.width(),
-        sheet.height(),
-        config.tile_size,
-        config.border,
-        &config.path,
-    )?;
+    let grid = SheetGrid::fit(sheet.width(), sheet.height(), config.tile_size, config.border, &config.path)?;
     let labels = match &config.labels {
         Some(path) => Some(read_labels(path, config)?),
         None => None,
@@ -99,10 +88,7 @@ pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<Image
             continue;
         }
         let label = labels.as_ref().and_then(|l| l.get(&(column, row)).cloned());
-        let item = Item {
-            source: format!("{name}#{column},{row}"),
-            label,
-        };
+        let item = Item { source: format!("{name}#{column},{row}"), label };
         images.push((item, to_planar(tile, side, color)));
     }
     if images.is_empty() {
@@ -115,10 +101,7 @@ pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<Image
 fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), String>> {
     let bytes = read_input(path)?;
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
-    let headers = reader
-        .headers()
-        .with_context(|| format!("cannot read the header of {}", path.display()))?
-        .clone();
+    let headers = reader.headers().with_context(|| format!("cannot read the header of {}", path.display()))?.clone();
     let find = |key: &str, config_key: &str| {
         headers.iter().position(|h| h == key).with_context(|| {
             format!(
@@ -133,16 +116,11 @@ fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), 
     let label_at = find(&config.label_column, "label_column")?;
     let mut labels = HashMap::new();
     for (line, record) in reader.records().enumerate() {
-        let record = record
-            .with_context(|| format!("{}: malformed CSV record {}", path.display(), line + 2))?;
+        let record = record.with_context(|| format!("{}: malformed CSV record {}", path.display(), line + 2))?;
         let number = |at: usize| -> Result<u32> {
             let text = record.get(at).unwrap_or("");
             text.trim().parse().with_context(|| {
-                format!(
-                    "{} line {}: expected a cell index, got {text:?}",
-                    path.display(),
-                    line + 2
-                )
+                format!("{} line {}: expected a cell index, got {text:?}", path.display(), line + 2)
             })
         };
         let label = record.get(label_at).unwrap_or("").to_string();

@@ -64,9 +64,7 @@ fn shared_update_wgpu(activations: Tensor<2>, weights: Tensor<2>, scale: f32) ->
         ]),
     );
     let weights_out = Tensor::<2>::from_primitive::<Wgpu>(weights_out);
-    let sums = Tensor::<2>::from_primitive::<Wgpu>(partial)
-        .sum_dim(0)
-        .reshape([2]);
+    let sums = Tensor::<2>::from_primitive::<Wgpu>(partial).sum_dim(0).reshape([2]);
     Some((weights_out, sums.clone().slice([0..1]), sums.slice([1..2])))
 }
 
@@ -78,22 +76,13 @@ fn shared_update_flex(activations: Tensor<2>, weights: Tensor<2>, scale: f32) ->
 /// The per-channel rule on the CPU: [`symmetric_update`] over the stack of channels, each
 /// channel's `B x N` activations against its own W, scale η/B. `None` off the CPU backend (wgpu
 /// runs it as batched tensor ops).
-pub fn per_channel_update(
-    activations: Tensor<3>,
-    weights: Tensor<3>,
-    lr: f64,
-) -> Option<(Tensor<3>, Tensor<1>, Tensor<1>)> {
+pub fn per_channel_update(activations: Tensor<3>, weights: Tensor<3>, lr: f64) -> Option<(Tensor<3>, Tensor<1>, Tensor<1>)> {
     if is_wgpu(&activations.device()) {
         return None;
     }
     let batch = activations.dims()[0];
     // [B, C, N] -> [C, B, N]: each channel's rows next to each other.
-    symmetric_update_flex(
-        activations.swap_dims(0, 1),
-        weights,
-        batch,
-        (lr / batch as f64) as f32,
-    )
+    symmetric_update_flex(activations.swap_dims(0, 1), weights, batch, (lr / batch as f64) as f32)
 }
 
 /// [`symmetric_update`] on flex tensors: `activations` a stack of `rows x n` matrices, `weights`
@@ -106,23 +95,10 @@ fn symmetric_update_flex<const D: usize>(
     scale: f32,
 ) -> Option<(Tensor<D>, Tensor<1>, Tensor<1>)> {
     let (device, shape, n) = (weights.device(), weights.shape(), weights.dims()[D - 1]);
-    let activations = activations
-        .try_into_primitive::<Flex>()
-        .ok()?
-        .to_contiguous();
+    let activations = activations.try_into_primitive::<Flex>().ok()?.to_contiguous();
     let weights = weights.try_into_primitive::<Flex>().ok()?.to_contiguous();
-    let (updated, sums) = symmetric_update(
-        activations.as_slice::<f32>()?,
-        rows,
-        n,
-        weights.as_slice::<f32>()?,
-        scale,
-    );
-    Some((
-        Tensor::from_data(TensorData::new(updated, shape), &device),
-        scalar(sums.delta_abs, &device),
-        scalar(sums.updated_squares, &device),
-    ))
+    let (updated, sums) = symmetric_update(activations.as_slice::<f32>()?, rows, n, weights.as_slice::<f32>()?, scale);
+    Some((Tensor::from_data(TensorData::new(updated, shape), &device), scalar(sums.delta_abs, &device), scalar(sums.updated_squares, &device)))
 }
 
 /// A one-element tensor.
@@ -159,10 +135,7 @@ pub struct UpdateSums {
 
 impl UpdateSums {
     fn add(self, other: UpdateSums) -> UpdateSums {
-        UpdateSums {
-            delta_abs: self.delta_abs + other.delta_abs,
-            updated_squares: self.updated_squares + other.updated_squares,
-        }
+        UpdateSums { delta_abs: self.delta_abs + other.delta_abs, updated_squares: self.updated_squares + other.updated_squares }
     }
 }
 
@@ -182,10 +155,7 @@ fn apply_run(weights: &[f32], out: &mut [f32], delta: impl Fn(usize) -> f32) -> 
         squares[t % LANES] += updated * updated;
     }
     let total = |lanes: [f32; LANES]| lanes.iter().map(|&v| v as f64).sum();
-    UpdateSums {
-        delta_abs: total(magnitudes),
-        updated_squares: total(squares),
-    }
+    UpdateSums { delta_abs: total(magnitudes), updated_squares: total(squares) }
 }
 
 /// CPU kernel: `W + clamp(scale · AᵀA, -1, 1)` for each of a stack of matrices — `A` row-major
@@ -194,28 +164,13 @@ fn apply_run(weights: &[f32], out: &mut [f32], delta: impl Fn(usize) -> f32) -> 
 /// block of AᵀA on or above the diagonal is computed once and applied at both of its places (row
 /// by row in each), so ΔW is exactly symmetric. The sums add the blocks' partial sums in a fixed
 /// order (reproducible).
-pub fn symmetric_update(
-    activations: &[f32],
-    rows: usize,
-    n: usize,
-    weights: &[f32],
-    scale: f32,
-) -> (Vec<f32>, UpdateSums) {
+pub fn symmetric_update(activations: &[f32], rows: usize, n: usize, weights: &[f32], scale: f32) -> (Vec<f32>, UpdateSums) {
     let count = if n == 0 { 0 } else { weights.len() / (n * n) };
-    assert_eq!(
-        weights.len(),
-        count * n * n,
-        "weights must be a stack of n x n matrices"
-    );
-    assert_eq!(
-        activations.len(),
-        count * rows * n,
-        "activations must be a stack of rows x n matrices"
-    );
+    assert_eq!(weights.len(), count * n * n, "weights must be a stack of n x n matrices");
+    assert_eq!(activations.len(), count * rows * n, "activations must be a stack of rows x n matrices");
     let blocks = n.div_ceil(CPU_BLOCK);
-    let tasks: Vec<(usize, usize, usize)> = (0..count)
-        .flat_map(|m| (0..blocks).flat_map(move |i| (i..blocks).map(move |j| (m, i, j))))
-        .collect();
+    let tasks: Vec<(usize, usize, usize)> =
+        (0..count).flat_map(|m| (0..blocks).flat_map(move |i| (i..blocks).map(move |j| (m, i, j)))).collect();
     let mut updated: Vec<f32> = Vec::with_capacity(count * n * n);
     let out = BlockWriter(updated.as_mut_ptr());
     let out = &out;
@@ -228,15 +183,7 @@ pub fn symmetric_update(
                 let (height, width) = (CPU_BLOCK.min(n - i0), CPU_BLOCK.min(n - j0));
                 let (a, base) = (&activations[m * rows * n..(m + 1) * rows * n], m * n * n);
                 // product[i][j] = Σ_r A[r][i0 + i] · A[r][j0 + j], row-major height x width.
-                matmul::product(
-                    height,
-                    width,
-                    rows,
-                    View::transposed(&a[i0..], n),
-                    View::rows(&a[j0..], n),
-                    product,
-                    false,
-                );
+                matmul::product(height, width, rows, View::transposed(&a[i0..], n), View::rows(&a[j0..], n), product, false);
                 let delta = |i: usize, j: usize| (scale * product[i * width + j]).clamp(-1.0, 1.0);
                 let mut sums = UpdateSums::default();
                 // Block (bi, bj), row by row; a diagonal block from its diagonal on.
@@ -247,9 +194,7 @@ pub fn symmetric_update(
                     // SAFETY: the run lies in row i0 + i of block (bi, bj) of matrix m, which only
                     // this task writes.
                     let run = unsafe { out.run(start, len) };
-                    sums = sums.add(apply_run(&weights[start..start + len], run, |t| {
-                        delta(i, first + t)
-                    }));
+                    sums = sums.add(apply_run(&weights[start..start + len], run, |t| delta(i, first + t)));
                 }
                 // Its mirror (bj, bi), row by row; a diagonal block only below its diagonal.
                 for j in 0..width {
@@ -258,9 +203,7 @@ pub fn symmetric_update(
                     // SAFETY: the run lies in row j0 + j of block (bj, bi) of matrix m, which only
                     // this task writes (on a diagonal block, left of where the first loop began).
                     let run = unsafe { out.run(start, len) };
-                    sums = sums.add(apply_run(&weights[start..start + len], run, |t| {
-                        delta(t, j)
-                    }));
+                    sums = sums.add(apply_run(&weights[start..start + len], run, |t| delta(t, j)));
                 }
                 sums
             },
@@ -268,12 +211,7 @@ pub fn symmetric_update(
         .collect();
     // SAFETY: the blocks and their mirrors cover every one of the count · n² values exactly once.
     unsafe { updated.set_len(count * n * n) };
-    (
-        updated,
-        partial_sums
-            .into_iter()
-            .fold(UpdateSums::default(), UpdateSums::add),
-    )
+    (updated, partial_sums.into_iter().fold(UpdateSums::default(), UpdateSums::add))
 }
 
 #[cfg(test)]
@@ -294,33 +232,19 @@ mod tests {
         let (mut want_sum, mut want_squares, mut clamped) = (0.0f64, 0.0f64, 0);
         for i in 0..n {
             for j in 0..n {
-                let dot: f32 = (0..rows)
-                    .map(|r| activations[r * n + i] * activations[r * n + j])
-                    .sum();
+                let dot: f32 = (0..rows).map(|r| activations[r * n + i] * activations[r * n + j]).sum();
                 let raw = scale * dot;
                 clamped += (raw.abs() > 1.0) as usize;
                 let delta = raw.clamp(-1.0, 1.0);
                 want_sum += delta.abs() as f64;
                 let got = updated[i * n + j];
-                assert!(
-                    (got - (weights[i * n + j] + delta)).abs() < 1e-5,
-                    "({i}, {j}): {got}"
-                );
+                assert!((got - (weights[i * n + j] + delta)).abs() < 1e-5, "({i}, {j}): {got}");
                 want_squares += (weights[i * n + j] + delta).powi(2) as f64;
             }
         }
-        assert!(
-            clamped > 0 && clamped < n * n / 2,
-            "{clamped} clamped entries"
-        );
-        assert!(
-            (sums.delta_abs - want_sum).abs() < 1e-6 * want_sum,
-            "{sums:?} vs {want_sum}"
-        );
-        assert!(
-            (sums.updated_squares - want_squares).abs() < 1e-6 * want_squares,
-            "{sums:?} vs {want_squares}"
-        );
+        assert!(clamped > 0 && clamped < n * n / 2, "{clamped} clamped entries");
+        assert!((sums.delta_abs - want_sum).abs() < 1e-6 * want_sum, "{sums:?} vs {want_sum}");
+        assert!((sums.updated_squares - want_squares).abs() < 1e-6 * want_squares, "{sums:?} vs {want_squares}");
         // From W = 0 the update is ΔW itself, exactly symmetric.
         let (delta, _) = symmetric_update(&activations, rows, n, &vec![0.0; n * n], scale);
         assert!((0..n).all(|i| (0..n).all(|j| delta[i * n + j] == delta[j * n + i])));

@@ -46,11 +46,7 @@ pub struct CapacityPoint {
 
 /// Runs the experiment.
 pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<CapacityPoint>> {
-    if settings.neurons < 2
-        || settings.trials == 0
-        || settings.loads.is_empty()
-        || settings.rules.is_empty()
-    {
+    if settings.neurons < 2 || settings.trials == 0 || settings.loads.is_empty() || settings.rules.is_empty() {
         bail!("capacity: need at least 2 neurons, 1 trial, 1 load and 1 rule");
     }
     if !matches!(settings.dynamics, Dynamics::Sync | Dynamics::Async) {
@@ -65,15 +61,9 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
         let count = ((load * n as f64).round() as usize).max(1);
         let patterns = match &settings.pool {
             None => Patterns::random(count, n, settings.seed.wrapping_add(l as u64)),
-            Some(pool) if pool.len != n => bail!(
-                "the pattern pool has {} states per pattern, the network {n} neurons",
-                pool.len
-            ),
+            Some(pool) if pool.len != n => bail!("the pattern pool has {} states per pattern, the network {n} neurons", pool.len),
             Some(pool) if pool.count < count => {
-                bail!(
-                    "load {load} needs {count} patterns but the pool has {}",
-                    pool.count
-                )
+                bail!("load {load} needs {count} patterns but the pool has {}", pool.count)
             }
             Some(pool) => Patterns::new(count, n, pool.states[..count * n].to_vec())?,
         };
@@ -88,32 +78,18 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
             let weights = learn(rule, &patterns, &device.device)?;
             let finals = match settings.dynamics {
                 Dynamics::Sync => recall_sync(&weights, &cues, n, settings.max_iterations)?.0,
-                Dynamics::Async => {
-                    recall_async_batch(
-                        &weights,
-                        &cues,
-                        &Schedule::zero_temperature(n, settings.max_iterations, settings.seed),
-                    )?
-                    .0
-                }
+                Dynamics::Async => recall_async_batch(&weights, &cues, &Schedule::zero_temperature(n, settings.max_iterations, settings.seed))?.0,
                 Dynamics::Dense | Dynamics::RandomNeuron => unreachable!("rejected above"),
             };
-            let overlaps: Vec<f32> = finals
-                .chunks(n)
-                .enumerate()
-                .map(|(i, state)| overlap(patterns.pattern(i % count), state))
-                .collect();
-            let successes = overlaps
-                .iter()
-                .filter(|&&m| m >= settings.threshold)
-                .count();
+            let overlaps: Vec<f32> =
+                finals.chunks(n).enumerate().map(|(i, state)| overlap(patterns.pattern(i % count), state)).collect();
+            let successes = overlaps.iter().filter(|&&m| m >= settings.threshold).count();
             points.push(CapacityPoint {
                 rule,
                 load,
                 patterns: count,
                 success_rate: successes as f64 / overlaps.len() as f64,
-                mean_overlap: overlaps.iter().map(|&m| m as f64).sum::<f64>()
-                    / overlaps.len() as f64,
+                mean_overlap: overlaps.iter().map(|&m| m as f64).sum::<f64>() / overlaps.len() as f64,
             });
         }
     }
@@ -132,11 +108,7 @@ pub fn table(points: &[CapacityPoint], rules: &[Rule]) -> String {
     for (load, patterns) in loads {
         let _ = write!(out, "{load:>8.3} {patterns:>8}");
         for rule in rules {
-            let rate = points
-                .iter()
-                .find(|p| p.load == load && p.rule == *rule)
-                .map(|p| p.success_rate)
-                .unwrap_or(f64::NAN);
+            let rate = points.iter().find(|p| p.load == load && p.rule == *rule).map(|p| p.success_rate).unwrap_or(f64::NAN);
             let _ = write!(out, " {rate:>14.3}");
         }
         out.push('\n');
@@ -148,11 +120,7 @@ pub fn table(points: &[CapacityPoint], rules: &[Rule]) -> String {
 pub fn csv(points: &[CapacityPoint]) -> String {
     let mut out = String::from("rule,load,patterns,success_rate,mean_overlap\n");
     for p in points {
-        let _ = writeln!(
-            out,
-            "{:?},{},{},{},{}",
-            p.rule, p.load, p.patterns, p.success_rate, p.mean_overlap
-        );
+        let _ = writeln!(out, "{:?},{},{},{},{}", p.rule, p.load, p.patterns, p.success_rate, p.mean_overlap);
     }
     out
 }
@@ -161,21 +129,13 @@ pub fn csv(points: &[CapacityPoint]) -> String {
 pub fn chart(points: &[CapacityPoint], rules: &[Rule], neurons: usize) -> Result<RgbImage> {
     let (w, h) = (1000u32, 700u32);
     let mut rgb = RgbImage::new(w, h);
-    let max_load = points
-        .iter()
-        .map(|p| p.load)
-        .fold(0.0f64, f64::max)
-        .max(1e-3)
-        * 1.05;
+    let max_load = points.iter().map(|p| p.load).fold(0.0f64, f64::max).max(1e-3) * 1.05;
     {
         render::register_font();
         let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(render::plot_error)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("Recall success against load, N = {neurons}"),
-                (render::FONT, 24),
-            )
+            .caption(format!("Recall success against load, N = {neurons}"), (render::FONT, 24))
             .margin(16)
             .x_label_area_size(40)
             .y_label_area_size(50)
@@ -190,42 +150,22 @@ pub fn chart(points: &[CapacityPoint], rules: &[Rule], neurons: usize) -> Result
             .map_err(render::plot_error)?;
         let ninety = RGBColor(90, 90, 90);
         chart
-            .draw_series(LineSeries::new(
-                [(0.0, 0.9), (max_load, 0.9)],
-                ninety.stroke_width(3),
-            ))
+            .draw_series(LineSeries::new([(0.0, 0.9), (max_load, 0.9)], ninety.stroke_width(3)))
             .map_err(render::plot_error)?
             .label("90% success")
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], ninety.stroke_width(3)));
         for (r, rule) in rules.iter().enumerate() {
             let [red, green, blue] = render::group_colour(r);
             let colour = RGBColor(red, green, blue);
-            let series: Vec<(f64, f64)> = points
-                .iter()
-                .filter(|p| p.rule == *rule)
-                .map(|p| (p.load, p.success_rate))
-                .collect();
+            let series: Vec<(f64, f64)> = points.iter().filter(|p| p.rule == *rule).map(|p| (p.load, p.success_rate)).collect();
             chart
                 .draw_series(LineSeries::new(series.clone(), colour.stroke_width(2)))
                 .map_err(render::plot_error)?
                 .label(format!("{rule:?}"))
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
-                });
-            chart
-                .draw_series(
-                    series
-                        .into_iter()
-                        .map(|p| Circle::new(p, 4, colour.filled())),
-                )
-                .map_err(render::plot_error)?;
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+            chart.draw_series(series.into_iter().map(|p| Circle::new(p, 4, colour.filled()))).map_err(render::plot_error)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((render::FONT, 14))
-            .border_style(BLACK)
-            .draw()
-            .map_err(render::plot_error)?;
+        chart.configure_series_labels().label_font((render::FONT, 14)).border_style(BLACK).draw().map_err(render::plot_error)?;
         root.present().map_err(render::plot_error)?;
     }
     Ok(rgb)
@@ -250,46 +190,22 @@ mod tests {
             seed: 1,
         };
         let points = run(&settings, &crate::device::cpu()).unwrap();
-        let rate = |rule: Rule, load: f64| {
-            points
-                .iter()
-                .find(|p| p.rule == rule && p.load == load)
-                .unwrap()
-                .success_rate
-        };
+        let rate = |rule: Rule, load: f64| points.iter().find(|p| p.rule == rule && p.load == load).unwrap().success_rate;
         for rule in [Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse] {
-            assert!(
-                rate(rule, 0.05) >= 0.95,
-                "{rule:?} at low load: {}",
-                rate(rule, 0.05)
-            );
+            assert!(rate(rule, 0.05) >= 0.95, "{rule:?} at low load: {}", rate(rule, 0.05));
         }
-        assert!(
-            rate(Rule::Hebbian, 0.3) < 0.2,
-            "Hebbian above its capacity: {}",
-            rate(Rule::Hebbian, 0.3)
-        );
+        assert!(rate(Rule::Hebbian, 0.3) < 0.2, "Hebbian above its capacity: {}", rate(Rule::Hebbian, 0.3));
         assert!(rate(Rule::Storkey, 0.3) > rate(Rule::Hebbian, 0.3));
-        assert!(
-            rate(Rule::PseudoInverse, 0.3) >= 0.9,
-            "pseudo-inverse: {}",
-            rate(Rule::PseudoInverse, 0.3)
-        );
+        assert!(rate(Rule::PseudoInverse, 0.3) >= 0.9, "pseudo-inverse: {}", rate(Rule::PseudoInverse, 0.3));
         assert!(table(&points, &settings.rules).lines().count() == 3);
         assert_eq!(csv(&points).lines().count(), 7);
     }
 
     #[test]
     fn correlated_digits_fill_a_network_sooner_than_random_patterns() {
-        let mnist = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/mnist/t10k-images-idx3-ubyte.gz");
-        let source = crate::hopfield::network::PatternSource::Mnist {
-            images: mnist,
-            limit: 40,
-        };
-        let (pool, _) =
-            crate::hopfield::network::load_patterns(&source, 16, crate::hopfield::Binarise::Mean)
-                .unwrap();
+        let mnist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist/t10k-images-idx3-ubyte.gz");
+        let source = crate::hopfield::network::PatternSource::Mnist { images: mnist, limit: 40 };
+        let (pool, _) = crate::hopfield::network::load_patterns(&source, 16, crate::hopfield::Binarise::Mean).unwrap();
         let mut settings = CapacitySettings {
             neurons: 256,
             pool: Some(pool),
@@ -305,10 +221,7 @@ mod tests {
         let digits = run(&settings, &crate::device::cpu()).unwrap()[0].success_rate;
         settings.pool = None;
         let random = run(&settings, &crate::device::cpu()).unwrap()[0].success_rate;
-        assert!(
-            random >= 0.9 && digits < random,
-            "digits {digits}, random {random}"
-        );
+        assert!(random >= 0.9 && digits < random, "digits {digits}, random {random}");
     }
 
     #[test]
@@ -328,9 +241,6 @@ mod tests {
         };
         let points = run(&settings, &crate::device::cpu()).unwrap();
         let (hebbian, daydreaming) = (points[0].success_rate, points[1].success_rate);
-        assert!(
-            daydreaming > hebbian + 0.15,
-            "daydreaming {daydreaming} vs Hebbian {hebbian}"
-        );
+        assert!(daydreaming > hebbian + 0.15, "daydreaming {daydreaming} vs Hebbian {hebbian}");
     }
 }

@@ -226,6 +226,7 @@ pub struct RepairArgs {
     pub device: DeviceArgs,
 }
 
+
 /// Runs one `hebb hopfield` command.
 pub fn run(command: HopfieldCommand) -> Result<()> {
     match command {
@@ -271,24 +272,10 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
         HopfieldCommand::Store(args) => {
             check_run_name(&args.name)?;
             let source = match (&args.folder, &args.sheet, &args.mnist, args.random) {
-                (Some(root), ..) => PatternSource::Folder {
-                    root: root.clone(),
-                    limit: args.limit,
-                },
-                (None, Some(path), ..) => PatternSource::Sheet {
-                    path: path.clone(),
-                    tile: args.tile,
-                    border: args.border,
-                    limit: args.limit,
-                },
-                (None, None, Some(images), _) => PatternSource::Mnist {
-                    images: images.clone(),
-                    limit: args.limit,
-                },
-                (None, None, None, Some(count)) => PatternSource::Random {
-                    count,
-                    seed: args.seed,
-                },
+                (Some(root), ..) => PatternSource::Folder { root: root.clone(), limit: args.limit },
+                (None, Some(path), ..) => PatternSource::Sheet { path: path.clone(), tile: args.tile, border: args.border, limit: args.limit },
+                (None, None, Some(images), _) => PatternSource::Mnist { images: images.clone(), limit: args.limit },
+                (None, None, None, Some(count)) => PatternSource::Random { count, seed: args.seed },
                 (None, None, None, None) => bail!("give --folder, --sheet, --mnist or --random"),
             };
             if args.tile == 0 {
@@ -297,21 +284,8 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let run_dir = args.output_dir.join(&args.name);
-            let info = network::store(
-                &source,
-                args.side,
-                args.binarise,
-                args.rule,
-                &run_dir,
-                &device,
-            )?;
-            println!(
-                "stored {} patterns of {} neurons ({:?} rule) in {}",
-                info.sources.len(),
-                args.side * args.side,
-                info.rule,
-                run_dir.display()
-            );
+            let info = network::store(&source, args.side, args.binarise, args.rule, &run_dir, &device)?;
+            println!("stored {} patterns of {} neurons ({:?} rule) in {}", info.sources.len(), args.side * args.side, info.rule, run_dir.display());
             Ok(())
         }
         HopfieldCommand::Recall(args) => {
@@ -323,37 +297,19 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             let cue = crate::hopfield::flip_fraction(&cue, args.noise, args.seed)?;
             let (recall, reached) = net.recall(&cue, args.max_iterations, args.seed);
             let source = match reached {
-                Attractor::Pattern(k) | Attractor::Negative(k) => {
-                    format!(" ({})", net.info.sources[k])
-                }
+                Attractor::Pattern(k) | Attractor::Negative(k) => format!(" ({})", net.info.sources[k]),
                 Attractor::Spurious => String::new(),
             };
             println!("landed on    {reached}{source}");
             println!("sweeps       {}", recall.iterations);
-            println!(
-                "energy       {:.2} -> {:.2}",
-                recall.energies[0],
-                recall
-                    .energies
-                    .last()
-                    .copied()
-                    .unwrap_or(recall.energies[0])
-            );
+            println!("energy       {:.2} -> {:.2}", recall.energies[0], recall.energies.last().copied().unwrap_or(recall.energies[0]));
             Ok(())
         }
         HopfieldCommand::Table(args) => {
             check_run_name(&args.name)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let table = crate::hopfield::table::run(
-                &args.mnist,
-                &args.labels,
-                args.side,
-                args.max_digits,
-                &args.sweeps,
-                args.seed,
-                &device,
-            )?;
+            let table = crate::hopfield::table::run(&args.mnist, &args.labels, args.side, args.max_digits, &args.sweeps, args.seed, &device)?;
             let text = table.text();
             print!("{text}");
             let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
@@ -364,31 +320,17 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
         }
         HopfieldCommand::Capacity(args) => {
             if !(0.0..=1.0).contains(&args.threshold) {
-                bail!(
-                    "--threshold: expected a value in [0, 1], got {}",
-                    args.threshold
-                );
+                bail!("--threshold: expected a value in [0, 1], got {}", args.threshold);
             }
             check_run_name(&args.name)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let loads = if args.loads.is_empty() {
-                (1..=24).map(|i| i as f64 * 0.025).collect()
-            } else {
-                args.loads
-            };
+            let loads = if args.loads.is_empty() { (1..=24).map(|i| i as f64 * 0.025).collect() } else { args.loads };
             let (neurons, pool) = match &args.mnist {
                 Some(images) => {
                     let n = (args.side * args.side) as usize;
-                    let most = loads
-                        .iter()
-                        .map(|&l| ((l * n as f64).round() as usize).max(1))
-                        .max()
-                        .unwrap_or(1);
-                    let source = PatternSource::Mnist {
-                        images: images.clone(),
-                        limit: most,
-                    };
+                    let most = loads.iter().map(|&l| ((l * n as f64).round() as usize).max(1)).max().unwrap_or(1);
+                    let source = PatternSource::Mnist { images: images.clone(), limit: most };
                     let (pool, _) = network::load_patterns(&source, args.side, Binarise::Mean)?;
                     (n, Some(pool))
                 }
@@ -410,10 +352,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             print!("{}", capacity::table(&points, &settings.rules));
             let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
             folder.write("capacity.csv", capacity::csv(&points))?;
-            render::save_png(
-                &capacity::chart(&points, &settings.rules, settings.neurons)?,
-                &folder.path("capacity.png"),
-            )?;
+            render::save_png(&capacity::chart(&points, &settings.rules, settings.neurons)?, &folder.path("capacity.png"))?;
             eprintln!("wrote {}", folder.commit()?.display());
             Ok(())
         }

@@ -41,13 +41,7 @@ impl Fields {
     fn new(weights: &[f32], state: &[f32]) -> Self {
         let n = state.len();
         let h = (0..n)
-            .map(|i| {
-                weights[i * n..(i + 1) * n]
-                    .iter()
-                    .zip(state)
-                    .map(|(&w, &s)| w as f64 * s as f64)
-                    .sum()
-            })
+            .map(|i| weights[i * n..(i + 1) * n].iter().zip(state).map(|(&w, &s)| w as f64 * s as f64).sum())
             .collect();
         Self { h }
     }
@@ -62,13 +56,7 @@ impl Fields {
 
     /// E = -½ Σ s_i h_i.
     fn energy(&self, state: &[f32]) -> f32 {
-        (-0.5
-            * self
-                .h
-                .iter()
-                .zip(state)
-                .map(|(h, &s)| h * s as f64)
-                .sum::<f64>()) as f32
+        (-0.5 * self.h.iter().zip(state).map(|(h, &s)| h * s as f64).sum::<f64>()) as f32
     }
 }
 
@@ -118,13 +106,7 @@ impl Schedule {
             order.shuffle(&mut rng);
             orders.extend_from_slice(&order);
         }
-        Self {
-            n,
-            orders,
-            t_start,
-            t_end,
-            seed: seed as u32,
-        }
+        Self { n, orders, t_start, t_end, seed: seed as u32 }
     }
 
     /// Deterministic (T = 0) recall.
@@ -139,11 +121,7 @@ impl Schedule {
     /// The temperature of sweep `sweep` (computed as the WGSL kernel does).
     pub fn temperature(&self, sweep: usize) -> f32 {
         let sweeps = self.sweeps();
-        if sweeps > 1 {
-            self.t_start + (self.t_end - self.t_start) * sweep as f32 / (sweeps - 1) as f32
-        } else {
-            self.t_start
-        }
+        if sweeps > 1 { self.t_start + (self.t_end - self.t_start) * sweep as f32 / (sweeps - 1) as f32 } else { self.t_start }
     }
 }
 
@@ -156,44 +134,18 @@ pub fn metropolis_uniform(seed: u32, probe: u32, sweep: u32, step: u32, n: u32) 
 
 /// Asynchronous recall of one probe in a fresh seeded order each sweep at T = 0;
 /// `frames_per_sweep` > 0 records that many snapshots a sweep.
-pub fn recall_async(
-    weights: &[f32],
-    probe: &[f32],
-    max_sweeps: usize,
-    seed: u64,
-    frames_per_sweep: usize,
-) -> Recall {
-    recall_async_ordered(
-        weights,
-        probe,
-        0,
-        &Schedule::zero_temperature(probe.len(), max_sweeps, seed),
-        frames_per_sweep,
-    )
+pub fn recall_async(weights: &[f32], probe: &[f32], max_sweeps: usize, seed: u64, frames_per_sweep: usize) -> Recall {
+    recall_async_ordered(weights, probe, 0, &Schedule::zero_temperature(probe.len(), max_sweeps, seed), frames_per_sweep)
 }
 
 /// Asynchronous recall of probe number `probe_index` of a batch under `schedule` (W symmetric).
-pub fn recall_async_ordered(
-    weights: &[f32],
-    probe: &[f32],
-    probe_index: usize,
-    schedule: &Schedule,
-    frames_per_sweep: usize,
-) -> Recall {
+pub fn recall_async_ordered(weights: &[f32], probe: &[f32], probe_index: usize, schedule: &Schedule, frames_per_sweep: usize) -> Recall {
     let n = probe.len();
     let mut state = probe.to_vec();
     let mut fields = Fields::new(weights, &state);
     let mut energies = vec![fields.energy(&state)];
-    let mut frames = if frames_per_sweep > 0 {
-        vec![state.clone()]
-    } else {
-        Vec::new()
-    };
-    let every = if frames_per_sweep > 0 {
-        n.div_ceil(frames_per_sweep)
-    } else {
-        usize::MAX
-    };
+    let mut frames = if frames_per_sweep > 0 { vec![state.clone()] } else { Vec::new() };
+    let every = if frames_per_sweep > 0 { n.div_ceil(frames_per_sweep) } else { usize::MAX };
     let mut iterations = 0;
     for (sweep, order) in schedule.orders.chunks(n).enumerate() {
         iterations += 1;
@@ -204,18 +156,8 @@ pub fn recall_async_ordered(
             let h = fields.h[i] as f32;
             let next = if temperature > 0.0 {
                 let delta = 2.0 * state[i] * h;
-                let u = metropolis_uniform(
-                    schedule.seed,
-                    probe_index as u32,
-                    sweep as u32,
-                    step as u32,
-                    n as u32,
-                );
-                if delta <= 0.0 || u < (-delta / temperature).exp() {
-                    -state[i]
-                } else {
-                    state[i]
-                }
+                let u = metropolis_uniform(schedule.seed, probe_index as u32, sweep as u32, step as u32, n as u32);
+                if delta <= 0.0 || u < (-delta / temperature).exp() { -state[i] } else { state[i] }
             } else {
                 threshold(h, state[i])
             };
@@ -233,23 +175,12 @@ pub fn recall_async_ordered(
             break;
         }
     }
-    Recall {
-        state,
-        iterations,
-        energies,
-        frames,
-    }
+    Recall { state, iterations, energies, frames }
 }
 
 /// The notebooks' asynchronous variant: a random neuron per update (with replacement), stopping
 /// after `patience` updates in a row that change nothing or after `budget` updates (W symmetric).
-pub fn relax_random_neurons(
-    weights: &[f32],
-    mut state: Vec<f32>,
-    budget: usize,
-    patience: usize,
-    rng: &mut StdRng,
-) -> Vec<f32> {
+pub fn relax_random_neurons(weights: &[f32], mut state: Vec<f32>, budget: usize, patience: usize, rng: &mut StdRng) -> Vec<f32> {
     use rand::RngExt;
     let n = state.len();
     let mut fields = Fields::new(weights, &state);
@@ -274,11 +205,7 @@ pub fn relax_random_neurons(
 /// Asynchronous recall of a batch of probes (`batch x n`) under one schedule: on wgpu one
 /// workgroup per probe (`shaders/hopfield_async_sweep.wgsl`), on the CPU the probes in
 /// parallel. Returns the final states and each probe's sweeps.
-pub fn recall_async_batch(
-    weights: &Tensor<2>,
-    probes: &[f32],
-    schedule: &Schedule,
-) -> Result<(Vec<f32>, Vec<usize>)> {
+pub fn recall_async_batch(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Result<(Vec<f32>, Vec<usize>)> {
     if let Some(result) = super::sweep_kernel::recall(weights, probes, schedule) {
         return result;
     }
@@ -295,19 +222,8 @@ pub fn recall_async_batch(
 /// Synchronous recall of a batch of probes (`probes` row-major, `batch x n`) with a dense W on
 /// its device, for at most `max_steps` steps or until no probe changes. Returns the final
 /// states and the steps run.
-pub fn recall_sync(
-    weights: &Tensor<2>,
-    probes: &[f32],
-    n: usize,
-    max_steps: usize,
-) -> Result<(Vec<f32>, usize)> {
-    recall_sync_with(
-        |states| dense_sync_step(weights, states),
-        &weights.device(),
-        probes,
-        n,
-        max_steps,
-    )
+pub fn recall_sync(weights: &Tensor<2>, probes: &[f32], n: usize, max_steps: usize) -> Result<(Vec<f32>, usize)> {
+    recall_sync_with(|states| dense_sync_step(weights, states), &weights.device(), probes, n, max_steps)
 }
 
 /// One synchronous update of `states` (`probes x n`) with a dense, symmetric W: on wgpu with a
@@ -323,23 +239,14 @@ pub fn dense_sync_step(weights: &Tensor<2>, states: Tensor<2>) -> Tensor<2> {
 /// Synchronous recall under the Hebbian rule without forming W (for P ≪ N): the local fields
 /// of states S are S Ξᵀ Ξ / N − (P/N) S, exactly W's with its diagonal removed. `patterns` is the
 /// `P x N` pattern matrix on the device.
-pub fn recall_sync_low_rank(
-    patterns: &Tensor<2>,
-    probes: &[f32],
-    max_steps: usize,
-) -> Result<(Vec<f32>, usize)> {
+pub fn recall_sync_low_rank(patterns: &Tensor<2>, probes: &[f32], max_steps: usize) -> Result<(Vec<f32>, usize)> {
     let [count, n] = patterns.dims();
     let scale = 1.0 / n as f64;
     let self_weight = count as f64 / n as f64;
     let transposed = patterns.clone().transpose();
     recall_sync_with(
         |states| {
-            let fields = states
-                .clone()
-                .matmul(transposed.clone())
-                .matmul(patterns.clone())
-                * scale
-                - states.clone() * self_weight;
+            let fields = states.clone().matmul(transposed.clone()).matmul(patterns.clone()) * scale - states.clone() * self_weight;
             sync_update(fields, states)
         },
         &patterns.device(),
@@ -365,8 +272,7 @@ fn recall_sync_with(
     max_steps: usize,
 ) -> Result<(Vec<f32>, usize)> {
     let batch = probes.len() / n;
-    let mut states: Tensor<2> =
-        Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), device);
+    let mut states: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), device);
     let mut steps = 0;
     while steps < max_steps {
         steps += 1;
@@ -384,31 +290,17 @@ fn recall_sync_with(
 /// Dense (modern) Hopfield retrieval (Ramsauer et al. 2020): s <- Ξᵀ softmax(β Ξ s), `steps`
 /// times, for a batch of probes; returns the signs of the final states. With a large β it
 /// retrieves strongly correlated patterns that the classical rules merge.
-pub fn recall_dense(
-    patterns: &Tensor<2>,
-    probes: &[f32],
-    beta: f64,
-    steps: usize,
-) -> Result<Vec<f32>> {
+pub fn recall_dense(patterns: &Tensor<2>, probes: &[f32], beta: f64, steps: usize) -> Result<Vec<f32>> {
     let [_, n] = patterns.dims();
     let batch = probes.len() / n;
-    let mut states: Tensor<2> = Tensor::from_data(
-        TensorData::new(probes.to_vec(), [batch, n]),
-        &patterns.device(),
-    );
+    let mut states: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), &patterns.device());
     for _ in 0..steps.max(1) {
-        let attention = burn::tensor::activation::softmax(
-            states.matmul(patterns.clone().transpose()) * beta,
-            1,
-        );
+        let attention = burn::tensor::activation::softmax(states.matmul(patterns.clone().transpose()) * beta, 1);
         states = attention.matmul(patterns.clone());
     }
     let signs = states.sign();
     let values = read_f32(signs, "states")?;
-    Ok(values
-        .into_iter()
-        .map(|v| if v < 0.0 { -1.0 } else { 1.0 })
-        .collect())
+    Ok(values.into_iter().map(|v| if v < 0.0 { -1.0 } else { 1.0 }).collect())
 }
 
 #[cfg(test)]
@@ -482,11 +374,7 @@ mod tests {
         let cue = flip_fraction(p.pattern(1), 0.05, 7).unwrap();
         let (w, _) = weights(Rule::Hebbian, &p);
         let (hebbian, _) = recall_sync(&w, &cue, n, 20).unwrap();
-        assert_ne!(
-            hebbian,
-            p.pattern(1),
-            "the classical rule falls into the mixture"
-        );
+        assert_ne!(hebbian, p.pattern(1), "the classical rule falls into the mixture");
         let xi = p.to_tensor(&Device::flex());
         let dense = recall_dense(&xi, &cue, 1.0, 3).unwrap();
         assert_eq!(dense, p.pattern(1));
@@ -497,24 +385,11 @@ mod tests {
         let p = Patterns::random(5, 300, 21);
         let (w, _) = weights(Rule::Hebbian, &p);
         let cue = flip_fraction(p.pattern(2), 0.2, 5).unwrap();
-        let hot = recall_async_batch(&w, &cue, &Schedule::new(300, 10, 1, 5.0, 5.0))
-            .unwrap()
-            .0;
-        assert!(
-            crate::hopfield::overlap(p.pattern(2), &hot).abs() < 0.5,
-            "at T = 5 the memory melts"
-        );
-        let annealed = recall_async_batch(&w, &cue, &Schedule::new(300, 15, 1, 0.3, 0.0))
-            .unwrap()
-            .0;
+        let hot = recall_async_batch(&w, &cue, &Schedule::new(300, 10, 1, 5.0, 5.0)).unwrap().0;
+        assert!(crate::hopfield::overlap(p.pattern(2), &hot).abs() < 0.5, "at T = 5 the memory melts");
+        let annealed = recall_async_batch(&w, &cue, &Schedule::new(300, 15, 1, 0.3, 0.0)).unwrap().0;
         assert_eq!(annealed, p.pattern(2), "annealed to T = 0 it recalls");
-        assert_eq!(
-            annealed,
-            recall_async_batch(&w, &cue, &Schedule::new(300, 15, 1, 0.3, 0.0))
-                .unwrap()
-                .0,
-            "seeded"
-        );
+        assert_eq!(annealed, recall_async_batch(&w, &cue, &Schedule::new(300, 15, 1, 0.3, 0.0)).unwrap().0, "seeded");
     }
 
     #[test]
@@ -527,10 +402,7 @@ mod tests {
         }
         let (states, _) = recall_sync(&w_tensor, &probes, p.len, 20).unwrap();
         for k in 0..p.count {
-            assert_eq!(
-                hamming(&states[k * p.len..(k + 1) * p.len], p.pattern(k)),
-                0
-            );
+            assert_eq!(hamming(&states[k * p.len..(k + 1) * p.len], p.pattern(k)), 0);
             let single = recall_async(&w, &probes[k * p.len..(k + 1) * p.len], 20, 3, 0);
             assert_eq!(single.state, p.pattern(k));
         }

@@ -41,10 +41,7 @@ impl Patterns {
 
     /// The `count x len` pattern matrix Ξ on `device`.
     pub fn to_tensor(&self, device: &Device) -> Tensor<2> {
-        Tensor::from_data(
-            TensorData::new(self.states.clone(), [self.count, self.len]),
-            device,
-        )
+        Tensor::from_data(TensorData::new(self.states.clone(), [self.count, self.len]), device)
     }
 
     pub fn pattern(&self, index: usize) -> &[f32] {
@@ -54,9 +51,7 @@ impl Patterns {
     /// `count` random patterns of `len` states, each state ±1 with equal odds.
     pub fn random(count: usize, len: usize, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
-        let states = (0..count * len)
-            .map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 })
-            .collect();
+        let states = (0..count * len).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect();
         Self { count, len, states }
     }
 }
@@ -183,31 +178,19 @@ pub fn corrupt(states: &[f32], side: usize, corruption: Corruption, seed: u64) -
 /// The pairwise overlaps ξ_a·ξ_b / N of a pattern set (`count x count`).
 pub fn overlap_matrix(patterns: &Patterns) -> Vec<f32> {
     let p = patterns.count;
-    (0..p * p)
-        .map(|k| overlap(patterns.pattern(k / p), patterns.pattern(k % p)))
-        .collect()
+    (0..p * p).map(|k| overlap(patterns.pattern(k / p), patterns.pattern(k % p))).collect()
 }
 
 /// A pattern as a silhouette: +1 opaque black, -1 fully transparent (for alpha-binarised sprites).
 pub fn pattern_silhouette(states: &[f32], side: u32) -> RgbaImage {
     RgbaImage::from_fn(side, side, |x, y| {
-        if states[(y * side + x) as usize] > 0.0 {
-            image::Rgba([0, 0, 0, 255])
-        } else {
-            image::Rgba([0, 0, 0, 0])
-        }
+        if states[(y * side + x) as usize] > 0.0 { image::Rgba([0, 0, 0, 255]) } else { image::Rgba([0, 0, 0, 0]) }
     })
 }
 
 /// A pattern of `side x side` states as a black-and-white picture.
 pub fn pattern_image(states: &[f32], side: u32) -> GrayImage {
-    GrayImage::from_fn(side, side, |x, y| {
-        Luma([if states[(y * side + x) as usize] > 0.0 {
-            255
-        } else {
-            0
-        }])
-    })
+    GrayImage::from_fn(side, side, |x, y| Luma([if states[(y * side + x) as usize] > 0.0 { 255 } else { 0 }]))
 }
 
 /// Flips exactly `round(fraction · N)` states, chosen without replacement.
@@ -264,14 +247,7 @@ mod tests {
         let salted = corrupt(x, 8, Corruption::SaltPepper(0.5), 1).unwrap();
         assert!(hamming(x, &salted) <= 32);
         let boxed = corrupt(x, 8, Corruption::Rectangle(2, 3, 4, 2), 1).unwrap();
-        assert!((0..64).all(|i| {
-            let (c, r) = (i % 8, i / 8);
-            if (2..6).contains(&c) && (3..5).contains(&r) {
-                boxed[i] == -1.0
-            } else {
-                boxed[i] == x[i]
-            }
-        }));
+        assert!((0..64).all(|i| { let (c, r) = (i % 8, i / 8); if (2..6).contains(&c) && (3..5).contains(&r) { boxed[i] == -1.0 } else { boxed[i] == x[i] } }));
         let half = corrupt(x, 8, Corruption::BottomHalf, 1).unwrap();
         assert!(half[32..].iter().all(|&s| s == -1.0) && half[..32] == x[..32]);
         assert!(corrupt(x, 8, Corruption::Rectangle(6, 0, 4, 1), 1).is_err());
@@ -300,9 +276,6 @@ mod tests {
         let mut image = RgbaImage::from_pixel(2, 1, image::Rgba([200, 200, 200, 255]));
         image.put_pixel(1, 0, image::Rgba([100, 100, 100, 0]));
         assert_eq!(image_pattern(&image, 2, Binarise::Alpha)[..2], [1.0, -1.0]);
-        assert_eq!(
-            image_pattern(&image, 2, Binarise::Threshold)[..2],
-            [1.0, -1.0]
-        );
+        assert_eq!(image_pattern(&image, 2, Binarise::Threshold)[..2], [1.0, -1.0]);
     }
 }

@@ -23,25 +23,11 @@ use crate::run_folder::{RunFolder, npy_f32, read_npy_f32};
 /// Where the stored patterns come from.
 #[derive(Debug, Clone)]
 pub enum PatternSource {
-    Folder {
-        root: PathBuf,
-        limit: usize,
-    },
+    Folder { root: PathBuf, limit: usize },
     /// A sprite sheet of `tile`-px sprites with a `border`-px transparent border (0 keeps all).
-    Sheet {
-        path: PathBuf,
-        tile: u32,
-        border: u32,
-        limit: usize,
-    },
-    Mnist {
-        images: PathBuf,
-        limit: usize,
-    },
-    Random {
-        count: usize,
-        seed: u64,
-    },
+    Sheet { path: PathBuf, tile: u32, border: u32, limit: usize },
+    Mnist { images: PathBuf, limit: usize },
+    Random { count: usize, seed: u64 },
 }
 
 /// What `network.json` records.
@@ -62,38 +48,19 @@ pub struct Network {
 }
 
 fn patterns_of(images: &ImageSet, side: u32, binarise: Binarise) -> Vec<f32> {
-    (0..images.len())
-        .flat_map(|i| image_pattern(&item_image(images, i), side, binarise))
-        .collect()
+    (0..images.len()).flat_map(|i| image_pattern(&item_image(images, i), side, binarise)).collect()
 }
 
 /// Builds the patterns of a source.
-pub fn load_patterns(
-    source: &PatternSource,
-    side: u32,
-    binarise: Binarise,
-) -> Result<(Patterns, Vec<String>)> {
+pub fn load_patterns(source: &PatternSource, side: u32, binarise: Binarise) -> Result<(Patterns, Vec<String>)> {
     let n = (side * side) as usize;
     let (states, sources): (Vec<f32>, Vec<String>) = match source {
         PatternSource::Folder { root, limit } => {
-            let config = FolderConfig {
-                root: root.clone(),
-                limit: *limit,
-                per_class: 0,
-                seed: 0,
-            };
+            let config = FolderConfig { root: root.clone(), limit: *limit, per_class: 0, seed: 0 };
             let images = folder::load(&config, side as usize, ColorMode::Rgba, true)?;
-            (
-                patterns_of(&images, side, binarise),
-                images.items.iter().map(|i| i.source.clone()).collect(),
-            )
+            (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
         }
-        PatternSource::Sheet {
-            path,
-            tile,
-            border,
-            limit,
-        } => {
+        PatternSource::Sheet { path, tile, border, limit } => {
             let config = SheetConfig {
                 path: path.clone(),
                 tile_size: *tile,
@@ -107,31 +74,16 @@ pub fn load_patterns(
                 row_key: String::new(),
             };
             let images = sheet::load(&config, side as usize, ColorMode::Rgba)?;
-            (
-                patterns_of(&images, side, binarise),
-                images.items.iter().map(|i| i.source.clone()).collect(),
-            )
+            (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
         }
         PatternSource::Mnist { images, limit } => {
-            let config = MnistConfig {
-                images: images.clone(),
-                labels: None,
-                limit: *limit,
-            };
+            let config = MnistConfig { images: images.clone(), labels: None, limit: *limit };
             let set = mnist::load(&config, side as usize, ColorMode::Grey)?;
-            (
-                patterns_of(&set, side, binarise),
-                set.items.iter().map(|i| i.source.clone()).collect(),
-            )
+            (patterns_of(&set, side, binarise), set.items.iter().map(|i| i.source.clone()).collect())
         }
         PatternSource::Random { count, seed } => {
             let p = Patterns::random(*count, n, *seed);
-            (
-                p.states,
-                (0..*count)
-                    .map(|i| format!("random #{i} (seed {seed})"))
-                    .collect(),
-            )
+            (p.states, (0..*count).map(|i| format!("random #{i} (seed {seed})")).collect())
         }
     };
     let count = sources.len();
@@ -153,20 +105,11 @@ pub fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage> {
             .y_label_area_size(40)
             .build_cartesian_2d(0..count, 0..count)
             .map_err(render::plot_error)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .label_style((render::FONT, 13))
-            .draw()
-            .map_err(render::plot_error)?;
+        chart.configure_mesh().disable_mesh().label_style((render::FONT, 13)).draw().map_err(render::plot_error)?;
         let colour = |m: f32| {
             let t = m.clamp(-1.0, 1.0);
             let fade = |c: f32| (255.0 * (1.0 - t.abs()) + c * t.abs()) as u8;
-            if t >= 0.0 {
-                RGBColor(fade(200.0), fade(30.0), fade(30.0))
-            } else {
-                RGBColor(fade(30.0), fade(60.0), fade(200.0))
-            }
+            if t >= 0.0 { RGBColor(fade(200.0), fade(30.0), fade(30.0)) } else { RGBColor(fade(30.0), fade(60.0), fade(200.0)) }
         };
         chart
             .draw_series((0..count * count).map(|k| {
@@ -180,34 +123,16 @@ pub fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage> {
 }
 
 /// Learns and saves a network.
-pub fn store(
-    source: &PatternSource,
-    side: u32,
-    binarise: Binarise,
-    rule: Rule,
-    run_dir: &Path,
-    device: &ComputeDevice,
-) -> Result<NetworkInfo> {
+pub fn store(source: &PatternSource, side: u32, binarise: Binarise, rule: Rule, run_dir: &Path, device: &ComputeDevice) -> Result<NetworkInfo> {
     let (patterns, sources) = load_patterns(source, side, binarise)?;
     let weights = learn(rule, &patterns, &device.device)?;
     let weights = read_f32(weights, "the weights")?;
-    let info = NetworkInfo {
-        side,
-        rule,
-        binarise,
-        sources,
-    };
+    let info = NetworkInfo { side, rule, binarise, sources };
     let folder = RunFolder::create(run_dir)?;
     folder.write("network.json", serde_json::to_string_pretty(&info)?)?;
     folder.write("weights.npy", npy_f32(patterns.len, patterns.len, &weights))?;
-    folder.write(
-        "patterns.npy",
-        npy_f32(patterns.count, patterns.len, &patterns.states),
-    )?;
-    render::save_png(
-        &overlap_heatmap(&overlap_matrix(&patterns), patterns.count)?,
-        &folder.path("overlaps.png"),
-    )?;
+    folder.write("patterns.npy", npy_f32(patterns.count, patterns.len, &patterns.states))?;
+    render::save_png(&overlap_heatmap(&overlap_matrix(&patterns), patterns.count)?, &folder.path("overlaps.png"))?;
     folder.commit()?;
     Ok(info)
 }
@@ -215,29 +140,17 @@ pub fn store(
 impl Network {
     pub fn open(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
-            bail!(
-                "network folder {} does not exist (run `hebb hopfield store` first)",
-                dir.display()
-            );
+            bail!("network folder {} does not exist (run `hebb hopfield store` first)", dir.display());
         }
         let path = dir.join("network.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let info: NetworkInfo = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a network description", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let info: NetworkInfo = serde_json::from_str(&text).with_context(|| format!("{} is not a network description", path.display()))?;
         let (count, n, states) = read_npy_f32(&dir.join("patterns.npy"))?;
         let (rows, cols, weights) = read_npy_f32(&dir.join("weights.npy"))?;
-        if (rows, cols) != (n, n)
-            || n != (info.side * info.side) as usize
-            || count != info.sources.len()
-        {
+        if (rows, cols) != (n, n) || n != (info.side * info.side) as usize || count != info.sources.len() {
             bail!("the files in {} do not describe one network", dir.display());
         }
-        Ok(Self {
-            info,
-            patterns: Patterns::new(count, n, states)?,
-            weights,
-        })
+        Ok(Self { info, patterns: Patterns::new(count, n, states)?, weights })
     }
 
     /// The sign of the average of the stored patterns `indices` (ties to +1): a mixture state.
@@ -246,34 +159,16 @@ impl Network {
             bail!("--mix: name at least one stored pattern");
         }
         if let Some(bad) = indices.iter().find(|&&i| i >= self.patterns.count) {
-            bail!(
-                "--mix: pattern {bad} does not exist; the network stores 0..{}",
-                self.patterns.count - 1
-            );
+            bail!("--mix: pattern {bad} does not exist; the network stores 0..{}", self.patterns.count - 1);
         }
         Ok((0..self.patterns.len)
-            .map(|j| {
-                if indices
-                    .iter()
-                    .map(|&i| self.patterns.pattern(i)[j])
-                    .sum::<f32>()
-                    >= 0.0
-                {
-                    1.0
-                } else {
-                    -1.0
-                }
-            })
+            .map(|j| if indices.iter().map(|&i| self.patterns.pattern(i)[j]).sum::<f32>() >= 0.0 { 1.0 } else { -1.0 })
             .collect())
     }
 
     /// The cue an image file gives.
     pub fn cue_from_image(&self, path: &Path) -> Result<Vec<f32>> {
-        Ok(image_pattern(
-            &crate::data::pixels::decode_file(path)?,
-            self.info.side,
-            self.info.binarise,
-        ))
+        Ok(image_pattern(&crate::data::pixels::decode_file(path)?, self.info.side, self.info.binarise))
     }
 
     /// Asynchronous recall of a cue; returns the recall and the attractor it reached.

@@ -12,14 +12,9 @@ use serde::Serialize;
 
 use rand::SeedableRng;
 
-use super::dynamics::{
-    Recall, Schedule, energy, recall_async_ordered, recall_dense, recall_sync, relax_random_neurons,
-};
+use super::dynamics::{Recall, Schedule, energy, recall_async_ordered, recall_dense, recall_sync, relax_random_neurons};
 use super::rules::{Rule, learn};
-use super::{
-    Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image,
-    pattern_silhouette,
-};
+use super::{Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image, pattern_silhouette};
 use crate::data::pixels::decode_file;
 use crate::device::{ComputeDevice, read_f32};
 use crate::run_folder::RunFolder;
@@ -146,12 +141,7 @@ fn sync_recall(weights: &Tensor<2>, w: &[f32], cue: &[f32], max_steps: usize) ->
             break;
         }
     }
-    Ok(Recall {
-        state,
-        iterations,
-        energies,
-        frames,
-    })
+    Ok(Recall { state, iterations, energies, frames })
 }
 
 fn upscale(picture: &GrayImage, side: u32) -> RgbaImage {
@@ -164,113 +154,54 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
     let n = (settings.side * settings.side) as usize;
     let mut states = Vec::with_capacity(settings.images.len() * n);
     for path in &settings.images {
-        states.extend(image_pattern(
-            &decode_file(path)?,
-            settings.side,
-            settings.binarise,
-        ));
+        states.extend(image_pattern(&decode_file(path)?, settings.side, settings.binarise));
     }
     let patterns = Patterns::new(settings.images.len(), n, states)?;
     let weights = learn(settings.rule, &patterns, &device.device)?;
     let w = read_f32(weights.clone(), "the weights")?;
     let original = patterns.pattern(0);
-    let cue = corrupt(
-        original,
-        settings.side as usize,
-        settings.corruption,
-        settings.seed,
-    )?;
+    let cue = corrupt(original, settings.side as usize, settings.corruption, settings.seed)?;
     let recall = match settings.dynamics {
         Dynamics::Async => {
-            let schedule = Schedule::new(
-                n,
-                settings.max_iterations,
-                settings.seed,
-                settings.temperature.0,
-                settings.temperature.1,
-            );
+            let schedule = Schedule::new(n, settings.max_iterations, settings.seed, settings.temperature.0, settings.temperature.1);
             recall_async_ordered(&w, &cue, 0, &schedule, 10)
         }
         Dynamics::Sync => sync_recall(&weights, &w, &cue, settings.max_iterations)?,
         Dynamics::RandomNeuron => {
             let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed);
-            let state = relax_random_neurons(
-                &w,
-                cue.clone(),
-                settings.max_iterations * n,
-                settings.patience,
-                &mut rng,
-            );
+            let state = relax_random_neurons(&w, cue.clone(), settings.max_iterations * n, settings.patience, &mut rng);
             let energies = vec![energy(&w, &cue), energy(&w, &state)];
-            Recall {
-                frames: vec![cue.clone(), state.clone()],
-                state,
-                iterations: 1,
-                energies,
-            }
+            Recall { frames: vec![cue.clone(), state.clone()], state, iterations: 1, energies }
         }
         Dynamics::Dense => {
-            let state = recall_dense(
-                &patterns.to_tensor(&device.device),
-                &cue,
-                settings.beta,
-                settings.max_iterations,
-            )?;
+            let state = recall_dense(&patterns.to_tensor(&device.device), &cue, settings.beta, settings.max_iterations)?;
             let energies = vec![energy(&w, &cue), energy(&w, &state)];
-            Recall {
-                frames: vec![cue.clone(), state.clone()],
-                state,
-                iterations: settings.max_iterations,
-                energies,
-            }
+            Recall { frames: vec![cue.clone(), state.clone()], state, iterations: settings.max_iterations, energies }
         }
     };
 
     let shown = (settings.side * (256 / settings.side).max(1)).max(settings.side);
     let folder = RunFolder::create(&settings.run_dir)?;
     let gap = 8;
-    let mut strip = RgbaImage::from_pixel(
-        3 * shown + 4 * gap,
-        shown + 2 * gap,
-        image::Rgba([128, 128, 128, 255]),
-    );
+    let mut strip = RgbaImage::from_pixel(3 * shown + 4 * gap, shown + 2 * gap, image::Rgba([128, 128, 128, 255]));
     for (i, state) in [original, &cue, &recall.state].into_iter().enumerate() {
         let panel = upscale(&pattern_image(state, settings.side), shown);
-        image::imageops::overlay(
-            &mut strip,
-            &panel,
-            (gap + i as u32 * (shown + gap)) as i64,
-            gap as i64,
-        );
+        image::imageops::overlay(&mut strip, &panel, (gap + i as u32 * (shown + gap)) as i64, gap as i64);
     }
-    strip
-        .save_with_format(folder.path("strip.png"), image::ImageFormat::Png)
-        .context("cannot write strip.png")?;
+    strip.save_with_format(folder.path("strip.png"), image::ImageFormat::Png).context("cannot write strip.png")?;
     let recalled = if settings.binarise == Binarise::Alpha {
         pattern_silhouette(&recall.state, settings.side)
     } else {
         image::DynamicImage::ImageLuma8(pattern_image(&recall.state, settings.side)).to_rgba8()
     };
-    recalled
-        .save_with_format(folder.path("recalled.png"), image::ImageFormat::Png)
-        .context("cannot write recalled.png")?;
-    let gif =
-        std::fs::File::create(folder.path("recall.gif")).context("cannot create recall.gif")?;
+    recalled.save_with_format(folder.path("recalled.png"), image::ImageFormat::Png).context("cannot write recalled.png")?;
+    let gif = std::fs::File::create(folder.path("recall.gif")).context("cannot create recall.gif")?;
     let mut encoder = GifEncoder::new(gif);
-    encoder
-        .set_repeat(image::codecs::gif::Repeat::Infinite)
-        .context("cannot write recall.gif")?;
+    encoder.set_repeat(image::codecs::gif::Repeat::Infinite).context("cannot write recall.gif")?;
     let frames = recall.frames.iter().map(|state| {
-        Frame::from_parts(
-            upscale(&pattern_image(state, settings.side), shown),
-            0,
-            0,
-            Delay::from_numer_denom_ms(120, 1),
-        )
+        Frame::from_parts(upscale(&pattern_image(state, settings.side), shown), 0, 0, Delay::from_numer_denom_ms(120, 1))
     });
-    encoder
-        .encode_frames(frames)
-        .context("cannot write recall.gif")?;
+    encoder.encode_frames(frames).context("cannot write recall.gif")?;
     drop(encoder);
 
     let report = RepairReport {

@@ -18,12 +18,10 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::Patterns;
-use super::dynamics::relax_random_neurons;
 use crate::device::read_f32;
+use super::dynamics::relax_random_neurons;
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 pub enum Rule {
     Hebbian,
     Storkey,
@@ -47,23 +45,12 @@ pub struct DaydreamSettings {
 
 impl Default for DaydreamSettings {
     fn default() -> Self {
-        Self {
-            tau: 50.0,
-            epochs: 10,
-            steps_per_epoch: 50,
-            relax_steps: 5_000,
-            patience: 500,
-            seed: 0,
-        }
+        Self { tau: 50.0, epochs: 10, steps_per_epoch: 50, relax_steps: 5_000, patience: 500, seed: 0 }
     }
 }
 
 /// Daydreaming from the Hebbian weights; see the module notes.
-pub fn daydream(
-    patterns: &Patterns,
-    settings: &DaydreamSettings,
-    device: &Device,
-) -> Result<Tensor<2>> {
+pub fn daydream(patterns: &Patterns, settings: &DaydreamSettings, device: &Device) -> Result<Tensor<2>> {
     let n = patterns.len;
     let mut w = read_f32(learn(Rule::Hebbian, patterns, device)?, "the weights")?;
     let mut rng = StdRng::seed_from_u64(settings.seed);
@@ -71,11 +58,8 @@ pub fn daydream(
     for _ in 0..settings.epochs {
         for _ in 0..settings.steps_per_epoch {
             let xi = patterns.pattern(rng.random_range(0..patterns.count));
-            let start: Vec<f32> = (0..n)
-                .map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 })
-                .collect();
-            let sigma =
-                relax_random_neurons(&w, start, settings.relax_steps, settings.patience, &mut rng);
+            let start: Vec<f32> = (0..n).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect();
+            let sigma = relax_random_neurons(&w, start, settings.relax_steps, settings.patience, &mut rng);
             for i in 0..n {
                 for j in 0..n {
                     w[i * n + j] += (xi[i] * xi[j] - sigma[i] * sigma[j]) * scale;
@@ -109,10 +93,7 @@ pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<
         Rule::Storkey => {
             let mut w = Tensor::<2>::zeros([patterns.len, patterns.len], device);
             for p in 0..patterns.count {
-                let x: Tensor<2> = Tensor::from_data(
-                    TensorData::new(patterns.pattern(p).to_vec(), [patterns.len, 1]),
-                    device,
-                );
+                let x: Tensor<2> = Tensor::from_data(TensorData::new(patterns.pattern(p).to_vec(), [patterns.len, 1]), device);
                 let h = w.clone().matmul(x.clone());
                 let outer = x.clone().matmul(x.clone().transpose());
                 let cross = x.clone().matmul(h.clone().transpose()) + h.matmul(x.transpose());
@@ -124,15 +105,9 @@ pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<
         Rule::PseudoInverse => {
             let gram = xi.clone().matmul(xi.clone().transpose());
             let values = read_f32(gram, "the pattern overlaps")?;
-            let inverse = invert(
-                &values.iter().map(|&v| v as f64).collect::<Vec<_>>(),
-                patterns.count,
-            )?;
+            let inverse = invert(&values.iter().map(|&v| v as f64).collect::<Vec<_>>(), patterns.count)?;
             let inverse: Tensor<2> = Tensor::from_data(
-                TensorData::new(
-                    inverse.iter().map(|&v| v as f32).collect::<Vec<_>>(),
-                    [patterns.count, patterns.count],
-                ),
+                TensorData::new(inverse.iter().map(|&v| v as f32).collect::<Vec<_>>(), [patterns.count, patterns.count]),
                 device,
             );
             zero_diagonal(xi.clone().transpose().matmul(inverse).matmul(xi))
@@ -143,17 +118,11 @@ pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<
 /// Inverse of a `p x p` matrix by Gauss-Jordan elimination with partial pivoting, in f64.
 fn invert(matrix: &[f64], p: usize) -> Result<Vec<f64>> {
     let mut a = matrix.to_vec();
-    let mut inv: Vec<f64> = (0..p * p)
-        .map(|i| if i / p == i % p { 1.0 } else { 0.0 })
-        .collect();
+    let mut inv: Vec<f64> = (0..p * p).map(|i| if i / p == i % p { 1.0 } else { 0.0 }).collect();
     for col in 0..p {
-        let pivot = (col..p)
-            .max_by(|&x, &y| a[x * p + col].abs().total_cmp(&a[y * p + col].abs()))
-            .unwrap_or(col);
+        let pivot = (col..p).max_by(|&x, &y| a[x * p + col].abs().total_cmp(&a[y * p + col].abs())).unwrap_or(col);
         if a[pivot * p + col].abs() < 1e-9 {
-            bail!(
-                "the patterns are linearly dependent (a pattern repeats, or one is the negative of another); the pseudo-inverse rule cannot store them"
-            );
+            bail!("the patterns are linearly dependent (a pattern repeats, or one is the negative of another); the pseudo-inverse rule cannot store them");
         }
         for k in 0..p {
             a.swap(col * p + k, pivot * p + k);
@@ -197,14 +166,7 @@ mod tests {
         let w = read(learn(Rule::Hebbian, &p, &Device::flex()).unwrap());
         for i in 0..7 {
             for j in 0..7 {
-                let expected = if i == j {
-                    0.0
-                } else {
-                    (0..3)
-                        .map(|k| p.pattern(k)[i] * p.pattern(k)[j])
-                        .sum::<f32>()
-                        / 7.0
-                };
+                let expected = if i == j { 0.0 } else { (0..3).map(|k| p.pattern(k)[i] * p.pattern(k)[j]).sum::<f32>() / 7.0 };
                 assert!((w[i * 7 + j] - expected).abs() < 1e-6);
             }
         }
@@ -218,40 +180,27 @@ mod tests {
         for k in 0..count {
             let x = p.pattern(k);
             let local = |w: &[f64], i: usize, j: usize| -> f64 {
-                (0..n)
-                    .filter(|&m| m != i && m != j)
-                    .map(|m| w[i * n + m] * x[m] as f64)
-                    .sum()
+                (0..n).filter(|&m| m != i && m != j).map(|m| w[i * n + m] * x[m] as f64).sum()
             };
             let mut next = w.clone();
             for i in 0..n {
                 for j in 0..n {
                     if i != j {
                         let (xi, xj) = (x[i] as f64, x[j] as f64);
-                        next[i * n + j] +=
-                            (xi * xj - xi * local(&w, j, i) - local(&w, i, j) * xj) / n as f64;
+                        next[i * n + j] += (xi * xj - xi * local(&w, j, i) - local(&w, i, j) * xj) / n as f64;
                     }
                 }
             }
             w = next;
         }
         let expected: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-        assert_close(
-            &read(learn(Rule::Storkey, &p, &Device::flex()).unwrap()),
-            &expected,
-        );
+        assert_close(&read(learn(Rule::Storkey, &p, &Device::flex()).unwrap()), &expected);
     }
 
     #[test]
     fn daydreaming_stays_symmetric_with_zero_diagonal_and_unit_rms() {
         let p = Patterns::random(4, 30, 6);
-        let settings = DaydreamSettings {
-            epochs: 2,
-            steps_per_epoch: 5,
-            relax_steps: 500,
-            patience: 60,
-            ..Default::default()
-        };
+        let settings = DaydreamSettings { epochs: 2, steps_per_epoch: 5, relax_steps: 500, patience: 60, ..Default::default() };
         let w = read(daydream(&p, &settings, &Device::flex()).unwrap());
         let n = 30;
         for i in 0..n {
@@ -262,11 +211,7 @@ mod tests {
         }
         let rms = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
         assert!((rms - 1.0).abs() < 1e-4);
-        assert_eq!(
-            w,
-            read(daydream(&p, &settings, &Device::flex()).unwrap()),
-            "seeded"
-        );
+        assert_eq!(w, read(daydream(&p, &settings, &Device::flex()).unwrap()), "seeded");
     }
 
     #[test]
@@ -277,20 +222,11 @@ mod tests {
         // (W ξ)_i = ξ_i - P_ii ξ_i.
         let n = 8;
         let mut full = vec![0f64; n * n];
-        let gram: Vec<f64> = (0..9)
-            .map(|k| {
-                (0..n)
-                    .map(|i| (p.pattern(k / 3)[i] * p.pattern(k % 3)[i]) as f64)
-                    .sum()
-            })
-            .collect();
+        let gram: Vec<f64> = (0..9).map(|k| (0..n).map(|i| (p.pattern(k / 3)[i] * p.pattern(k % 3)[i]) as f64).sum()).collect();
         let inv = invert(&gram, 3).unwrap();
         for i in 0..n {
             for j in 0..n {
-                full[i * n + j] = (0..3)
-                    .flat_map(|a| (0..3).map(move |b| (a, b)))
-                    .map(|(a, b)| p.pattern(a)[i] as f64 * inv[a * 3 + b] * p.pattern(b)[j] as f64)
-                    .sum();
+                full[i * n + j] = (0..3).flat_map(|a| (0..3).map(move |b| (a, b))).map(|(a, b)| p.pattern(a)[i] as f64 * inv[a * 3 + b] * p.pattern(b)[j] as f64).sum();
             }
         }
         for i in 0..n {

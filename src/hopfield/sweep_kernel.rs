@@ -11,11 +11,7 @@ use crate::device::{is_wgpu, read_f32};
 use crate::wgsl;
 
 /// Final states and sweeps per probe, or `None` when `weights` is not on a wgpu device.
-pub fn recall(
-    weights: &Tensor<2>,
-    probes: &[f32],
-    schedule: &Schedule,
-) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
+pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
     let device = weights.device();
     if !is_wgpu(&device) {
         return None;
@@ -29,14 +25,7 @@ pub fn recall(
     let states = wgsl::empty_f32(&weights, vec![batch, n]);
     let sweeps = wgsl::empty_f32(&weights, vec![batch]);
     let orders = client.create_from_slice(bytemuck::cast_slice(&schedule.orders));
-    let info = [
-        n as u32,
-        schedule.sweeps() as u32,
-        batch as u32,
-        schedule.t_start.to_bits(),
-        schedule.t_end.to_bits(),
-        schedule.seed,
-    ];
+    let info = [n as u32, schedule.sweeps() as u32, batch as u32, schedule.t_start.to_bits(), schedule.t_end.to_bits(), schedule.seed];
     let info = client.create_from_slice(bytemuck::cast_slice(&info));
     wgsl::launch_1d(
         &states,
@@ -54,11 +43,6 @@ pub fn recall(
     let read = |t: Tensor<1>| read_f32(t, "recall results");
     let states = Tensor::<2>::from_primitive::<Wgpu>(states).reshape([batch * n]);
     let sweeps = Tensor::<1>::from_primitive::<Wgpu>(sweeps);
-    let result = read(states).and_then(|states| {
-        Ok((
-            states,
-            read(sweeps)?.into_iter().map(|s| s as usize).collect(),
-        ))
-    });
+    let result = read(states).and_then(|states| Ok((states, read(sweeps)?.into_iter().map(|s| s as usize).collect())));
     Some(result)
 }

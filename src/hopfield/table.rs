@@ -44,26 +44,13 @@ fn first_digits(images: &Path, labels: &Path, side: u32) -> Result<Vec<Vec<f32>>
         });
         let resized = image::imageops::resize(&picture, side, side, FilterType::Triangle);
         let mean = resized.pixels().map(|p| p[0] as f32).sum::<f32>() / (side * side) as f32;
-        digits.push(
-            resized
-                .pixels()
-                .map(|p| if p[0] as f32 > mean { 1.0 } else { -1.0 })
-                .collect(),
-        );
+        digits.push(resized.pixels().map(|p| if p[0] as f32 > mean { 1.0 } else { -1.0 }).collect());
     }
     Ok(digits)
 }
 
 /// Runs the experiment.
-pub fn run(
-    images: &Path,
-    labels: &Path,
-    side: u32,
-    max_digits: usize,
-    sweeps: &[usize],
-    seed: u64,
-    device: &ComputeDevice,
-) -> Result<AccuracyTable> {
+pub fn run(images: &Path, labels: &Path, side: u32, max_digits: usize, sweeps: &[usize], seed: u64, device: &ComputeDevice) -> Result<AccuracyTable> {
     if !(1..=10).contains(&max_digits) {
         bail!("--max-digits: expected 1 to 10, got {max_digits}");
     }
@@ -83,18 +70,13 @@ pub fn run(
         let patterns = Patterns::new(k, n, digits[..k].concat())?;
         let weights = learn(Rule::Hebbian, &patterns, &device.device)?;
         for (s, &count) in sweeps.iter().enumerate() {
-            let (states, _) =
-                recall_async_batch(&weights, &cues, &Schedule::zero_temperature(n, count, seed))?;
+            let (states, _) = recall_async_batch(&weights, &cues, &Schedule::zero_temperature(n, count, seed))?;
             for (noise, state) in states.chunks(n).enumerate() {
                 accuracy_table[s][noise][k - 1] = accuracy(zero, state);
             }
         }
     }
-    Ok(AccuracyTable {
-        sweeps: sweeps.to_vec(),
-        max_digits,
-        accuracy: accuracy_table,
-    })
+    Ok(AccuracyTable { sweeps: sweeps.to_vec(), max_digits, accuracy: accuracy_table })
 }
 
 impl AccuracyTable {
@@ -130,10 +112,7 @@ impl AccuracyTable {
             root.fill(&WHITE).map_err(render::plot_error)?;
             for (s, panel) in root.split_evenly((1, self.sweeps.len())).iter().enumerate() {
                 let mut chart = ChartBuilder::on(panel)
-                    .caption(
-                        format!("accuracy, {} sweep(s)", self.sweeps[s]),
-                        (render::FONT, 18),
-                    )
+                    .caption(format!("accuracy, {} sweep(s)", self.sweeps[s]), (render::FONT, 18))
                     .margin(10)
                     .x_label_area_size(35)
                     .y_label_area_size(45)
@@ -144,34 +123,18 @@ impl AccuracyTable {
                     .disable_mesh()
                     .x_desc("stored digits")
                     .y_desc("noise %")
-                    .y_label_formatter(&|row| {
-                        NOISE_PERCENTS
-                            .get(*row)
-                            .map(|p| p.to_string())
-                            .unwrap_or_default()
-                    })
+                    .y_label_formatter(&|row| NOISE_PERCENTS.get(*row).map(|p| p.to_string()).unwrap_or_default())
                     .label_style((render::FONT, 12))
                     .draw()
                     .map_err(render::plot_error)?;
                 let colour = |a: f32| {
                     let t = ((a - 0.5) * 2.0).clamp(0.0, 1.0);
-                    RGBColor(
-                        (255.0 * (1.0 - t) + 20.0 * t) as u8,
-                        (255.0 * (1.0 - t) + 140.0 * t) as u8,
-                        (255.0 * (1.0 - t) + 60.0 * t) as u8,
-                    )
+                    RGBColor((255.0 * (1.0 - t) + 20.0 * t) as u8, (255.0 * (1.0 - t) + 140.0 * t) as u8, (255.0 * (1.0 - t) + 60.0 * t) as u8)
                 };
                 chart
-                    .draw_series(
-                        (0..NOISE_PERCENTS.len())
-                            .flat_map(|row| (0..self.max_digits).map(move |k| (row, k)))
-                            .map(|(row, k)| {
-                                Rectangle::new(
-                                    [(k + 1, row), (k + 2, row + 1)],
-                                    colour(self.accuracy[s][row][k]).filled(),
-                                )
-                            }),
-                    )
+                    .draw_series((0..NOISE_PERCENTS.len()).flat_map(|row| {
+                        (0..self.max_digits).map(move |k| (row, k))
+                    }).map(|(row, k)| Rectangle::new([(k + 1, row), (k + 2, row + 1)], colour(self.accuracy[s][row][k]).filled())))
                     .map_err(render::plot_error)?;
             }
             root.present().map_err(render::plot_error)?;
@@ -197,28 +160,11 @@ mod tests {
             &crate::device::cpu(),
         )
         .unwrap();
-        assert_eq!(
-            (
-                table.accuracy.len(),
-                table.accuracy[0].len(),
-                table.accuracy[0][0].len()
-            ),
-            (2, 10, 3)
-        );
+        assert_eq!((table.accuracy.len(), table.accuracy[0].len(), table.accuracy[0][0].len()), (2, 10, 3));
         for sweeps in &table.accuracy {
-            assert!(
-                sweeps.iter().all(|row| row[0] == 1.0),
-                "a single pattern below 50% noise comes back whole"
-            );
+            assert!(sweeps.iter().all(|row| row[0] == 1.0), "a single pattern below 50% noise comes back whole");
         }
-        assert_eq!(
-            table
-                .text()
-                .lines()
-                .filter(|l| l.ends_with('%') || l.contains("% "))
-                .count(),
-            20
-        );
+        assert_eq!(table.text().lines().filter(|l| l.ends_with('%') || l.contains("% ")).count(), 20);
         assert!(table.heatmap().is_ok());
     }
 }

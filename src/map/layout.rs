@@ -45,27 +45,11 @@ impl Edges {
     pub fn prune(mut self, epochs: usize) -> Self {
         let max = self.weight.iter().copied().fold(0.0f32, f32::max);
         let threshold = max / epochs.max(1) as f32;
-        let keep: Vec<bool> = self
-            .weight
-            .iter()
-            .map(|&w| w > 0.0 && w >= threshold)
-            .collect();
-        let filter = |v: Vec<u32>| {
-            v.into_iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(x, _)| x)
-                .collect()
-        };
+        let keep: Vec<bool> = self.weight.iter().map(|&w| w > 0.0 && w >= threshold).collect();
+        let filter = |v: Vec<u32>| v.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(x, _)| x).collect();
         self.head = filter(self.head);
         self.tail = filter(self.tail);
-        self.weight = self
-            .weight
-            .into_iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(x, _)| x)
-            .collect();
+        self.weight = self.weight.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(x, _)| x).collect();
         self
     }
 }
@@ -96,11 +80,7 @@ pub fn repulsive_coefficient(dist_sq: f32, a: f32, b: f32, gamma: f32) -> f32 {
 pub fn normalise_initial(embedding: &mut [[f32; 2]]) {
     let n = embedding.len();
     for d in 0..2 {
-        let (lo, hi) = embedding
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), p| {
-                (lo.min(p[d]), hi.max(p[d]))
-            });
+        let (lo, hi) = embedding.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), p| (lo.min(p[d]), hi.max(p[d])));
         let range = hi - lo;
         for (i, p) in embedding.iter_mut().enumerate() {
             p[d] = if range > 0.0 && range.is_finite() {
@@ -138,10 +118,7 @@ struct LockFree<'a>(&'a [AtomicU32]);
 
 impl Positions for LockFree<'_> {
     fn get(&self, i: usize) -> [f32; 2] {
-        [
-            f32::from_bits(self.0[2 * i].load(Relaxed)),
-            f32::from_bits(self.0[2 * i + 1].load(Relaxed)),
-        ]
+        [f32::from_bits(self.0[2 * i].load(Relaxed)), f32::from_bits(self.0[2 * i + 1].load(Relaxed))]
     }
     fn set(&mut self, i: usize, p: [f32; 2]) {
         self.0[2 * i].store(p[0].to_bits(), Relaxed);
@@ -165,12 +142,7 @@ impl Schedule {
         let per_sample: Vec<f32> = edges.weight.iter().map(|&w| max_weight / w).collect();
         let negative_rate = params.negative_sample_rate.max(1) as f32;
         let per_negative: Vec<f32> = per_sample.iter().map(|e| e / negative_rate).collect();
-        Schedule {
-            next_sample: per_sample.clone(),
-            next_negative: per_negative.clone(),
-            per_sample,
-            per_negative,
-        }
+        Schedule { next_sample: per_sample.clone(), next_negative: per_negative.clone(), per_sample, per_negative }
     }
 }
 
@@ -181,13 +153,7 @@ const EDGES_PER_TASK: usize = 1024;
 /// With `parallel` false the edges run in order on one thread and a seed reproduces the map bit
 /// for bit; with `parallel` true they run on all threads without locks, like umap-learn's
 /// parallel mode and the GPU kernel: the same samples and steps, faster, not reproducible.
-pub fn optimise(
-    embedding: &mut [[f32; 2]],
-    edges: &Edges,
-    params: &LayoutParams,
-    parallel: bool,
-    mut on_epoch: impl FnMut(usize),
-) {
+pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams, parallel: bool, mut on_epoch: impl FnMut(usize)) {
     let n = embedding.len();
     if n < 2 || edges.weight.is_empty() {
         return;
@@ -196,63 +162,26 @@ pub fn optimise(
     if !parallel {
         let mut positions = InOrder(embedding);
         for epoch in 0..params.epochs {
-            let Schedule {
-                per_sample,
-                per_negative,
-                next_sample,
-                next_negative,
-            } = &mut schedule;
-            run_edges(
-                &mut positions,
-                n,
-                edges,
-                0,
-                (per_sample, per_negative),
-                (next_sample, next_negative),
-                epoch,
-                params,
-            );
+            let Schedule { per_sample, per_negative, next_sample, next_negative } = &mut schedule;
+            run_edges(&mut positions, n, edges, 0, (per_sample, per_negative), (next_sample, next_negative), epoch, params);
             on_epoch(epoch);
         }
         return;
     }
-    let shared: Vec<AtomicU32> = embedding
-        .iter()
-        .flatten()
-        .map(|v| AtomicU32::new(v.to_bits()))
-        .collect();
-    let Schedule {
-        per_sample,
-        per_negative,
-        next_sample,
-        next_negative,
-    } = &mut schedule;
+    let shared: Vec<AtomicU32> = embedding.iter().flatten().map(|v| AtomicU32::new(v.to_bits())).collect();
+    let Schedule { per_sample, per_negative, next_sample, next_negative } = &mut schedule;
     for epoch in 0..params.epochs {
-        next_sample
-            .par_chunks_mut(EDGES_PER_TASK)
-            .zip(next_negative.par_chunks_mut(EDGES_PER_TASK))
-            .enumerate()
-            .for_each(|(task, (next_sample, next_negative))| {
+        next_sample.par_chunks_mut(EDGES_PER_TASK).zip(next_negative.par_chunks_mut(EDGES_PER_TASK)).enumerate().for_each(
+            |(task, (next_sample, next_negative))| {
                 let first = task * EDGES_PER_TASK;
                 let fixed = (&per_sample[first..], &per_negative[first..]);
-                run_edges(
-                    &mut LockFree(&shared),
-                    n,
-                    edges,
-                    first,
-                    fixed,
-                    (next_sample, next_negative),
-                    epoch,
-                    params,
-                );
-            });
+                run_edges(&mut LockFree(&shared), n, edges, first, fixed, (next_sample, next_negative), epoch, params);
+            },
+        );
         on_epoch(epoch);
     }
     for (point, xy) in embedding.iter_mut().zip(shared.chunks(2)) {
-        *point = [
-            f32::from_bits(xy[0].load(Relaxed)),
-            f32::from_bits(xy[1].load(Relaxed)),
-        ];
+        *point = [f32::from_bits(xy[0].load(Relaxed)), f32::from_bits(xy[1].load(Relaxed))];
     }
 }
 
@@ -273,11 +202,7 @@ fn run_edges(
     let alpha = params.learning_rate * (1.0 - epoch as f32 / params.epochs as f32);
     let now = epoch as f32;
     let round = params.seed as u32 ^ pcg(epoch as u32);
-    for (local, (next_sample, next_negative)) in next_sample
-        .iter_mut()
-        .zip(next_negative.iter_mut())
-        .enumerate()
-    {
+    for (local, (next_sample, next_negative)) in next_sample.iter_mut().zip(next_negative.iter_mut()).enumerate() {
         if *next_sample > now {
             continue;
         }
@@ -344,11 +269,7 @@ mod tests {
 
     #[test]
     fn pruning_keeps_edges_sampled_at_least_once() {
-        let edges = Edges {
-            head: vec![0, 1, 2],
-            tail: vec![1, 2, 0],
-            weight: vec![1.0, 0.001, 0.5],
-        };
+        let edges = Edges { head: vec![0, 1, 2], tail: vec![1, 2, 0], weight: vec![1.0, 0.001, 0.5] };
         let pruned = edges.prune(100);
         assert_eq!(pruned.head, vec![0, 2]);
         assert_eq!(pruned.weight, vec![1.0, 0.5]);

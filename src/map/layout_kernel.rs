@@ -11,6 +11,7 @@ use super::layout::{Edges, LayoutParams};
 use crate::device::{is_wgpu, read_f32};
 use crate::wgsl;
 
+
 fn upload(values: Vec<f32>, device: &Device) -> Option<CubeTensor> {
     let len = values.len();
     let tensor: Tensor<1> = Tensor::from_data(TensorData::new(values, [len]), device);
@@ -35,10 +36,7 @@ pub fn optimise(
     let max_weight = edges.weight.iter().copied().fold(0.0f32, f32::max);
     let epochs_per_sample: Vec<f32> = edges.weight.iter().map(|&w| max_weight / w).collect();
     let negative_rate = params.negative_sample_rate.max(1) as f32;
-    let next_negative: Vec<f32> = epochs_per_sample
-        .iter()
-        .map(|e| e / negative_rate)
-        .collect();
+    let next_negative: Vec<f32> = epochs_per_sample.iter().map(|e| e / negative_rate).collect();
     let coordinates = upload(embedding.iter().flatten().copied().collect(), device)?;
     let per_sample = upload(epochs_per_sample.clone(), device)?;
     let next_sample = upload(epochs_per_sample, device)?;
@@ -71,9 +69,7 @@ pub fn optimise(
                 per_sample.handle.clone().binding(),
                 next_sample.handle.clone().binding(),
                 next_negative.handle.clone().binding(),
-                client
-                    .create_from_slice(bytemuck::cast_slice(&info))
-                    .binding(),
+                client.create_from_slice(bytemuck::cast_slice(&info)).binding(),
             ],
         );
         on_epoch(epoch);

@@ -85,35 +85,19 @@ impl MapConfig {
     /// Checks the values, naming the key (under the `map` table).
     pub fn validate(&self) -> Result<()> {
         if self.n_neighbors < 2 {
-            bail!(
-                "key `map.n_neighbors`: expected at least 2, got {}",
-                self.n_neighbors
-            );
+            bail!("key `map.n_neighbors`: expected at least 2, got {}", self.n_neighbors);
         }
         if !(self.spread > 0.0 && self.spread.is_finite()) {
-            bail!(
-                "key `map.spread`: expected a positive number, got {}",
-                self.spread
-            );
+            bail!("key `map.spread`: expected a positive number, got {}", self.spread);
         }
         if !(self.min_dist >= 0.0 && self.min_dist <= self.spread) {
-            bail!(
-                "key `map.min_dist`: expected a value in [0, spread = {}], got {}",
-                self.spread,
-                self.min_dist
-            );
+            bail!("key `map.min_dist`: expected a value in [0, spread = {}], got {}", self.spread, self.min_dist);
         }
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            bail!(
-                "key `map.learning_rate`: expected a positive number, got {}",
-                self.learning_rate
-            );
+            bail!("key `map.learning_rate`: expected a positive number, got {}", self.learning_rate);
         }
         if !(self.repulsion_strength >= 0.0 && self.repulsion_strength.is_finite()) {
-            bail!(
-                "key `map.repulsion_strength`: expected a non-negative number, got {}",
-                self.repulsion_strength
-            );
+            bail!("key `map.repulsion_strength`: expected a non-negative number, got {}", self.repulsion_strength);
         }
         Ok(())
     }
@@ -130,11 +114,7 @@ impl MapConfig {
 
 /// umap-rs's fuzzy graph over the kNN graph `with_self` (each item's neighbours including
 /// itself, at least `n_neighbors` wide; it is narrowed to that, and to fewer than the items).
-pub fn fuzzy_graph(
-    with_self: &Neighbours,
-    config: &MapConfig,
-    quiet: bool,
-) -> Result<LearnedManifold> {
+pub fn fuzzy_graph(with_self: &Neighbours, config: &MapConfig, quiet: bool) -> Result<LearnedManifold> {
     let n = with_self.len();
     if n < 3 {
         bail!("a map needs at least 3 items, got {n}");
@@ -142,10 +122,7 @@ pub fn fuzzy_graph(
     // umap-rs needs more items than neighbours (it panics otherwise).
     let k = config.n_neighbors.min(with_self.k).min(n - 1);
     if k < config.n_neighbors && !quiet {
-        eprintln!(
-            "note: map.n_neighbors {} reduced to {k} for {n} items",
-            config.n_neighbors
-        );
+        eprintln!("note: map.n_neighbors {} reduced to {k} for {n} items", config.n_neighbors);
     }
     let mut knn_indices = ndarray::Array2::<u32>::zeros((n, k));
     let mut knn_dists = ndarray::Array2::<f32>::zeros((n, k));
@@ -157,26 +134,15 @@ pub fn fuzzy_graph(
         }
     }
     let no_data = ndarray::Array2::<f32>::zeros((n, 0));
-    Ok(Umap::new(umap_config(config, k)).learn_manifold(
-        no_data.view(),
-        knn_indices.view(),
-        knn_dists.view(),
-    ))
+    Ok(Umap::new(umap_config(config, k)).learn_manifold(no_data.view(), knn_indices.view(), knn_dists.view()))
 }
 
 /// umap-rs's settings for our config with `k` neighbours.
 pub fn umap_config(config: &MapConfig, k: usize) -> UmapConfig {
     UmapConfig {
         n_components: 2,
-        manifold: ManifoldParams {
-            min_dist: config.min_dist,
-            spread: config.spread,
-            ..Default::default()
-        },
-        graph: GraphParams {
-            n_neighbors: k,
-            ..Default::default()
-        },
+        manifold: ManifoldParams { min_dist: config.min_dist, spread: config.spread, ..Default::default() },
+        graph: GraphParams { n_neighbors: k, ..Default::default() },
         ..Default::default()
     }
 }
@@ -217,15 +183,10 @@ pub fn lay_out(
     let bar = progress::bar(epochs as u64, "umap", quiet);
     match layout_kernel::optimise(&mut embedding, &edges, &params, device, |_| bar.inc(1)) {
         Some(result) => result?,
-        None => layout::optimise(&mut embedding, &edges, &params, config.parallel, |_| {
-            bar.inc(1)
-        }),
+        None => layout::optimise(&mut embedding, &edges, &params, config.parallel, |_| bar.inc(1)),
     }
     bar.finish_and_clear();
-    if embedding
-        .iter()
-        .any(|p| !p[0].is_finite() || !p[1].is_finite())
-    {
+    if embedding.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
         bail!("the map has non-finite coordinates (degenerate features?)");
     }
     Ok(embedding)
@@ -240,19 +201,9 @@ pub fn project(
     quiet: bool,
 ) -> Result<Vec<[f32; 2]>> {
     if initial.len() != with_self.len() {
-        bail!(
-            "{} initial positions for {} items",
-            initial.len(),
-            with_self.len()
-        );
+        bail!("{} initial positions for {} items", initial.len(), with_self.len());
     }
-    lay_out(
-        &fuzzy_graph(with_self, config, quiet)?,
-        initial,
-        config,
-        device,
-        quiet,
-    )
+    lay_out(&fuzzy_graph(with_self, config, quiet)?, initial, config, device, quiet)
 }
 
 /// Trustworthiness of a 2-D layout against the features (scikit-learn's definition, Euclidean
@@ -260,16 +211,9 @@ pub fn project(
 pub fn trustworthiness(features: &Features, map: &[[f32; 2]], k: usize) -> f32 {
     let n = features.rows;
     let feature_dist = |i: usize, j: usize| -> f32 {
-        features
-            .row(i)
-            .iter()
-            .zip(features.row(j))
-            .map(|(a, b)| (a - b).powi(2))
-            .sum()
+        features.row(i).iter().zip(features.row(j)).map(|(a, b)| (a - b).powi(2)).sum()
     };
-    let map_dist = |i: usize, j: usize| -> f32 {
-        (map[i][0] - map[j][0]).powi(2) + (map[i][1] - map[j][1]).powi(2)
-    };
+    let map_dist = |i: usize, j: usize| -> f32 { (map[i][0] - map[j][0]).powi(2) + (map[i][1] - map[j][1]).powi(2) };
     let mut penalty = 0.0f64;
     for i in 0..n {
         let mut by_feature: Vec<usize> = (0..n).filter(|&j| j != i).collect();

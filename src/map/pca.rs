@@ -24,18 +24,12 @@ const HOST_BLOCK_ROWS: usize = 32;
 
 /// Coordinates of every row on the first two principal axes.
 pub fn principal_components(features: &Features, device: &Device) -> Result<Vec<[f32; 2]>> {
-    if is_wgpu(device) {
-        principal_components_tensor(features, device)
-    } else {
-        Ok(principal_components_host(features))
-    }
+    if is_wgpu(device) { principal_components_tensor(features, device) } else { Ok(principal_components_host(features)) }
 }
 
 /// A fixed, deterministic start: two independent patterns over the feature axis, `d x 2`.
 fn start(d: usize) -> Vec<f32> {
-    let mut basis: Vec<f32> = (0..d)
-        .flat_map(|i| [1.0 + (i % 7) as f32, ((i * 13) % 11) as f32 - 5.0])
-        .collect();
+    let mut basis: Vec<f32> = (0..d).flat_map(|i| [1.0 + (i % 7) as f32, ((i * 13) % 11) as f32 - 5.0]).collect();
     orthonormalise(&mut basis);
     basis
 }
@@ -43,10 +37,7 @@ fn start(d: usize) -> Vec<f32> {
 /// Orthonormalises `next` into `basis` and says whether the basis has settled.
 fn settle(basis: &mut Vec<f32>, mut next: Vec<f32>) -> bool {
     orthonormalise(&mut next);
-    let moved = basis
-        .iter()
-        .zip(&next)
-        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    let moved = basis.iter().zip(&next).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
     *basis = next;
     moved <= SETTLED
 }
@@ -59,12 +50,7 @@ fn principal_components_tensor(features: &Features, device: &Device) -> Result<V
     let mut basis = start(d);
     for _ in 0..ITERATIONS {
         let v: Tensor<2> = Tensor::from_data(TensorData::new(basis.clone(), [d, 2]), device);
-        let next = read(
-            centred
-                .clone()
-                .transpose()
-                .matmul(centred.clone().matmul(v)),
-        )?;
+        let next = read(centred.clone().transpose().matmul(centred.clone().matmul(v)))?;
         if settle(&mut basis, next) {
             break;
         }
@@ -83,24 +69,14 @@ fn principal_components_host(features: &Features) -> Vec<[f32; 2]> {
     let group = n.div_ceil(64).max(HOST_BLOCK_ROWS) * d;
     // Column means, from per-group sums added in order.
     let mut mean = vec![0.0f64; d];
-    for sums in features
-        .values
-        .par_chunks(group)
-        .map(|rows| column_sums(rows, d))
-        .collect::<Vec<_>>()
-    {
+    for sums in features.values.par_chunks(group).map(|rows| column_sums(rows, d)).collect::<Vec<_>>() {
         mean.iter_mut().zip(sums).for_each(|(m, s)| *m += s);
     }
     let mean: Vec<f32> = mean.iter().map(|s| (s / n as f64) as f32).collect();
     let mut basis = start(d);
     for _ in 0..ITERATIONS {
         let mut next = vec![0.0f32; d * 2];
-        for part in features
-            .values
-            .par_chunks(group)
-            .map(|rows| host_iteration(rows, d, &mean, &basis))
-            .collect::<Vec<_>>()
-        {
+        for part in features.values.par_chunks(group).map(|rows| host_iteration(rows, d, &mean, &basis)).collect::<Vec<_>>() {
             next.iter_mut().zip(part).for_each(|(a, b)| *a += b);
         }
         if settle(&mut basis, next) {
@@ -108,14 +84,10 @@ fn principal_components_host(features: &Features) -> Vec<[f32; 2]> {
         }
     }
     let shift = project(&mean, &basis);
-    features
-        .values
-        .par_chunks(d)
-        .map(|row| {
-            let p = project(row, &basis);
-            [p[0] - shift[0], p[1] - shift[1]]
-        })
-        .collect()
+    features.values.par_chunks(d).map(|row| {
+        let p = project(row, &basis);
+        [p[0] - shift[0], p[1] - shift[1]]
+    }).collect()
 }
 
 fn column_sums(rows: &[f32], d: usize) -> Vec<f64> {
@@ -128,9 +100,7 @@ fn column_sums(rows: &[f32], d: usize) -> Vec<f64> {
 
 /// `row · basis` for a `d x 2` basis.
 fn project(row: &[f32], basis: &[f32]) -> [f32; 2] {
-    row.iter()
-        .zip(basis.chunks(2))
-        .fold([0.0, 0.0], |[a, b], (&x, v)| [a + x * v[0], b + x * v[1]])
+    row.iter().zip(basis.chunks(2)).fold([0.0, 0.0], |[a, b], (&x, v)| [a + x * v[0], b + x * v[1]])
 }
 
 /// One group of rows' share of `Xcᵀ Xc v` (`d x 2`): in blocks of rows, `s = X v - μᵀv` and
@@ -142,32 +112,13 @@ fn host_iteration(rows: &[f32], d: usize, mean: &[f32], basis: &[f32]) -> Vec<f3
     let mut scores = vec![0.0f32; HOST_BLOCK_ROWS * 2];
     for block in rows.chunks(HOST_BLOCK_ROWS * d) {
         let height = block.len() / d;
-        matmul::product(
-            height,
-            2,
-            d,
-            View::rows(block, d),
-            View::rows(basis, 2),
-            &mut scores,
-            false,
-        );
+        matmul::product(height, 2, d, View::rows(block, d), View::rows(basis, 2), &mut scores, false);
         for pair in scores[..height * 2].chunks_mut(2) {
             pair[0] -= shift[0];
             pair[1] -= shift[1];
         }
-        matmul::product(
-            d,
-            2,
-            height,
-            View::transposed(block, d),
-            View::rows(&scores, 2),
-            &mut block_share,
-            false,
-        );
-        share
-            .iter_mut()
-            .zip(&block_share)
-            .for_each(|(a, b)| *a += b);
+        matmul::product(d, 2, height, View::transposed(block, d), View::rows(&scores, 2), &mut block_share, false);
+        share.iter_mut().zip(&block_share).for_each(|(a, b)| *a += b);
     }
     share
 }
@@ -180,15 +131,10 @@ fn read(t: Tensor<2>) -> Result<Vec<f32>> {
 /// replaced by a unit axis, so degenerate (constant) features still give a basis.
 fn orthonormalise(basis: &mut [f32]) {
     let d = basis.len() / 2;
-    let norm =
-        |basis: &[f32], c: usize| (0..d).map(|i| basis[2 * i + c].powi(2)).sum::<f32>().sqrt();
+    let norm = |basis: &[f32], c: usize| (0..d).map(|i| basis[2 * i + c].powi(2)).sum::<f32>().sqrt();
     let n0 = norm(basis, 0);
     for i in 0..d {
-        basis[2 * i] = if n0 > 1e-20 {
-            basis[2 * i] / n0
-        } else {
-            (i == 0) as u8 as f32
-        };
+        basis[2 * i] = if n0 > 1e-20 { basis[2 * i] / n0 } else { (i == 0) as u8 as f32 };
     }
     let dot: f32 = (0..d).map(|i| basis[2 * i] * basis[2 * i + 1]).sum();
     for i in 0..d {
@@ -196,11 +142,7 @@ fn orthonormalise(basis: &mut [f32]) {
     }
     let n1 = norm(basis, 1);
     for i in 0..d {
-        basis[2 * i + 1] = if n1 > 1e-20 {
-            basis[2 * i + 1] / n1
-        } else {
-            (i == 1 % d) as u8 as f32
-        };
+        basis[2 * i + 1] = if n1 > 1e-20 { basis[2 * i + 1] / n1 } else { (i == 1 % d) as u8 as f32 };
     }
 }
 
@@ -216,21 +158,13 @@ mod tests {
             let t = i as f32 - 25.0;
             values.extend([0.1 * (i % 5) as f32, 0.0, t, 0.01 * t]);
         }
-        let features = Features {
-            rows: 50,
-            dim: 4,
-            values,
-        };
+        let features = Features { rows: 50, dim: 4, values };
         let pcs = principal_components(&features, &Device::flex()).unwrap();
         // First component is (up to sign) the centred feature 2.
         let sign = pcs[0][0].signum() * -1.0;
         for (i, p) in pcs.iter().enumerate() {
             let expected = sign * (i as f32 - 25.0 + 0.5) * (1.0 + 0.0001f32).sqrt();
-            assert!(
-                (p[0] - expected).abs() < 0.05,
-                "row {i}: {} vs {expected}",
-                p[0]
-            );
+            assert!((p[0] - expected).abs() < 0.05, "row {i}: {} vs {expected}", p[0]);
         }
     }
 
@@ -248,14 +182,8 @@ mod tests {
         let host = principal_components_host(&features);
         let tensor = principal_components_tensor(&features, &Device::flex()).unwrap();
         for (h, t) in host.iter().zip(&tensor) {
-            assert!(
-                (h[0] - t[0]).abs() < 1e-3 && (h[1] - t[1]).abs() < 1e-3,
-                "{h:?} vs {t:?}"
-            );
+            assert!((h[0] - t[0]).abs() < 1e-3 && (h[1] - t[1]).abs() < 1e-3, "{h:?} vs {t:?}");
         }
-        assert!(
-            host.iter().map(|p| p[0].abs()).fold(0.0, f32::max) > 1.0,
-            "a degenerate test"
-        );
+        assert!(host.iter().map(|p| p[0].abs()).fold(0.0, f32::max) > 1.0, "a degenerate test");
     }
 }

@@ -8,11 +8,7 @@ use image::{Rgba, RgbaImage};
 
 /// Runs the `hebb` binary with `args` in `cwd`.
 pub fn hebb(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hebb"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).current_dir(cwd).output().unwrap()
 }
 
 /// A sheet of 8-px tiles with a 1-px border, no labels, every non-empty tile kept.
@@ -80,8 +76,7 @@ pub fn write_mnist(images: &Path, labels: &Path, count: usize, side: usize, gzip
     let write = |path: &Path, bytes: Vec<u8>| {
         if gzip {
             use std::io::Write;
-            let mut encoder =
-                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             encoder.write_all(&bytes).unwrap();
             std::fs::write(path, encoder.finish().unwrap()).unwrap();
         } else {

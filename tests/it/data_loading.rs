@@ -19,10 +19,7 @@ fn sheet_skips_empty_tiles_keeps_alpha_and_clears_hidden_colour() {
     let image = set.image(0);
     let plane = 64;
     // Top-left pixel of the tile is in the transparent corner: all four channels are zero.
-    assert_eq!(
-        [image[0], image[plane], image[2 * plane], image[3 * plane]],
-        [0, 0, 0, 0]
-    );
+    assert_eq!([image[0], image[plane], image[2 * plane], image[3 * plane]], [0, 0, 0, 0]);
     // An opaque pixel keeps its colour and alpha.
     let at = 7 * 8 + 7;
     assert_eq!(image[3 * plane + at], 255);
@@ -44,33 +41,16 @@ fn sheet_labels_come_from_the_csv_by_column_and_row() {
     let path = dir.path().join("sheet.png");
     write_sheet(&path, 2, 2, 8);
     let labels = dir.path().join("labels.csv");
-    std::fs::write(
-        &labels,
-        "sheet_x,sheet_y,category\n0,0,\"Smileys, faces\"\n1,0,Animals\n0,1,Food\n",
-    )
-    .unwrap();
+    std::fs::write(&labels, "sheet_x,sheet_y,category\n0,0,\"Smileys, faces\"\n1,0,Animals\n0,1,Food\n").unwrap();
     let mut config = sheet_config(path);
     config.labels = Some(labels.clone());
     let set = sheet::load(&config, 8, ColorMode::Rgba).unwrap();
     let got: Vec<_> = set.items.iter().map(|i| i.label.clone()).collect();
-    assert_eq!(
-        got,
-        vec![
-            Some("Smileys, faces".into()),
-            Some("Animals".into()),
-            Some("Food".into())
-        ]
-    );
+    assert_eq!(got, vec![Some("Smileys, faces".into()), Some("Animals".into()), Some("Food".into())]);
 
     config.label_column = "colour".into();
-    let err = format!(
-        "{:#}",
-        sheet::load(&config, 8, ColorMode::Rgba).unwrap_err()
-    );
-    assert!(
-        err.contains("no column `colour`") && err.contains("label_column"),
-        "{err}"
-    );
+    let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
+    assert!(err.contains("no column `colour`") && err.contains("label_column"), "{err}");
 }
 
 #[test]
@@ -80,20 +60,11 @@ fn sheet_geometry_that_does_not_fit_is_an_error_naming_the_file() {
     write_sheet(&path, 3, 2, 8);
     let mut config = sheet_config(path);
     config.tile_size = 7;
-    let err = format!(
-        "{:#}",
-        sheet::load(&config, 8, ColorMode::Rgba).unwrap_err()
-    );
-    assert!(
-        err.contains("sheet.png") && err.contains("not a whole number"),
-        "{err}"
-    );
+    let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
+    assert!(err.contains("sheet.png") && err.contains("not a whole number"), "{err}");
 
     let missing = sheet_config(dir.path().join("nope.png"));
-    let err = format!(
-        "{:#}",
-        sheet::load(&missing, 8, ColorMode::Rgba).unwrap_err()
-    );
+    let err = format!("{:#}", sheet::load(&missing, 8, ColorMode::Rgba).unwrap_err());
     assert!(err.contains("nope.png"), "{err}");
 }
 
@@ -101,23 +72,13 @@ fn sheet_geometry_that_does_not_fit_is_an_error_naming_the_file() {
 fn fully_transparent_sheet_is_an_empty_data_set() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty.png");
-    RgbaImage::from_pixel(20, 10, Rgba([5, 5, 5, 0]))
-        .save(&path)
-        .unwrap();
-    let err = format!(
-        "{:#}",
-        sheet::load(&sheet_config(path), 8, ColorMode::Rgba).unwrap_err()
-    );
+    RgbaImage::from_pixel(20, 10, Rgba([5, 5, 5, 0])).save(&path).unwrap();
+    let err = format!("{:#}", sheet::load(&sheet_config(path), 8, ColorMode::Rgba).unwrap_err());
     assert!(err.contains("no non-empty tile"), "{err}");
 }
 
 fn folder_config(root: PathBuf) -> FolderConfig {
-    FolderConfig {
-        root,
-        limit: 0,
-        per_class: 0,
-        seed: 7,
-    }
+    FolderConfig { root, limit: 0, per_class: 0, seed: 7 }
 }
 
 #[test]
@@ -129,15 +90,9 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
     let dogs = root.join("n002").join("images");
     std::fs::create_dir_all(&cats).unwrap();
     std::fs::create_dir_all(&dogs).unwrap();
-    RgbImage::from_pixel(12, 10, Rgb([200, 30, 30]))
-        .save(cats.join("a.JPEG"))
-        .unwrap();
-    GrayImage::from_pixel(9, 9, Luma([128]))
-        .save(cats.join("b.png"))
-        .unwrap();
-    RgbaImage::from_pixel(8, 8, Rgba([10, 200, 10, 255]))
-        .save(dogs.join("c.png"))
-        .unwrap();
+    RgbImage::from_pixel(12, 10, Rgb([200, 30, 30])).save(cats.join("a.JPEG")).unwrap();
+    GrayImage::from_pixel(9, 9, Luma([128])).save(cats.join("b.png")).unwrap();
+    RgbaImage::from_pixel(8, 8, Rgba([10, 200, 10, 255])).save(dogs.join("c.png")).unwrap();
     std::fs::write(dogs.join("broken.jpg"), b"this is not a jpeg").unwrap();
     std::fs::write(root.join("n001").join("n001_boxes.txt"), "x").unwrap();
 
@@ -157,10 +112,7 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
     let set = folder::load(&sampled, 16, ColorMode::Grey, true).unwrap();
     assert_eq!(set.len() + set.skipped, 2, "one file per class");
     let again = folder::load(&sampled, 16, ColorMode::Grey, true).unwrap();
-    assert_eq!(
-        set.items, again.items,
-        "the same seed samples the same files"
-    );
+    assert_eq!(set.items, again.items, "the same seed samples the same files");
 
     let mut limited = folder_config(root);
     limited.limit = 2;
@@ -171,38 +123,18 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
 #[test]
 fn folder_errors_name_the_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let err = format!(
-        "{:#}",
-        folder::load(
-            &folder_config(dir.path().join("tiny-imagenet-200/train")),
-            16,
-            ColorMode::Rgb,
-            true
-        )
-        .unwrap_err()
-    );
-    assert!(
-        err.contains("tiny-imagenet-200/train")
-            && err.contains("does not exist")
-            && err.contains("unzip"),
-        "{err}"
-    );
+    let err = format!("{:#}", folder::load(&folder_config(dir.path().join("tiny-imagenet-200/train")), 16, ColorMode::Rgb, true).unwrap_err());
+    assert!(err.contains("tiny-imagenet-200/train") && err.contains("does not exist") && err.contains("unzip"), "{err}");
 
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(empty.join("class")).unwrap();
-    let err = format!(
-        "{:#}",
-        folder::load(&folder_config(empty), 16, ColorMode::Rgb, true).unwrap_err()
-    );
+    let err = format!("{:#}", folder::load(&folder_config(empty), 16, ColorMode::Rgb, true).unwrap_err());
     assert!(err.contains("holds no image file"), "{err}");
 
     let broken = dir.path().join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("x.png"), b"nope").unwrap();
-    let err = format!(
-        "{:#}",
-        folder::load(&folder_config(broken), 16, ColorMode::Rgb, true).unwrap_err()
-    );
+    let err = format!("{:#}", folder::load(&folder_config(broken), 16, ColorMode::Rgb, true).unwrap_err());
     assert!(err.contains("could be decoded"), "{err}");
 }
 
@@ -213,11 +145,7 @@ fn mnist_idx_raw_and_gzip_with_labels() {
         let images = dir.path().join(format!("images-{gzip}"));
         let labels = dir.path().join(format!("labels-{gzip}"));
         write_mnist(&images, &labels, 12, 6, gzip);
-        let config = MnistConfig {
-            images: images.clone(),
-            labels: Some(labels),
-            limit: 10,
-        };
+        let config = MnistConfig { images: images.clone(), labels: Some(labels), limit: 10 };
         let set = mnist::load(&config, 6, ColorMode::Grey).unwrap();
         assert_eq!(set.len(), 10);
         assert_eq!(set.items[3].label.as_deref(), Some("3"));
@@ -233,28 +161,14 @@ fn mnist_errors_name_the_file() {
     let labels = dir.path().join("labels");
     write_mnist(&images, &labels, 4, 5, false);
     // Labels given as images: wrong magic.
-    let swapped = MnistConfig {
-        images: labels.clone(),
-        labels: None,
-        limit: 0,
-    };
-    let err = format!(
-        "{:#}",
-        mnist::load(&swapped, 8, ColorMode::Grey).unwrap_err()
-    );
+    let swapped = MnistConfig { images: labels.clone(), labels: None, limit: 0 };
+    let err = format!("{:#}", mnist::load(&swapped, 8, ColorMode::Grey).unwrap_err());
     assert!(err.contains("labels") && err.contains("magic"), "{err}");
     // Truncated payload.
     let bytes = std::fs::read(&images).unwrap();
     std::fs::write(&images, &bytes[..bytes.len() - 3]).unwrap();
-    let config = MnistConfig {
-        images: images.clone(),
-        labels: None,
-        limit: 0,
-    };
-    let err = format!(
-        "{:#}",
-        mnist::load(&config, 8, ColorMode::Grey).unwrap_err()
-    );
+    let config = MnistConfig { images: images.clone(), labels: None, limit: 0 };
+    let err = format!("{:#}", mnist::load(&config, 8, ColorMode::Grey).unwrap_err());
     assert!(err.contains("announces"), "{err}");
 }
 
@@ -264,16 +178,10 @@ fn shipped_mnist_test_set_reads_as_the_reference() {
     let images = root.join("t10k-images-idx3-ubyte.gz");
     if !images.exists() {
         // The shared data sits beside the checkout on developer machines and in CI.
-        panic!(
-            "missing {}: the reference MNIST files are expected beside the project",
-            images.display()
-        );
+        panic!("missing {}: the reference MNIST files are expected beside the project", images.display());
     }
     let parsed = mnist::read_images(&images).unwrap();
-    assert_eq!(
-        (parsed.count, parsed.rows, parsed.columns),
-        (10_000, 28, 28)
-    );
+    assert_eq!((parsed.count, parsed.rows, parsed.columns), (10_000, 28, 28));
     let labels = mnist::read_labels(&root.join("t10k-labels-idx1-ubyte.gz")).unwrap();
     assert_eq!(labels.len(), 10_000);
     // The first test digit is a 7.

@@ -12,23 +12,14 @@ fn blobs(blobs: usize, per_blob: usize) -> (Features, Vec<usize>) {
     let mut labels = Vec::new();
     for b in 0..blobs {
         for i in 0..per_blob {
-            let mut row: Vec<f32> = (0..dim)
-                .map(|d| (((b * 31 + i * 17 + d * 7) % 23) as f32 / 23.0 - 0.5) * 0.2)
-                .collect();
+            let mut row: Vec<f32> = (0..dim).map(|d| (((b * 31 + i * 17 + d * 7) % 23) as f32 / 23.0 - 0.5) * 0.2).collect();
             row[b] += 1.0;
             let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
             values.extend(row.iter().map(|v| v / norm));
             labels.push(b);
         }
     }
-    (
-        Features {
-            rows: blobs * per_blob,
-            dim,
-            values,
-        },
-        labels,
-    )
+    (Features { rows: blobs * per_blob, dim, values }, labels)
 }
 
 fn layout(features: &Features, config: &MapConfig) -> Vec<[f32; 2]> {
@@ -45,22 +36,12 @@ fn layout_on(features: &Features, config: &MapConfig, device: &Device) -> Vec<[f
 #[test]
 fn separated_blobs_stay_separated_and_the_seed_reproduces_the_map() {
     let (features, labels) = blobs(5, 30);
-    let config = MapConfig {
-        n_neighbors: 10,
-        epochs: 200,
-        ..Default::default()
-    };
+    let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
     let coords = layout(&features, &config);
     assert!(coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
     assert_separated(&features, &labels, &coords);
     assert_eq!(coords, layout(&features, &config), "same seed, same map");
-    let other = layout(
-        &features,
-        &MapConfig {
-            seed: 7,
-            ..config.clone()
-        },
-    );
+    let other = layout(&features, &MapConfig { seed: 7, ..config.clone() });
     assert_ne!(coords, other, "another seed, another map");
 }
 
@@ -71,14 +52,9 @@ fn assert_separated(features: &Features, labels: &[usize], coords: &[[f32; 2]]) 
     let mut agree = 0;
     for i in 0..coords.len() {
         let mut others: Vec<usize> = (0..coords.len()).filter(|&j| j != i).collect();
-        let d = |j: usize| {
-            (coords[i][0] - coords[j][0]).powi(2) + (coords[i][1] - coords[j][1]).powi(2)
-        };
+        let d = |j: usize| (coords[i][0] - coords[j][0]).powi(2) + (coords[i][1] - coords[j][1]).powi(2);
         others.sort_by(|&a, &b| d(a).total_cmp(&d(b)));
-        agree += others[..5]
-            .iter()
-            .filter(|&&j| labels[j] == labels[i])
-            .count();
+        agree += others[..5].iter().filter(|&&j| labels[j] == labels[i]).count();
     }
     let purity = agree as f32 / (5 * coords.len()) as f32;
     assert!(purity > 0.98, "2-D 5-NN label purity {purity}");
@@ -90,11 +66,7 @@ fn assert_separated(features: &Features, labels: &[usize], coords: &[[f32; 2]]) 
 fn gpu_layout_separates_blobs_as_well_as_the_cpu_twin() {
     let gpu = hebb::device::select(hebb::device::DeviceChoice::Gpu).expect("a wgpu adapter");
     let (features, labels) = blobs(5, 30);
-    let config = MapConfig {
-        n_neighbors: 10,
-        epochs: 200,
-        ..Default::default()
-    };
+    let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
     let on_gpu = layout_on(&features, &config, &gpu.device);
     assert!(on_gpu.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
     assert_separated(&features, &labels, &on_gpu);
@@ -106,23 +78,10 @@ fn gpu_layout_separates_blobs_as_well_as_the_cpu_twin() {
 #[test]
 fn parallel_cpu_layout_is_the_ordered_one_on_one_thread_and_separates_blobs() {
     let (features, labels) = blobs(8, 60);
-    let config = MapConfig {
-        n_neighbors: 10,
-        epochs: 200,
-        ..Default::default()
-    };
-    let parallel = MapConfig {
-        parallel: true,
-        ..config.clone()
-    };
-    let one_thread = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
-    assert_eq!(
-        one_thread.install(|| layout(&features, &parallel)),
-        layout(&features, &config)
-    );
+    let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
+    let parallel = MapConfig { parallel: true, ..config.clone() };
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    assert_eq!(one_thread.install(|| layout(&features, &parallel)), layout(&features, &config));
     let coords = layout(&features, &parallel);
     assert!(coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
     assert_separated(&features, &labels, &coords);
@@ -130,18 +89,7 @@ fn parallel_cpu_layout_is_the_ordered_one_on_one_thread_and_separates_blobs() {
 
 #[test]
 fn identical_items_give_a_finite_map() {
-    let features = Features {
-        rows: 6,
-        dim: 4,
-        values: [0.5f32; 24].to_vec(),
-    };
-    let coords = layout(
-        &features,
-        &MapConfig {
-            n_neighbors: 3,
-            epochs: 20,
-            ..Default::default()
-        },
-    );
+    let features = Features { rows: 6, dim: 4, values: [0.5f32; 24].to_vec() };
+    let coords = layout(&features, &MapConfig { n_neighbors: 3, epochs: 20, ..Default::default() });
     assert!(coords.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
 }
