@@ -203,7 +203,7 @@ mod tests {
 
     #[test]
     fn correlated_digits_fill_a_network_sooner_than_random_patterns() {
-        let mnist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist/t10k-images-idx3-ubyte.gz");
+        let mnist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist/t10k-1000-images-idx3-ubyte.gz");
         let source = crate::hopfield::network::PatternSource::Mnist { images: mnist, limit: 40 };
         let (pool, _) = crate::hopfield::network::load_patterns(&source, 16, crate::hopfield::Binarise::Mean).unwrap();
         let mut settings = CapacitySettings {

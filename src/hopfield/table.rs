@@ -149,10 +149,10 @@ mod tests {
 
     #[test]
     fn one_stored_digit_is_always_recalled_and_the_table_has_its_shape() {
-        let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
+        let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist");
         let table = run(
-            &mnist.join("t10k-images-idx3-ubyte.gz"),
-            &mnist.join("t10k-labels-idx1-ubyte.gz"),
+            &mnist.join("t10k-1000-images-idx3-ubyte.gz"),
+            &mnist.join("t10k-1000-labels-idx1-ubyte.gz"),
             20,
             3,
             &[1, 4],
