@@ -307,24 +307,45 @@ pub fn fit_statistics(
     batch_size: usize,
     device: &Device,
 ) {
-    let mut sums: Option<(Tensor<1>, Tensor<1>)> = None;
-    let mut count = 0usize;
-    for batch in sample.chunks(batch_size) {
-        let input = encoder.input_of(layer, batch_tensor(images, batch, device));
+    let per_channel = |input: Tensor<4>| {
         let [b, channels, h, w] = input.dims();
-        count += b * h * w;
-        let per_channel = |t: Tensor<4>| t.sum_dim(0).sum_dim(2).sum_dim(3).reshape([channels]);
-        let (sum, squares) = (per_channel(input.clone()), per_channel(input.square()));
-        sums = Some(match sums {
-            None => (sum, squares),
-            Some((s, q)) => (s + sum, q + squares),
-        });
-    }
-    if let Some((sum, squares)) = sums {
+        let sum = |t: Tensor<4>| t.sum_dim(0).sum_dim(2).sum_dim(3).reshape([channels]);
+        (b * h * w, sum(input.clone()), sum(input.square()))
+    };
+    if let Some((count, sum, squares)) = sample_sums(
+        encoder,
+        layer,
+        images,
+        sample,
+        batch_size,
+        device,
+        per_channel,
+    ) {
         let mean = sum / count as f64;
         let variance = (squares / count as f64 - mean.clone().square()).clamp_min(0.0);
         encoder.layer_mut(layer).set_statistics(mean, variance);
     }
+}
+
+/// Adds up, over the `sample` images in batches, the count and the two sums that `measure`
+/// takes of layer `layer`'s input (`None` for an empty sample).
+fn sample_sums<const D: usize>(
+    encoder: &HebbianEncoder,
+    layer: usize,
+    images: &ImageSet,
+    sample: &[usize],
+    batch_size: usize,
+    device: &Device,
+    measure: impl Fn(Tensor<4>) -> (usize, Tensor<D>, Tensor<D>),
+) -> Option<(usize, Tensor<D>, Tensor<D>)> {
+    sample.chunks(batch_size).fold(None, |sums, batch| {
+        let (n, first, second) =
+            measure(encoder.input_of(layer, batch_tensor(images, batch, device)));
+        Some(match sums {
+            None => (n, first, second),
+            Some((count, a, b)) => (count + n, a + first, b + second),
+        })
+    })
 }
 
 /// Fits layer `layer`'s patch whitening: the mean and covariance of its input patches over the
@@ -337,22 +358,24 @@ pub fn fit_whitening(
     batch_size: usize,
     device: &Device,
 ) -> Result<()> {
-    let mut sums: Option<(Tensor<2>, Tensor<2>)> = None;
-    let mut count = 0usize;
-    for batch in sample.chunks(batch_size) {
-        let input = encoder.input_of(layer, batch_tensor(images, batch, device));
-        let patches = encoder.layer(layer).raw_patches(input);
-        count += patches.dims()[0];
-        let (sum, outer) = (
+    let target = encoder.layer(layer);
+    let patch_moments = |input: Tensor<4>| {
+        let patches = target.raw_patches(input);
+        (
+            patches.dims()[0],
             patches.clone().sum_dim(0),
             patches.clone().transpose().matmul(patches),
-        );
-        sums = Some(match sums {
-            None => (sum, outer),
-            Some((s, o)) => (s + sum, o + outer),
-        });
-    }
-    let Some((sum, outer)) = sums else {
+        )
+    };
+    let Some((count, sum, outer)) = sample_sums(
+        encoder,
+        layer,
+        images,
+        sample,
+        batch_size,
+        device,
+        patch_moments,
+    ) else {
         return Ok(());
     };
     let dim = sum.dims()[1];
