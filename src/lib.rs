@@ -1,31 +1,29 @@
 //! hebb: Hebbian convolutional image encoders on the GPU (burn + wgpu) with a CPU twin.
 //!
-//! The modules follow the pipeline: [`config`] -> [`data`] -> [`encoder`] -> [`train`] ->
-//! [`features`] -> [`knn`] -> [`map`] and [`cluster`] -> [`render`] -> [`run_folder`];
-//! [`encode`] runs them in order, [`query`] and [`eval`] answer from a finished run, [`device`]
-//! picks where, and [`bench`] measures. [`hopfield`] stands beside them: associative memories
-//! sharing the device selection, image helpers and renders. [`wgsl`] holds our shaders and
-//! [`matmul`] the matrix product our CPU kernels share. [`cli`] is the command line over all of it.
+//! The folders follow the pipeline, each stage depending only on the ones before it:
+//!
+//! - [`config`]: the TOML schema of a run, parsed and validated;
+//! - [`data`]: images from a sprite sheet, a folder or MNIST, brought to one size;
+//! - [`encoder`]: the Hebbian conv encoder, its training and its feature read-out;
+//! - [`map`]: cosine neighbours, the 2-D UMAP layout and K-Means clusters of the features;
+//! - [`render`]: the pictures (canvases, charts, neighbour grids);
+//! - [`run`]: the run folder, written atomically and read back.
+//!
+//! [`commands`] composes them into `encode`, `query`, `eval` and `bench`, none of which imports
+//! another. [`hopfield`] stands beside them: associative memories sharing the device selection,
+//! image helpers and renders. [`compute`] is what every stage computes with: the device, our WGSL
+//! kernels, the CPU matrix product and the hash shared with the shaders. [`cli`] is the command
+//! line over all of it, and the only module that knows clap.
 
-pub mod bench;
+pub mod choice;
 pub mod cli;
-pub mod cluster;
+pub mod commands;
+pub mod compute;
 pub mod config;
 pub mod data;
-pub mod device;
-pub mod embedded;
-pub mod encode;
 pub mod encoder;
-pub mod eval;
-pub mod features;
-pub mod hash;
 pub mod hopfield;
-pub mod knn;
 pub mod map;
-pub mod matmul;
 pub mod progress;
-pub mod query;
 pub mod render;
-pub mod run_folder;
-pub mod train;
-pub mod wgsl;
+pub mod run;

@@ -5,6 +5,7 @@
 //! kept as `u8` (N x C x side x side, planar) so that 100,000 images fit in memory, and are turned
 //! into `f32` in [0, 1] one batch at a time.
 
+pub mod embedded;
 pub mod folder;
 pub mod mnist;
 pub mod pixels;
@@ -12,6 +13,7 @@ pub mod sheet;
 pub mod split;
 
 use anyhow::{Result, bail};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{ColorMode, DataConfig, DataSource};
 
@@ -91,6 +93,12 @@ impl ImageSet {
         out
     }
 
+    /// The images at `indices` as one `[batch, C, side, side]` tensor on `device`.
+    pub fn batch_tensor(&self, indices: &[usize], device: &Device) -> Tensor<4> {
+        let shape = [indices.len(), self.channels(), self.side, self.side];
+        Tensor::from_data(TensorData::new(self.batch_f32(indices), shape), device)
+    }
+
     /// Appends one image (planar, of this set's size and colour).
     pub fn push(&mut self, item: Item, image: Vec<u8>) -> Result<()> {
         if image.len() != self.image_len() {
@@ -116,6 +124,15 @@ impl ImageSet {
     pub fn has_labels(&self) -> bool {
         self.items.iter().any(|item| item.label.is_some())
     }
+}
+
+/// Group index of every item's label (sorted label names; unlabelled items form "(none)").
+pub fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
+    let name = |item: &Item| item.label.clone().unwrap_or_else(|| "(none)".into());
+    let names: Vec<String> =
+        items.iter().map(name).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let groups = items.iter().map(|item| names.binary_search(&name(item)).unwrap_or(0)).collect();
+    (groups, names)
 }
 
 /// Loads the configured source into an [`ImageSet`].

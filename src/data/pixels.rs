@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use image::{RgbaImage, imageops::FilterType};
 
 use crate::config::ColorMode;
-use crate::embedded;
+use crate::data::embedded;
 
 /// Zeroes the colour of fully transparent pixels, in place.
 pub fn clear_transparent(image: &mut RgbaImage) {

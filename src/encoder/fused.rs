@@ -16,9 +16,9 @@ use burn::cubecl::server::KernelArguments;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::device::is_wgpu;
-use crate::matmul::{self, View};
-use crate::wgsl;
+use crate::compute::device::is_wgpu;
+use crate::compute::matmul::{self, View};
+use crate::compute::wgsl;
 
 /// Side of the square tile one workgroup computes (the shader's `TILE`).
 const TILE: usize = 16;
@@ -217,7 +217,7 @@ pub fn symmetric_update(activations: &[f32], rows: usize, n: usize, weights: &[f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::pcg;
+    use crate::compute::hash::pcg;
 
     /// The blocked kernel against a direct triple loop, with n not a multiple of the block and
     /// a scale large enough that the clamp binds on some entries and not on others.

@@ -8,9 +8,11 @@
 //! The encoder is a burn [`Module`], so its weights save to and load from a burn record
 //! (`encoder.bpk` in a run folder) next to the config that rebuilds its shape.
 
+pub mod features;
 pub mod filters;
 pub mod fused;
 pub mod lateral;
+pub mod train;
 pub mod whitening;
 
 use burn::module::{Module, Param};
@@ -22,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::config::{
-    Activation, EncoderConfig, FeatureLayers, FeaturesConfig, FilterMode, LateralMode, Normalise,
+    Activation, EncodeConfig, EncoderConfig, FeatureLayers, FeaturesConfig, FilterMode, LateralMode, Normalise,
 };
 use lateral::{lateral_response, step_statistics, update_weights};
 
@@ -307,6 +309,17 @@ pub struct HebbianEncoder {
 }
 
 impl HebbianEncoder {
+    /// The encoder a run's config describes, before training.
+    pub fn for_config(config: &EncodeConfig, device: &Device) -> Self {
+        Self::new(
+            config.color().channels(),
+            config.data.image_size as usize,
+            &config.encoder,
+            config.features.clone(),
+            device,
+        )
+    }
+
     /// A freshly initialised encoder for `in_channels x side x side` images.
     pub fn new(
         in_channels: usize,

@@ -10,11 +10,11 @@ use image::RgbImage;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::dynamics::{Schedule, recall_async_batch, recall_sync};
-use super::repair::Dynamics;
+use super::dynamics::{Dynamics, recall_async_batch, recall_sync};
+use super::schedule::Schedule;
 use super::rules::{Rule, learn};
 use super::{Patterns, flip_fraction, overlap};
-use crate::device::ComputeDevice;
+use crate::compute::device::ComputeDevice;
 use crate::render;
 
 /// The experiment's settings.
@@ -100,7 +100,7 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
 pub fn table(points: &[CapacityPoint], rules: &[Rule]) -> String {
     let mut out = format!("{:>8} {:>8}", "load", "patterns");
     for rule in rules {
-        let _ = write!(out, " {:>14}", format!("{rule:?}"));
+        let _ = write!(out, " {:>14}", rule.to_string());
     }
     out.push('\n');
     let mut loads: Vec<(f64, usize)> = points.iter().map(|p| (p.load, p.patterns)).collect();
@@ -120,7 +120,7 @@ pub fn table(points: &[CapacityPoint], rules: &[Rule]) -> String {
 pub fn csv(points: &[CapacityPoint]) -> String {
     let mut out = String::from("rule,load,patterns,success_rate,mean_overlap\n");
     for p in points {
-        let _ = writeln!(out, "{:?},{},{},{},{}", p.rule, p.load, p.patterns, p.success_rate, p.mean_overlap);
+        let _ = writeln!(out, "{},{},{},{},{}", p.rule, p.load, p.patterns, p.success_rate, p.mean_overlap);
     }
     out
 }
@@ -161,7 +161,7 @@ pub fn chart(points: &[CapacityPoint], rules: &[Rule], neurons: usize) -> Result
             chart
                 .draw_series(LineSeries::new(series.clone(), colour.stroke_width(2)))
                 .map_err(render::plot_error)?
-                .label(format!("{rule:?}"))
+                .label(rule.to_string())
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
             chart.draw_series(series.into_iter().map(|p| Circle::new(p, 4, colour.filled()))).map_err(render::plot_error)?;
         }
@@ -189,7 +189,7 @@ mod tests {
             max_iterations: 30,
             seed: 1,
         };
-        let points = run(&settings, &crate::device::cpu()).unwrap();
+        let points = run(&settings, &crate::compute::device::cpu()).unwrap();
         let rate = |rule: Rule, load: f64| points.iter().find(|p| p.rule == rule && p.load == load).unwrap().success_rate;
         for rule in [Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse] {
             assert!(rate(rule, 0.05) >= 0.95, "{rule:?} at low load: {}", rate(rule, 0.05));
@@ -218,9 +218,9 @@ mod tests {
             max_iterations: 30,
             seed: 2,
         };
-        let digits = run(&settings, &crate::device::cpu()).unwrap()[0].success_rate;
+        let digits = run(&settings, &crate::compute::device::cpu()).unwrap()[0].success_rate;
         settings.pool = None;
-        let random = run(&settings, &crate::device::cpu()).unwrap()[0].success_rate;
+        let random = run(&settings, &crate::compute::device::cpu()).unwrap()[0].success_rate;
         assert!(random >= 0.9 && digits < random, "digits {digits}, random {random}");
     }
 
@@ -239,7 +239,7 @@ mod tests {
             max_iterations: 30,
             seed: 4,
         };
-        let points = run(&settings, &crate::device::cpu()).unwrap();
+        let points = run(&settings, &crate::compute::device::cpu()).unwrap();
         let (hebbian, daydreaming) = (points[0].success_rate, points[1].success_rate);
         assert!(daydreaming > hebbian + 0.15, "daydreaming {daydreaming} vs Hebbian {hebbian}");
     }

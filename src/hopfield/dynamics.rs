@@ -11,13 +11,63 @@
 
 use anyhow::Result;
 use burn::tensor::{Tensor, TensorData};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
-use crate::device::read_f32;
-use crate::hash::pcg3;
+use serde::Serialize;
+
+use crate::choice::choice;
+
+use super::schedule::Schedule;
+use super::{Patterns, overlap};
+use crate::compute::device::read_f32;
+use crate::compute::hash::pcg3;
+
+choice! {
+    /// How the network recalls.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Dynamics {
+        /// One neuron at a time in a seeded random order.
+        Async = "async",
+        /// All neurons at once.
+        Sync = "sync",
+        /// Dense (modern) Hopfield retrieval, s <- Ξᵀ softmax(β Ξ s): the rule is not used.
+        Dense = "dense",
+        /// The notebooks' variant: a random neuron per update, until `--patience` quiet updates or `--max-iterations` x N.
+        RandomNeuron = "random-neuron",
+    }
+}
+
+/// Where a recall ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attractor {
+    Pattern(usize),
+    Negative(usize),
+    Spurious,
+}
+
+impl std::fmt::Display for Attractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attractor::Pattern(k) => write!(f, "pattern {k}"),
+            Attractor::Negative(k) => write!(f, "negative of pattern {k}"),
+            Attractor::Spurious => write!(f, "spurious"),
+        }
+    }
+}
+
+/// Which stored pattern (or its negative) a state is, if any (overlap of at least 0.95).
+pub fn attractor(patterns: &Patterns, state: &[f32]) -> Attractor {
+    let best = (0..patterns.count)
+        .map(|k| (k, overlap(patterns.pattern(k), state)))
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+    match best {
+        Some((k, m)) if m >= 0.95 => Attractor::Pattern(k),
+        Some((k, m)) if m <= -0.95 => Attractor::Negative(k),
+        _ => Attractor::Spurious,
+    }
+}
 
 /// The new state for a local field `h` and the current state `s`.
 fn threshold(h: f32, s: f32) -> f32 {
@@ -82,47 +132,6 @@ pub struct Recall {
     pub energies: Vec<f32>,
     /// Snapshots of the state, the first being the cue, when recording was asked for.
     pub frames: Vec<Vec<f32>>,
-}
-
-/// The plan of an asynchronous recall, shared by the CPU and the GPU: the neuron order of each
-/// sweep (seeded shuffles), the temperature (linear from `t_start` to `t_end` over the sweeps;
-/// 0 is the deterministic rule, above 0 Metropolis), and the seed of Metropolis' coin flips.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Schedule {
-    pub n: usize,
-    /// `sweeps x n` neuron indices.
-    pub orders: Vec<u32>,
-    pub t_start: f32,
-    pub t_end: f32,
-    pub seed: u32,
-}
-
-impl Schedule {
-    pub fn new(n: usize, max_sweeps: usize, seed: u64, t_start: f32, t_end: f32) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        let mut orders = Vec::with_capacity(n * max_sweeps);
-        for _ in 0..max_sweeps {
-            order.shuffle(&mut rng);
-            orders.extend_from_slice(&order);
-        }
-        Self { n, orders, t_start, t_end, seed: seed as u32 }
-    }
-
-    /// Deterministic (T = 0) recall.
-    pub fn zero_temperature(n: usize, max_sweeps: usize, seed: u64) -> Self {
-        Self::new(n, max_sweeps, seed, 0.0, 0.0)
-    }
-
-    pub fn sweeps(&self) -> usize {
-        self.orders.len() / self.n.max(1)
-    }
-
-    /// The temperature of sweep `sweep` (computed as the WGSL kernel does).
-    pub fn temperature(&self, sweep: usize) -> f32 {
-        let sweeps = self.sweeps();
-        if sweeps > 1 { self.t_start + (self.t_end - self.t_start) * sweep as f32 / (sweeps - 1) as f32 } else { self.t_start }
-    }
 }
 
 /// Metropolis' uniform number in [0, 1) for one update: a hash of where it happens, so that the

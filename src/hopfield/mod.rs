@@ -4,11 +4,11 @@
 //! flex on the CPU is its twin.
 
 pub mod capacity;
-pub mod cli;
 pub mod dynamics;
 pub mod network;
 pub mod repair;
 pub mod rules;
+pub mod schedule;
 pub mod sweep_kernel;
 pub mod sync_kernel;
 pub mod table;
@@ -19,6 +19,8 @@ use image::{GrayImage, Luma, RgbaImage, imageops::FilterType};
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::{RngExt, SeedableRng};
+
+use crate::choice::choice;
 
 /// `count` patterns of `len` states (each +1 or -1), row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,17 +58,20 @@ impl Patterns {
     }
 }
 
-/// How a grey image becomes ±1.
-#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
-pub enum Binarise {
-    /// Bright pixels (grey >= 128) are +1.
-    Threshold,
-    /// Pixels brighter than the image's mean are +1 (as the MNIST notebooks do).
-    Mean,
-    /// Opaque pixels (alpha >= 128) are +1: for transparent sprites.
-    Alpha,
-    /// Floyd-Steinberg dithering of the grey image: keeps the tones of photos.
-    Dither,
+choice! {
+    /// How a grey image becomes ±1.
+    #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Binarise {
+        /// Bright pixels (grey >= 128) are +1.
+        Threshold = "threshold",
+        /// Pixels brighter than the image's mean are +1 (as the MNIST notebooks do).
+        Mean = "mean",
+        /// Opaque pixels (alpha >= 128) are +1: for transparent sprites.
+        Alpha = "alpha",
+        /// Floyd-Steinberg dithering of the grey image: keeps the tones of photos.
+        Dither = "dither",
+    }
 }
 
 /// An image resized to `side x side` and binarised into one pattern (row-major; +1 is white).

@@ -10,15 +10,16 @@ use image::RgbImage;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::dynamics::{Recall, Schedule, recall_async_ordered};
-use super::repair::{Attractor, attractor};
+use super::dynamics::{Attractor, Recall, attractor, recall_async_ordered};
+use super::schedule::Schedule;
 use super::rules::{Rule, learn};
 use super::{Binarise, Patterns, image_pattern, overlap_matrix};
 use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
 use crate::data::{ImageSet, folder, mnist, sheet};
-use crate::device::{ComputeDevice, read_f32};
+use crate::compute::device::{ComputeDevice, read_f32};
 use crate::render::{self, item_image};
-use crate::run_folder::{RunFolder, npy_f32, read_npy_f32};
+use crate::run::RunFolder;
+use crate::run::npy::{npy_f32, read_npy_f32};
 
 /// Where the stored patterns come from.
 #[derive(Debug, Clone)]

@@ -12,26 +12,15 @@ use serde::Serialize;
 
 use rand::SeedableRng;
 
-use super::dynamics::{Recall, Schedule, energy, recall_async_ordered, recall_dense, recall_sync, relax_random_neurons};
+use super::dynamics::{
+    Dynamics, Recall, attractor, energy, recall_async_ordered, recall_dense, recall_sync, relax_random_neurons,
+};
+use super::schedule::Schedule;
 use super::rules::{Rule, learn};
 use super::{Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image, pattern_silhouette};
 use crate::data::pixels::decode_file;
-use crate::device::{ComputeDevice, read_f32};
-use crate::run_folder::RunFolder;
-
-/// How the network recalls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-pub enum Dynamics {
-    /// One neuron at a time in a seeded random order.
-    Async,
-    /// All neurons at once.
-    Sync,
-    /// Dense (modern) Hopfield retrieval, s <- Ξᵀ softmax(β Ξ s): the rule is not used.
-    Dense,
-    /// The notebooks' variant: a random neuron per update, until `--patience` updates in a row
-    /// change nothing or `--max-iterations` x N updates.
-    RandomNeuron,
-}
+use crate::compute::device::{ComputeDevice, read_f32};
+use crate::run::RunFolder;
 
 /// Everything one repair needs.
 #[derive(Debug, Clone)]
@@ -76,7 +65,7 @@ pub struct RepairReport {
 impl RepairReport {
     pub fn table(&self) -> String {
         format!(
-            "run folder   {}\nnetwork      {} neurons, {} stored, {:?} rule, {:?} recall ({} iterations)\n\
+            "run folder   {}\nnetwork      {} neurons, {} stored, {} rule, {} recall ({} iterations)\n\
              accuracy     {:.4} -> {:.4}\noverlap      {:.4} -> {:.4}\nenergy       {:.2} -> {:.2}\nlanded on    {}",
             self.run_dir.display(),
             self.neurons,
@@ -92,36 +81,6 @@ impl RepairReport {
             self.energy_after,
             self.landed_on
         )
-    }
-}
-
-/// Where a recall ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attractor {
-    Pattern(usize),
-    Negative(usize),
-    Spurious,
-}
-
-impl std::fmt::Display for Attractor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Attractor::Pattern(k) => write!(f, "pattern {k}"),
-            Attractor::Negative(k) => write!(f, "negative of pattern {k}"),
-            Attractor::Spurious => write!(f, "spurious"),
-        }
-    }
-}
-
-/// Which stored pattern (or its negative) a state is, if any (overlap of at least 0.95).
-pub fn attractor(patterns: &Patterns, state: &[f32]) -> Attractor {
-    let best = (0..patterns.count)
-        .map(|k| (k, overlap(patterns.pattern(k), state)))
-        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
-    match best {
-        Some((k, m)) if m >= 0.95 => Attractor::Pattern(k),
-        Some((k, m)) if m <= -0.95 => Attractor::Negative(k),
-        _ => Attractor::Spurious,
     }
 }
 

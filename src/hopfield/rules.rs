@@ -18,16 +18,24 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::Patterns;
-use crate::device::read_f32;
+use crate::choice::choice;
+use crate::compute::device::read_f32;
 use super::dynamics::relax_random_neurons;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
-pub enum Rule {
-    Hebbian,
-    Storkey,
-    PseudoInverse,
-    /// With [`DaydreamSettings::default`].
-    Daydreaming,
+choice! {
+    /// How the patterns become the weights W.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Rule {
+        /// W = (1/N) Σ ξ ξᵀ, zero diagonal.
+        Hebbian = "hebbian",
+        /// Storkey's incremental rule (1997), with the local-field corrections.
+        Storkey = "storkey",
+        /// The projection rule W = Ξᵀ (Ξ Ξᵀ)⁻¹ Ξ: every stored pattern is a fixed point.
+        PseudoInverse = "pseudo-inverse",
+        /// Hebbian, then unlearning of the states the network relaxes to (the seed notebook's settings).
+        Daydreaming = "daydreaming",
+    }
 }
 
 /// Daydreaming's settings (defaults: the seed notebook's capacity experiment).

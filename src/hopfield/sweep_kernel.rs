@@ -6,9 +6,9 @@ use burn::backend::Wgpu;
 use burn::backend::wgpu::{CubeTensor, into_contiguous};
 use burn::tensor::{Tensor, TensorData};
 
-use super::dynamics::Schedule;
-use crate::device::{is_wgpu, read_f32};
-use crate::wgsl;
+use super::schedule::Schedule;
+use crate::compute::device::{is_wgpu, read_f32};
+use crate::compute::wgsl;
 
 /// Final states and sweeps per probe, or `None` when `weights` is not on a wgpu device.
 pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Option<Result<(Vec<f32>, Vec<usize>)>> {

@@ -7,8 +7,8 @@ use burn::backend::Wgpu;
 use burn::backend::wgpu::{CubeTensor, into_contiguous};
 use burn::tensor::Tensor;
 
-use crate::device::is_wgpu;
-use crate::wgsl;
+use crate::compute::device::is_wgpu;
+use crate::compute::wgsl;
 
 /// Probes one launch updates (the shader's `MAX_PROBES`).
 pub const MAX_PROBES: usize = 8;

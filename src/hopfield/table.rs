@@ -10,11 +10,12 @@ use anyhow::{Result, bail};
 use image::{GrayImage, Luma, RgbImage, imageops::FilterType};
 use plotters::prelude::*;
 
-use super::dynamics::{Schedule, recall_async_batch};
+use super::dynamics::recall_async_batch;
+use super::schedule::Schedule;
 use super::rules::{Rule, learn};
 use super::{Patterns, accuracy, flip_fraction};
 use crate::data::mnist::{read_images, read_labels};
-use crate::device::ComputeDevice;
+use crate::compute::device::ComputeDevice;
 use crate::render;
 
 /// Noise levels of the table, in percent.
@@ -157,7 +158,7 @@ mod tests {
             3,
             &[1, 4],
             7,
-            &crate::device::cpu(),
+            &crate::compute::device::cpu(),
         )
         .unwrap();
         assert_eq!((table.accuracy.len(), table.accuracy[0].len(), table.accuracy[0][0].len()), (2, 10, 3));

@@ -2,7 +2,7 @@
 //! with negative sampling, following umap-learn's `optimize_layout_euclidean` step for step
 //! (edge schedule by weight, linearly decaying learning rate, gradients clipped to ±4, both ends
 //! of an edge moved). Negative samples come from a counter-based hash of (sample, seed ^ epoch,
-//! edge) ([`crate::hash`]; its inner part is computed once per edge), so the CPU path with the
+//! edge) ([`crate::compute::hash`]; its inner part is computed once per edge), so the CPU path with the
 //! edges in order reproduces a map exactly for a seed, and the lock-free paths — on all CPU
 //! threads (`map.parallel`) or in the GPU kernel (`shaders/umap_layout_epoch.wgsl`, all edges at
 //! once) — draw the same samples. umap-rs 0.4.5's own optimiser is not used: its attractive and
@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use rayon::prelude::*;
 
-use crate::hash::{below, pcg, pcg3};
+use crate::compute::hash::{below, pcg, pcg3};
 
 /// Largest step one coordinate takes from one gradient (umap-learn's `clip`).
 const CLIP: f32 = 4.0;

@@ -8,8 +8,8 @@ use burn::backend::wgpu::{CubeTensor, into_contiguous};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::layout::{Edges, LayoutParams};
-use crate::device::{is_wgpu, read_f32};
-use crate::wgsl;
+use crate::compute::device::{is_wgpu, read_f32};
+use crate::compute::wgsl;
 
 
 fn upload(values: Vec<f32>, device: &Device) -> Option<CubeTensor> {

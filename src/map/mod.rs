@@ -2,115 +2,22 @@
 //! graph and curve parameters and our own seeded optimiser ([`layout`]) laying it out from a PCA
 //! start ([`pca`]).
 
+pub mod cluster;
+pub mod knn;
 pub mod layout;
 pub mod layout_kernel;
 pub mod pca;
+pub mod pipeline;
 
 use anyhow::{Result, bail};
 use burn::tensor::Device;
-use serde::{Deserialize, Serialize};
 use umap_rs::{GraphParams, LearnedManifold, ManifoldParams, Umap, UmapConfig};
 
-use crate::features::Features;
-use crate::knn::Neighbours;
+use crate::config::MapConfig;
+use crate::encoder::features::Features;
+use crate::map::knn::Neighbours;
 use crate::progress;
 use layout::{Edges, LayoutParams};
-
-/// UMAP settings, with umap-learn's names and defaults.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct MapConfig {
-    #[serde(default = "default_n_neighbors")]
-    pub n_neighbors: usize,
-    #[serde(default = "default_min_dist")]
-    pub min_dist: f32,
-    #[serde(default = "default_spread")]
-    pub spread: f32,
-    /// Optimisation epochs; 0 picks umap-learn's default (500 up to 10,000 items, else 200).
-    #[serde(default)]
-    pub epochs: usize,
-    #[serde(default = "default_learning_rate")]
-    pub learning_rate: f32,
-    #[serde(default = "default_negative_sample_rate")]
-    pub negative_sample_rate: usize,
-    #[serde(default = "default_repulsion")]
-    pub repulsion_strength: f32,
-    #[serde(default = "default_seed")]
-    pub seed: u64,
-    /// On the CPU, run the layout on all threads without locks (faster, not reproducible);
-    /// off, the edges run in order and a seed reproduces the map exactly.
-    #[serde(default)]
-    pub parallel: bool,
-}
-
-impl Default for MapConfig {
-    fn default() -> Self {
-        Self {
-            n_neighbors: default_n_neighbors(),
-            min_dist: default_min_dist(),
-            spread: default_spread(),
-            epochs: 0,
-            learning_rate: default_learning_rate(),
-            negative_sample_rate: default_negative_sample_rate(),
-            repulsion_strength: default_repulsion(),
-            seed: default_seed(),
-            parallel: false,
-        }
-    }
-}
-
-fn default_n_neighbors() -> usize {
-    15
-}
-fn default_min_dist() -> f32 {
-    0.1
-}
-fn default_spread() -> f32 {
-    1.0
-}
-fn default_learning_rate() -> f32 {
-    1.0
-}
-fn default_negative_sample_rate() -> usize {
-    5
-}
-fn default_repulsion() -> f32 {
-    1.0
-}
-fn default_seed() -> u64 {
-    42
-}
-
-impl MapConfig {
-    /// Checks the values, naming the key (under the `map` table).
-    pub fn validate(&self) -> Result<()> {
-        if self.n_neighbors < 2 {
-            bail!("key `map.n_neighbors`: expected at least 2, got {}", self.n_neighbors);
-        }
-        if !(self.spread > 0.0 && self.spread.is_finite()) {
-            bail!("key `map.spread`: expected a positive number, got {}", self.spread);
-        }
-        if !(self.min_dist >= 0.0 && self.min_dist <= self.spread) {
-            bail!("key `map.min_dist`: expected a value in [0, spread = {}], got {}", self.spread, self.min_dist);
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            bail!("key `map.learning_rate`: expected a positive number, got {}", self.learning_rate);
-        }
-        if !(self.repulsion_strength >= 0.0 && self.repulsion_strength.is_finite()) {
-            bail!("key `map.repulsion_strength`: expected a non-negative number, got {}", self.repulsion_strength);
-        }
-        Ok(())
-    }
-
-    /// Epochs in effect for `n` items.
-    pub fn epochs_for(&self, n: usize) -> usize {
-        match self.epochs {
-            0 if n <= 10_000 => 500,
-            0 => 200,
-            e => e,
-        }
-    }
-}
 
 /// umap-rs's fuzzy graph over the kNN graph `with_self` (each item's neighbours including
 /// itself, at least `n_neighbors` wide; it is narrowed to that, and to fewer than the items).
@@ -190,20 +97,6 @@ pub fn lay_out(
         bail!("the map has non-finite coordinates (degenerate features?)");
     }
     Ok(embedding)
-}
-
-/// Lays out every item in 2-D: [`fuzzy_graph`] then [`lay_out`].
-pub fn project(
-    with_self: &Neighbours,
-    initial: Vec<[f32; 2]>,
-    config: &MapConfig,
-    device: &Device,
-    quiet: bool,
-) -> Result<Vec<[f32; 2]>> {
-    if initial.len() != with_self.len() {
-        bail!("{} initial positions for {} items", initial.len(), with_self.len());
-    }
-    lay_out(&fuzzy_graph(with_self, config, quiet)?, initial, config, device, quiet)
 }
 
 /// Trustworthiness of a 2-D layout against the features (scikit-learn's definition, Euclidean

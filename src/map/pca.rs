@@ -9,9 +9,9 @@ use anyhow::Result;
 use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::device::{is_wgpu, read_f32};
-use crate::features::Features;
-use crate::matmul::{self, View};
+use crate::compute::device::{is_wgpu, read_f32};
+use crate::encoder::features::Features;
+use crate::compute::matmul::{self, View};
 
 /// Most power iterations.
 pub const ITERATIONS: usize = 40;

@@ -2,7 +2,7 @@
 
 use std::process::Output;
 
-use hebb::run_folder::read_npy_f32;
+use hebb::run::npy::read_npy_f32;
 
 use crate::common::{hebb, write_sheet, write_tiny_config};
 

@@ -4,11 +4,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use hebb::config::{
     Activation, EncoderConfig, FeaturesConfig, FilterMode, LateralMode, Normalise, TrainingConfig,
 };
-use hebb::device::{self, DeviceChoice};
+use hebb::compute::device::{self, DeviceChoice};
 use hebb::encoder::HebbianEncoder;
 use hebb::encoder::filters::update_filters;
 use hebb::encoder::lateral::update_weights;
-use hebb::train::{batch_tensor, train};
+use hebb::encoder::train::train;
 
 use crate::common::{sheet_config, write_sheet};
 
@@ -28,7 +28,7 @@ fn features_after_training(
         ..TrainingConfig::default()
     };
     train(&mut encoder, set, &indices, &training, config, device, true).unwrap();
-    let features = encoder.features(batch_tensor(set, &indices, device));
+    let features = encoder.features(set.batch_tensor(&indices, device));
     let on_wgpu = device::is_wgpu(&features.device());
     (features.into_data().try_into_vec::<f32>().unwrap(), on_wgpu)
 }
@@ -209,9 +209,9 @@ fn wgpu_and_cpu_neighbours_agree() {
         let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
         row.iter_mut().for_each(|v| *v /= norm);
     }
-    let features = hebb::features::Features { rows, dim, values };
-    let on_gpu = hebb::knn::all_neighbours(&features, 5, &gpu.device, true).unwrap();
-    let on_cpu = hebb::knn::all_neighbours(&features, 5, &Device::flex(), true).unwrap();
+    let features = hebb::encoder::features::Features { rows, dim, values };
+    let on_gpu = hebb::map::knn::all_neighbours(&features, 5, &gpu.device, true).unwrap();
+    let on_cpu = hebb::map::knn::all_neighbours(&features, 5, &Device::flex(), true).unwrap();
     assert_eq!(on_gpu.indices, on_cpu.indices);
     assert!(relative_gap(&on_gpu.similarities, &on_cpu.similarities) <= 1e-5);
 }
@@ -220,7 +220,8 @@ fn wgpu_and_cpu_neighbours_agree() {
 /// fit from that start.
 #[test]
 fn wgpu_cpu_and_linfa_kmeans_agree() {
-    use hebb::cluster::{ClusterConfig, initial_centroids, kmeans, kmeans_linfa};
+    use hebb::config::ClusterConfig;
+    use hebb::map::cluster::{initial_centroids, kmeans, kmeans_linfa};
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let (rows, dim) = (240, 5);
     let values: Vec<f32> = (0..rows * dim)
@@ -277,7 +278,8 @@ fn wgpu_and_cpu_synchronous_recall_agree() {
 /// same final states, same sweep counts.
 #[test]
 fn wgpu_and_cpu_asynchronous_recall_agree() {
-    use hebb::hopfield::dynamics::{Schedule, recall_async_batch};
+    use hebb::hopfield::dynamics::recall_async_batch;
+    use hebb::hopfield::schedule::Schedule;
     use hebb::hopfield::rules::{Rule, learn};
     use hebb::hopfield::{Patterns, flip_fraction};
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");

@@ -1,9 +1,9 @@
 //! UMAP on well-separated blobs: separated, trustworthy, reproducible for a seed on the CPU.
 
 use burn::tensor::Device;
-use hebb::features::Features;
-use hebb::knn;
-use hebb::map::{self, MapConfig, pca};
+use hebb::encoder::features::Features;
+use hebb::config::{ClusterConfig, MapConfig};
+use hebb::map::{self, pipeline};
 
 /// `blobs` groups of `per_blob` unit vectors in 16-D around orthogonal centres.
 fn blobs(blobs: usize, per_blob: usize) -> (Features, Vec<usize>) {
@@ -27,10 +27,8 @@ fn layout(features: &Features, config: &MapConfig) -> Vec<[f32; 2]> {
 }
 
 fn layout_on(features: &Features, config: &MapConfig, device: &Device) -> Vec<[f32; 2]> {
-    let device = device.clone();
-    let with_self = knn::search_all(features, config.n_neighbors, &device, true).unwrap();
-    let initial = pca::principal_components(features, &device).unwrap();
-    map::project(&with_self, initial, config, &device, true).unwrap()
+    let stage = pipeline::run(features, config, &ClusterConfig::default(), device, true, true).unwrap();
+    stage.layout.expect("the layout was asked for").coords
 }
 
 #[test]
@@ -64,7 +62,7 @@ fn assert_separated(features: &Features, labels: &[usize], coords: &[[f32; 2]]) 
 /// order): the same samples and steps, so equally good maps, though not equal coordinates.
 #[test]
 fn gpu_layout_separates_blobs_as_well_as_the_cpu_twin() {
-    let gpu = hebb::device::select(hebb::device::DeviceChoice::Gpu).expect("a wgpu adapter");
+    let gpu = hebb::compute::device::select(hebb::compute::device::DeviceChoice::Gpu).expect("a wgpu adapter");
     let (features, labels) = blobs(5, 30);
     let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
     let on_gpu = layout_on(&features, &config, &gpu.device);

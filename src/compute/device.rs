@@ -12,16 +12,19 @@ use anyhow::{Result, bail};
 use burn::backend::wgpu::wgpu;
 use burn::tensor::{Device, Int, Tensor};
 
-/// What the user asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum DeviceChoice {
-    /// A hardware GPU when wgpu finds one, else the CPU.
-    #[default]
-    Auto,
-    /// The wgpu adapter, hardware or software; an error when there is none.
-    Gpu,
-    /// burn's pure-Rust CPU backend.
-    Cpu,
+use crate::choice::choice;
+
+choice! {
+    /// What the user asked for.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum DeviceChoice {
+        /// A hardware GPU when wgpu finds one, else the CPU.
+        Auto = "auto",
+        /// The wgpu adapter, hardware or software; an error when there is none.
+        Gpu = "gpu",
+        /// burn's pure-Rust CPU backend.
+        Cpu = "cpu",
+    }
 }
 
 /// A device ready for tensors, with a human-readable description of what it is.

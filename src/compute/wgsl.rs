@@ -27,19 +27,19 @@ impl KernelSource for WgslKernel {
 }
 
 /// `shaders/hebbian_update.wgsl`.
-pub const HEBBIAN_UPDATE: WgslKernel = WgslKernel { name: "hebbian_update", source: include_str!("../shaders/hebbian_update.wgsl") };
+pub const HEBBIAN_UPDATE: WgslKernel = WgslKernel { name: "hebbian_update", source: include_str!("../../shaders/hebbian_update.wgsl") };
 
 /// `shaders/hopfield_async_sweep.wgsl`.
 pub const HOPFIELD_ASYNC_SWEEP: WgslKernel =
-    WgslKernel { name: "hopfield_async_sweep", source: include_str!("../shaders/hopfield_async_sweep.wgsl") };
+    WgslKernel { name: "hopfield_async_sweep", source: include_str!("../../shaders/hopfield_async_sweep.wgsl") };
 
 /// `shaders/umap_layout_epoch.wgsl`.
 pub const UMAP_LAYOUT_EPOCH: WgslKernel =
-    WgslKernel { name: "umap_layout_epoch", source: include_str!("../shaders/umap_layout_epoch.wgsl") };
+    WgslKernel { name: "umap_layout_epoch", source: include_str!("../../shaders/umap_layout_epoch.wgsl") };
 
 /// `shaders/hopfield_sync_step.wgsl`.
 pub const HOPFIELD_SYNC_STEP: WgslKernel =
-    WgslKernel { name: "hopfield_sync_step", source: include_str!("../shaders/hopfield_sync_step.wgsl") };
+    WgslKernel { name: "hopfield_sync_step", source: include_str!("../../shaders/hopfield_sync_step.wgsl") };
 
 /// Largest workgroup count along one dispatch dimension.
 const MAX_GROUPS_PER_DIMENSION: usize = 65_535;

@@ -8,15 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 
-use crate::config::EncodeConfig;
+use crate::compute::device::ComputeDevice;
 use crate::data::pixels::{decode_file, to_planar};
 use crate::data::{ImageSet, Item};
-use crate::device::ComputeDevice;
-use crate::encode::{CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, ITEMS_FILE, new_encoder};
-use crate::features::Features;
-use crate::knn;
+use crate::encoder::{HebbianEncoder, features};
+use crate::map::knn;
 use crate::render;
-use crate::run_folder::{read_items_csv, read_npy_f32, write_atomically};
+use crate::run::{ENCODER_FILE, FEATURES_FILE, Run, write_atomically};
 
 /// What to look up.
 #[derive(Debug, Clone)]
@@ -27,45 +25,22 @@ pub enum QueryTarget {
     Image(PathBuf),
 }
 
-/// A finished run, read back from its folder.
-pub struct Run {
-    pub dir: PathBuf,
-    pub config: EncodeConfig,
-    pub features: Features,
-    pub items: Vec<Item>,
-}
-
-impl Run {
-    pub fn open(dir: &Path) -> Result<Self> {
-        if !dir.is_dir() {
-            bail!("run folder {} does not exist (run `hebb encode` first)", dir.display());
-        }
-        let config = EncodeConfig::load(Some(&dir.join(CONFIG_FILE)))?;
-        let (rows, dim, values) = read_npy_f32(&dir.join(FEATURES_FILE))?;
-        let items = read_items_csv(&dir.join(ITEMS_FILE))?;
-        if items.len() != rows {
-            bail!("{} lists {} items but {} has {rows} rows", ITEMS_FILE, items.len(), FEATURES_FILE);
-        }
-        Ok(Self { dir: dir.to_path_buf(), config, features: Features { rows, dim, values }, items })
+/// Encodes an image file with the run's saved encoder, as the run's images were.
+pub fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Result<Vec<f32>> {
+    let side = run.config.data.image_size as usize;
+    let color = run.config.color();
+    let planar = to_planar(decode_file(path)?, side, color);
+    let single = ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;
+    let encoder_path = run.dir.join(ENCODER_FILE);
+    let encoder = HebbianEncoder::for_config(&run.config, &device.device)
+        .try_load_file(&encoder_path)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("cannot load the encoder {}", encoder_path.display()))?;
+    let features = features::extract(&encoder, &single, 1, &device.device, true)?;
+    if features.dim != run.features.dim {
+        bail!("the saved encoder gives {} features, {} has {}", features.dim, FEATURES_FILE, run.features.dim);
     }
-
-    /// Encodes an image file with the run's saved encoder.
-    pub fn encode_image(&self, path: &Path, device: &ComputeDevice) -> Result<Vec<f32>> {
-        let side = self.config.data.image_size as usize;
-        let color = self.config.color();
-        let planar = to_planar(decode_file(path)?, side, color);
-        let single = ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;
-        let encoder_path = self.dir.join(ENCODER_FILE);
-        let encoder = new_encoder(&self.config, &device.device)
-            .try_load_file(&encoder_path)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| format!("cannot load the encoder {}", encoder_path.display()))?;
-        let features = crate::features::extract(&encoder, &single, 1, &device.device, true)?;
-        if features.dim != self.features.dim {
-            bail!("the saved encoder gives {} features, {} has {}", features.dim, FEATURES_FILE, self.features.dim);
-        }
-        Ok(features.values)
-    }
+    Ok(features.values)
 }
 
 /// One answer row.
@@ -87,7 +62,7 @@ pub fn query(run: &Run, target: &QueryTarget, top: usize, device: &ComputeDevice
             }
             (run.features.row(*index).to_vec(), Some(*index))
         }
-        QueryTarget::Image(path) => (run.encode_image(path, device)?, None),
+        QueryTarget::Image(path) => (encode_image(run, path, device)?, None),
     };
     let wanted = (top + exclude.is_some() as usize).min(run.features.rows);
     let found = knn::search(&vector, &run.features, wanted, &device.device, true)?;
@@ -121,11 +96,7 @@ pub fn table(run: &Run, matches: &[Match]) -> String {
 
 /// Writes the query and its matches as one row of pictures (the data set is reloaded).
 pub fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], path: &Path) -> Result<()> {
-    let images = crate::data::load(&run.config.data, run.config.color(), true)?;
-    if images.items.iter().map(|i| &i.source).ne(run.items.iter().map(|i| &i.source)) {
-        bail!("the data set has changed since the run; its items no longer match {}", ITEMS_FILE);
-    }
-    let mut all = images;
+    let mut all = run.load_images(true)?;
     let query_index = match target {
         QueryTarget::Item(index) => *index,
         QueryTarget::Image(file) => {

@@ -5,8 +5,8 @@ use std::path::Path;
 
 /// (path relative to the project root, contents)
 const FILES: &[(&str, &[u8])] = &[
-    ("data/emoji-twitter/sheet_32.png", include_bytes!("../data/emoji-twitter/sheet_32.png")),
-    ("data/emoji-twitter/labels.csv", include_bytes!("../data/emoji-twitter/labels.csv")),
+    ("data/emoji-twitter/sheet_32.png", include_bytes!("../../data/emoji-twitter/sheet_32.png")),
+    ("data/emoji-twitter/labels.csv", include_bytes!("../../data/emoji-twitter/labels.csv")),
 ];
 
 /// The embedded contents of `path`, when it names one of the embedded files.

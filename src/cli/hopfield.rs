@@ -5,15 +5,17 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
-use super::capacity::{self, CapacitySettings};
-use super::network::{self, PatternSource};
-use super::repair::{self, Attractor, Dynamics, RepairSettings};
-use super::rules::Rule;
-use super::{Binarise, Corruption};
-use crate::cli::{DeviceArgs, check_run_name};
-use crate::device;
+use super::DeviceArgs;
+use crate::compute::device;
+use crate::config::check_folder_name;
+use crate::hopfield::capacity::{self, CapacitySettings};
+use crate::hopfield::dynamics::{Attractor, Dynamics};
+use crate::hopfield::network::{self, PatternSource};
+use crate::hopfield::repair::{self, RepairSettings};
+use crate::hopfield::rules::Rule;
+use crate::hopfield::{self, Binarise, Corruption};
 use crate::render;
-use crate::run_folder::RunFolder;
+use crate::run::RunFolder;
 
 #[derive(Debug, Subcommand)]
 pub enum HopfieldCommand {
@@ -240,7 +242,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             if !(args.temperature >= 0.0 && args.final_temperature >= 0.0) {
                 bail!("--temperature and --final-temperature: expected values of at least 0");
             }
-            check_run_name(&args.name)?;
+            check_folder_name("--name", &args.name)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let settings = RepairSettings {
@@ -270,7 +272,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             Ok(())
         }
         HopfieldCommand::Store(args) => {
-            check_run_name(&args.name)?;
+            check_folder_name("--name", &args.name)?;
             let source = match (&args.folder, &args.sheet, &args.mnist, args.random) {
                 (Some(root), ..) => PatternSource::Folder { root: root.clone(), limit: args.limit },
                 (None, Some(path), ..) => PatternSource::Sheet { path: path.clone(), tile: args.tile, border: args.border, limit: args.limit },
@@ -285,7 +287,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             eprintln!("device: {}", device.description);
             let run_dir = args.output_dir.join(&args.name);
             let info = network::store(&source, args.side, args.binarise, args.rule, &run_dir, &device)?;
-            println!("stored {} patterns of {} neurons ({:?} rule) in {}", info.sources.len(), args.side * args.side, info.rule, run_dir.display());
+            println!("stored {} patterns of {} neurons ({} rule) in {}", info.sources.len(), args.side * args.side, info.rule, run_dir.display());
             Ok(())
         }
         HopfieldCommand::Recall(args) => {
@@ -294,7 +296,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
                 Some(image) => net.cue_from_image(image)?,
                 None => net.mixture(&args.mix)?,
             };
-            let cue = crate::hopfield::flip_fraction(&cue, args.noise, args.seed)?;
+            let cue = hopfield::flip_fraction(&cue, args.noise, args.seed)?;
             let (recall, reached) = net.recall(&cue, args.max_iterations, args.seed);
             let source = match reached {
                 Attractor::Pattern(k) | Attractor::Negative(k) => format!(" ({})", net.info.sources[k]),
@@ -306,10 +308,10 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             Ok(())
         }
         HopfieldCommand::Table(args) => {
-            check_run_name(&args.name)?;
+            check_folder_name("--name", &args.name)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let table = crate::hopfield::table::run(&args.mnist, &args.labels, args.side, args.max_digits, &args.sweeps, args.seed, &device)?;
+            let table = hopfield::table::run(&args.mnist, &args.labels, args.side, args.max_digits, &args.sweeps, args.seed, &device)?;
             let text = table.text();
             print!("{text}");
             let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
@@ -322,7 +324,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             if !(0.0..=1.0).contains(&args.threshold) {
                 bail!("--threshold: expected a value in [0, 1], got {}", args.threshold);
             }
-            check_run_name(&args.name)?;
+            check_folder_name("--name", &args.name)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let loads = if args.loads.is_empty() { (1..=24).map(|i| i as f64 * 0.025).collect() } else { args.loads };

@@ -6,102 +6,20 @@
 use std::path::Path;
 use std::sync::Once;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use image::{Rgb, RgbImage, Rgba, RgbaImage, imageops::FilterType};
 use plotters::prelude::*;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
-use serde::{Deserialize, Serialize};
 
+use crate::config::RenderConfig;
 use crate::data::ImageSet;
-use crate::train::{LayerStats, Stage, TrainingLog};
+use crate::run::{CANVAS_FILE, CLUSTERS_FILE, MAP_CLUSTERS_FILE, MAP_LABELS_FILE, RunFolder};
+use crate::encoder::train::{LayerStats, Stage, TrainingLog};
 
 /// The family name the embedded font is registered under.
 pub const FONT: &str = "sans-serif";
 const BACKGROUND: [u8; 3] = [22, 22, 28];
 const TEXT: RGBColor = RGBColor(230, 230, 230);
-
-/// Render settings.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RenderConfig {
-    /// Side of the square sprite canvas, in pixels.
-    #[serde(default = "default_canvas_size")]
-    pub canvas_size: u32,
-    /// Space kept free on each side of the canvas.
-    #[serde(default = "default_margin")]
-    pub margin: u32,
-    /// Side each image is drawn at on the canvas.
-    #[serde(default = "default_sprite_size")]
-    pub sprite_size: u32,
-    /// Leave the canvas background transparent instead of dark.
-    #[serde(default)]
-    pub transparent_background: bool,
-    /// Query rows of the neighbour grid.
-    #[serde(default = "default_neighbour_rows")]
-    pub neighbour_rows: usize,
-    /// Side of one image in the neighbour grid.
-    #[serde(default = "default_cell_size")]
-    pub cell_size: u32,
-    /// Seed of the neighbour grid's sample of queries.
-    #[serde(default = "default_seed")]
-    pub seed: u64,
-}
-
-impl Default for RenderConfig {
-    fn default() -> Self {
-        Self {
-            canvas_size: default_canvas_size(),
-            margin: default_margin(),
-            sprite_size: default_sprite_size(),
-            transparent_background: false,
-            neighbour_rows: default_neighbour_rows(),
-            cell_size: default_cell_size(),
-            seed: default_seed(),
-        }
-    }
-}
-
-fn default_canvas_size() -> u32 {
-    2500
-}
-fn default_margin() -> u32 {
-    60
-}
-fn default_sprite_size() -> u32 {
-    48
-}
-fn default_neighbour_rows() -> usize {
-    10
-}
-fn default_cell_size() -> u32 {
-    96
-}
-fn default_seed() -> u64 {
-    42
-}
-
-impl RenderConfig {
-    pub fn validate(&self) -> Result<()> {
-        for (key, value) in [
-            ("canvas_size", self.canvas_size as usize),
-            ("sprite_size", self.sprite_size as usize),
-            ("neighbour_rows", self.neighbour_rows),
-            ("cell_size", self.cell_size as usize),
-        ] {
-            if value == 0 {
-                bail!("key `render.{key}`: expected a positive value, got 0");
-            }
-        }
-        if 2 * self.margin >= self.canvas_size {
-            bail!(
-                "key `render.margin`: expected less than half of canvas_size ({}), got {}",
-                self.canvas_size,
-                self.margin
-            );
-        }
-        Ok(())
-    }
-}
 
 /// Registers the embedded DejaVu Sans for plotters (once per process).
 pub fn register_font() {
@@ -527,6 +445,53 @@ where
     picture
         .save_with_format(path, image::ImageFormat::Png)
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The pictures of the map: the sprite canvas, the same framed by cluster with a legend, and
+/// the scatter charts by cluster and (when there are labels) by label. Returns the file names.
+pub fn save_map_pictures(
+    folder: &RunFolder,
+    images: &ImageSet,
+    coords: &[[f32; 2]],
+    clusters: &[usize],
+    render_config: &RenderConfig,
+) -> Result<Vec<&'static str>> {
+    let (plain, framed) = sprite_canvases(images, coords, render_config, clusters);
+    save_png(&plain, &folder.path(CANVAS_FILE))?;
+    let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
+    let cluster_names: Vec<String> = (0..n_clusters)
+        .map(|c| {
+            format!(
+                "cluster {c} ({})",
+                clusters.iter().filter(|&&x| x == c).count()
+            )
+        })
+        .collect();
+    save_png(
+        &add_legend(&framed, &cluster_names)?,
+        &folder.path(CLUSTERS_FILE),
+    )?;
+    let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
+    save_png(
+        &scatter_chart(
+            coords,
+            clusters,
+            &cluster_names,
+            "UMAP map, K-Means clusters",
+            1200,
+        )?,
+        &folder.path(MAP_CLUSTERS_FILE),
+    )?;
+    files.push(MAP_CLUSTERS_FILE);
+    if images.has_labels() {
+        let (labels, label_names) = crate::data::label_groups(&images.items);
+        save_png(
+            &scatter_chart(coords, &labels, &label_names, "UMAP map, labels", 1200)?,
+            &folder.path(MAP_LABELS_FILE),
+        )?;
+        files.push(MAP_LABELS_FILE);
+    }
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -15,22 +15,15 @@ use std::fmt::Write as _;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::cluster::{self, ClusterConfig};
-use crate::config::{FilterMode, LateralMode};
-use crate::data::split;
-use crate::data::{self, ImageSet};
-use crate::device::ComputeDevice;
-use crate::encode::{label_groups, new_encoder, training_items};
-use crate::features::{self, Features};
-use crate::knn::{self, Neighbours};
-use crate::query::Run;
-use crate::{map, train};
-
-/// The scores' file in the run folder.
-pub const EVAL_FILE: &str = "eval.json";
-
-/// Neighbours that vote in the kNN accuracy.
-pub const VOTERS: usize = 5;
+use crate::compute::device::ComputeDevice;
+use crate::config::{ClusterConfig, FilterMode, LateralMode};
+use crate::data::{ImageSet, label_groups, split};
+use crate::encoder::features::{self, Features};
+use crate::encoder::{HebbianEncoder, train};
+use crate::map::cluster;
+use crate::map::knn::{self, Neighbours};
+use crate::map::pipeline::{self, TOP_K};
+use crate::run::Run;
 
 /// Share of items whose neighbours' majority label is their own. Ties go to the label whose
 /// first vote came from the more similar neighbour.
@@ -137,38 +130,16 @@ pub fn score(
     device: &ComputeDevice,
     with_map: bool,
 ) -> Result<Scores> {
-    let width = run
-        .config
-        .map
-        .n_neighbors
-        .max(VOTERS + 1)
-        .min(features.rows);
-    let with_self = knn::search_all(features, width, &device.device, true)?;
-    let voters = knn::drop_self(&with_self.truncate(VOTERS + 1));
-    let clusters_config = ClusterConfig {
-        n_clusters: label_count,
-        ..run.config.clusters.clone()
-    };
-    let on_features = cluster::kmeans(
-        &features.values,
-        features.rows,
-        features.dim,
-        &clusters_config,
-        &device.device,
-    )?;
-    let on_map = if with_map {
-        let initial = map::pca::principal_components(features, &device.device)?;
-        let coords = map::project(&with_self, initial, &run.config.map, &device.device, true)?;
-        let flat: Vec<f32> = coords.iter().flatten().copied().collect();
-        Some(cluster::kmeans(
-            &flat,
-            coords.len(),
-            2,
-            &clusters_config,
-            &device.device,
-        )?)
-    } else {
-        None
+    let clusters_config = ClusterConfig { n_clusters: label_count, ..run.config.clusters.clone() };
+    let stage = pipeline::run(features, &run.config.map, &clusters_config, &device.device, with_map, true)?;
+    let voters = knn::drop_self(&stage.with_self.truncate(TOP_K + 1));
+    let on_features = stage.clusters;
+    let on_map = match stage.layout {
+        Some(layout) => {
+            let flat: Vec<f32> = layout.coords.iter().flatten().copied().collect();
+            Some(cluster::kmeans(&flat, layout.coords.len(), 2, &clusters_config, &device.device)?)
+        }
+        None => None,
     };
     let (train, test) = split::stratified(labels, run.config.training.seed);
     Ok(Scores {
@@ -211,22 +182,12 @@ pub fn evaluate(
         );
     }
     let (labels, names) = label_groups(&run.items);
-    let images = data::load(&run.config.data, run.config.color(), quiet)?;
-    if images
-        .items
-        .iter()
-        .map(|i| &i.source)
-        .ne(run.items.iter().map(|i| &i.source))
-    {
-        bail!(
-            "the data set has changed since the run; its items no longer match the run's items.csv"
-        );
-    }
+    let images = run.load_images(quiet)?;
     let mut baseline = run.config.clone();
     baseline.encoder.filters = FilterMode::Random;
     baseline.encoder.lateral = LateralMode::None;
-    let mut untrained = new_encoder(&baseline, &device.device);
-    let items = training_items(&baseline, &images.items)?;
+    let mut untrained = HebbianEncoder::for_config(&baseline, &device.device);
+    let items = train::training_items(&baseline.training, &images.items)?;
     train::train(
         &mut untrained,
         &images,

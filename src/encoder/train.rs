@@ -5,15 +5,15 @@
 
 use std::fmt::Write as _;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::config::{EncoderConfig, FilterMode, TrainingConfig};
-use crate::data::ImageSet;
-use crate::device::read_f32;
+use crate::data::{ImageSet, Item, label_groups, split};
+use crate::compute::device::read_f32;
 use crate::encoder::{HebbianEncoder, whitening};
 use crate::progress;
 
@@ -94,10 +94,17 @@ impl TrainingLog {
     }
 }
 
-/// Uploads the images at `indices` as a `[B, C, side, side]` tensor.
-pub fn batch_tensor(images: &ImageSet, indices: &[usize], device: &Device) -> Tensor<4> {
-    let shape = [indices.len(), images.channels(), images.side, images.side];
-    Tensor::from_data(TensorData::new(images.batch_f32(indices), shape), device)
+/// The items the encoder trains on: all of them, or with `training.holdout` the training part of
+/// the seeded stratified split that `hebb eval`'s probe tests on.
+pub fn training_items(config: &TrainingConfig, items: &[Item]) -> Result<Vec<usize>> {
+    if !config.holdout {
+        return Ok((0..items.len()).collect());
+    }
+    if !items.iter().any(|i| i.label.is_some()) {
+        bail!("key `training.holdout`: the split it holds out is stratified by label, and the data set has no labels");
+    }
+    let (groups, _) = label_groups(items);
+    Ok(split::stratified(&groups, config.seed).0)
 }
 
 /// The order in which `items` are visited in each of `epochs` epochs.
@@ -241,7 +248,7 @@ pub fn train(
         {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
-                let input = encoder.input_of(layer, batch_tensor(images, batch, device));
+                let input = encoder.input_of(layer, images.batch_tensor(batch, device));
                 let stats = encoder.layer_mut(layer).learn_filters(
                     input,
                     config.filter_lr,
@@ -271,7 +278,7 @@ pub fn train(
         {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
-                let stats = encoder.train_step(batch_tensor(images, batch, device), config.lr);
+                let stats = encoder.train_step(images.batch_tensor(batch, device), config.lr);
                 pending
                     .steps
                     .push((step, epoch + 1, lateral_layers.clone(), stats));
@@ -340,7 +347,7 @@ fn sample_sums<const D: usize>(
 ) -> Option<(usize, Tensor<D>, Tensor<D>)> {
     sample.chunks(batch_size).fold(None, |sums, batch| {
         let (n, first, second) =
-            measure(encoder.input_of(layer, batch_tensor(images, batch, device)));
+            measure(encoder.input_of(layer, images.batch_tensor(batch, device)));
         Some(match sums {
             None => (n, first, second),
             Some((count, a, b)) => (count + n, a + first, b + second),
@@ -393,4 +400,25 @@ pub fn fit_whitening(
         Tensor::from_data(TensorData::new(zca, [dim, dim]), device),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holdout_trains_on_the_split_s_training_part_and_needs_labels() {
+        let mut config = TrainingConfig::default();
+        let items: Vec<Item> =
+            (0..50).map(|i| Item { source: format!("s#{i}"), label: Some(format!("c{}", i % 5)) }).collect();
+        assert_eq!(training_items(&config, &items).unwrap().len(), 50);
+        config.holdout = true;
+        let train = training_items(&config, &items).unwrap();
+        let (groups, _) = label_groups(&items);
+        assert_eq!(train, split::stratified(&groups, config.seed).0);
+        assert_eq!(train.len(), 40);
+        let unlabelled: Vec<Item> = items.iter().map(|i| Item { label: None, ..i.clone() }).collect();
+        let error = training_items(&config, &unlabelled).unwrap_err().to_string();
+        assert!(error.contains("training.holdout"), "{error}");
+    }
 }

@@ -9,12 +9,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-pub use crate::cluster::ClusterConfig;
-pub use crate::map::MapConfig;
-pub use crate::render::RenderConfig;
+mod map;
+mod render;
+
+pub use map::{ClusterConfig, MapConfig};
+pub use render::RenderConfig;
 
 /// The configuration that `hebb encode` runs without `--config`: the embedded Twemoji sheet.
-pub const DEFAULT_CONFIG_TOML: &str = include_str!("../configs/emoji.toml");
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../configs/emoji.toml");
 
 /// Everything one `hebb encode` run needs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -382,16 +384,7 @@ impl EncodeConfig {
 
     /// Checks every value, naming the key of the first one that is out of range.
     pub fn validate(&self) -> Result<()> {
-        if self.name.trim().is_empty()
-            || self.name.contains(['/', '\\'])
-            || self.name == "."
-            || self.name == ".."
-        {
-            bail!(
-                "key `name`: expected a non-empty folder name without slashes, got {:?}",
-                self.name
-            );
-        }
+        check_folder_name("key `name`", &self.name)?;
         positive("data.image_size", self.data.image_size as usize)?;
         if self.data.image_size < 16 {
             bail!(
@@ -446,6 +439,14 @@ impl EncodeConfig {
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string_pretty(self).context("cannot serialise the resolved config")
     }
+}
+
+/// A run folder's name must be one path component; `what` names the key or option in the error.
+pub fn check_folder_name(what: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+        bail!("{what}: expected a non-empty folder name without slashes, got {name:?}");
+    }
+    Ok(())
 }
 
 fn positive(key: &str, value: usize) -> Result<()> {

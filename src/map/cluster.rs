@@ -26,58 +26,13 @@ use ndarray016::ArrayView2;
 use rayon::prelude::*;
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
-use serde::{Deserialize, Serialize};
 
-use crate::device::{is_wgpu, read_f32};
-use crate::matmul::{self, View};
+use crate::compute::device::{is_wgpu, read_f32};
+use crate::config::ClusterConfig;
+use crate::compute::matmul::{self, View};
 
 /// linfa's default convergence tolerance on the centroid change.
 const TOLERANCE: f32 = 1e-4;
-
-/// K-Means settings.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterConfig {
-    #[serde(default = "default_n_clusters")]
-    pub n_clusters: usize,
-    #[serde(default = "default_max_iter")]
-    pub max_iter: u64,
-    /// Restarts from different seeds; the best inertia wins.
-    #[serde(default = "default_n_runs")]
-    pub n_runs: usize,
-    #[serde(default = "default_seed")]
-    pub seed: u64,
-}
-
-impl Default for ClusterConfig {
-    fn default() -> Self {
-        Self { n_clusters: default_n_clusters(), max_iter: default_max_iter(), n_runs: default_n_runs(), seed: default_seed() }
-    }
-}
-
-fn default_n_clusters() -> usize {
-    10
-}
-fn default_max_iter() -> u64 {
-    300
-}
-fn default_n_runs() -> usize {
-    1
-}
-fn default_seed() -> u64 {
-    42
-}
-
-impl ClusterConfig {
-    pub fn validate(&self) -> Result<()> {
-        for (key, value) in [("n_clusters", self.n_clusters), ("n_runs", self.n_runs), ("max_iter", self.max_iter as usize)] {
-            if value == 0 {
-                bail!("key `clusters.{key}`: expected a positive value, got 0");
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A cluster index for each of the `rows` rows of `values` (row-major, `dim` wide), computed on
 /// `device`. With fewer rows than clusters asked for, the count is reduced to the row count.
@@ -258,7 +213,7 @@ impl Points {
         let distances = self.squared_distances(&centroids);
         let inertia = read_f32(distances.clone().min_dim(1).sum(), "K-Means inertia")?[0] as f64;
         let nearest = distances.argmin(1).reshape([self.rows]);
-        let labels = crate::device::read_indices(nearest, "K-Means labels")?;
+        let labels = crate::compute::device::read_indices(nearest, "K-Means labels")?;
         Ok(Clustering { labels: labels.into_iter().map(|i| i as usize).collect(), inertia })
     }
 }
@@ -378,7 +333,7 @@ pub fn kmeans_linfa(values: &[f32], rows: usize, dim: usize, config: &ClusterCon
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::pcg;
+    use crate::compute::hash::pcg;
 
     #[test]
     fn separates_two_groups_reproducibly() {

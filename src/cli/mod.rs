@@ -7,14 +7,17 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::bench;
+use crate::commands::bench::map::MapInput;
+use crate::commands::query::{self, QueryTarget};
+use crate::commands::{bench, encode, eval};
+use crate::compute::device::{self, DeviceChoice};
 use crate::config::EncodeConfig;
-use crate::device::{self, DeviceChoice};
-use crate::encode;
-use crate::eval;
-use crate::hopfield::{self, cli::HopfieldCommand};
-use crate::query::{self, QueryTarget};
-use crate::run_folder::write_atomically;
+use crate::map::pipeline::TOP_K;
+use crate::run::{EVAL_FILE, Run, write_atomically};
+use hopfield::HopfieldCommand;
+
+mod choices;
+mod hopfield;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,7 +88,7 @@ pub struct QueryArgs {
     #[arg(long)]
     pub image: Option<PathBuf>,
     /// How many matches to list.
-    #[arg(long, default_value_t = crate::encode::TOP_K)]
+    #[arg(long, default_value_t = TOP_K)]
     pub top: usize,
     /// Also write the query and its matches as one row of pictures to this PNG.
     #[arg(long)]
@@ -187,14 +190,6 @@ pub fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
     Ok(config)
 }
 
-/// A run folder name must be one path component.
-pub(crate) fn check_run_name(name: &str) -> Result<()> {
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
-        bail!("--name: expected a folder name without slashes, got {name:?}");
-    }
-    Ok(())
-}
-
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Encode(args) => {
@@ -211,10 +206,7 @@ fn run(cli: Cli) -> Result<()> {
                 (None, Some(image)) => QueryTarget::Image(image.clone()),
                 (None, None) => bail!("give --item or --image"),
             };
-            if args.top == 0 {
-                bail!("--top: expected at least 1");
-            }
-            let run = query::Run::open(&args.run)?;
+            let run = Run::open(&args.run)?;
             let device = device::select(args.device.device)?;
             let matches = query::query(&run, &target, args.top, &device)?;
             print!("{}", query::table(&run, &matches));
@@ -225,42 +217,42 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Eval(args) => {
-            let run = query::Run::open(&args.run)?;
+            let run = Run::open(&args.run)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let scores = eval::evaluate(&run, &device, !args.no_map, args.quiet)?;
             print!("{}", eval::table(&scores));
-            let path = args.run.join(eval::EVAL_FILE);
+            let path = args.run.join(EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;
             eprintln!("wrote {}", path.display());
             Ok(())
         }
-        Command::Hopfield(command) => hopfield::cli::run(command),
+        Command::Hopfield(command) => hopfield::run(command),
         Command::Bench(BenchCommand::Hopfield(args)) => {
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let dense_neurons =
                 args.dense_neurons
                     .unwrap_or(if device.is_gpu { 16_384 } else { 4096 });
-            println!("{}", bench::hopfield(&device, dense_neurons)?);
+            println!("{}", bench::hopfield::run(&device, dense_neurons)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Map(args)) => {
             let input = match (&args.run, args.synthetic) {
-                (Some(run), _) => bench::MapInput::from_run(query::Run::open(run)?),
-                (None, Some(rows)) => bench::MapInput::synthetic(rows, args.dim, args.seed)?,
+                (Some(run), _) => MapInput::from_run(Run::open(run)?),
+                (None, Some(rows)) => MapInput::synthetic(rows, args.dim, args.seed)?,
                 (None, None) => bail!("bench map: give --run <folder> or --synthetic <rows>"),
             };
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            println!("{}", bench::map(&input, &device)?);
+            println!("{}", bench::map::run(&input, &device)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Encode(args)) => {
             let config = EncodeConfig::load(args.config.as_deref())?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let table = bench::encode(&config, &device, args.images)?;
+            let table = bench::encode::run(&config, &device, args.images)?;
             println!("{table}");
             Ok(())
         }

@@ -5,10 +5,9 @@ use anyhow::Result;
 use burn::tensor::Device;
 
 use crate::data::ImageSet;
-use crate::device::read_f32;
+use crate::compute::device::read_f32;
 use crate::encoder::HebbianEncoder;
 use crate::progress;
-use crate::train::batch_tensor;
 
 /// Row-major `rows x dim` features.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +36,7 @@ pub fn extract(
     let mut values = Vec::new();
     let mut dim = 0;
     for batch in indices.chunks(batch_size) {
-        let features = encoder.features(batch_tensor(images, batch, device));
+        let features = encoder.features(images.batch_tensor(batch, device));
         dim = features.dims()[1];
         let batch_values = read_f32(features, "features")?;
         values.extend(batch_values);

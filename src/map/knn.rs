@@ -16,9 +16,9 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use rayon::prelude::*;
 
-use crate::device::{is_wgpu, read_f32, read_indices};
-use crate::features::Features;
-use crate::matmul::{self, View};
+use crate::compute::device::{is_wgpu, read_f32, read_indices};
+use crate::encoder::features::Features;
+use crate::compute::matmul::{self, View};
 use crate::progress;
 
 /// Similarity values one block may hold on the device (256 MiB of f32).
@@ -269,7 +269,7 @@ mod tests {
     fn symmetric_path_matches_the_plain_path() {
         // More rows than one block holds, so that rows take values from earlier blocks' columns.
         let (rows, dim) = (1500, 9);
-        let mut values: Vec<f32> = (0..rows * dim).map(|i| (crate::hash::pcg(i as u32) % 2001) as f32 / 1000.0 - 1.0).collect();
+        let mut values: Vec<f32> = (0..rows * dim).map(|i| (crate::compute::hash::pcg(i as u32) % 2001) as f32 / 1000.0 - 1.0).collect();
         for row in values.chunks_mut(dim) {
             let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
             row.iter_mut().for_each(|v| *v /= norm);

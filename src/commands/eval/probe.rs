@@ -11,8 +11,8 @@
 use rayon::prelude::*;
 
 use crate::data::split;
-use crate::features::Features;
-use crate::matmul::{View, product};
+use crate::encoder::features::Features;
+use crate::compute::matmul::{View, product};
 
 /// λ candidates, as multiples of the mean diagonal of the system's matrix.
 const RIDGE_GRID: [f64; 3] = [1e-3, 1e-2, 1e-1];

@@ -1,0 +1,8 @@
+//! The commands, each a composition of the pipeline's stages: `encode` runs them in order,
+//! `query` and `eval` answer from a finished run folder, and `bench` measures them. No command
+//! imports another; what two of them share lives in the stage it belongs to.
+
+pub mod bench;
+pub mod encode;
+pub mod eval;
+pub mod query;
