@@ -228,7 +228,6 @@ pub struct RepairArgs {
     pub device: DeviceArgs,
 }
 
-
 /// Runs one `hebb hopfield` command.
 pub fn run(command: HopfieldCommand) -> Result<()> {
     match command {
@@ -275,7 +274,9 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             check_folder_name("--name", &args.name)?;
             let source = match (&args.folder, &args.sheet, &args.mnist, args.random) {
                 (Some(root), ..) => PatternSource::Folder { root: root.clone(), limit: args.limit },
-                (None, Some(path), ..) => PatternSource::Sheet { path: path.clone(), tile: args.tile, border: args.border, limit: args.limit },
+                (None, Some(path), ..) => {
+                    PatternSource::Sheet { path: path.clone(), tile: args.tile, border: args.border, limit: args.limit }
+                }
                 (None, None, Some(images), _) => PatternSource::Mnist { images: images.clone(), limit: args.limit },
                 (None, None, None, Some(count)) => PatternSource::Random { count, seed: args.seed },
                 (None, None, None, None) => bail!("give --folder, --sheet, --mnist or --random"),
@@ -287,7 +288,13 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             eprintln!("device: {}", device.description);
             let run_dir = args.output_dir.join(&args.name);
             let info = network::store(&source, args.side, args.binarise, args.rule, &run_dir, &device)?;
-            println!("stored {} patterns of {} neurons ({} rule) in {}", info.sources.len(), args.side * args.side, info.rule, run_dir.display());
+            println!(
+                "stored {} patterns of {} neurons ({} rule) in {}",
+                info.sources.len(),
+                args.side * args.side,
+                info.rule,
+                run_dir.display()
+            );
             Ok(())
         }
         HopfieldCommand::Recall(args) => {
@@ -304,14 +311,26 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             };
             println!("landed on    {reached}{source}");
             println!("sweeps       {}", recall.iterations);
-            println!("energy       {:.2} -> {:.2}", recall.energies[0], recall.energies.last().copied().unwrap_or(recall.energies[0]));
+            println!(
+                "energy       {:.2} -> {:.2}",
+                recall.energies[0],
+                recall.energies.last().copied().unwrap_or(recall.energies[0])
+            );
             Ok(())
         }
         HopfieldCommand::Table(args) => {
             check_folder_name("--name", &args.name)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let table = hopfield::table::run(&args.mnist, &args.labels, args.side, args.max_digits, &args.sweeps, args.seed, &device)?;
+            let table = hopfield::table::run(
+                &args.mnist,
+                &args.labels,
+                args.side,
+                args.max_digits,
+                &args.sweeps,
+                args.seed,
+                &device,
+            )?;
             let text = table.text();
             print!("{text}");
             let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
@@ -354,7 +373,10 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             print!("{}", capacity::table(&points, &settings.rules));
             let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
             folder.write("capacity.csv", capacity::csv(&points))?;
-            render::save_png(&capacity::chart(&points, &settings.rules, settings.neurons)?, &folder.path("capacity.png"))?;
+            render::save_png(
+                &capacity::chart(&points, &settings.rules, settings.neurons)?,
+                &folder.path("capacity.png"),
+            )?;
             eprintln!("wrote {}", folder.commit()?.display());
             Ok(())
         }

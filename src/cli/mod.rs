@@ -140,11 +140,7 @@ pub struct BenchHopfieldArgs {
 #[derive(Debug, Args)]
 pub struct BenchMapArgs {
     /// Run folder written by `hebb encode`.
-    #[arg(
-        long,
-        required_unless_present = "synthetic",
-        conflicts_with = "synthetic"
-    )]
+    #[arg(long, required_unless_present = "synthetic", conflicts_with = "synthetic")]
     pub run: Option<PathBuf>,
     /// Instead of a run: this many synthetic unit-norm features (clustered, seeded), with tiles
     /// as their images, under the default settings; e.g. 100000 for the 100k-item target.
@@ -184,9 +180,7 @@ pub fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
     if let Some(dir) = &args.output_dir {
         config.output_dir = dir.clone();
     }
-    config
-        .validate()
-        .map_err(|e| e.context("invalid settings after command-line overrides"))?;
+    config.validate().map_err(|e| e.context("invalid settings after command-line overrides"))?;
     Ok(config)
 }
 
@@ -231,9 +225,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Hopfield(args)) => {
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let dense_neurons =
-                args.dense_neurons
-                    .unwrap_or(if device.is_gpu { 16_384 } else { 4096 });
+            let dense_neurons = args.dense_neurons.unwrap_or(if device.is_gpu { 16_384 } else { 4096 });
             println!("{}", bench::hopfield::run(&device, dense_neurons)?);
             Ok(())
         }

@@ -12,8 +12,8 @@ use crate::compute::device::{ComputeDevice, read_f32};
 use crate::config::EncodeConfig;
 use crate::encoder::HebbianEncoder;
 use crate::encoder::{features, train};
-use crate::map::pipeline::{self, TOP_K};
 use crate::map::knn;
+use crate::map::pipeline::{self, TOP_K};
 use crate::run::items::{items_csv, map_csv};
 use crate::run::npy::npy_f32;
 use crate::run::{
@@ -66,10 +66,7 @@ struct Stopwatch {
 
 impl Stopwatch {
     fn new() -> Self {
-        Self {
-            stages: Vec::new(),
-            started: Instant::now(),
-        }
+        Self { stages: Vec::new(), started: Instant::now() }
     }
 
     /// Records a stage timed elsewhere; the next lap starts now.
@@ -79,8 +76,7 @@ impl Stopwatch {
     }
 
     fn lap(&mut self, stage: &str) {
-        self.stages
-            .push((stage.to_string(), self.started.elapsed().as_secs_f64()));
+        self.stages.push((stage.to_string(), self.started.elapsed().as_secs_f64()));
         self.started = Instant::now();
     }
 }
@@ -100,10 +96,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let mut clock = Stopwatch::new();
     let images = data::load(&config.data, config.color(), quiet)?;
     if images.len() < 3 {
-        bail!(
-            "the data set has {} usable image(s); a run needs at least 3",
-            images.len()
-        );
+        bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
     }
     clock.lap("load");
     if !quiet {
@@ -113,33 +106,15 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
             images.side,
             images.side,
             images.color,
-            if images.skipped > 0 {
-                format!(", {} skipped", images.skipped)
-            } else {
-                String::new()
-            },
+            if images.skipped > 0 { format!(", {} skipped", images.skipped) } else { String::new() },
         );
     }
 
     let mut encoder = HebbianEncoder::for_config(config, &device.device);
     let items = train::training_items(&config.training, &images.items)?;
-    let log = train::train(
-        &mut encoder,
-        &images,
-        &items,
-        &config.training,
-        &config.encoder,
-        &device.device,
-        quiet,
-    )?;
+    let log = train::train(&mut encoder, &images, &items, &config.training, &config.encoder, &device.device, quiet)?;
     clock.lap("train");
-    let features = features::extract(
-        &encoder,
-        &images,
-        config.training.batch_size,
-        &device.device,
-        quiet,
-    )?;
+    let features = features::extract(&encoder, &images, config.training.batch_size, &device.device, quiet)?;
     clock.lap("extract");
 
     let stage = pipeline::run(&features, &config.map, &config.clusters, &device.device, true, quiet)?;
@@ -154,48 +129,26 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let spinner = progress::spinner("rendering", quiet);
     let render_config = &config.render;
     let mut files = render::save_map_pictures(&folder, &images, &coords, &clusters, render_config)?;
-    let queries = sample_items(
-        images.len(),
-        render_config.neighbour_rows,
-        render_config.seed,
-    );
+    let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
     let rows: Vec<(usize, Vec<(usize, f32)>)> = queries
         .iter()
         .map(|&q| {
             let (ids, sims) = neighbours.row(q);
-            (
-                q,
-                ids.iter()
-                    .zip(sims)
-                    .map(|(&i, &s)| (i as usize, s))
-                    .collect(),
-            )
+            (q, ids.iter().zip(sims).map(|(&i, &s)| (i as usize, s)).collect())
         })
         .collect();
-    render::save_png(
-        &render::neighbour_grid(&images, &rows, render_config.cell_size)?,
-        &folder.path(NEIGHBOURS_FILE),
-    )?;
-    render::save_png(
-        &render::training_chart(&log)?,
-        &folder.path(TRAINING_CHART_FILE),
-    )?;
+    render::save_png(&render::neighbour_grid(&images, &rows, render_config.cell_size)?, &folder.path(NEIGHBOURS_FILE))?;
+    render::save_png(&render::training_chart(&log)?, &folder.path(TRAINING_CHART_FILE))?;
     let filters = encoder.layer(0).filters();
     let [count, channels, _, _] = filters.dims();
     let filters = read_f32(filters, "filters")?;
-    render::save_png(
-        &render::filter_grid(&filters, count, channels),
-        &folder.path(FILTERS_FILE),
-    )?;
+    render::save_png(&render::filter_grid(&filters, count, channels), &folder.path(FILTERS_FILE))?;
     files.extend([NEIGHBOURS_FILE, TRAINING_CHART_FILE, FILTERS_FILE]);
     spinner.finish_and_clear();
     clock.lap("render");
 
     folder.write(CONFIG_FILE, config.to_toml()?)?;
-    folder.write(
-        FEATURES_FILE,
-        npy_f32(features.rows, features.dim, &features.values),
-    )?;
+    folder.write(FEATURES_FILE, npy_f32(features.rows, features.dim, &features.values))?;
     folder.write(ITEMS_FILE, items_csv(&images.items)?)?;
     folder.write(MAP_FILE, map_csv(&coords, &clusters, &images.items)?)?;
     folder.write(TRAINING_LOG_FILE, log.to_csv())?;
@@ -204,15 +157,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
         .save_file(&encoder_path)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot save the encoder to {}", encoder_path.display()))?;
-    files.extend([
-        CONFIG_FILE,
-        FEATURES_FILE,
-        ITEMS_FILE,
-        MAP_FILE,
-        TRAINING_LOG_FILE,
-        ENCODER_FILE,
-        SUMMARY_FILE,
-    ]);
+    files.extend([CONFIG_FILE, FEATURES_FILE, ITEMS_FILE, MAP_FILE, TRAINING_LOG_FILE, ENCODER_FILE, SUMMARY_FILE]);
     clock.lap("write");
     let summary = EncodeSummary {
         run_dir: config.run_dir(),

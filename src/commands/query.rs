@@ -30,7 +30,8 @@ pub fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Result<Ve
     let side = run.config.data.image_size as usize;
     let color = run.config.color();
     let planar = to_planar(decode_file(path)?, side, color);
-    let single = ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;
+    let single =
+        ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;
     let encoder_path = run.dir.join(ENCODER_FILE);
     let encoder = HebbianEncoder::for_config(&run.config, &device.device)
         .try_load_file(&encoder_path)

@@ -79,9 +79,9 @@ pub fn select(choice: DeviceChoice) -> Result<ComputeDevice> {
                 description: describe_adapter(&adapter.info),
                 is_gpu: true,
             }),
-            Err(e) => bail!(
-                "--device gpu: wgpu found no GPU adapter ({e}); install a Vulkan driver or use --device cpu"
-            ),
+            Err(e) => {
+                bail!("--device gpu: wgpu found no GPU adapter ({e}); install a Vulkan driver or use --device cpu")
+            }
         },
         DeviceChoice::Auto => match wgpu_adapter() {
             Ok(adapter) if adapter.info.device_type != wgpu::DeviceType::Cpu => Ok(ComputeDevice {
@@ -142,7 +142,10 @@ mod tests {
     fn device_failures_read_as_one_line() {
         let detail = "Execution(An error happened during execution\nCaused by:\n  An IO error happened\nCaused by:\n  can't allocate buffer of size: 400000000\n)";
         let message = device_failure("states", detail).to_string();
-        assert_eq!(message, "computing states failed: the device could not allocate a 381 MiB buffer; try a smaller problem or --device cpu");
+        assert_eq!(
+            message,
+            "computing states failed: the device could not allocate a 381 MiB buffer; try a smaller problem or --device cpu"
+        );
         let other = device_failure("features", "Execution(lost device)\nmore").to_string();
         assert_eq!(other, "computing features failed on the device: Execution(lost device)");
     }

@@ -26,7 +26,11 @@ impl<'a> View<'a> {
     fn check(&self, rows: usize, cols: usize, what: &str) {
         if rows > 0 && cols > 0 {
             let last = (rows - 1) * self.row_stride + (cols - 1) * self.col_stride;
-            assert!(last < self.data.len(), "{what}: a {rows} x {cols} view reaches past its {} values", self.data.len());
+            assert!(
+                last < self.data.len(),
+                "{what}: a {rows} x {cols} view reaches past its {} values",
+                self.data.len()
+            );
         }
     }
 }

@@ -2,9 +2,9 @@
 
 use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::CubeCount;
+use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::{BufferBinding, KernelArguments};
 use burn::tensor::{DType, Shape};
-use burn::cubecl::prelude::KernelId;
 
 /// A WGSL compute shader with entry point `main`, compiled once per name and cached.
 pub struct WgslKernel {
@@ -27,7 +27,8 @@ impl KernelSource for WgslKernel {
 }
 
 /// `shaders/hebbian_update.wgsl`.
-pub const HEBBIAN_UPDATE: WgslKernel = WgslKernel { name: "hebbian_update", source: include_str!("../../shaders/hebbian_update.wgsl") };
+pub const HEBBIAN_UPDATE: WgslKernel =
+    WgslKernel { name: "hebbian_update", source: include_str!("../../shaders/hebbian_update.wgsl") };
 
 /// `shaders/hopfield_async_sweep.wgsl`.
 pub const HOPFIELD_ASYNC_SWEEP: WgslKernel =

@@ -39,7 +39,6 @@ impl Default for MapConfig {
     }
 }
 
-
 impl MapConfig {
     /// Checks the values, naming the key (under the `map` table).
     pub fn validate(&self) -> Result<()> {
@@ -88,10 +87,11 @@ impl Default for ClusterConfig {
     }
 }
 
-
 impl ClusterConfig {
     pub fn validate(&self) -> Result<()> {
-        for (key, value) in [("n_clusters", self.n_clusters), ("n_runs", self.n_runs), ("max_iter", self.max_iter as usize)] {
+        for (key, value) in
+            [("n_clusters", self.n_clusters), ("n_runs", self.n_runs), ("max_iter", self.max_iter as usize)]
+        {
             if value == 0 {
                 bail!("key `clusters.{key}`: expected a positive value, got 0");
             }

@@ -282,10 +282,7 @@ pub struct FeaturesConfig {
 
 impl Default for FeaturesConfig {
     fn default() -> Self {
-        Self {
-            layers: FeatureLayers::default(),
-            grid: 4,
-        }
+        Self { layers: FeatureLayers::default(), grid: 4 }
     }
 }
 
@@ -362,11 +359,8 @@ fn default_seed() -> u64 {
 impl EncodeConfig {
     /// Parses and validates a config; `origin` names the file in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let config: EncodeConfig =
-            toml::from_str(text).with_context(|| format!("invalid config {origin}"))?;
-        config
-            .validate()
-            .with_context(|| format!("invalid config {origin}"))?;
+        let config: EncodeConfig = toml::from_str(text).with_context(|| format!("invalid config {origin}"))?;
+        config.validate().with_context(|| format!("invalid config {origin}"))?;
         Ok(config)
     }
 
@@ -387,19 +381,13 @@ impl EncodeConfig {
         check_folder_name("key `name`", &self.name)?;
         positive("data.image_size", self.data.image_size as usize)?;
         if self.data.image_size < 16 {
-            bail!(
-                "key `data.image_size`: expected at least 16 (four stride-2 layers), got {}",
-                self.data.image_size
-            );
+            bail!("key `data.image_size`: expected at least 16 (four stride-2 layers), got {}", self.data.image_size);
         }
         if let DataSource::Sheet(sheet) = self.data.source()? {
             positive("data.sheet.tile_size", sheet.tile_size as usize)?;
         }
         if self.encoder.channels.len() != 4 {
-            bail!(
-                "key `encoder.channels`: expected 4 layer widths, got {}",
-                self.encoder.channels.len()
-            );
+            bail!("key `encoder.channels`: expected 4 layer widths, got {}", self.encoder.channels.len());
         }
         for &c in &self.encoder.channels {
             positive("encoder.channels", c)?;

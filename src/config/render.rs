@@ -39,7 +39,6 @@ impl Default for RenderConfig {
     }
 }
 
-
 impl RenderConfig {
     pub fn validate(&self) -> Result<()> {
         for (key, value) in [

@@ -109,9 +109,7 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn is_image(path: &Path) -> bool {
-    path.extension()
-        .map(|ext| EXTENSIONS.iter().any(|known| ext.eq_ignore_ascii_case(known)))
-        .unwrap_or(false)
+    path.extension().map(|ext| EXTENSIONS.iter().any(|known| ext.eq_ignore_ascii_case(known))).unwrap_or(false)
 }
 
 /// Applies `per_class` and `limit` with a seeded shuffle; the result stays sorted by path.

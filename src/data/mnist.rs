@@ -39,12 +39,14 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 
 /// Parses the header (magic and dimensions) and returns the dimensions and the payload.
 fn parse_idx<'a>(bytes: &'a [u8], magic: u32, path: &Path) -> Result<(Vec<usize>, &'a [u8])> {
-    let word = |at: usize| -> Option<u32> {
-        bytes.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    };
+    let word =
+        |at: usize| -> Option<u32> { bytes.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) };
     let found = word(0).with_context(|| format!("{} is too short to be an IDX file", path.display()))?;
     if found != magic {
-        bail!("{} is not an IDX file of the expected kind: magic {found:#010x}, expected {magic:#010x}", path.display());
+        bail!(
+            "{} is not an IDX file of the expected kind: magic {found:#010x}, expected {magic:#010x}",
+            path.display()
+        );
     }
     let ndims = (magic & 0xff) as usize;
     let dims = (0..ndims)
@@ -106,10 +108,7 @@ pub fn load(config: &MnistConfig, side: usize, color: ColorMode) -> Result<Image
                 let v = grey[y as usize * images.columns + x as usize];
                 Rgba([v, v, v, 255])
             });
-            let item = Item {
-                source: format!("{name}#{i}"),
-                label: labels.as_ref().map(|l| l[i].to_string()),
-            };
+            let item = Item { source: format!("{name}#{i}"), label: labels.as_ref().map(|l| l[i].to_string()) };
             (item, to_planar(rgba, side, color))
         })
         .collect();

@@ -38,12 +38,7 @@ pub struct ImageSet {
 
 impl ImageSet {
     /// Builds a set from planar images (each `channels x side x side`), in item order.
-    pub fn new(
-        side: usize,
-        color: ColorMode,
-        images: Vec<(Item, Vec<u8>)>,
-        skipped: usize,
-    ) -> Result<Self> {
+    pub fn new(side: usize, color: ColorMode, images: Vec<(Item, Vec<u8>)>, skipped: usize) -> Result<Self> {
         let per_image = color.channels() * side * side;
         let mut set = Self {
             side,
@@ -102,12 +97,7 @@ impl ImageSet {
     /// Appends one image (planar, of this set's size and colour).
     pub fn push(&mut self, item: Item, image: Vec<u8>) -> Result<()> {
         if image.len() != self.image_len() {
-            bail!(
-                "image {} has {} values, expected {}",
-                item.source,
-                image.len(),
-                self.image_len()
-            );
+            bail!("image {} has {} values, expected {}", item.source, image.len(), self.image_len());
         }
         self.pixels.extend_from_slice(&image);
         self.items.push(item);
@@ -129,8 +119,7 @@ impl ImageSet {
 /// Group index of every item's label (sorted label names; unlabelled items form "(none)").
 pub fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
     let name = |item: &Item| item.label.clone().unwrap_or_else(|| "(none)".into());
-    let names: Vec<String> =
-        items.iter().map(name).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let names: Vec<String> = items.iter().map(name).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let groups = items.iter().map(|item| names.binary_search(&name(item)).unwrap_or(0)).collect();
     (groups, names)
 }

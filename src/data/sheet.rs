@@ -119,9 +119,9 @@ fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), 
         let record = record.with_context(|| format!("{}: malformed CSV record {}", path.display(), line + 2))?;
         let number = |at: usize| -> Result<u32> {
             let text = record.get(at).unwrap_or("");
-            text.trim().parse().with_context(|| {
-                format!("{} line {}: expected a cell index, got {text:?}", path.display(), line + 2)
-            })
+            text.trim()
+                .parse()
+                .with_context(|| format!("{} line {}: expected a cell index, got {text:?}", path.display(), line + 2))
         };
         let label = record.get(label_at).unwrap_or("").to_string();
         labels.insert((number(column_at)?, number(row_at)?), label);

@@ -21,11 +21,7 @@ pub fn stratified(groups: &[usize], seed: u64) -> (Vec<usize>, Vec<usize>) {
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for mut class in members {
         class.shuffle(&mut rng);
-        let held = if class.len() < 2 {
-            0
-        } else {
-            ((class.len() as f64 * TEST_SHARE).round() as usize).max(1)
-        };
+        let held = if class.len() < 2 { 0 } else { ((class.len() as f64 * TEST_SHARE).round() as usize).max(1) };
         test.extend_from_slice(&class[..held]);
         train.extend_from_slice(&class[held..]);
     }

@@ -4,8 +4,8 @@
 use anyhow::Result;
 use burn::tensor::Device;
 
-use crate::data::ImageSet;
 use crate::compute::device::read_f32;
+use crate::data::ImageSet;
 use crate::encoder::HebbianEncoder;
 use crate::progress;
 

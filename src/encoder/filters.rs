@@ -19,9 +19,7 @@ use burn::tensor::activation::softmax;
 /// every filter but each row's winner (the largest u; ties all win).
 pub fn soft_competition(pre_activations: Tensor<2>, temperature: f64) -> Tensor<2> {
     let soft = softmax(pre_activations.clone() / temperature, 1);
-    let winners = pre_activations
-        .clone()
-        .greater_equal(pre_activations.max_dim(1));
+    let winners = pre_activations.clone().greater_equal(pre_activations.max_dim(1));
     soft.clone().neg().mask_where(winners, soft)
 }
 
@@ -35,12 +33,7 @@ pub struct FilterUpdate {
 }
 
 /// One SoftHebb step on `weights` (`[K, D]`) from `patches` (`[P, D]`).
-pub fn update_filters(
-    patches: Tensor<2>,
-    weights: Tensor<2>,
-    lr: f64,
-    temperature: f64,
-) -> FilterUpdate {
+pub fn update_filters(patches: Tensor<2>, weights: Tensor<2>, lr: f64, temperature: f64) -> FilterUpdate {
     let [filters, _] = weights.dims();
     let pre = patches.clone().matmul(weights.clone().transpose()); // [P, K]
     let signed = soft_competition(pre.clone(), temperature);
@@ -48,19 +41,10 @@ pub fn update_filters(
     let decay = (signed * pre.clone()).sum_dim(0).transpose(); // [K, 1]
     let delta = hebbian - decay * weights.clone();
     let delta = delta.clone() / delta.abs().max().clamp_min(1e-30).unsqueeze::<2>();
-    let rates = norms(weights.clone())
-        .sub_scalar(1.0)
-        .abs()
-        .add_scalar(1e-10)
-        .sqrt()
-        * lr; // [K, 1]
+    let rates = norms(weights.clone()).sub_scalar(1.0).abs().add_scalar(1e-10).sqrt() * lr; // [K, 1]
     let step = delta * rates;
     let updated = weights + step.clone();
-    let won = pre
-        .clone()
-        .greater_equal(pre.clone().max_dim(1))
-        .float()
-        .max_dim(0); // [1, K]
+    let won = pre.clone().greater_equal(pre.clone().max_dim(1)).float().max_dim(0); // [1, K]
     let statistics = Tensor::cat(
         vec![
             pre.square().mean(),
@@ -70,10 +54,7 @@ pub fn update_filters(
         ],
         0,
     );
-    FilterUpdate {
-        weights: updated,
-        statistics,
-    }
+    FilterUpdate { weights: updated, statistics }
 }
 
 /// ‖w_k‖ of every row, `[K, 1]`.
@@ -84,12 +65,7 @@ pub fn norms(weights: Tensor<2>) -> Tensor<2> {
 /// SoftHebb's initial filters, `count x fan_in` values: normal with standard deviation
 /// `radius / √fan_in`, so that every filter starts far from unit norm (norm ≈ radius) and learns
 /// fast at first.
-pub fn initial_filters(
-    count: usize,
-    fan_in: usize,
-    radius: f32,
-    mut normal: impl FnMut() -> f32,
-) -> Vec<f32> {
+pub fn initial_filters(count: usize, fan_in: usize, radius: f32, mut normal: impl FnMut() -> f32) -> Vec<f32> {
     let scale = radius / (fan_in as f32).sqrt();
     (0..count * fan_in).map(|_| normal() * scale).collect()
 }
@@ -120,11 +96,7 @@ mod tests {
         // At τ = 0.5: softmax of [2 ln 3, 0] = [0.9, 0.1].
         let u = matrix(vec![3f32.ln(), 0.0, 0.0, 1.0], [2, 2]);
         let e = std::f32::consts::E;
-        assert_close(
-            &values(soft_competition(u.clone(), 1.0)),
-            &[0.75, -0.25, -1.0 / (1.0 + e), e / (1.0 + e)],
-            1e-6,
-        );
+        assert_close(&values(soft_competition(u.clone(), 1.0)), &[0.75, -0.25, -1.0 / (1.0 + e), e / (1.0 + e)], 1e-6);
         assert_close(
             &values(soft_competition(u, 0.5)),
             &[0.9, -0.1, -1.0 / (1.0 + e * e), e * e / (1.0 + e * e)],
@@ -144,18 +116,9 @@ mod tests {
             e2 / (e2 + 1.0)
         };
         let lr = 0.5;
-        let update = update_filters(
-            matrix(vec![1.0, 0.0], [1, 2]),
-            matrix(vec![2.0, 0.0, 0.0, 1.0], [2, 2]),
-            lr,
-            1.0,
-        );
+        let update = update_filters(matrix(vec![1.0, 0.0], [1, 2]), matrix(vec![2.0, 0.0, 0.0, 1.0], [2, 2]), lr, 1.0);
         let w1_step = -(1.0 - s) / (3.0 * s) * lr as f32 * 1e-5;
-        assert_close(
-            &values(update.weights),
-            &[2.0 - 0.5, 0.0, w1_step, 1.0],
-            1e-6,
-        );
+        assert_close(&values(update.weights), &[2.0 - 0.5, 0.0, w1_step, 1.0], 1e-6);
         // mean |step| = (0.5 + |w1_step|) / 4; norm gaps: |1.5 − 1| and |√(1 + w1_step²) − 1| ≈ 0;
         // winners: filter 0 only; mean u² = (4 + 0) / 2.
         let stats = values(update.statistics);
@@ -168,23 +131,15 @@ mod tests {
         // wins is near norm 1.
         let mut seed = 7u64;
         let mut uniform = move || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         };
         let (filters, dim, patches) = (4, 6, 64);
-        let mut weights = matrix(
-            (0..filters * dim).map(|_| uniform() * 2.0).collect(),
-            [filters, dim],
-        );
+        let mut weights = matrix((0..filters * dim).map(|_| uniform() * 2.0).collect(), [filters, dim]);
         let start: Vec<f32> = values(norms(weights.clone()));
         assert!(start.iter().all(|&n| n > 2.0), "{start:?}");
         for _ in 0..400 {
-            let batch = matrix(
-                (0..patches * dim).map(|_| uniform()).collect(),
-                [patches, dim],
-            );
+            let batch = matrix((0..patches * dim).map(|_| uniform()).collect(), [patches, dim]);
             weights = update_filters(batch, weights, 0.1, 1.0).weights;
         }
         let end: Vec<f32> = values(norms(weights));

@@ -76,7 +76,11 @@ fn shared_update_flex(activations: Tensor<2>, weights: Tensor<2>, scale: f32) ->
 /// The per-channel rule on the CPU: [`symmetric_update`] over the stack of channels, each
 /// channel's `B x N` activations against its own W, scale η/B. `None` off the CPU backend (wgpu
 /// runs it as batched tensor ops).
-pub fn per_channel_update(activations: Tensor<3>, weights: Tensor<3>, lr: f64) -> Option<(Tensor<3>, Tensor<1>, Tensor<1>)> {
+pub fn per_channel_update(
+    activations: Tensor<3>,
+    weights: Tensor<3>,
+    lr: f64,
+) -> Option<(Tensor<3>, Tensor<1>, Tensor<1>)> {
     if is_wgpu(&activations.device()) {
         return None;
     }
@@ -98,7 +102,11 @@ fn symmetric_update_flex<const D: usize>(
     let activations = activations.try_into_primitive::<Flex>().ok()?.to_contiguous();
     let weights = weights.try_into_primitive::<Flex>().ok()?.to_contiguous();
     let (updated, sums) = symmetric_update(activations.as_slice::<f32>()?, rows, n, weights.as_slice::<f32>()?, scale);
-    Some((Tensor::from_data(TensorData::new(updated, shape), &device), scalar(sums.delta_abs, &device), scalar(sums.updated_squares, &device)))
+    Some((
+        Tensor::from_data(TensorData::new(updated, shape), &device),
+        scalar(sums.delta_abs, &device),
+        scalar(sums.updated_squares, &device),
+    ))
 }
 
 /// A one-element tensor.
@@ -135,7 +143,10 @@ pub struct UpdateSums {
 
 impl UpdateSums {
     fn add(self, other: UpdateSums) -> UpdateSums {
-        UpdateSums { delta_abs: self.delta_abs + other.delta_abs, updated_squares: self.updated_squares + other.updated_squares }
+        UpdateSums {
+            delta_abs: self.delta_abs + other.delta_abs,
+            updated_squares: self.updated_squares + other.updated_squares,
+        }
     }
 }
 
@@ -164,7 +175,13 @@ fn apply_run(weights: &[f32], out: &mut [f32], delta: impl Fn(usize) -> f32) -> 
 /// block of AᵀA on or above the diagonal is computed once and applied at both of its places (row
 /// by row in each), so ΔW is exactly symmetric. The sums add the blocks' partial sums in a fixed
 /// order (reproducible).
-pub fn symmetric_update(activations: &[f32], rows: usize, n: usize, weights: &[f32], scale: f32) -> (Vec<f32>, UpdateSums) {
+pub fn symmetric_update(
+    activations: &[f32],
+    rows: usize,
+    n: usize,
+    weights: &[f32],
+    scale: f32,
+) -> (Vec<f32>, UpdateSums) {
     let count = if n == 0 { 0 } else { weights.len() / (n * n) };
     assert_eq!(weights.len(), count * n * n, "weights must be a stack of n x n matrices");
     assert_eq!(activations.len(), count * rows * n, "activations must be a stack of rows x n matrices");
@@ -183,7 +200,15 @@ pub fn symmetric_update(activations: &[f32], rows: usize, n: usize, weights: &[f
                 let (height, width) = (CPU_BLOCK.min(n - i0), CPU_BLOCK.min(n - j0));
                 let (a, base) = (&activations[m * rows * n..(m + 1) * rows * n], m * n * n);
                 // product[i][j] = Σ_r A[r][i0 + i] · A[r][j0 + j], row-major height x width.
-                matmul::product(height, width, rows, View::transposed(&a[i0..], n), View::rows(&a[j0..], n), product, false);
+                matmul::product(
+                    height,
+                    width,
+                    rows,
+                    View::transposed(&a[i0..], n),
+                    View::rows(&a[j0..], n),
+                    product,
+                    false,
+                );
                 let delta = |i: usize, j: usize| (scale * product[i * width + j]).clamp(-1.0, 1.0);
                 let mut sums = UpdateSums::default();
                 // Block (bi, bj), row by row; a diagonal block from its diagonal on.

@@ -37,10 +37,7 @@ pub fn lateral_response(activations: Tensor<3>, weights: Tensor<3>) -> Tensor<3>
     let [batch, channels, positions] = activations.dims();
     let response = if weights.dims()[0] == 1 {
         let shared = weights.reshape([positions, positions]);
-        activations
-            .reshape([batch * channels, positions])
-            .matmul(shared)
-            .reshape([batch, channels, positions])
+        activations.reshape([batch * channels, positions]).matmul(shared).reshape([batch, channels, positions])
     } else {
         activations.swap_dims(0, 1).matmul(weights).swap_dims(0, 1)
     };
@@ -61,19 +58,12 @@ pub struct WeightUpdate {
 /// One Hebbian step on the lateral weights, fused ([`fused`]) where a kernel exists: the shared
 /// rule as a WGSL kernel on wgpu, both rules as the blocked symmetric kernel on the CPU; the
 /// per-channel rule on wgpu as the tensor ops of [`update_weights_unfused`].
-pub fn update_weights(
-    activations: Tensor<3>,
-    weights: Tensor<3>,
-    mode: LateralMode,
-    lr: f64,
-) -> WeightUpdate {
+pub fn update_weights(activations: Tensor<3>, weights: Tensor<3>, mode: LateralMode, lr: f64) -> WeightUpdate {
     let [batch, channels, positions] = activations.dims();
     if mode == LateralMode::Shared {
         let rows = activations.clone().reshape([batch * channels, positions]);
         let shared = weights.clone().reshape([positions, positions]);
-        if let Some((updated, delta_sum, squares)) =
-            fused::shared_update(rows, shared, (lr / channels as f64) as f32)
-        {
+        if let Some((updated, delta_sum, squares)) = fused::shared_update(rows, shared, (lr / channels as f64) as f32) {
             return WeightUpdate {
                 weights: updated.reshape([1, positions, positions]),
                 delta_mean_abs: delta_sum / (positions * positions) as f64,
@@ -84,42 +74,26 @@ pub fn update_weights(
         fused::per_channel_update(activations.clone(), weights.clone(), lr)
     {
         let delta_mean_abs = delta_sum / (channels * positions * positions) as f64;
-        return WeightUpdate {
-            weights,
-            delta_mean_abs,
-            norm: squares.sqrt(),
-        };
+        return WeightUpdate { weights, delta_mean_abs, norm: squares.sqrt() };
     }
     update_weights_unfused(activations, weights, mode, lr)
 }
 
 /// [`update_weights`] as plain tensor ops on any backend: ΔW ([`hebbian_delta`]) materialised,
 /// clamped, added. The reference the fused kernels are tested and benchmarked against.
-pub fn update_weights_unfused(
-    activations: Tensor<3>,
-    weights: Tensor<3>,
-    mode: LateralMode,
-    lr: f64,
-) -> WeightUpdate {
+pub fn update_weights_unfused(activations: Tensor<3>, weights: Tensor<3>, mode: LateralMode, lr: f64) -> WeightUpdate {
     let delta = hebbian_delta(activations, mode, lr).clamp(-1.0, 1.0);
     let delta_mean_abs = delta.clone().abs().mean();
     let weights = weights + delta;
     let norm = weights.clone().square().sum().sqrt();
-    WeightUpdate {
-        weights,
-        delta_mean_abs,
-        norm,
-    }
+    WeightUpdate { weights, delta_mean_abs, norm }
 }
 
 /// The seed's per-step numbers: energy E[|a|²] (mean squared activation), delta (mean |ΔW|,
 /// after clamping) and norm ‖W‖_F (after the update), as a 3-element tensor.
 pub fn step_statistics(activations: Tensor<3>, update: &WeightUpdate) -> Tensor<1> {
     let energy = activations.square().mean();
-    Tensor::cat(
-        vec![energy, update.delta_mean_abs.clone(), update.norm.clone()],
-        0,
-    )
+    Tensor::cat(vec![energy, update.delta_mean_abs.clone(), update.norm.clone()], 0)
 }
 
 #[cfg(test)]
@@ -186,57 +160,27 @@ mod tests {
         // 3 x 5 rows over 300 positions (three blocks of the CPU kernel), some entries clamped.
         let (batch, channels, n) = (3, 5, 300);
         let value = |i: usize| ((i * 7919) % 211) as f32 / 105.0 - 1.0;
-        let activations = tensor3(
-            (0..batch * channels * n).map(value).collect(),
-            [batch, channels, n],
-        );
+        let activations = tensor3((0..batch * channels * n).map(value).collect(), [batch, channels, n]);
         let weights = tensor3((0..n * n).map(|i| value(i + 3) * 0.1).collect(), [1, n, n]);
-        let fused = update_weights(
-            activations.clone(),
-            weights.clone(),
-            LateralMode::Shared,
-            0.4,
-        );
+        let fused = update_weights(activations.clone(), weights.clone(), LateralMode::Shared, 0.4);
         let plain = update_weights_unfused(activations.clone(), weights, LateralMode::Shared, 0.4);
         let scalar = |t: Tensor<1>| t.into_scalar::<f32>();
-        let (fused_delta, plain_delta) =
-            (scalar(fused.delta_mean_abs), scalar(plain.delta_mean_abs));
-        assert!(
-            (fused_delta - plain_delta).abs() <= 1e-5 * plain_delta,
-            "{fused_delta} vs {plain_delta}"
-        );
+        let (fused_delta, plain_delta) = (scalar(fused.delta_mean_abs), scalar(plain.delta_mean_abs));
+        assert!((fused_delta - plain_delta).abs() <= 1e-5 * plain_delta, "{fused_delta} vs {plain_delta}");
         assert!(plain_delta < 0.99, "the clamp should not bind everywhere");
         let (fused_norm, plain_norm) = (scalar(fused.norm), scalar(plain.norm));
-        assert!(
-            (fused_norm - plain_norm).abs() <= 1e-5 * plain_norm,
-            "{fused_norm} vs {plain_norm}"
-        );
+        assert!((fused_norm - plain_norm).abs() <= 1e-5 * plain_norm, "{fused_norm} vs {plain_norm}");
         for (f, p) in values(fused.weights).iter().zip(values(plain.weights)) {
             assert!((f - p).abs() < 1e-5, "{f} vs {p}");
         }
         // The per-channel rule through the same kernel, one W per channel.
-        let weights = tensor3(
-            (0..channels * n * n).map(|i| value(i + 5) * 0.1).collect(),
-            [channels, n, n],
-        );
-        let fused = update_weights(
-            activations.clone(),
-            weights.clone(),
-            LateralMode::PerChannel,
-            0.9,
-        );
+        let weights = tensor3((0..channels * n * n).map(|i| value(i + 5) * 0.1).collect(), [channels, n, n]);
+        let fused = update_weights(activations.clone(), weights.clone(), LateralMode::PerChannel, 0.9);
         let plain = update_weights_unfused(activations, weights, LateralMode::PerChannel, 0.9);
-        let (fused_delta, plain_delta) =
-            (scalar(fused.delta_mean_abs), scalar(plain.delta_mean_abs));
-        assert!(
-            (fused_delta - plain_delta).abs() <= 1e-5 * plain_delta,
-            "{fused_delta} vs {plain_delta}"
-        );
+        let (fused_delta, plain_delta) = (scalar(fused.delta_mean_abs), scalar(plain.delta_mean_abs));
+        assert!((fused_delta - plain_delta).abs() <= 1e-5 * plain_delta, "{fused_delta} vs {plain_delta}");
         let (fused_norm, plain_norm) = (scalar(fused.norm), scalar(plain.norm));
-        assert!(
-            (fused_norm - plain_norm).abs() <= 1e-5 * plain_norm,
-            "{fused_norm} vs {plain_norm}"
-        );
+        assert!((fused_norm - plain_norm).abs() <= 1e-5 * plain_norm, "{fused_norm} vs {plain_norm}");
         for (f, p) in values(fused.weights).iter().zip(values(plain.weights)) {
             assert!((f - p).abs() < 1e-5, "{f} vs {p}");
         }
@@ -249,10 +193,7 @@ mod tests {
         let weights = tensor3(vec![0.0, 0.5, 0.5, 0.0], [1, 2, 2]);
         let update = update_weights(example(), weights, LateralMode::Shared, 0.5);
         assert_close(&values(update.weights.clone()), &[1.0, 1.25, 1.25, 1.0]);
-        let stats: Vec<f32> = step_statistics(example(), &update)
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap();
+        let stats: Vec<f32> = step_statistics(example(), &update).into_data().try_into_vec::<f32>().unwrap();
         // energy: (1+4+0+1+9+0+1+1)/8 = 17/8; norm: sqrt(1 + 1.5625 * 2 + 1) = sqrt(5.125).
         assert_close(&stats, &[2.125, 0.875, 5.125f32.sqrt()]);
     }

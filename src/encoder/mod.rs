@@ -89,26 +89,13 @@ impl HebbianLayer {
         let (weight, bias) = match config.filters {
             FilterMode::Random => {
                 let bound = 1.0 / (fan_in as f32).sqrt();
-                let mut uniform = |n: usize| {
-                    (0..n)
-                        .map(|_| rng.random_range(-bound..bound))
-                        .collect::<Vec<f32>>()
-                };
+                let mut uniform = |n: usize| (0..n).map(|_| rng.random_range(-bound..bound)).collect::<Vec<f32>>();
                 let weight = uniform(out_channels * fan_in);
-                (
-                    TensorData::new(weight, [out_channels, in_channels, 3, 3]),
-                    uniform(out_channels),
-                )
+                (TensorData::new(weight, [out_channels, in_channels, 3, 3]), uniform(out_channels))
             }
             FilterMode::Hebbian => {
-                let weight =
-                    filters::initial_filters(out_channels, fan_in, HEBBIAN_INIT_RADIUS, || {
-                        normal(rng)
-                    });
-                (
-                    TensorData::new(weight, [out_channels, in_channels, 3, 3]),
-                    vec![0.0; out_channels],
-                )
+                let weight = filters::initial_filters(out_channels, fan_in, HEBBIAN_INIT_RADIUS, || normal(rng));
+                (TensorData::new(weight, [out_channels, in_channels, 3, 3]), vec![0.0; out_channels])
             }
         };
         let positions = output_side(input_side).pow(2);
@@ -117,9 +104,8 @@ impl HebbianLayer {
             LateralMode::Shared => 1,
             LateralMode::PerChannel => out_channels,
         };
-        let lateral = (lateral_count > 0).then(|| {
-            Param::from_tensor(Tensor::zeros([lateral_count, positions, positions], device))
-        });
+        let lateral = (lateral_count > 0)
+            .then(|| Param::from_tensor(Tensor::zeros([lateral_count, positions, positions], device)));
         Self {
             conv_weight: Param::from_data(weight, device),
             conv_bias: Param::from_data(TensorData::new(bias, [out_channels]), device),
@@ -153,17 +139,9 @@ impl HebbianLayer {
             return (weight, bias);
         };
         let [out_channels, in_channels, _, _] = weight.dims();
-        let effective = weight
-            .reshape([out_channels, in_channels * 9])
-            .matmul(whitening.val());
-        let shift = effective
-            .clone()
-            .matmul(mean.val().unsqueeze_dim::<2>(1))
-            .reshape([out_channels]);
-        (
-            effective.reshape([out_channels, in_channels, 3, 3]),
-            bias - shift,
-        )
+        let effective = weight.reshape([out_channels, in_channels * 9]).matmul(whitening.val());
+        let shift = effective.clone().matmul(mean.val().unsqueeze_dim::<2>(1)).reshape([out_channels]);
+        (effective.reshape([out_channels, in_channels, 3, 3]), bias - shift)
     }
 
     /// Conv -> activation -> normalisation, as `[B, C, N]`.
@@ -182,12 +160,7 @@ impl HebbianLayer {
             Normalise::Channels => 1,
             Normalise::None => return active,
         };
-        let norm = active
-            .clone()
-            .square()
-            .sum_dim(normalised_over)
-            .sqrt()
-            .clamp_min(NORM_EPS);
+        let norm = active.clone().square().sum_dim(normalised_over).sqrt().clamp_min(NORM_EPS);
         active / norm
     }
 
@@ -231,20 +204,14 @@ impl HebbianLayer {
     pub fn patches(&self, input: Tensor<4>) -> Tensor<2> {
         let patches = self.raw_patches(input);
         match (&self.patch_mean, &self.whitening) {
-            (Some(mean), Some(whitening)) => {
-                (patches - mean.val().unsqueeze::<2>()).matmul(whitening.val())
-            }
+            (Some(mean), Some(whitening)) => (patches - mean.val().unsqueeze::<2>()).matmul(whitening.val()),
             _ => patches,
         }
     }
 
     /// [`Self::patches`] before whitening.
     pub fn raw_patches(&self, input: Tensor<4>) -> Tensor<2> {
-        let patches = unfold4d(
-            self.standardised(input),
-            [3, 3],
-            UnfoldOptions::new([2, 2], [1, 1], [1, 1]),
-        );
+        let patches = unfold4d(self.standardised(input), [3, 3], UnfoldOptions::new([2, 2], [1, 1], [1, 1]));
         let [batch, dim, positions] = patches.dims();
         patches.swap_dims(1, 2).reshape([batch * positions, dim])
     }
@@ -267,10 +234,7 @@ impl HebbianLayer {
     pub fn learn_filters(&mut self, input: Tensor<4>, lr: f64, temperature: f64) -> Tensor<1> {
         let [out_channels, in_channels, _, _] = self.conv_weight.dims();
         let patches = self.patches(input);
-        let weights = self
-            .conv_weight
-            .val()
-            .reshape([out_channels, in_channels * 9]);
+        let weights = self.conv_weight.val().reshape([out_channels, in_channels * 9]);
         let update = filters::update_filters(patches, weights, lr, temperature);
         let learned = update.weights.reshape([out_channels, in_channels, 3, 3]);
         self.conv_weight = self.conv_weight.clone().map(|_| learned);
@@ -333,9 +297,7 @@ impl HebbianEncoder {
         let (mut c_in, mut s_in) = (in_channels, side);
         for (index, &c_out) in config.channels.iter().enumerate() {
             let whiten = config.whiten && index == 0;
-            layers.push(HebbianLayer::new(
-                c_in, c_out, s_in, config, whiten, &mut rng, device,
-            ));
+            layers.push(HebbianLayer::new(c_in, c_out, s_in, config, whiten, &mut rng, device));
             c_in = c_out;
             s_in = output_side(s_in);
         }
@@ -388,9 +350,7 @@ impl HebbianEncoder {
         for (index, layer) in self.layers.iter().enumerate() {
             input = layer.forward(input);
             if index == last || self.readout.layers == FeatureLayers::All {
-                parts.push(unit_rows(
-                    pooled(input.clone(), self.readout.grid).flatten(1, 3),
-                ));
+                parts.push(unit_rows(pooled(input.clone(), self.readout.grid).flatten(1, 3)));
             }
         }
         unit_rows(Tensor::cat(parts, 1))
@@ -400,11 +360,7 @@ impl HebbianEncoder {
 /// `map` average-pooled to `grid x grid` positions when it is larger (0 keeps it).
 fn pooled(map: Tensor<4>, grid: usize) -> Tensor<4> {
     let side = map.dims()[2];
-    if grid == 0 || side <= grid {
-        map
-    } else {
-        adaptive_avg_pool2d(map, [grid, grid])
-    }
+    if grid == 0 || side <= grid { map } else { adaptive_avg_pool2d(map, [grid, grid]) }
 }
 
 /// Every row scaled to unit length.
@@ -422,32 +378,15 @@ mod tests {
         // The unfolded patches multiplied by the flattened filters give the conv's output, so the
         // filters learn on exactly what they see.
         let device = Device::flex();
-        let config = EncoderConfig {
-            channels: vec![5, 4, 4, 4],
-            lateral: LateralMode::None,
-            ..EncoderConfig::default()
-        };
+        let config =
+            EncoderConfig { channels: vec![5, 4, 4, 4], lateral: LateralMode::None, ..EncoderConfig::default() };
         let encoder = HebbianEncoder::new(3, 9, &config, FeaturesConfig::default(), &device);
-        let values: Vec<f32> = (0..2 * 3 * 81)
-            .map(|i| ((i * 37) % 19) as f32 / 19.0)
-            .collect();
+        let values: Vec<f32> = (0..2 * 3 * 81).map(|i| ((i * 37) % 19) as f32 / 19.0).collect();
         let input = Tensor::<4>::from_data(TensorData::new(values, [2, 3, 9, 9]), &device);
         let layer = encoder.layer(0);
-        let conv = conv2d(
-            input.clone(),
-            layer.filters(),
-            None,
-            ConvOptions::new([2, 2], [1, 1], [1, 1], 1),
-        ); // [2, 5, 5, 5]
-        let via_patches = layer
-            .patches(input)
-            .matmul(layer.filters().reshape([5, 27]).transpose()); // [2·25, 5]
-        let conv: Vec<f32> = conv
-            .swap_dims(1, 2)
-            .swap_dims(2, 3)
-            .into_data()
-            .try_into_vec()
-            .unwrap();
+        let conv = conv2d(input.clone(), layer.filters(), None, ConvOptions::new([2, 2], [1, 1], [1, 1], 1)); // [2, 5, 5, 5]
+        let via_patches = layer.patches(input).matmul(layer.filters().reshape([5, 27]).transpose()); // [2·25, 5]
+        let conv: Vec<f32> = conv.swap_dims(1, 2).swap_dims(2, 3).into_data().try_into_vec().unwrap();
         let via_patches: Vec<f32> = via_patches.into_data().try_into_vec().unwrap();
         for (a, b) in conv.iter().zip(&via_patches) {
             assert!((a - b).abs() < 1e-3 * a.abs().max(1.0), "{a} vs {b}");

@@ -11,9 +11,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
+use crate::compute::device::read_f32;
 use crate::config::{EncoderConfig, FilterMode, TrainingConfig};
 use crate::data::{ImageSet, Item, label_groups, split};
-use crate::compute::device::read_f32;
 use crate::encoder::{HebbianEncoder, whitening};
 use crate::progress;
 
@@ -80,12 +80,7 @@ impl TrainingLog {
 
     /// Training steps taken: every layer's filter steps plus the lateral stage's.
     pub fn steps(&self) -> usize {
-        self.stage(Stage::Filters).count()
-            + self
-                .stage(Stage::Lateral)
-                .map(|r| r.step)
-                .max()
-                .unwrap_or(0)
+        self.stage(Stage::Filters).count() + self.stage(Stage::Lateral).map(|r| r.step).max().unwrap_or(0)
     }
 
     /// Rows of one stage.
@@ -108,12 +103,7 @@ pub fn training_items(config: &TrainingConfig, items: &[Item]) -> Result<Vec<usi
 }
 
 /// The order in which `items` are visited in each of `epochs` epochs.
-fn epoch_orders(
-    items: &[usize],
-    epochs: usize,
-    config: &TrainingConfig,
-    rng: &mut StdRng,
-) -> Vec<Vec<usize>> {
+fn epoch_orders(items: &[usize], epochs: usize, config: &TrainingConfig, rng: &mut StdRng) -> Vec<Vec<usize>> {
     (0..epochs)
         .map(|_| {
             let mut order = items.to_vec();
@@ -135,11 +125,7 @@ struct Pending {
 
 impl Pending {
     fn new(stage: Stage, width: usize) -> Self {
-        Self {
-            stage,
-            width,
-            steps: Vec::new(),
-        }
+        Self { stage, width, steps: Vec::new() }
     }
 
     /// Reads the pending steps and appends their rows to the log; returns the last step's line.
@@ -173,11 +159,7 @@ impl Pending {
                         " | L{layer} energy={:.4} delta={:.6} norm_gap={:.4} winners={w:.2}",
                         v[0], v[1], v[2]
                     ),
-                    None => write!(
-                        line,
-                        " | L{layer} energy={:.4} delta={:.6} norm={:.4}",
-                        v[0], v[1], v[2]
-                    ),
+                    None => write!(line, " | L{layer} energy={:.4} delta={:.6} norm={:.4}", v[0], v[1], v[2]),
                 };
             }
         }
@@ -202,25 +184,11 @@ pub fn train(
     let layers = encoder.num_layers();
     let sample = statistics_sample(items, config, &mut rng);
     let hebbian = encoder_config.filters == FilterMode::Hebbian;
-    let per_layer = if encoder_config.standardise || encoder_config.whiten {
-        sample.len().div_ceil(config.batch_size)
-    } else {
-        0
-    } + if hebbian {
-        batches * config.filter_epochs
-    } else {
-        0
-    };
-    let lateral_steps = if encoder.has_lateral() {
-        batches * config.epochs
-    } else {
-        0
-    };
-    let bar = progress::bar(
-        (per_layer * layers + lateral_steps) as u64,
-        "training",
-        quiet,
-    );
+    let per_layer =
+        if encoder_config.standardise || encoder_config.whiten { sample.len().div_ceil(config.batch_size) } else { 0 }
+            + if hebbian { batches * config.filter_epochs } else { 0 };
+    let lateral_steps = if encoder.has_lateral() { batches * config.epochs } else { 0 };
+    let bar = progress::bar((per_layer * layers + lateral_steps) as u64, "training", quiet);
     let mut log = TrainingLog::default();
     let report = |line: Option<String>| {
         if let (Some(line), false) = (line, quiet) {
@@ -242,21 +210,12 @@ pub fn train(
         }
         let mut pending = Pending::new(Stage::Filters, 4);
         let mut step = 0;
-        for (epoch, order) in epoch_orders(items, config.filter_epochs, config, &mut rng)
-            .iter()
-            .enumerate()
-        {
+        for (epoch, order) in epoch_orders(items, config.filter_epochs, config, &mut rng).iter().enumerate() {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
                 let input = encoder.input_of(layer, images.batch_tensor(batch, device));
-                let stats = encoder.layer_mut(layer).learn_filters(
-                    input,
-                    config.filter_lr,
-                    config.temperature,
-                );
-                pending
-                    .steps
-                    .push((step, epoch + 1, vec![layer + 1], stats));
+                let stats = encoder.layer_mut(layer).learn_filters(input, config.filter_lr, config.temperature);
+                pending.steps.push((step, epoch + 1, vec![layer + 1], stats));
                 bar.inc(1);
                 if step % config.log_every == 0 || step == batches * config.filter_epochs {
                     report(pending.flush(&mut log)?);
@@ -266,22 +225,15 @@ pub fn train(
     }
 
     if encoder.has_lateral() {
-        let lateral_layers: Vec<usize> = (0..layers)
-            .filter(|&l| encoder.layer(l).has_lateral())
-            .map(|l| l + 1)
-            .collect();
+        let lateral_layers: Vec<usize> =
+            (0..layers).filter(|&l| encoder.layer(l).has_lateral()).map(|l| l + 1).collect();
         let mut pending = Pending::new(Stage::Lateral, 3);
         let mut step = 0;
-        for (epoch, order) in epoch_orders(items, config.epochs, config, &mut rng)
-            .iter()
-            .enumerate()
-        {
+        for (epoch, order) in epoch_orders(items, config.epochs, config, &mut rng).iter().enumerate() {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
                 let stats = encoder.train_step(images.batch_tensor(batch, device), config.lr);
-                pending
-                    .steps
-                    .push((step, epoch + 1, lateral_layers.clone(), stats));
+                pending.steps.push((step, epoch + 1, lateral_layers.clone(), stats));
                 bar.inc(1);
                 if step % config.log_every == 0 || step == lateral_steps {
                     report(pending.flush(&mut log)?);
@@ -319,15 +271,7 @@ pub fn fit_statistics(
         let sum = |t: Tensor<4>| t.sum_dim(0).sum_dim(2).sum_dim(3).reshape([channels]);
         (b * h * w, sum(input.clone()), sum(input.square()))
     };
-    if let Some((count, sum, squares)) = sample_sums(
-        encoder,
-        layer,
-        images,
-        sample,
-        batch_size,
-        device,
-        per_channel,
-    ) {
+    if let Some((count, sum, squares)) = sample_sums(encoder, layer, images, sample, batch_size, device, per_channel) {
         let mean = sum / count as f64;
         let variance = (squares / count as f64 - mean.clone().square()).clamp_min(0.0);
         encoder.layer_mut(layer).set_statistics(mean, variance);
@@ -346,8 +290,7 @@ fn sample_sums<const D: usize>(
     measure: impl Fn(Tensor<4>) -> (usize, Tensor<D>, Tensor<D>),
 ) -> Option<(usize, Tensor<D>, Tensor<D>)> {
     sample.chunks(batch_size).fold(None, |sums, batch| {
-        let (n, first, second) =
-            measure(encoder.input_of(layer, images.batch_tensor(batch, device)));
+        let (n, first, second) = measure(encoder.input_of(layer, images.batch_tensor(batch, device)));
         Some(match sums {
             None => (n, first, second),
             Some((count, a, b)) => (count + n, a + first, b + second),
@@ -368,21 +311,10 @@ pub fn fit_whitening(
     let target = encoder.layer(layer);
     let patch_moments = |input: Tensor<4>| {
         let patches = target.raw_patches(input);
-        (
-            patches.dims()[0],
-            patches.clone().sum_dim(0),
-            patches.clone().transpose().matmul(patches),
-        )
+        (patches.dims()[0], patches.clone().sum_dim(0), patches.clone().transpose().matmul(patches))
     };
-    let Some((count, sum, outer)) = sample_sums(
-        encoder,
-        layer,
-        images,
-        sample,
-        batch_size,
-        device,
-        patch_moments,
-    ) else {
+    let Some((count, sum, outer)) = sample_sums(encoder, layer, images, sample, batch_size, device, patch_moments)
+    else {
         return Ok(());
     };
     let dim = sum.dims()[1];
@@ -390,9 +322,8 @@ pub fn fit_whitening(
     let outer = read_f32(outer, "patch covariance")?;
     let n = count.max(1) as f64;
     let mean: Vec<f64> = sum.iter().map(|&s| s as f64 / n).collect();
-    let covariance: Vec<f64> = (0..dim * dim)
-        .map(|at| outer[at] as f64 / n - mean[at / dim] * mean[at % dim])
-        .collect();
+    let covariance: Vec<f64> =
+        (0..dim * dim).map(|at| outer[at] as f64 / n - mean[at / dim] * mean[at % dim]).collect();
     let zca = whitening::zca_matrix(&covariance, dim);
     let mean: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
     encoder.layer_mut(layer).set_whitening(

@@ -14,16 +14,11 @@ pub fn zca_matrix(covariance: &[f64], dim: usize) -> Vec<f32> {
     let (values, vectors) = symmetric_eigen(covariance, dim);
     let mean = values.iter().sum::<f64>() / dim as f64;
     let epsilon = EPSILON_SHARE * mean.max(1e-12);
-    let scales: Vec<f64> = values
-        .iter()
-        .map(|&l| 1.0 / (l.max(0.0) + epsilon).sqrt())
-        .collect();
+    let scales: Vec<f64> = values.iter().map(|&l| 1.0 / (l.max(0.0) + epsilon).sqrt()).collect();
     let mut z = vec![0.0f32; dim * dim];
     for i in 0..dim {
         for j in 0..dim {
-            let v: f64 = (0..dim)
-                .map(|k| vectors[i * dim + k] * scales[k] * vectors[j * dim + k])
-                .sum();
+            let v: f64 = (0..dim).map(|k| vectors[i * dim + k] * scales[k] * vectors[j * dim + k]).sum();
             z[i * dim + j] = v as f32;
         }
     }
@@ -89,9 +84,7 @@ mod tests {
         let (values, vectors) = symmetric_eigen(&m, 3);
         for i in 0..3 {
             for j in 0..3 {
-                let rebuilt: f64 = (0..3)
-                    .map(|k| vectors[i * 3 + k] * values[k] * vectors[j * 3 + k])
-                    .sum();
+                let rebuilt: f64 = (0..3).map(|k| vectors[i * 3 + k] * values[k] * vectors[j * 3 + k]).sum();
                 assert!((rebuilt - m[i * 3 + j]).abs() < 1e-10, "{i},{j}: {rebuilt}");
             }
         }
@@ -107,13 +100,7 @@ mod tests {
         let z = zca_matrix(&cov, 2);
         let z: Vec<f64> = z.iter().map(|&v| v as f64).collect();
         let product = |a: &[f64], b: &[f64]| -> Vec<f64> {
-            (0..4)
-                .map(|at| {
-                    (0..2)
-                        .map(|k| a[(at / 2) * 2 + k] * b[k * 2 + at % 2])
-                        .sum()
-                })
-                .collect()
+            (0..4).map(|at| (0..2).map(|k| a[(at / 2) * 2 + k] * b[k * 2 + at % 2]).sum()).collect()
         };
         let whitened = product(&product(&z, &cov), &z);
         let (values, _) = symmetric_eigen(&cov, 2);

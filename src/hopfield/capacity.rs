@@ -11,8 +11,8 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use super::dynamics::{Dynamics, recall_async_batch, recall_sync};
-use super::schedule::Schedule;
 use super::rules::{Rule, learn};
+use super::schedule::Schedule;
 use super::{Patterns, flip_fraction, overlap};
 use crate::compute::device::ComputeDevice;
 use crate::render;
@@ -61,7 +61,9 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
         let count = ((load * n as f64).round() as usize).max(1);
         let patterns = match &settings.pool {
             None => Patterns::random(count, n, settings.seed.wrapping_add(l as u64)),
-            Some(pool) if pool.len != n => bail!("the pattern pool has {} states per pattern, the network {n} neurons", pool.len),
+            Some(pool) if pool.len != n => {
+                bail!("the pattern pool has {} states per pattern, the network {n} neurons", pool.len)
+            }
             Some(pool) if pool.count < count => {
                 bail!("load {load} needs {count} patterns but the pool has {}", pool.count)
             }
@@ -78,7 +80,14 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
             let weights = learn(rule, &patterns, &device.device)?;
             let finals = match settings.dynamics {
                 Dynamics::Sync => recall_sync(&weights, &cues, n, settings.max_iterations)?.0,
-                Dynamics::Async => recall_async_batch(&weights, &cues, &Schedule::zero_temperature(n, settings.max_iterations, settings.seed))?.0,
+                Dynamics::Async => {
+                    recall_async_batch(
+                        &weights,
+                        &cues,
+                        &Schedule::zero_temperature(n, settings.max_iterations, settings.seed),
+                    )?
+                    .0
+                }
                 Dynamics::Dense | Dynamics::RandomNeuron => unreachable!("rejected above"),
             };
             let overlaps: Vec<f32> =
@@ -108,7 +117,8 @@ pub fn table(points: &[CapacityPoint], rules: &[Rule]) -> String {
     for (load, patterns) in loads {
         let _ = write!(out, "{load:>8.3} {patterns:>8}");
         for rule in rules {
-            let rate = points.iter().find(|p| p.load == load && p.rule == *rule).map(|p| p.success_rate).unwrap_or(f64::NAN);
+            let rate =
+                points.iter().find(|p| p.load == load && p.rule == *rule).map(|p| p.success_rate).unwrap_or(f64::NAN);
             let _ = write!(out, " {rate:>14.3}");
         }
         out.push('\n');
@@ -157,15 +167,23 @@ pub fn chart(points: &[CapacityPoint], rules: &[Rule], neurons: usize) -> Result
         for (r, rule) in rules.iter().enumerate() {
             let [red, green, blue] = render::group_colour(r);
             let colour = RGBColor(red, green, blue);
-            let series: Vec<(f64, f64)> = points.iter().filter(|p| p.rule == *rule).map(|p| (p.load, p.success_rate)).collect();
+            let series: Vec<(f64, f64)> =
+                points.iter().filter(|p| p.rule == *rule).map(|p| (p.load, p.success_rate)).collect();
             chart
                 .draw_series(LineSeries::new(series.clone(), colour.stroke_width(2)))
                 .map_err(render::plot_error)?
                 .label(rule.to_string())
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
-            chart.draw_series(series.into_iter().map(|p| Circle::new(p, 4, colour.filled()))).map_err(render::plot_error)?;
+            chart
+                .draw_series(series.into_iter().map(|p| Circle::new(p, 4, colour.filled())))
+                .map_err(render::plot_error)?;
         }
-        chart.configure_series_labels().label_font((render::FONT, 14)).border_style(BLACK).draw().map_err(render::plot_error)?;
+        chart
+            .configure_series_labels()
+            .label_font((render::FONT, 14))
+            .border_style(BLACK)
+            .draw()
+            .map_err(render::plot_error)?;
         root.present().map_err(render::plot_error)?;
     }
     Ok(rgb)
@@ -190,7 +208,8 @@ mod tests {
             seed: 1,
         };
         let points = run(&settings, &crate::compute::device::cpu()).unwrap();
-        let rate = |rule: Rule, load: f64| points.iter().find(|p| p.rule == rule && p.load == load).unwrap().success_rate;
+        let rate =
+            |rule: Rule, load: f64| points.iter().find(|p| p.rule == rule && p.load == load).unwrap().success_rate;
         for rule in [Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse] {
             assert!(rate(rule, 0.05) >= 0.95, "{rule:?} at low load: {}", rate(rule, 0.05));
         }

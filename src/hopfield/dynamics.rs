@@ -144,11 +144,23 @@ pub fn metropolis_uniform(seed: u32, probe: u32, sweep: u32, step: u32, n: u32) 
 /// Asynchronous recall of one probe in a fresh seeded order each sweep at T = 0;
 /// `frames_per_sweep` > 0 records that many snapshots a sweep.
 pub fn recall_async(weights: &[f32], probe: &[f32], max_sweeps: usize, seed: u64, frames_per_sweep: usize) -> Recall {
-    recall_async_ordered(weights, probe, 0, &Schedule::zero_temperature(probe.len(), max_sweeps, seed), frames_per_sweep)
+    recall_async_ordered(
+        weights,
+        probe,
+        0,
+        &Schedule::zero_temperature(probe.len(), max_sweeps, seed),
+        frames_per_sweep,
+    )
 }
 
 /// Asynchronous recall of probe number `probe_index` of a batch under `schedule` (W symmetric).
-pub fn recall_async_ordered(weights: &[f32], probe: &[f32], probe_index: usize, schedule: &Schedule, frames_per_sweep: usize) -> Recall {
+pub fn recall_async_ordered(
+    weights: &[f32],
+    probe: &[f32],
+    probe_index: usize,
+    schedule: &Schedule,
+    frames_per_sweep: usize,
+) -> Recall {
     let n = probe.len();
     let mut state = probe.to_vec();
     let mut fields = Fields::new(weights, &state);
@@ -189,7 +201,13 @@ pub fn recall_async_ordered(weights: &[f32], probe: &[f32], probe_index: usize, 
 
 /// The notebooks' asynchronous variant: a random neuron per update (with replacement), stopping
 /// after `patience` updates in a row that change nothing or after `budget` updates (W symmetric).
-pub fn relax_random_neurons(weights: &[f32], mut state: Vec<f32>, budget: usize, patience: usize, rng: &mut StdRng) -> Vec<f32> {
+pub fn relax_random_neurons(
+    weights: &[f32],
+    mut state: Vec<f32>,
+    budget: usize,
+    patience: usize,
+    rng: &mut StdRng,
+) -> Vec<f32> {
     use rand::RngExt;
     let n = state.len();
     let mut fields = Fields::new(weights, &state);
@@ -255,7 +273,8 @@ pub fn recall_sync_low_rank(patterns: &Tensor<2>, probes: &[f32], max_steps: usi
     let transposed = patterns.clone().transpose();
     recall_sync_with(
         |states| {
-            let fields = states.clone().matmul(transposed.clone()).matmul(patterns.clone()) * scale - states.clone() * self_weight;
+            let fields = states.clone().matmul(transposed.clone()).matmul(patterns.clone()) * scale
+                - states.clone() * self_weight;
             sync_update(fields, states)
         },
         &patterns.device(),

@@ -252,7 +252,10 @@ mod tests {
         let salted = corrupt(x, 8, Corruption::SaltPepper(0.5), 1).unwrap();
         assert!(hamming(x, &salted) <= 32);
         let boxed = corrupt(x, 8, Corruption::Rectangle(2, 3, 4, 2), 1).unwrap();
-        assert!((0..64).all(|i| { let (c, r) = (i % 8, i / 8); if (2..6).contains(&c) && (3..5).contains(&r) { boxed[i] == -1.0 } else { boxed[i] == x[i] } }));
+        assert!((0..64).all(|i| {
+            let (c, r) = (i % 8, i / 8);
+            if (2..6).contains(&c) && (3..5).contains(&r) { boxed[i] == -1.0 } else { boxed[i] == x[i] }
+        }));
         let half = corrupt(x, 8, Corruption::BottomHalf, 1).unwrap();
         assert!(half[32..].iter().all(|&s| s == -1.0) && half[..32] == x[..32]);
         assert!(corrupt(x, 8, Corruption::Rectangle(6, 0, 4, 1), 1).is_err());

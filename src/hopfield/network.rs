@@ -11,12 +11,12 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::dynamics::{Attractor, Recall, attractor, recall_async_ordered};
-use super::schedule::Schedule;
 use super::rules::{Rule, learn};
+use super::schedule::Schedule;
 use super::{Binarise, Patterns, image_pattern, overlap_matrix};
+use crate::compute::device::{ComputeDevice, read_f32};
 use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
 use crate::data::{ImageSet, folder, mnist, sheet};
-use crate::compute::device::{ComputeDevice, read_f32};
 use crate::render::{self, item_image};
 use crate::run::RunFolder;
 use crate::run::npy::{npy_f32, read_npy_f32};
@@ -24,11 +24,25 @@ use crate::run::npy::{npy_f32, read_npy_f32};
 /// Where the stored patterns come from.
 #[derive(Debug, Clone)]
 pub enum PatternSource {
-    Folder { root: PathBuf, limit: usize },
+    Folder {
+        root: PathBuf,
+        limit: usize,
+    },
     /// A sprite sheet of `tile`-px sprites with a `border`-px transparent border (0 keeps all).
-    Sheet { path: PathBuf, tile: u32, border: u32, limit: usize },
-    Mnist { images: PathBuf, limit: usize },
-    Random { count: usize, seed: u64 },
+    Sheet {
+        path: PathBuf,
+        tile: u32,
+        border: u32,
+        limit: usize,
+    },
+    Mnist {
+        images: PathBuf,
+        limit: usize,
+    },
+    Random {
+        count: usize,
+        seed: u64,
+    },
 }
 
 /// What `network.json` records.
@@ -110,7 +124,11 @@ pub fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage> {
         let colour = |m: f32| {
             let t = m.clamp(-1.0, 1.0);
             let fade = |c: f32| (255.0 * (1.0 - t.abs()) + c * t.abs()) as u8;
-            if t >= 0.0 { RGBColor(fade(200.0), fade(30.0), fade(30.0)) } else { RGBColor(fade(30.0), fade(60.0), fade(200.0)) }
+            if t >= 0.0 {
+                RGBColor(fade(200.0), fade(30.0), fade(30.0))
+            } else {
+                RGBColor(fade(30.0), fade(60.0), fade(200.0))
+            }
         };
         chart
             .draw_series((0..count * count).map(|k| {
@@ -124,7 +142,14 @@ pub fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage> {
 }
 
 /// Learns and saves a network.
-pub fn store(source: &PatternSource, side: u32, binarise: Binarise, rule: Rule, run_dir: &Path, device: &ComputeDevice) -> Result<NetworkInfo> {
+pub fn store(
+    source: &PatternSource,
+    side: u32,
+    binarise: Binarise,
+    rule: Rule,
+    run_dir: &Path,
+    device: &ComputeDevice,
+) -> Result<NetworkInfo> {
     let (patterns, sources) = load_patterns(source, side, binarise)?;
     let weights = learn(rule, &patterns, &device.device)?;
     let weights = read_f32(weights, "the weights")?;
@@ -145,7 +170,8 @@ impl Network {
         }
         let path = dir.join("network.json");
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let info: NetworkInfo = serde_json::from_str(&text).with_context(|| format!("{} is not a network description", path.display()))?;
+        let info: NetworkInfo =
+            serde_json::from_str(&text).with_context(|| format!("{} is not a network description", path.display()))?;
         let (count, n, states) = read_npy_f32(&dir.join("patterns.npy"))?;
         let (rows, cols, weights) = read_npy_f32(&dir.join("weights.npy"))?;
         if (rows, cols) != (n, n) || n != (info.side * info.side) as usize || count != info.sources.len() {

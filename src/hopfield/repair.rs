@@ -15,11 +15,13 @@ use rand::SeedableRng;
 use super::dynamics::{
     Dynamics, Recall, attractor, energy, recall_async_ordered, recall_dense, recall_sync, relax_random_neurons,
 };
-use super::schedule::Schedule;
 use super::rules::{Rule, learn};
-use super::{Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image, pattern_silhouette};
-use crate::data::pixels::decode_file;
+use super::schedule::Schedule;
+use super::{
+    Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image, pattern_silhouette,
+};
 use crate::compute::device::{ComputeDevice, read_f32};
+use crate::data::pixels::decode_file;
 use crate::run::RunFolder;
 
 /// Everything one repair needs.
@@ -122,7 +124,13 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
     let cue = corrupt(original, settings.side as usize, settings.corruption, settings.seed)?;
     let recall = match settings.dynamics {
         Dynamics::Async => {
-            let schedule = Schedule::new(n, settings.max_iterations, settings.seed, settings.temperature.0, settings.temperature.1);
+            let schedule = Schedule::new(
+                n,
+                settings.max_iterations,
+                settings.seed,
+                settings.temperature.0,
+                settings.temperature.1,
+            );
             recall_async_ordered(&w, &cue, 0, &schedule, 10)
         }
         Dynamics::Sync => sync_recall(&weights, &w, &cue, settings.max_iterations)?,
@@ -133,7 +141,8 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
             Recall { frames: vec![cue.clone(), state.clone()], state, iterations: 1, energies }
         }
         Dynamics::Dense => {
-            let state = recall_dense(&patterns.to_tensor(&device.device), &cue, settings.beta, settings.max_iterations)?;
+            let state =
+                recall_dense(&patterns.to_tensor(&device.device), &cue, settings.beta, settings.max_iterations)?;
             let energies = vec![energy(&w, &cue), energy(&w, &state)];
             Recall { frames: vec![cue.clone(), state.clone()], state, iterations: settings.max_iterations, energies }
         }
@@ -153,12 +162,19 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
     } else {
         image::DynamicImage::ImageLuma8(pattern_image(&recall.state, settings.side)).to_rgba8()
     };
-    recalled.save_with_format(folder.path("recalled.png"), image::ImageFormat::Png).context("cannot write recalled.png")?;
+    recalled
+        .save_with_format(folder.path("recalled.png"), image::ImageFormat::Png)
+        .context("cannot write recalled.png")?;
     let gif = std::fs::File::create(folder.path("recall.gif")).context("cannot create recall.gif")?;
     let mut encoder = GifEncoder::new(gif);
     encoder.set_repeat(image::codecs::gif::Repeat::Infinite).context("cannot write recall.gif")?;
     let frames = recall.frames.iter().map(|state| {
-        Frame::from_parts(upscale(&pattern_image(state, settings.side), shown), 0, 0, Delay::from_numer_denom_ms(120, 1))
+        Frame::from_parts(
+            upscale(&pattern_image(state, settings.side), shown),
+            0,
+            0,
+            Delay::from_numer_denom_ms(120, 1),
+        )
     });
     encoder.encode_frames(frames).context("cannot write recall.gif")?;
     drop(encoder);

@@ -18,9 +18,9 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::Patterns;
+use super::dynamics::relax_random_neurons;
 use crate::choice::choice;
 use crate::compute::device::read_f32;
-use super::dynamics::relax_random_neurons;
 
 choice! {
     /// How the patterns become the weights W.
@@ -101,7 +101,8 @@ pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<
         Rule::Storkey => {
             let mut w = Tensor::<2>::zeros([patterns.len, patterns.len], device);
             for p in 0..patterns.count {
-                let x: Tensor<2> = Tensor::from_data(TensorData::new(patterns.pattern(p).to_vec(), [patterns.len, 1]), device);
+                let x: Tensor<2> =
+                    Tensor::from_data(TensorData::new(patterns.pattern(p).to_vec(), [patterns.len, 1]), device);
                 let h = w.clone().matmul(x.clone());
                 let outer = x.clone().matmul(x.clone().transpose());
                 let cross = x.clone().matmul(h.clone().transpose()) + h.matmul(x.transpose());
@@ -115,7 +116,10 @@ pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<
             let values = read_f32(gram, "the pattern overlaps")?;
             let inverse = invert(&values.iter().map(|&v| v as f64).collect::<Vec<_>>(), patterns.count)?;
             let inverse: Tensor<2> = Tensor::from_data(
-                TensorData::new(inverse.iter().map(|&v| v as f32).collect::<Vec<_>>(), [patterns.count, patterns.count]),
+                TensorData::new(
+                    inverse.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+                    [patterns.count, patterns.count],
+                ),
                 device,
             );
             zero_diagonal(xi.clone().transpose().matmul(inverse).matmul(xi))
@@ -130,7 +134,9 @@ fn invert(matrix: &[f64], p: usize) -> Result<Vec<f64>> {
     for col in 0..p {
         let pivot = (col..p).max_by(|&x, &y| a[x * p + col].abs().total_cmp(&a[y * p + col].abs())).unwrap_or(col);
         if a[pivot * p + col].abs() < 1e-9 {
-            bail!("the patterns are linearly dependent (a pattern repeats, or one is the negative of another); the pseudo-inverse rule cannot store them");
+            bail!(
+                "the patterns are linearly dependent (a pattern repeats, or one is the negative of another); the pseudo-inverse rule cannot store them"
+            );
         }
         for k in 0..p {
             a.swap(col * p + k, pivot * p + k);
@@ -174,7 +180,8 @@ mod tests {
         let w = read(learn(Rule::Hebbian, &p, &Device::flex()).unwrap());
         for i in 0..7 {
             for j in 0..7 {
-                let expected = if i == j { 0.0 } else { (0..3).map(|k| p.pattern(k)[i] * p.pattern(k)[j]).sum::<f32>() / 7.0 };
+                let expected =
+                    if i == j { 0.0 } else { (0..3).map(|k| p.pattern(k)[i] * p.pattern(k)[j]).sum::<f32>() / 7.0 };
                 assert!((w[i * 7 + j] - expected).abs() < 1e-6);
             }
         }
@@ -208,7 +215,8 @@ mod tests {
     #[test]
     fn daydreaming_stays_symmetric_with_zero_diagonal_and_unit_rms() {
         let p = Patterns::random(4, 30, 6);
-        let settings = DaydreamSettings { epochs: 2, steps_per_epoch: 5, relax_steps: 500, patience: 60, ..Default::default() };
+        let settings =
+            DaydreamSettings { epochs: 2, steps_per_epoch: 5, relax_steps: 500, patience: 60, ..Default::default() };
         let w = read(daydream(&p, &settings, &Device::flex()).unwrap());
         let n = 30;
         for i in 0..n {
@@ -230,11 +238,15 @@ mod tests {
         // (W ξ)_i = ξ_i - P_ii ξ_i.
         let n = 8;
         let mut full = vec![0f64; n * n];
-        let gram: Vec<f64> = (0..9).map(|k| (0..n).map(|i| (p.pattern(k / 3)[i] * p.pattern(k % 3)[i]) as f64).sum()).collect();
+        let gram: Vec<f64> =
+            (0..9).map(|k| (0..n).map(|i| (p.pattern(k / 3)[i] * p.pattern(k % 3)[i]) as f64).sum()).collect();
         let inv = invert(&gram, 3).unwrap();
         for i in 0..n {
             for j in 0..n {
-                full[i * n + j] = (0..3).flat_map(|a| (0..3).map(move |b| (a, b))).map(|(a, b)| p.pattern(a)[i] as f64 * inv[a * 3 + b] * p.pattern(b)[j] as f64).sum();
+                full[i * n + j] = (0..3)
+                    .flat_map(|a| (0..3).map(move |b| (a, b)))
+                    .map(|(a, b)| p.pattern(a)[i] as f64 * inv[a * 3 + b] * p.pattern(b)[j] as f64)
+                    .sum();
             }
         }
         for i in 0..n {

@@ -41,6 +41,10 @@ impl Schedule {
     /// The temperature of sweep `sweep` (computed as the WGSL kernel does).
     pub fn temperature(&self, sweep: usize) -> f32 {
         let sweeps = self.sweeps();
-        if sweeps > 1 { self.t_start + (self.t_end - self.t_start) * sweep as f32 / (sweeps - 1) as f32 } else { self.t_start }
+        if sweeps > 1 {
+            self.t_start + (self.t_end - self.t_start) * sweep as f32 / (sweeps - 1) as f32
+        } else {
+            self.t_start
+        }
     }
 }

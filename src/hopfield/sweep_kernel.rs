@@ -25,7 +25,14 @@ pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Optio
     let states = wgsl::empty_f32(&weights, vec![batch, n]);
     let sweeps = wgsl::empty_f32(&weights, vec![batch]);
     let orders = client.create_from_slice(bytemuck::cast_slice(&schedule.orders));
-    let info = [n as u32, schedule.sweeps() as u32, batch as u32, schedule.t_start.to_bits(), schedule.t_end.to_bits(), schedule.seed];
+    let info = [
+        n as u32,
+        schedule.sweeps() as u32,
+        batch as u32,
+        schedule.t_start.to_bits(),
+        schedule.t_end.to_bits(),
+        schedule.seed,
+    ];
     let info = client.create_from_slice(bytemuck::cast_slice(&info));
     wgsl::launch_1d(
         &states,

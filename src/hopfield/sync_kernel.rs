@@ -29,12 +29,7 @@ pub fn step(weights: &Tensor<2>, states: &Tensor<2>) -> Option<Tensor<2>> {
         &next,
         wgsl::HOPFIELD_SYNC_STEP,
         n,
-        vec![
-            weights.handle.binding(),
-            states.handle.binding(),
-            next.handle.clone().binding(),
-            info.binding(),
-        ],
+        vec![weights.handle.binding(), states.handle.binding(), next.handle.clone().binding(), info.binding()],
     );
     Some(Tensor::<2>::from_primitive::<Wgpu>(next))
 }

@@ -11,11 +11,11 @@ use image::{GrayImage, Luma, RgbImage, imageops::FilterType};
 use plotters::prelude::*;
 
 use super::dynamics::recall_async_batch;
-use super::schedule::Schedule;
 use super::rules::{Rule, learn};
+use super::schedule::Schedule;
 use super::{Patterns, accuracy, flip_fraction};
-use crate::data::mnist::{read_images, read_labels};
 use crate::compute::device::ComputeDevice;
+use crate::data::mnist::{read_images, read_labels};
 use crate::render;
 
 /// Noise levels of the table, in percent.
@@ -51,7 +51,15 @@ fn first_digits(images: &Path, labels: &Path, side: u32) -> Result<Vec<Vec<f32>>
 }
 
 /// Runs the experiment.
-pub fn run(images: &Path, labels: &Path, side: u32, max_digits: usize, sweeps: &[usize], seed: u64, device: &ComputeDevice) -> Result<AccuracyTable> {
+pub fn run(
+    images: &Path,
+    labels: &Path,
+    side: u32,
+    max_digits: usize,
+    sweeps: &[usize],
+    seed: u64,
+    device: &ComputeDevice,
+) -> Result<AccuracyTable> {
     if !(1..=10).contains(&max_digits) {
         bail!("--max-digits: expected 1 to 10, got {max_digits}");
     }
@@ -130,12 +138,23 @@ impl AccuracyTable {
                     .map_err(render::plot_error)?;
                 let colour = |a: f32| {
                     let t = ((a - 0.5) * 2.0).clamp(0.0, 1.0);
-                    RGBColor((255.0 * (1.0 - t) + 20.0 * t) as u8, (255.0 * (1.0 - t) + 140.0 * t) as u8, (255.0 * (1.0 - t) + 60.0 * t) as u8)
+                    RGBColor(
+                        (255.0 * (1.0 - t) + 20.0 * t) as u8,
+                        (255.0 * (1.0 - t) + 140.0 * t) as u8,
+                        (255.0 * (1.0 - t) + 60.0 * t) as u8,
+                    )
                 };
                 chart
-                    .draw_series((0..NOISE_PERCENTS.len()).flat_map(|row| {
-                        (0..self.max_digits).map(move |k| (row, k))
-                    }).map(|(row, k)| Rectangle::new([(k + 1, row), (k + 2, row + 1)], colour(self.accuracy[s][row][k]).filled())))
+                    .draw_series(
+                        (0..NOISE_PERCENTS.len()).flat_map(|row| (0..self.max_digits).map(move |k| (row, k))).map(
+                            |(row, k)| {
+                                Rectangle::new(
+                                    [(k + 1, row), (k + 2, row + 1)],
+                                    colour(self.accuracy[s][row][k]).filled(),
+                                )
+                            },
+                        ),
+                    )
                     .map_err(render::plot_error)?;
             }
             root.present().map_err(render::plot_error)?;

@@ -23,13 +23,13 @@ use linfa::DatasetBase;
 use linfa::prelude::Fit;
 use linfa_clustering::KMeans;
 use ndarray016::ArrayView2;
-use rayon::prelude::*;
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rayon::prelude::*;
 
 use crate::compute::device::{is_wgpu, read_f32};
-use crate::config::ClusterConfig;
 use crate::compute::matmul::{self, View};
+use crate::config::ClusterConfig;
 
 /// linfa's default convergence tolerance on the centroid change.
 const TOLERANCE: f32 = 1e-4;
@@ -52,7 +52,13 @@ pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, d
 }
 
 /// The seeded k-means++ start that [`kmeans`] uses for `seed` (`k x dim`, row-major).
-pub fn initial_centroids(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<f32>> {
+pub fn initial_centroids(
+    values: &[f32],
+    rows: usize,
+    dim: usize,
+    config: &ClusterConfig,
+    device: &Device,
+) -> Result<Vec<f32>> {
     let k = cluster_count(config, rows)?;
     Engine::new(values, rows, dim, device)?.kmeans_plus_plus(k, config.seed)
 }
@@ -81,7 +87,8 @@ impl<'a> Engine<'a> {
             Engine::Device(points, values) => {
                 let mut nearest: Option<Tensor<2>> = None;
                 kmeans_plus_plus(values, points.dim, k, seed, |centre| {
-                    let newest = Tensor::from_data(TensorData::new(centre.to_vec(), [1, points.dim]), &points.x.device());
+                    let newest =
+                        Tensor::from_data(TensorData::new(centre.to_vec(), [1, points.dim]), &points.x.device());
                     let to_newest = points.squared_distances(&newest);
                     let distances = match nearest.take() {
                         Some(so_far) => so_far.min_pair(to_newest),
@@ -158,7 +165,11 @@ fn cluster_count(config: &ClusterConfig, rows: usize) -> Result<usize> {
     Ok(k)
 }
 
-fn linfa_dataset(values: &[f32], rows: usize, dim: usize) -> Result<DatasetBase<ArrayView2<'_, f32>, ndarray016::Array1<()>>> {
+fn linfa_dataset(
+    values: &[f32],
+    rows: usize,
+    dim: usize,
+) -> Result<DatasetBase<ArrayView2<'_, f32>, ndarray016::Array1<()>>> {
     let records = ArrayView2::from_shape((rows, dim), values).context("feature matrix has the wrong shape")?;
     Ok(DatasetBase::from(records))
 }
@@ -243,7 +254,15 @@ impl<'a> HostPoints<'a> {
         let (dim, height) = (self.dim, block.len() / self.dim);
         let centroid_norms: Vec<f32> = centroids.chunks(dim).map(|c| c.iter().map(|v| v * v).sum()).collect();
         let mut distances = vec![0.0f32; height * k];
-        matmul::product(height, k, dim, View::rows(block, dim), View::transposed(centroids, dim), &mut distances, false);
+        matmul::product(
+            height,
+            k,
+            dim,
+            View::rows(block, dim),
+            View::transposed(centroids, dim),
+            &mut distances,
+            false,
+        );
         for (r, row) in distances.chunks_mut(k).enumerate() {
             let norm = self.squared_norms[chunk * self.chunk_rows + r];
             for (d, c_norm) in row.iter_mut().zip(&centroid_norms) {
@@ -270,7 +289,10 @@ impl<'a> HostPoints<'a> {
     fn lloyd(&self, start: Vec<f32>, iterations: u64) -> Clustering {
         let (dim, k) = (self.dim, start.len() / self.dim);
         let nearest = |distances: &[f32]| -> (usize, f32) {
-            distances.iter().enumerate().fold((0, f32::INFINITY), |best, (c, &d)| if d < best.1 { (c, d) } else { best })
+            distances
+                .iter()
+                .enumerate()
+                .fold((0, f32::INFINITY), |best, (c, &d)| if d < best.1 { (c, d) } else { best })
         };
         let mut centroids = start;
         for _ in 0..iterations {
@@ -316,14 +338,23 @@ impl<'a> HostPoints<'a> {
 /// row-major) when given, else from linfa's own k-means++ with the config's seed. From
 /// [`initial_centroids`] it is the CPU twin of [`kmeans`]; from its own start it is the
 /// baseline `hebb bench map` times.
-pub fn kmeans_linfa(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, start: Option<&[f32]>) -> Result<Vec<usize>> {
+pub fn kmeans_linfa(
+    values: &[f32],
+    rows: usize,
+    dim: usize,
+    config: &ClusterConfig,
+    start: Option<&[f32]>,
+) -> Result<Vec<usize>> {
     use linfa::prelude::Predict;
     use linfa_clustering::KMeansInit;
     let k = cluster_count(config, rows)?;
     let dataset = linfa_dataset(values, rows, dim)?;
-    let mut params = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(config.seed)).n_runs(1).max_n_iterations(config.max_iter);
+    let mut params = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(config.seed))
+        .n_runs(1)
+        .max_n_iterations(config.max_iter);
     if let Some(start) = start {
-        let centroids = ndarray016::Array2::from_shape_vec((k, dim), start.to_vec()).context("start centroids have the wrong shape")?;
+        let centroids = ndarray016::Array2::from_shape_vec((k, dim), start.to_vec())
+            .context("start centroids have the wrong shape")?;
         params = params.init_method(KMeansInit::Precomputed(centroids));
     }
     let model = params.fit(&dataset).map_err(|e| anyhow::anyhow!("K-Means failed: {e}"))?;
@@ -386,10 +417,12 @@ mod tests {
     fn kmeans_plus_plus_is_seeded_and_spreads_over_separated_groups() {
         // Four tight, far-apart groups of 25: k-means++ puts one centre in each, whatever the seed.
         let dim = 3;
-        let values: Vec<f32> = (0..100).flat_map(|i| {
-            let group = (i % 4) as f32 * 100.0;
-            [group + (i % 5) as f32 * 0.01, -group, (i % 3) as f32 * 0.01]
-        }).collect();
+        let values: Vec<f32> = (0..100)
+            .flat_map(|i| {
+                let group = (i % 4) as f32 * 100.0;
+                [group + (i % 5) as f32 * 0.01, -group, (i % 3) as f32 * 0.01]
+            })
+            .collect();
         let device = Device::flex();
         for seed in [1, 2, 3] {
             let config = ClusterConfig { n_clusters: 4, seed, ..Default::default() };
@@ -420,7 +453,13 @@ mod tests {
                 }
             }
             (0..rows)
-                .map(|row| (0..dim).map(|j| (values[row * dim + j] as f64 - sums[labels[row] * dim + j] / counts[labels[row]]).powi(2)).sum::<f64>())
+                .map(|row| {
+                    (0..dim)
+                        .map(|j| {
+                            (values[row * dim + j] as f64 - sums[labels[row] * dim + j] / counts[labels[row]]).powi(2)
+                        })
+                        .sum::<f64>()
+                })
                 .sum()
         };
         let one = ClusterConfig { n_clusters: 6, n_runs: 1, ..Default::default() };

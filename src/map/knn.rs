@@ -17,8 +17,8 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rayon::prelude::*;
 
 use crate::compute::device::{is_wgpu, read_f32, read_indices};
-use crate::encoder::features::Features;
 use crate::compute::matmul::{self, View};
+use crate::encoder::features::Features;
 use crate::progress;
 
 /// Similarity values one block may hold on the device (256 MiB of f32).
@@ -46,7 +46,11 @@ impl Neighbours {
     /// The first `k` columns of every row.
     pub fn truncate(&self, k: usize) -> Neighbours {
         let k = k.min(self.k);
-        let mut out = Neighbours { k, indices: Vec::with_capacity(self.len() * k), similarities: Vec::with_capacity(self.len() * k) };
+        let mut out = Neighbours {
+            k,
+            indices: Vec::with_capacity(self.len() * k),
+            similarities: Vec::with_capacity(self.len() * k),
+        };
         for row in 0..self.len() {
             let (ids, sims) = self.row(row);
             out.indices.extend_from_slice(&ids[..k]);
@@ -89,7 +93,8 @@ pub fn search(queries: &[f32], base: &Features, k: usize, device: &Device, quiet
             indices.extend(read_indices(positions, "neighbour indices")?);
         } else {
             let values = read_f32(block_similarities, "similarities")?;
-            let selected: Vec<(Vec<u32>, Vec<f32>)> = values.par_chunks(base.rows).map(|row| select_top(row, k)).collect();
+            let selected: Vec<(Vec<u32>, Vec<f32>)> =
+                values.par_chunks(base.rows).map(|row| select_top(row, k)).collect();
             for (ids, sims) in selected {
                 indices.extend(ids);
                 similarities.extend(sims);
@@ -269,7 +274,8 @@ mod tests {
     fn symmetric_path_matches_the_plain_path() {
         // More rows than one block holds, so that rows take values from earlier blocks' columns.
         let (rows, dim) = (1500, 9);
-        let mut values: Vec<f32> = (0..rows * dim).map(|i| (crate::compute::hash::pcg(i as u32) % 2001) as f32 / 1000.0 - 1.0).collect();
+        let mut values: Vec<f32> =
+            (0..rows * dim).map(|i| (crate::compute::hash::pcg(i as u32) % 2001) as f32 / 1000.0 - 1.0).collect();
         for row in values.chunks_mut(dim) {
             let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
             row.iter_mut().for_each(|v| *v /= norm);
@@ -293,7 +299,8 @@ mod tests {
 
     #[test]
     fn self_is_dropped_even_behind_a_duplicate() {
-        let with_self = Neighbours { k: 3, indices: vec![1, 0, 2, 1, 0, 2], similarities: vec![1.0, 1.0, 0.5, 1.0, 1.0, 0.2] };
+        let with_self =
+            Neighbours { k: 3, indices: vec![1, 0, 2, 1, 0, 2], similarities: vec![1.0, 1.0, 0.5, 1.0, 1.0, 0.2] };
         let dropped = drop_self(&with_self);
         assert_eq!(dropped.indices, vec![1, 2, 0, 2]);
         assert_eq!(dropped.similarities, vec![1.0, 0.5, 1.0, 0.2]);

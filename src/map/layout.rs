@@ -67,11 +67,7 @@ pub fn attractive_coefficient(dist_sq: f32, a: f32, b: f32) -> f32 {
 
 /// The repulsive factor for a negative sample: `2γb / ((0.001 + d²)(a·d^(2b) + 1))`.
 pub fn repulsive_coefficient(dist_sq: f32, a: f32, b: f32, gamma: f32) -> f32 {
-    if dist_sq > 0.0 {
-        2.0 * gamma * b / ((0.001 + dist_sq) * (a * dist_sq.powf(b) + 1.0))
-    } else {
-        0.0
-    }
+    if dist_sq > 0.0 { 2.0 * gamma * b / ((0.001 + dist_sq) * (a * dist_sq.powf(b) + 1.0)) } else { 0.0 }
 }
 
 /// Rescales each coordinate into [0, 10] (umap-learn does this to the initial layout). A
@@ -80,7 +76,8 @@ pub fn repulsive_coefficient(dist_sq: f32, a: f32, b: f32, gamma: f32) -> f32 {
 pub fn normalise_initial(embedding: &mut [[f32; 2]]) {
     let n = embedding.len();
     for d in 0..2 {
-        let (lo, hi) = embedding.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), p| (lo.min(p[d]), hi.max(p[d])));
+        let (lo, hi) =
+            embedding.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), p| (lo.min(p[d]), hi.max(p[d])));
         let range = hi - lo;
         for (i, p) in embedding.iter_mut().enumerate() {
             p[d] = if range > 0.0 && range.is_finite() {
@@ -153,7 +150,13 @@ const EDGES_PER_TASK: usize = 1024;
 /// With `parallel` false the edges run in order on one thread and a seed reproduces the map bit
 /// for bit; with `parallel` true they run on all threads without locks, like umap-learn's
 /// parallel mode and the GPU kernel: the same samples and steps, faster, not reproducible.
-pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams, parallel: bool, mut on_epoch: impl FnMut(usize)) {
+pub fn optimise(
+    embedding: &mut [[f32; 2]],
+    edges: &Edges,
+    params: &LayoutParams,
+    parallel: bool,
+    mut on_epoch: impl FnMut(usize),
+) {
     let n = embedding.len();
     if n < 2 || edges.weight.is_empty() {
         return;
@@ -163,7 +166,16 @@ pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams
         let mut positions = InOrder(embedding);
         for epoch in 0..params.epochs {
             let Schedule { per_sample, per_negative, next_sample, next_negative } = &mut schedule;
-            run_edges(&mut positions, n, edges, 0, (per_sample, per_negative), (next_sample, next_negative), epoch, params);
+            run_edges(
+                &mut positions,
+                n,
+                edges,
+                0,
+                (per_sample, per_negative),
+                (next_sample, next_negative),
+                epoch,
+                params,
+            );
             on_epoch(epoch);
         }
         return;
@@ -171,13 +183,15 @@ pub fn optimise(embedding: &mut [[f32; 2]], edges: &Edges, params: &LayoutParams
     let shared: Vec<AtomicU32> = embedding.iter().flatten().map(|v| AtomicU32::new(v.to_bits())).collect();
     let Schedule { per_sample, per_negative, next_sample, next_negative } = &mut schedule;
     for epoch in 0..params.epochs {
-        next_sample.par_chunks_mut(EDGES_PER_TASK).zip(next_negative.par_chunks_mut(EDGES_PER_TASK)).enumerate().for_each(
-            |(task, (next_sample, next_negative))| {
+        next_sample
+            .par_chunks_mut(EDGES_PER_TASK)
+            .zip(next_negative.par_chunks_mut(EDGES_PER_TASK))
+            .enumerate()
+            .for_each(|(task, (next_sample, next_negative))| {
                 let first = task * EDGES_PER_TASK;
                 let fixed = (&per_sample[first..], &per_negative[first..]);
                 run_edges(&mut LockFree(&shared), n, edges, first, fixed, (next_sample, next_negative), epoch, params);
-            },
-        );
+            });
         on_epoch(epoch);
     }
     for (point, xy) in embedding.iter_mut().zip(shared.chunks(2)) {

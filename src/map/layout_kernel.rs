@@ -11,7 +11,6 @@ use super::layout::{Edges, LayoutParams};
 use crate::compute::device::{is_wgpu, read_f32};
 use crate::compute::wgsl;
 
-
 fn upload(values: Vec<f32>, device: &Device) -> Option<CubeTensor> {
     let len = values.len();
     let tensor: Tensor<1> = Tensor::from_data(TensorData::new(values, [len]), device);

@@ -103,9 +103,8 @@ pub fn lay_out(
 /// in both spaces): 1 when every point's `k` nearest on the map are also near in feature space.
 pub fn trustworthiness(features: &Features, map: &[[f32; 2]], k: usize) -> f32 {
     let n = features.rows;
-    let feature_dist = |i: usize, j: usize| -> f32 {
-        features.row(i).iter().zip(features.row(j)).map(|(a, b)| (a - b).powi(2)).sum()
-    };
+    let feature_dist =
+        |i: usize, j: usize| -> f32 { features.row(i).iter().zip(features.row(j)).map(|(a, b)| (a - b).powi(2)).sum() };
     let map_dist = |i: usize, j: usize| -> f32 { (map[i][0] - map[j][0]).powi(2) + (map[i][1] - map[j][1]).powi(2) };
     let mut penalty = 0.0f64;
     for i in 0..n {

@@ -10,8 +10,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
 use crate::compute::device::{is_wgpu, read_f32};
-use crate::encoder::features::Features;
 use crate::compute::matmul::{self, View};
+use crate::encoder::features::Features;
 
 /// Most power iterations.
 pub const ITERATIONS: usize = 40;
@@ -24,7 +24,11 @@ const HOST_BLOCK_ROWS: usize = 32;
 
 /// Coordinates of every row on the first two principal axes.
 pub fn principal_components(features: &Features, device: &Device) -> Result<Vec<[f32; 2]>> {
-    if is_wgpu(device) { principal_components_tensor(features, device) } else { Ok(principal_components_host(features)) }
+    if is_wgpu(device) {
+        principal_components_tensor(features, device)
+    } else {
+        Ok(principal_components_host(features))
+    }
 }
 
 /// A fixed, deterministic start: two independent patterns over the feature axis, `d x 2`.
@@ -76,7 +80,9 @@ fn principal_components_host(features: &Features) -> Vec<[f32; 2]> {
     let mut basis = start(d);
     for _ in 0..ITERATIONS {
         let mut next = vec![0.0f32; d * 2];
-        for part in features.values.par_chunks(group).map(|rows| host_iteration(rows, d, &mean, &basis)).collect::<Vec<_>>() {
+        for part in
+            features.values.par_chunks(group).map(|rows| host_iteration(rows, d, &mean, &basis)).collect::<Vec<_>>()
+        {
             next.iter_mut().zip(part).for_each(|(a, b)| *a += b);
         }
         if settle(&mut basis, next) {
@@ -84,10 +90,14 @@ fn principal_components_host(features: &Features) -> Vec<[f32; 2]> {
         }
     }
     let shift = project(&mean, &basis);
-    features.values.par_chunks(d).map(|row| {
-        let p = project(row, &basis);
-        [p[0] - shift[0], p[1] - shift[1]]
-    }).collect()
+    features
+        .values
+        .par_chunks(d)
+        .map(|row| {
+            let p = project(row, &basis);
+            [p[0] - shift[0], p[1] - shift[1]]
+        })
+        .collect()
 }
 
 fn column_sums(rows: &[f32], d: usize) -> Vec<f64> {

@@ -13,8 +13,8 @@ use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use crate::config::RenderConfig;
 use crate::data::ImageSet;
-use crate::run::{CANVAS_FILE, CLUSTERS_FILE, MAP_CLUSTERS_FILE, MAP_LABELS_FILE, RunFolder};
 use crate::encoder::train::{LayerStats, Stage, TrainingLog};
+use crate::run::{CANVAS_FILE, CLUSTERS_FILE, MAP_CLUSTERS_FILE, MAP_LABELS_FILE, RunFolder};
 
 /// The family name the embedded font is registered under.
 pub const FONT: &str = "sans-serif";
@@ -40,12 +40,7 @@ pub fn item_image(images: &ImageSet, index: usize) -> RgbaImage {
         match images.channels() {
             1 => Rgba([planar[i], planar[i], planar[i], 255]),
             3 => Rgba([planar[i], planar[plane + i], planar[2 * plane + i], 255]),
-            _ => Rgba([
-                planar[i],
-                planar[plane + i],
-                planar[2 * plane + i],
-                planar[3 * plane + i],
-            ]),
+            _ => Rgba([planar[i], planar[plane + i], planar[2 * plane + i], planar[3 * plane + i]]),
         }
     })
 }
@@ -66,8 +61,7 @@ pub fn paste_over(canvas: &mut RgbaImage, sprite: &RgbaImage, x: i64, y: i64) {
         // Source-over in straight alpha, in 0..=255 fixed point.
         let out_alpha = alpha + under_alpha * (255 - alpha) / 255;
         for c in 0..3 {
-            let blended = (pixel[c] as u32 * alpha * 255
-                + under[c] as u32 * under_alpha * (255 - alpha))
+            let blended = (pixel[c] as u32 * alpha * 255 + under[c] as u32 * under_alpha * (255 - alpha))
                 / (255 * out_alpha.max(1));
             under[c] = blended.min(255) as u8;
         }
@@ -80,22 +74,11 @@ pub fn canvas_positions(coords: &[[f32; 2]], size: u32, margin: u32) -> Vec<(f32
     let span = (size - 2 * margin) as f32;
     let range = |d: usize| {
         let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
-        let hi = coords
-            .iter()
-            .map(|p| p[d])
-            .fold(f32::NEG_INFINITY, f32::max);
+        let hi = coords.iter().map(|p| p[d]).fold(f32::NEG_INFINITY, f32::max);
         (lo, (hi - lo).max(1e-8))
     };
     let ((x0, xr), (y0, yr)) = (range(0), range(1));
-    coords
-        .iter()
-        .map(|p| {
-            (
-                margin as f32 + (p[0] - x0) / xr * span,
-                margin as f32 + (p[1] - y0) / yr * span,
-            )
-        })
-        .collect()
+    coords.iter().map(|p| (margin as f32 + (p[0] - x0) / xr * span, margin as f32 + (p[1] - y0) / yr * span)).collect()
 }
 
 /// The colour of group `g` in every picture.
@@ -135,10 +118,7 @@ pub fn sprite_canvases(
             .map(|i| image::imageops::resize(&item_image(images, i), s, s, FilterType::Triangle))
             .collect();
         for (i, (mut sprite, &(x, y))) in sprites.into_iter().zip(chunk).enumerate() {
-            let (x, y) = (
-                (x - s as f32 / 2.0).round() as i64,
-                (y - s as f32 / 2.0).round() as i64,
-            );
+            let (x, y) = ((x - s as f32 / 2.0).round() as i64, (y - s as f32 / 2.0).round() as i64);
             paste_over(&mut plain, &sprite, x, y);
             let [r, g, b] = group_colour(clusters[first + i]);
             for (px, py, pixel) in sprite.enumerate_pixels_mut() {
@@ -163,11 +143,7 @@ pub fn add_legend(canvas: &RgbaImage, names: &[String]) -> Result<RgbImage> {
         for (g, name) in names.iter().enumerate() {
             let y = 12 + 28 * g as i32;
             let [r, gr, b] = group_colour(g);
-            root.draw(&Rectangle::new(
-                [(12, y), (32, y + 20)],
-                RGBColor(r, gr, b).filled(),
-            ))
-            .map_err(plot_error)?;
+            root.draw(&Rectangle::new([(12, y), (32, y + 20)], RGBColor(r, gr, b).filled())).map_err(plot_error)?;
             root.draw_text(name, &style, (40, y)).map_err(plot_error)?;
         }
         root.present().map_err(plot_error)?;
@@ -191,36 +167,19 @@ pub fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 }
 
 /// One row per query: the query, then its neighbours, each with its cosine similarity below it.
-pub fn neighbour_grid(
-    images: &ImageSet,
-    rows: &[(usize, Vec<(usize, f32)>)],
-    cell: u32,
-) -> Result<RgbImage> {
+pub fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)>)], cell: u32) -> Result<RgbImage> {
     let columns = rows.iter().map(|(_, n)| n.len() + 1).max().unwrap_or(1) as u32;
     let pad = 8;
     let caption = 22;
-    let (w, h) = (
-        columns * (cell + pad) + pad,
-        rows.len() as u32 * (cell + caption + pad) + pad,
-    );
-    let mut canvas = RgbaImage::from_pixel(
-        w,
-        h,
-        Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255]),
-    );
+    let (w, h) = (columns * (cell + pad) + pad, rows.len() as u32 * (cell + caption + pad) + pad);
+    let mut canvas = RgbaImage::from_pixel(w, h, Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255]));
     let mut captions = Vec::new();
     for (r, (query, neighbours)) in rows.iter().enumerate() {
         let y = pad + r as u32 * (cell + caption + pad);
-        let cells =
-            std::iter::once((*query, None)).chain(neighbours.iter().map(|&(i, s)| (i, Some(s))));
+        let cells = std::iter::once((*query, None)).chain(neighbours.iter().map(|&(i, s)| (i, Some(s))));
         for (c, (item, similarity)) in cells.enumerate() {
             let x = pad + c as u32 * (cell + pad);
-            let picture = image::imageops::resize(
-                &item_image(images, item),
-                cell,
-                cell,
-                FilterType::Triangle,
-            );
+            let picture = image::imageops::resize(&item_image(images, item), cell, cell, FilterType::Triangle);
             paste_over(&mut canvas, &picture, x as i64, y as i64);
             let text = match similarity {
                 None => format!("#{item}"),
@@ -257,10 +216,7 @@ pub fn scatter_chart(
         root.fill(&WHITE).map_err(plot_error)?;
         let bounds = |d: usize| {
             let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
-            let hi = coords
-                .iter()
-                .map(|p| p[d])
-                .fold(f32::NEG_INFINITY, f32::max);
+            let hi = coords.iter().map(|p| p[d]).fold(f32::NEG_INFINITY, f32::max);
             let pad = ((hi - lo) * 0.03).max(1e-3);
             (lo - pad)..(hi + pad)
         };
@@ -271,11 +227,7 @@ pub fn scatter_chart(
             .y_label_area_size(40)
             .build_cartesian_2d(bounds(0), bounds(1))
             .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .label_style((FONT, 14))
-            .draw()
-            .map_err(plot_error)?;
+        chart.configure_mesh().label_style((FONT, 14)).draw().map_err(plot_error)?;
         for (g, name) in names.iter().enumerate() {
             let [r, gr, b] = group_colour(g);
             let colour = RGBColor(r, gr, b);
@@ -319,13 +271,10 @@ pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
         ("lateral: delta mean |ΔW|", |r| r.delta),
         ("lateral: norm ‖W‖F", |r| r.norm),
     ];
-    let stages: Vec<(Stage, Vec<(&str, Pick)>)> = [
-        (Stage::Filters, filter_metrics),
-        (Stage::Lateral, lateral_metrics),
-    ]
-    .into_iter()
-    .filter(|(stage, _)| log.stage(*stage).next().is_some())
-    .collect();
+    let stages: Vec<(Stage, Vec<(&str, Pick)>)> = [(Stage::Filters, filter_metrics), (Stage::Lateral, lateral_metrics)]
+        .into_iter()
+        .filter(|(stage, _)| log.stage(*stage).next().is_some())
+        .collect();
     let (w, row_height) = (1600u32, 420u32);
     let h = row_height * stages.len().max(1) as u32;
     let mut rgb = RgbImage::new(w, h);
@@ -334,12 +283,8 @@ pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
         root.fill(&WHITE).map_err(plot_error)?;
         if stages.is_empty() {
             let style = TextStyle::from((FONT, 22).into_font()).color(&BLACK);
-            root.draw_text(
-                "nothing was learned: random filters and no lateral path",
-                &style,
-                (40, 40),
-            )
-            .map_err(plot_error)?;
+            root.draw_text("nothing was learned: random filters and no lateral path", &style, (40, 40))
+                .map_err(plot_error)?;
         }
         let rows = root.split_evenly((stages.len().max(1), 1));
         for ((stage, metrics), row) in stages.iter().zip(rows) {
@@ -347,12 +292,7 @@ pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
             let layers = rows.iter().map(|r| r.layer).max().unwrap_or(0);
             let last_step = rows.iter().map(|r| r.step).max().unwrap_or(1).max(2) as f32;
             for (panel, (title, pick)) in row.split_evenly((1, metrics.len())).iter().zip(metrics) {
-                let top = rows
-                    .iter()
-                    .map(|r| pick(r))
-                    .fold(0.0f32, f32::max)
-                    .max(1e-12)
-                    * 1.05;
+                let top = rows.iter().map(|r| pick(r)).fold(0.0f32, f32::max).max(1e-12) * 1.05;
                 let mut chart = ChartBuilder::on(panel)
                     .caption(*title, (FONT, 18))
                     .margin(12)
@@ -371,17 +311,12 @@ pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
                 for layer in 1..=layers {
                     let [r, g, b] = group_colour(layer - 1);
                     let colour = RGBColor(r, g, b);
-                    let series = rows
-                        .iter()
-                        .filter(|row| row.layer == layer)
-                        .map(|row| (row.step as f32, pick(row)));
+                    let series = rows.iter().filter(|row| row.layer == layer).map(|row| (row.step as f32, pick(row)));
                     chart
                         .draw_series(LineSeries::new(series, colour.stroke_width(2)))
                         .map_err(plot_error)?
                         .label(format!("layer {layer}"))
-                        .legend(move |(x, y)| {
-                            PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
-                        });
+                        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
                 }
                 chart
                     .configure_series_labels()
@@ -409,15 +344,9 @@ pub fn filter_grid(filters: &[f32], count: usize, channels: usize) -> RgbImage {
     let mut picture = RgbImage::from_pixel(width, height, Rgb(BACKGROUND));
     let per_filter = channels * 9;
     for (k, weights) in filters.chunks(per_filter).take(count).enumerate() {
-        let peak = weights
-            .iter()
-            .fold(0.0f32, |m, v| m.max(v.abs()))
-            .max(1e-12);
+        let peak = weights.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
         let level = |v: f32| ((0.5 + 0.5 * v / peak) * 255.0).round().clamp(0.0, 255.0) as u8;
-        let (x0, y0) = (
-            pad + (k as u32 % columns) * (tiles * cell + pad),
-            pad + (k as u32 / columns) * (cell + pad),
-        );
+        let (x0, y0) = (pad + (k as u32 % columns) * (tiles * cell + pad), pad + (k as u32 / columns) * (cell + pad));
         for tile in 0..tiles {
             for (px, py) in (0..cell).flat_map(|y| (0..cell).map(move |x| (x, y))) {
                 let tap = (py * 3 / cell * 3 + px * 3 / cell) as usize;
@@ -442,9 +371,7 @@ pub fn save_png<P: image::PixelWithColorType, C: std::ops::Deref<Target = [P::Su
 where
     [P::Subpixel]: image::EncodableLayout,
 {
-    picture
-        .save_with_format(path, image::ImageFormat::Png)
-        .with_context(|| format!("cannot write {}", path.display()))
+    picture.save_with_format(path, image::ImageFormat::Png).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The pictures of the map: the sprite canvas, the same framed by cluster with a legend, and
@@ -459,27 +386,12 @@ pub fn save_map_pictures(
     let (plain, framed) = sprite_canvases(images, coords, render_config, clusters);
     save_png(&plain, &folder.path(CANVAS_FILE))?;
     let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
-    let cluster_names: Vec<String> = (0..n_clusters)
-        .map(|c| {
-            format!(
-                "cluster {c} ({})",
-                clusters.iter().filter(|&&x| x == c).count()
-            )
-        })
-        .collect();
-    save_png(
-        &add_legend(&framed, &cluster_names)?,
-        &folder.path(CLUSTERS_FILE),
-    )?;
+    let cluster_names: Vec<String> =
+        (0..n_clusters).map(|c| format!("cluster {c} ({})", clusters.iter().filter(|&&x| x == c).count())).collect();
+    save_png(&add_legend(&framed, &cluster_names)?, &folder.path(CLUSTERS_FILE))?;
     let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
     save_png(
-        &scatter_chart(
-            coords,
-            clusters,
-            &cluster_names,
-            "UMAP map, K-Means clusters",
-            1200,
-        )?,
+        &scatter_chart(coords, clusters, &cluster_names, "UMAP map, K-Means clusters", 1200)?,
         &folder.path(MAP_CLUSTERS_FILE),
     )?;
     files.push(MAP_CLUSTERS_FILE);
@@ -507,12 +419,7 @@ mod tests {
         assert_eq!(canvas.get_pixel(0, 0), &Rgba([200, 0, 0, 255]));
         assert_eq!(canvas.get_pixel(1, 0), &Rgba([10, 10, 10, 255]));
         let mut clear = RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 0]));
-        paste_over(
-            &mut clear,
-            &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])),
-            0,
-            0,
-        );
+        paste_over(&mut clear, &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])), 0, 0);
         assert_eq!(clear.get_pixel(0, 0), &Rgba([100, 50, 0, 128]));
     }
 

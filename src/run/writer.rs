@@ -18,12 +18,10 @@ impl RunFolder {
     pub fn create(target: &Path) -> Result<Self> {
         let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = target.file_name().context("the run folder needs a name")?.to_string_lossy();
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create output folder {}", parent.display()))?;
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create output folder {}", parent.display()))?;
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if staging.exists() {
-            std::fs::remove_dir_all(&staging)
-                .with_context(|| format!("cannot clear {}", staging.display()))?;
+            std::fs::remove_dir_all(&staging).with_context(|| format!("cannot clear {}", staging.display()))?;
         }
         std::fs::create_dir(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
         Ok(Self { target: target.to_path_buf(), staging, committed: false })

@@ -10,10 +10,7 @@ tile_size = 8
 "#;
 
 fn error_of(text: &str) -> String {
-    format!(
-        "{:#}",
-        EncodeConfig::from_toml(text, "test.toml").unwrap_err()
-    )
+    format!("{:#}", EncodeConfig::from_toml(text, "test.toml").unwrap_err())
 }
 
 #[test]
@@ -25,10 +22,7 @@ fn defaults_fill_everything_but_the_source() {
     assert_eq!(config.encoder.filters, FilterMode::Hebbian);
     assert_eq!(config.training.lr, 0.001);
     assert_eq!(config.color(), ColorMode::Rgba);
-    assert!(matches!(
-        config.data.source().unwrap(),
-        DataSource::Sheet(_)
-    ));
+    assert!(matches!(config.data.source().unwrap(), DataSource::Sheet(_)));
     // The resolved config round-trips through TOML.
     let again = EncodeConfig::from_toml(&config.to_toml().unwrap(), "resolved").unwrap();
     assert_eq!(config, again);
@@ -37,8 +31,7 @@ fn defaults_fill_everything_but_the_source() {
 #[test]
 fn shipped_configs_parse() {
     for name in ["emoji", "seed-emoji", "tinyimagenet", "pokemon", "mnist"] {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.toml"));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.toml"));
         EncodeConfig::load(Some(&path)).unwrap_or_else(|e| panic!("{name}: {e:#}"));
     }
     let default = EncodeConfig::load(None).unwrap();

@@ -123,8 +123,14 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
 #[test]
 fn folder_errors_name_the_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let err = format!("{:#}", folder::load(&folder_config(dir.path().join("tiny-imagenet-200/train")), 16, ColorMode::Rgb, true).unwrap_err());
-    assert!(err.contains("tiny-imagenet-200/train") && err.contains("does not exist") && err.contains("unzip"), "{err}");
+    let err = format!(
+        "{:#}",
+        folder::load(&folder_config(dir.path().join("tiny-imagenet-200/train")), 16, ColorMode::Rgb, true).unwrap_err()
+    );
+    assert!(
+        err.contains("tiny-imagenet-200/train") && err.contains("does not exist") && err.contains("unzip"),
+        "{err}"
+    );
 
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(empty.join("class")).unwrap();

@@ -12,16 +12,7 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     let sheet = dir.path().join("sheet.png");
     let sprites = write_sheet(&sheet, 4, 3, 8);
     let config = write_tiny_config(dir.path(), &sheet, "filter_epochs = 2");
-    let out = hebb(
-        &[
-            "encode",
-            "--config",
-            config.to_str().unwrap(),
-            "--device",
-            "cpu",
-        ],
-        dir.path(),
-    );
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("device: cpu"), "{stderr}");
@@ -41,11 +32,7 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
         assert!(run.join(file).is_file(), "missing {file}");
     }
     // Every picture decodes and has its configured size; the sheet has no labels, so no label map.
-    for (file, size) in [
-        ("canvas.png", Some(300)),
-        ("clusters.png", Some(300)),
-        ("map_clusters.png", Some(1200)),
-    ] {
+    for (file, size) in [("canvas.png", Some(300)), ("clusters.png", Some(300)), ("map_clusters.png", Some(1200))] {
         let picture = image::open(run.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         if let Some(size) = size {
             assert_eq!((picture.width(), picture.height()), (size, size), "{file}");
@@ -53,11 +40,7 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     }
     assert!(!run.join("map_labels.png").exists());
     let grid = image::open(run.join("neighbours.png")).unwrap();
-    assert_eq!(
-        grid.width(),
-        8 + 6 * (32 + 8),
-        "query + 5 neighbours per row"
-    );
+    assert_eq!(grid.width(), 8 + 6 * (32 + 8), "query + 5 neighbours per row");
     assert!(image::open(run.join("training.png")).is_ok());
     // The canvas keeps its transparent background and the sprites' transparent corners.
     let canvas = image::open(run.join("canvas.png")).unwrap().to_rgba8();
@@ -86,10 +69,7 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     // Filter learning only (no lateral path by default): two epochs per layer, one row a step.
     let steps = 2 * sprites.div_ceil(4);
     let log = std::fs::read_to_string(run.join("training_log.csv")).unwrap();
-    assert!(
-        log.starts_with("stage,step,epoch,layer,energy,delta,norm,winners\n"),
-        "{log}"
-    );
+    assert!(log.starts_with("stage,step,epoch,layer,energy,delta,norm,winners\n"), "{log}");
     assert_eq!(log.lines().count(), 1 + steps * 4);
     let last = log.lines().last().unwrap();
     assert!(last.starts_with(&format!("filters,{steps},2,4,")), "{last}");
@@ -100,22 +80,9 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     assert_eq!(resolved.training.filter_epochs, 2);
 
     // A quiet re-run with the same seed replaces the folder with identical features.
-    let out = hebb(
-        &[
-            "encode",
-            "--config",
-            config.to_str().unwrap(),
-            "--device",
-            "cpu",
-            "--quiet",
-        ],
-        dir.path(),
-    );
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success());
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("energy="),
-        "--quiet silences the lines"
-    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("energy="), "--quiet silences the lines");
     let (_, _, again) = read_npy_f32(&run.join("features.npy")).unwrap();
     assert_eq!(values, again, "same seed, same features");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("outputs"))
@@ -126,24 +93,11 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
 
     // Query by item: the item itself is not among its matches; five rows come back.
     let run_arg = run.to_str().unwrap();
-    let out = hebb(
-        &["query", "--run", run_arg, "--item", "3", "--device", "cpu"],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = hebb(&["query", "--run", run_arg, "--item", "3", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(table.lines().count(), 6, "{table}");
-    assert!(
-        !table
-            .lines()
-            .skip(1)
-            .any(|l| l.split_whitespace().nth(2) == Some("3")),
-        "{table}"
-    );
+    assert!(!table.lines().skip(1).any(|l| l.split_whitespace().nth(2) == Some("3")), "{table}");
 
     // Query by file: a data set image saved as a file finds itself first, similarity ~ 1.
     let sheet_image = image::open(&sheet).unwrap().to_rgba8();
@@ -167,21 +121,11 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
         ],
         dir.path(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     let first: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
-    assert_eq!(
-        first[2], "2",
-        "the tile at column 2 of row 0 is item 2: {table}"
-    );
-    assert!(
-        (first[1].parse::<f32>().unwrap() - 1.0).abs() < 1e-4,
-        "{table}"
-    );
+    assert_eq!(first[2], "2", "the tile at column 2 of row 0 is item 2: {table}");
+    assert!((first[1].parse::<f32>().unwrap() - 1.0).abs() < 1e-4, "{table}");
     assert_eq!(table.lines().count(), 4);
     let answer = image::open(&grid_path).unwrap();
     assert_eq!(answer.width(), 8 + 4 * (32 + 8));
@@ -191,10 +135,7 @@ fn assert_clean_error(out: &Output, expected: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "expected failure: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        stderr.starts_with("error:") || stderr.contains("\nerror:"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("error:") || stderr.contains("\nerror:"), "{stderr}");
     for word in expected {
         assert!(stderr.contains(word), "expected {word:?} in: {stderr}");
     }
@@ -203,129 +144,34 @@ fn assert_clean_error(out: &Output, expected: &[&str]) {
 #[test]
 fn bad_input_gives_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let out = hebb(
-        &["encode", "--config", "missing.toml", "--device", "cpu"],
-        dir.path(),
-    );
+    let out = hebb(&["encode", "--config", "missing.toml", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["missing.toml"]);
 
     let sheet = dir.path().join("sheet.png");
     write_sheet(&sheet, 2, 2, 8);
     let config = write_tiny_config(dir.path(), &sheet, "warmup = 3");
-    let out = hebb(
-        &[
-            "encode",
-            "--config",
-            config.to_str().unwrap(),
-            "--device",
-            "cpu",
-        ],
-        dir.path(),
-    );
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["warmup", "tiny.toml"]);
 
     let config = write_tiny_config(dir.path(), &dir.path().join("absent.png"), "");
-    let out = hebb(
-        &[
-            "encode",
-            "--config",
-            config.to_str().unwrap(),
-            "--device",
-            "cpu",
-        ],
-        dir.path(),
-    );
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["absent.png"]);
 
     let config = write_tiny_config(dir.path(), &sheet, "");
-    let out = hebb(
-        &[
-            "encode",
-            "--config",
-            config.to_str().unwrap(),
-            "--device",
-            "cpu",
-            "--epochs",
-            "0",
-        ],
-        dir.path(),
-    );
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--epochs", "0"], dir.path());
     assert_clean_error(&out, &["training.epochs"]);
-    assert!(
-        !dir.path().join("outputs/tiny").exists(),
-        "a failed run writes no run folder"
-    );
+    assert!(!dir.path().join("outputs/tiny").exists(), "a failed run writes no run folder");
 
-    let out = hebb(
-        &[
-            "query",
-            "--run",
-            "outputs/none",
-            "--item",
-            "0",
-            "--device",
-            "cpu",
-        ],
-        dir.path(),
-    );
+    let out = hebb(&["query", "--run", "outputs/none", "--item", "0", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["outputs/none", "does not exist"]);
-    let out = hebb(
-        &[
-            "encode",
-            "--config",
-            config.to_str().unwrap(),
-            "--device",
-            "cpu",
-            "--quiet",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = hebb(
-        &[
-            "query",
-            "--run",
-            "outputs/tiny",
-            "--item",
-            "0",
-            "--top",
-            "0",
-            "--device",
-            "cpu",
-        ],
-        dir.path(),
-    );
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hebb(&["query", "--run", "outputs/tiny", "--item", "0", "--top", "0", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["--top"]);
-    let out = hebb(
-        &[
-            "query",
-            "--run",
-            "outputs/tiny",
-            "--item",
-            "99",
-            "--device",
-            "cpu",
-        ],
-        dir.path(),
-    );
+    let out = hebb(&["query", "--run", "outputs/tiny", "--item", "99", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["--item 99"]);
     std::fs::write(dir.path().join("junk.png"), b"not a png").unwrap();
-    let out = hebb(
-        &[
-            "query",
-            "--run",
-            "outputs/tiny",
-            "--image",
-            "junk.png",
-            "--device",
-            "cpu",
-        ],
-        dir.path(),
-    );
+    let out = hebb(&["query", "--run", "outputs/tiny", "--image", "junk.png", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["junk.png"]);
 }
 
@@ -338,64 +184,26 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
     let mut csv = String::from("sheet_x,sheet_y,category\n");
     for row in 0..3 {
         for column in 0..4 {
-            csv.push_str(&format!(
-                "{column},{row},{}\n",
-                if column < 2 { "left" } else { "right" }
-            ));
+            csv.push_str(&format!("{column},{row},{}\n", if column < 2 { "left" } else { "right" }));
         }
     }
     std::fs::write(&labels, csv).unwrap();
     let config = write_tiny_config(dir.path(), &sheet, "");
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "border = 1\n",
-        &format!("border = 1\nlabels = \"{}\"\n", labels.display()),
-    );
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
     std::fs::write(&config, text).unwrap();
-    let out = hebb(
-        &[
-            "encode",
-            "--config",
-            config.to_str().unwrap(),
-            "--device",
-            "cpu",
-            "--quiet",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("outputs/tiny/map_labels.png").is_file());
 
-    let out = hebb(
-        &[
-            "eval",
-            "--run",
-            "outputs/tiny",
-            "--device",
-            "cpu",
-            "--quiet",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = hebb(&["eval", "--run", "outputs/tiny", "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
-    let names: Vec<&str> = table
-        .lines()
-        .skip(1)
-        .map(|l| l.split_whitespace().next().unwrap())
-        .collect();
+    let names: Vec<&str> = table.lines().skip(1).map(|l| l.split_whitespace().next().unwrap()).collect();
     assert_eq!(names, vec!["hebbian", "random", "pixels"], "{table}");
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("outputs/tiny/eval.json")).unwrap(),
-    )
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/tiny/eval.json")).unwrap()).unwrap();
     for entry in json.as_array().unwrap() {
         let accuracy = entry["knn5_accuracy"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&accuracy));
@@ -406,23 +214,11 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
     // A run without labels cannot be evaluated.
     let unlabelled = write_tiny_config(dir.path(), &sheet, "");
     let out = hebb(
-        &[
-            "encode",
-            "--config",
-            unlabelled.to_str().unwrap(),
-            "--device",
-            "cpu",
-            "--quiet",
-            "--name",
-            "plain",
-        ],
+        &["encode", "--config", unlabelled.to_str().unwrap(), "--device", "cpu", "--quiet", "--name", "plain"],
         dir.path(),
     );
     assert!(out.status.success());
-    let out = hebb(
-        &["eval", "--run", "outputs/plain", "--device", "cpu"],
-        dir.path(),
-    );
+    let out = hebb(&["eval", "--run", "outputs/plain", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["no labels"]);
 }
 
@@ -431,41 +227,14 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
 #[test]
 fn bench_map_runs_on_synthetic_features() {
     let dir = tempfile::tempdir().unwrap();
-    let out = hebb(
-        &[
-            "bench",
-            "map",
-            "--synthetic",
-            "300",
-            "--dim",
-            "24",
-            "--device",
-            "cpu",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = hebb(&["bench", "map", "--synthetic", "300", "--dim", "24", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        table.contains("300 x 24 features from synthetic data"),
-        "{table}"
-    );
-    assert!(
-        table.contains("renders (canvas, clusters, scatter charts)"),
-        "{table}"
-    );
-    let agreement = table
-        .lines()
-        .find(|l| l.starts_with("items in the same cluster as linfa from hebb's start"))
-        .unwrap();
+    assert!(table.contains("300 x 24 features from synthetic data"), "{table}");
+    assert!(table.contains("renders (canvas, clusters, scatter charts)"), "{table}");
+    let agreement =
+        table.lines().find(|l| l.starts_with("items in the same cluster as linfa from hebb's start")).unwrap();
     assert!(agreement.trim_end().ends_with("100.00 %"), "{agreement}");
-    let both = hebb(
-        &["bench", "map", "--synthetic", "300", "--run", "x"],
-        dir.path(),
-    );
+    let both = hebb(&["bench", "map", "--synthetic", "300", "--run", "x"], dir.path());
     assert!(!both.status.success());
 }

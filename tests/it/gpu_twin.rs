@@ -1,10 +1,8 @@
 //! The GPU path (wgpu; Mesa's lavapipe on machines without a GPU) against its CPU twin (flex).
 
 use burn::tensor::{Device, Tensor, TensorData};
-use hebb::config::{
-    Activation, EncoderConfig, FeaturesConfig, FilterMode, LateralMode, Normalise, TrainingConfig,
-};
 use hebb::compute::device::{self, DeviceChoice};
+use hebb::config::{Activation, EncoderConfig, FeaturesConfig, FilterMode, LateralMode, Normalise, TrainingConfig};
 use hebb::encoder::HebbianEncoder;
 use hebb::encoder::filters::update_filters;
 use hebb::encoder::lateral::update_weights;
@@ -14,19 +12,10 @@ use crate::common::{sheet_config, write_sheet};
 
 /// Features after the whole training (statistics, filters layer by layer, lateral path), and
 /// whether they were computed on a wgpu device.
-fn features_after_training(
-    device: &Device,
-    config: &EncoderConfig,
-    set: &hebb::data::ImageSet,
-) -> (Vec<f32>, bool) {
+fn features_after_training(device: &Device, config: &EncoderConfig, set: &hebb::data::ImageSet) -> (Vec<f32>, bool) {
     let mut encoder = HebbianEncoder::new(4, set.side, config, FeaturesConfig::default(), device);
     let indices: Vec<usize> = (0..set.len()).collect();
-    let training = TrainingConfig {
-        batch_size: 4,
-        lr: 0.05,
-        filter_lr: 0.1,
-        ..TrainingConfig::default()
-    };
+    let training = TrainingConfig { batch_size: 4, lr: 0.05, filter_lr: 0.1, ..TrainingConfig::default() };
     train(&mut encoder, set, &indices, &training, config, device, true).unwrap();
     let features = encoder.features(set.batch_tensor(&indices, device));
     let on_wgpu = device::is_wgpu(&features.device());
@@ -43,8 +32,7 @@ fn relative_gap(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn wgpu_and_cpu_features_agree() {
-    let gpu = device::select(DeviceChoice::Gpu)
-        .expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
+    let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
     let cpu = device::cpu();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sheet.png");
@@ -61,17 +49,10 @@ fn wgpu_and_cpu_features_agree() {
         lateral: LateralMode::Shared,
         seed: 3,
     };
-    let learned = EncoderConfig {
-        channels: vec![4, 8, 8, 8],
-        seed: 3,
-        ..EncoderConfig::default()
-    };
+    let learned = EncoderConfig { channels: vec![4, 8, 8, 8], seed: 3, ..EncoderConfig::default() };
     for config in [
         seed.clone(),
-        EncoderConfig {
-            lateral: LateralMode::PerChannel,
-            ..seed
-        },
+        EncoderConfig { lateral: LateralMode::PerChannel, ..seed },
         learned.clone(),
         EncoderConfig {
             activation: Activation::Relu,
@@ -79,26 +60,16 @@ fn wgpu_and_cpu_features_agree() {
             lateral: LateralMode::Shared,
             ..learned.clone()
         },
-        EncoderConfig {
-            whiten: true,
-            normalise: Normalise::Spatial,
-            ..learned
-        },
+        EncoderConfig { whiten: true, normalise: Normalise::Spatial, ..learned },
     ] {
         let (on_gpu, ran_on_gpu) = features_after_training(&gpu.device, &config, &set);
         let (on_cpu, ran_on_cpu) = features_after_training(&cpu.device, &config, &set);
-        assert!(
-            ran_on_gpu && !ran_on_cpu,
-            "the GPU run computed on wgpu, the CPU run on flex"
-        );
+        assert!(ran_on_gpu && !ran_on_cpu, "the GPU run computed on wgpu, the CPU run on flex");
         let gap = relative_gap(&on_gpu, &on_cpu);
         // Whitening divides by the square roots of small eigenvalues of a covariance summed in a
         // different order on each device, which magnifies rounding (7e-4 measured on lavapipe).
         let tolerance = if config.whiten { 2e-3 } else { 1e-4 };
-        assert!(
-            gap <= tolerance,
-            "{config:?}: GPU and CPU features differ by {gap} (relative)"
-        );
+        assert!(gap <= tolerance, "{config:?}: GPU and CPU features differ by {gap} (relative)");
     }
 }
 
@@ -107,36 +78,21 @@ fn wgpu_and_cpu_features_agree() {
 fn wgpu_and_cpu_filter_updates_agree() {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let (patches, dim, filters) = (300, 36, 16);
-    let x: Vec<f32> = (0..patches * dim)
-        .map(|i| ((i * 7919) % 211) as f32 / 105.0 - 1.0)
-        .collect();
-    let w: Vec<f32> = (0..filters * dim)
-        .map(|i| ((i * 31) % 17) as f32 / 4.0 - 2.0)
-        .collect();
+    let x: Vec<f32> = (0..patches * dim).map(|i| ((i * 7919) % 211) as f32 / 105.0 - 1.0).collect();
+    let w: Vec<f32> = (0..filters * dim).map(|i| ((i * 31) % 17) as f32 / 4.0 - 2.0).collect();
     let run = |device: &Device| {
         let x = Tensor::<2>::from_data(TensorData::new(x.clone(), [patches, dim]), device);
         let w = Tensor::<2>::from_data(TensorData::new(w.clone(), [filters, dim]), device);
         let update = update_filters(x, w, 0.2, 1.0);
         let on_wgpu = device::is_wgpu(&update.weights.device());
         let weights = update.weights.into_data().try_into_vec::<f32>().unwrap();
-        (
-            weights,
-            update.statistics.into_data().try_into_vec::<f32>().unwrap(),
-            on_wgpu,
-        )
+        (weights, update.statistics.into_data().try_into_vec::<f32>().unwrap(), on_wgpu)
     };
     let (gpu_w, gpu_stats, ran_on_gpu) = run(&gpu.device);
     let (cpu_w, cpu_stats, _) = run(&Device::flex());
     assert!(ran_on_gpu, "the update ran on wgpu");
-    assert!(
-        relative_gap(&gpu_w, &cpu_w) <= 1e-4,
-        "filters differ by {}",
-        relative_gap(&gpu_w, &cpu_w)
-    );
-    assert!(
-        relative_gap(&gpu_stats, &cpu_stats) <= 1e-4,
-        "{gpu_stats:?} vs {cpu_stats:?}"
-    );
+    assert!(relative_gap(&gpu_w, &cpu_w) <= 1e-4, "filters differ by {}", relative_gap(&gpu_w, &cpu_w));
+    assert!(relative_gap(&gpu_stats, &cpu_stats) <= 1e-4, "{gpu_stats:?} vs {cpu_stats:?}");
     assert!(relative_gap(&cpu_w, &w) > 1e-3, "the filters moved");
 }
 
@@ -149,51 +105,23 @@ fn wgpu_and_cpu_hebbian_updates_agree() {
     assert!(device::is_wgpu(&gpu.device));
     assert!(!device::is_wgpu(&Device::flex()));
     let (batch, channels, n) = (4, 10, 50);
-    let values: Vec<f32> = (0..batch * channels * n)
-        .map(|i| ((i * 7919) % 101) as f32 / 101.0)
-        .collect();
-    let start: Vec<f32> = (0..channels * n * n)
-        .map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5)
-        .collect();
-    for (mode, lr) in [
-        (LateralMode::Shared, 0.05),
-        (LateralMode::Shared, 1e-3),
-        (LateralMode::PerChannel, 0.3),
-    ] {
-        let count = if mode == LateralMode::Shared {
-            1
-        } else {
-            channels
-        };
+    let values: Vec<f32> = (0..batch * channels * n).map(|i| ((i * 7919) % 101) as f32 / 101.0).collect();
+    let start: Vec<f32> = (0..channels * n * n).map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5).collect();
+    for (mode, lr) in [(LateralMode::Shared, 0.05), (LateralMode::Shared, 1e-3), (LateralMode::PerChannel, 0.3)] {
+        let count = if mode == LateralMode::Shared { 1 } else { channels };
         let run = |device: &Device| -> (Vec<f32>, f32, f32) {
-            let a = Tensor::<3>::from_data(
-                TensorData::new(values.clone(), [batch, channels, n]),
-                device,
-            );
-            let w = Tensor::<3>::from_data(
-                TensorData::new(start[..count * n * n].to_vec(), [count, n, n]),
-                device,
-            );
+            let a = Tensor::<3>::from_data(TensorData::new(values.clone(), [batch, channels, n]), device);
+            let w = Tensor::<3>::from_data(TensorData::new(start[..count * n * n].to_vec(), [count, n, n]), device);
             let update = update_weights(a, w, mode, lr);
             let weights = update.weights.into_data().try_into_vec::<f32>().unwrap();
-            (
-                weights,
-                update.delta_mean_abs.into_scalar::<f32>(),
-                update.norm.into_scalar::<f32>(),
-            )
+            (weights, update.delta_mean_abs.into_scalar::<f32>(), update.norm.into_scalar::<f32>())
         };
         let (gpu_w, gpu_delta, gpu_norm) = run(&gpu.device);
         let (cpu_w, cpu_delta, cpu_norm) = run(&Device::flex());
         let gap = relative_gap(&gpu_w, &cpu_w);
         assert!(gap <= 1e-5, "{mode:?} lr {lr}: weights differ by {gap}");
-        assert!(
-            (gpu_delta - cpu_delta).abs() <= 1e-5 * cpu_delta.abs(),
-            "{mode:?}: {gpu_delta} vs {cpu_delta}"
-        );
-        assert!(
-            (gpu_norm - cpu_norm).abs() <= 1e-5 * cpu_norm,
-            "{mode:?}: norm {gpu_norm} vs {cpu_norm}"
-        );
+        assert!((gpu_delta - cpu_delta).abs() <= 1e-5 * cpu_delta.abs(), "{mode:?}: {gpu_delta} vs {cpu_delta}");
+        assert!((gpu_norm - cpu_norm).abs() <= 1e-5 * cpu_norm, "{mode:?}: norm {gpu_norm} vs {cpu_norm}");
     }
 }
 
@@ -202,9 +130,7 @@ fn wgpu_and_cpu_hebbian_updates_agree() {
 fn wgpu_and_cpu_neighbours_agree() {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let (rows, dim) = (60, 9);
-    let mut values: Vec<f32> = (0..rows * dim)
-        .map(|i| (((i * 7919) % 211) as f32 - 105.0) / 105.0)
-        .collect();
+    let mut values: Vec<f32> = (0..rows * dim).map(|i| (((i * 7919) % 211) as f32 - 105.0) / 105.0).collect();
     for row in values.chunks_mut(dim) {
         let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
         row.iter_mut().for_each(|v| *v /= norm);
@@ -225,27 +151,15 @@ fn wgpu_cpu_and_linfa_kmeans_agree() {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let (rows, dim) = (240, 5);
     let values: Vec<f32> = (0..rows * dim)
-        .map(|i| {
-            ((i / dim) % 4) as f32 * 0.5 * ((i % dim) % 3) as f32 + ((i * 7919) % 97) as f32 / 97.0
-        })
+        .map(|i| ((i / dim) % 4) as f32 * 0.5 * ((i % dim) % 3) as f32 + ((i * 7919) % 97) as f32 / 97.0)
         .collect();
-    let config = ClusterConfig {
-        n_clusters: 4,
-        seed: 5,
-        ..Default::default()
-    };
+    let config = ClusterConfig { n_clusters: 4, seed: 5, ..Default::default() };
     let on_gpu = kmeans(&values, rows, dim, &config, &gpu.device).unwrap();
     let on_cpu = kmeans(&values, rows, dim, &config, &Device::flex()).unwrap();
     assert_eq!(on_gpu, on_cpu);
     let start = initial_centroids(&values, rows, dim, &config, &gpu.device).unwrap();
-    assert_eq!(
-        start,
-        initial_centroids(&values, rows, dim, &config, &Device::flex()).unwrap()
-    );
-    assert_eq!(
-        on_cpu,
-        kmeans_linfa(&values, rows, dim, &config, Some(&start)).unwrap()
-    );
+    assert_eq!(start, initial_centroids(&values, rows, dim, &config, &Device::flex()).unwrap());
+    assert_eq!(on_cpu, kmeans_linfa(&values, rows, dim, &config, Some(&start)).unwrap());
 }
 
 /// Synchronous recall with a dense W on wgpu (the WGSL few-probe kernel up to 8 probes, a
@@ -279,8 +193,8 @@ fn wgpu_and_cpu_synchronous_recall_agree() {
 #[test]
 fn wgpu_and_cpu_asynchronous_recall_agree() {
     use hebb::hopfield::dynamics::recall_async_batch;
-    use hebb::hopfield::schedule::Schedule;
     use hebb::hopfield::rules::{Rule, learn};
+    use hebb::hopfield::schedule::Schedule;
     use hebb::hopfield::{Patterns, flip_fraction};
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let patterns = Patterns::random(7, 300, 5);
@@ -291,28 +205,11 @@ fn wgpu_and_cpu_asynchronous_recall_agree() {
     let zero = Schedule::zero_temperature(300, 20, 9);
     // Metropolis, annealed from T = 0.5 to 0.05 over 8 sweeps.
     let annealed = Schedule::new(300, 8, 9, 0.5, 0.05);
-    for (rule, schedule) in [
-        (Rule::Hebbian, &zero),
-        (Rule::Storkey, &zero),
-        (Rule::Hebbian, &annealed),
-    ] {
-        let on_gpu = recall_async_batch(
-            &learn(rule, &patterns, &gpu.device).unwrap(),
-            &probes,
-            schedule,
-        )
-        .unwrap();
-        let on_cpu = recall_async_batch(
-            &learn(rule, &patterns, &Device::flex()).unwrap(),
-            &probes,
-            schedule,
-        )
-        .unwrap();
+    for (rule, schedule) in [(Rule::Hebbian, &zero), (Rule::Storkey, &zero), (Rule::Hebbian, &annealed)] {
+        let on_gpu = recall_async_batch(&learn(rule, &patterns, &gpu.device).unwrap(), &probes, schedule).unwrap();
+        let on_cpu = recall_async_batch(&learn(rule, &patterns, &Device::flex()).unwrap(), &probes, schedule).unwrap();
         assert_eq!(on_gpu.1, on_cpu.1, "{rule:?}: sweeps");
         assert_eq!(on_gpu.0, on_cpu.0, "{rule:?}: final states");
-        assert!(
-            on_cpu.1.iter().all(|&s| s >= 2),
-            "the cues needed repairing"
-        );
+        assert!(on_cpu.1.iter().all(|&s| s >= 2), "the cues needed repairing");
     }
 }

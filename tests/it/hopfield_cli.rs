@@ -11,7 +11,11 @@ fn write_picture(path: &Path) {
     let picture = RgbaImage::from_fn(48, 48, |x, y| {
         let (dx, dy) = (x as f32 - 24.0, y as f32 - 24.0);
         let r = (dx * dx + dy * dy).sqrt();
-        if (12.0..18.0).contains(&r) || (x > 20 && x < 28 && y > 4 && y < 44) { Rgba([0, 0, 0, 255]) } else { Rgba([255, 255, 255, 255]) }
+        if (12.0..18.0).contains(&r) || (x > 20 && x < 28 && y > 4 && y < 44) {
+            Rgba([0, 0, 0, 255])
+        } else {
+            Rgba([255, 255, 255, 255])
+        }
     });
     picture.save(path).unwrap();
 }
@@ -21,37 +25,98 @@ fn repair_restores_a_corrupted_picture_and_writes_its_pictures() {
     let dir = tempfile::tempdir().unwrap();
     let picture = dir.path().join("ring.png");
     write_picture(&picture);
-    for (name, dynamics, temperature) in [("async", "async", "0"), ("sync", "sync", "0"), ("dense", "dense", "0"), ("annealed", "async", "0.3"), ("random-neuron", "random-neuron", "0")] {
+    for (name, dynamics, temperature) in [
+        ("async", "async", "0"),
+        ("sync", "sync", "0"),
+        ("dense", "dense", "0"),
+        ("annealed", "async", "0.3"),
+        ("random-neuron", "random-neuron", "0"),
+    ] {
         let out = hebb(
-            &["hopfield", "repair", "--image", "ring.png", "--side", "32", "--noise", "0.25", "--dynamics", dynamics, "--temperature", temperature, "--name", name, "--device", "cpu"],
+            &[
+                "hopfield",
+                "repair",
+                "--image",
+                "ring.png",
+                "--side",
+                "32",
+                "--noise",
+                "0.25",
+                "--dynamics",
+                dynamics,
+                "--temperature",
+                temperature,
+                "--name",
+                name,
+                "--device",
+                "cpu",
+            ],
             dir.path(),
         );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let run = dir.path().join("outputs").join(name);
         let strip = image::open(run.join("strip.png")).unwrap();
         assert_eq!((strip.width(), strip.height()), (3 * 256 + 32, 256 + 16));
-        let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
         assert_eq!(summary["accuracy_after"].as_f64().unwrap(), 1.0, "{summary}");
         assert!((summary["accuracy_before"].as_f64().unwrap() - 0.75).abs() < 1e-3);
         assert_eq!(summary["landed_on"], "pattern 0");
         assert!(summary["energy_after"].as_f64().unwrap() < summary["energy_before"].as_f64().unwrap());
         let gif = std::fs::File::open(run.join("recall.gif")).unwrap();
-        let frames = image::AnimationDecoder::into_frames(image::codecs::gif::GifDecoder::new(std::io::BufReader::new(gif)).unwrap());
+        let frames = image::AnimationDecoder::into_frames(
+            image::codecs::gif::GifDecoder::new(std::io::BufReader::new(gif)).unwrap(),
+        );
         assert!(frames.count() >= 2, "the GIF shows the recall");
     }
     // A sprite binarised by alpha: the recalled picture keeps a transparent background.
-    let sprite = RgbaImage::from_fn(32, 32, |x, y| if (8..24).contains(&x) && (4..28).contains(&y) { Rgba([200, 40, 40, 255]) } else { Rgba([0, 0, 0, 0]) });
+    let sprite = RgbaImage::from_fn(32, 32, |x, y| {
+        if (8..24).contains(&x) && (4..28).contains(&y) { Rgba([200, 40, 40, 255]) } else { Rgba([0, 0, 0, 0]) }
+    });
     sprite.save(dir.path().join("sprite.png")).unwrap();
-    let out = hebb(&["hopfield", "repair", "--image", "sprite.png", "--side", "32", "--binarise", "alpha", "--name", "sprite", "--device", "cpu"], dir.path());
+    let out = hebb(
+        &[
+            "hopfield",
+            "repair",
+            "--image",
+            "sprite.png",
+            "--side",
+            "32",
+            "--binarise",
+            "alpha",
+            "--name",
+            "sprite",
+            "--device",
+            "cpu",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let recalled = image::open(dir.path().join("outputs/sprite/recalled.png")).unwrap().to_rgba8();
     assert_eq!(recalled.get_pixel(0, 0)[3], 0);
     assert_eq!(recalled.get_pixel(16, 16)[3], 255);
 
     // Occluded: the bottom half set to black comes back.
-    let out = hebb(&["hopfield", "repair", "--image", "ring.png", "--side", "32", "--corruption", "bottom-half", "--name", "half", "--device", "cpu"], dir.path());
+    let out = hebb(
+        &[
+            "hopfield",
+            "repair",
+            "--image",
+            "ring.png",
+            "--side",
+            "32",
+            "--corruption",
+            "bottom-half",
+            "--name",
+            "half",
+            "--device",
+            "cpu",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/half/summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/half/summary.json")).unwrap()).unwrap();
     assert_eq!(summary["accuracy_after"].as_f64().unwrap(), 1.0, "{summary}");
 }
 
@@ -67,10 +132,38 @@ fn repair_errors_are_clear() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("noise"), "{stderr}");
     assert!(!dir.path().join("outputs/repair").exists());
-    let out = hebb(&["hopfield", "repair", "--image", "ring.png", "--corruption", "rectangle", "--rect", "60,0,8,8", "--device", "cpu"], dir.path());
+    let out = hebb(
+        &[
+            "hopfield",
+            "repair",
+            "--image",
+            "ring.png",
+            "--corruption",
+            "rectangle",
+            "--rect",
+            "60,0,8,8",
+            "--device",
+            "cpu",
+        ],
+        dir.path(),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("does not fit"), "{stderr}");
-    let out = hebb(&["hopfield", "repair", "--image", "ring.png", "--also", "ring.png", "--rule", "pseudo-inverse", "--device", "cpu"], dir.path());
+    let out = hebb(
+        &[
+            "hopfield",
+            "repair",
+            "--image",
+            "ring.png",
+            "--also",
+            "ring.png",
+            "--rule",
+            "pseudo-inverse",
+            "--device",
+            "cpu",
+        ],
+        dir.path(),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("linearly dependent"), "{stderr}");
 }
@@ -78,7 +171,13 @@ fn repair_errors_are_clear() {
 #[test]
 fn store_then_recall_reports_attractors_and_mixtures() {
     let dir = tempfile::tempdir().unwrap();
-    let out = hebb(&["hopfield", "store", "--random", "8", "--side", "20", "--rule", "hebbian", "--name", "net", "--device", "cpu"], dir.path());
+    let out = hebb(
+        &[
+            "hopfield", "store", "--random", "8", "--side", "20", "--rule", "hebbian", "--name", "net", "--device",
+            "cpu",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for file in ["network.json", "weights.npy", "patterns.npy", "overlaps.png"] {
         assert!(dir.path().join("outputs/net").join(file).is_file(), "{file}");
@@ -98,16 +197,41 @@ fn store_then_recall_reports_attractors_and_mixtures() {
     let pictures = dir.path().join("pictures");
     std::fs::create_dir_all(&pictures).unwrap();
     write_picture(&pictures.join("ring.png"));
-    let out = hebb(&["hopfield", "store", "--folder", "pictures", "--side", "24", "--name", "pics", "--device", "cpu"], dir.path());
+    let out = hebb(
+        &["hopfield", "store", "--folder", "pictures", "--side", "24", "--name", "pics", "--device", "cpu"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = hebb(&["hopfield", "recall", "--network", "outputs/pics", "--image", "pictures/ring.png", "--noise", "0.2"], dir.path());
+    let out = hebb(
+        &["hopfield", "recall", "--network", "outputs/pics", "--image", "pictures/ring.png", "--noise", "0.2"],
+        dir.path(),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("landed on    pattern 0") && stdout.contains("ring.png"), "{stdout}");
 
     // Sprites of a sheet, binarised by alpha.
     crate::common::write_sheet(&dir.path().join("sheet.png"), 3, 2, 8);
     let out = hebb(
-        &["hopfield", "store", "--sheet", "sheet.png", "--tile", "8", "--border", "1", "--side", "8", "--binarise", "alpha", "--limit", "3", "--name", "sprites", "--device", "cpu"],
+        &[
+            "hopfield",
+            "store",
+            "--sheet",
+            "sheet.png",
+            "--tile",
+            "8",
+            "--border",
+            "1",
+            "--side",
+            "8",
+            "--binarise",
+            "alpha",
+            "--limit",
+            "3",
+            "--name",
+            "sprites",
+            "--device",
+            "cpu",
+        ],
         dir.path(),
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

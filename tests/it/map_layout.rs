@@ -1,8 +1,8 @@
 //! UMAP on well-separated blobs: separated, trustworthy, reproducible for a seed on the CPU.
 
 use burn::tensor::Device;
-use hebb::encoder::features::Features;
 use hebb::config::{ClusterConfig, MapConfig};
+use hebb::encoder::features::Features;
 use hebb::map::{self, pipeline};
 
 /// `blobs` groups of `per_blob` unit vectors in 16-D around orthogonal centres.
@@ -12,7 +12,8 @@ fn blobs(blobs: usize, per_blob: usize) -> (Features, Vec<usize>) {
     let mut labels = Vec::new();
     for b in 0..blobs {
         for i in 0..per_blob {
-            let mut row: Vec<f32> = (0..dim).map(|d| (((b * 31 + i * 17 + d * 7) % 23) as f32 / 23.0 - 0.5) * 0.2).collect();
+            let mut row: Vec<f32> =
+                (0..dim).map(|d| (((b * 31 + i * 17 + d * 7) % 23) as f32 / 23.0 - 0.5) * 0.2).collect();
             row[b] += 1.0;
             let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
             values.extend(row.iter().map(|v| v / norm));

@@ -47,10 +47,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
         let mut encoder = HebbianEncoder::for_config(&mode_config, dev);
         let order: Vec<usize> = (0..n).collect();
         // Warm-up step (kernel compilation), then one timed pass over the images.
-        wait_for(encoder.train_step(
-            set.batch_tensor(&order[..batch.min(n)], dev),
-            config.training.lr,
-        ))?;
+        wait_for(encoder.train_step(set.batch_tensor(&order[..batch.min(n)], dev), config.training.lr))?;
         let started = Instant::now();
         let mut last = None;
         for chunk in order.chunks(batch) {
@@ -63,11 +60,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
         if mode == LateralMode::Shared {
             shared_train_seconds = train_seconds;
         }
-        rows.push((
-            format!("train, lateral = {mode:?}"),
-            n as f64 / train_seconds,
-            "images/s",
-        ));
+        rows.push((format!("train, lateral = {mode:?}"), n as f64 / train_seconds, "images/s"));
         rows.push((
             format!("  one epoch of {SEED_SPRITES} images at that rate"),
             SEED_SPRITES as f64 * train_seconds / n as f64,
@@ -84,15 +77,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
     let mut encoder = HebbianEncoder::for_config(&filter_config, dev);
     let order: Vec<usize> = (0..n).collect();
     let started = Instant::now();
-    train::train(
-        &mut encoder,
-        &set,
-        &order,
-        &filter_config.training,
-        &filter_config.encoder,
-        dev,
-        true,
-    )?;
+    train::train(&mut encoder, &set, &order, &filter_config.training, &filter_config.encoder, dev, true)?;
     rows.push((
         "learn filters (SoftHebb), all layers".to_string(),
         n as f64 / started.elapsed().as_secs_f64(),
@@ -100,11 +85,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
     ));
     let started = Instant::now();
     features::extract(&encoder, &set, batch, dev, true)?;
-    rows.push((
-        "extract".to_string(),
-        n as f64 / started.elapsed().as_secs_f64(),
-        "images/s",
-    ));
+    rows.push(("extract".to_string(), n as f64 / started.elapsed().as_secs_f64(), "images/s"));
 
     let lr = config.training.lr;
     let repeats = 5;
@@ -118,60 +99,34 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
         let positions = side * side;
         let activations = random_activations([batch, channels, positions], dev);
         let seed_s = time_per_call(repeats, || seed_literal_delta(activations.clone(), lr))?;
-        let ours_s = time_per_call(repeats, || {
-            hebbian_delta(activations.clone(), LateralMode::Shared, lr)
-        })?;
+        let ours_s = time_per_call(repeats, || hebbian_delta(activations.clone(), LateralMode::Shared, lr))?;
         extra_per_step += seed_s - ours_s;
         if layer_1.is_none() {
             let weights = Tensor::<3>::zeros([1, positions, positions], dev);
             let full_s = time_per_call(repeats, || {
-                update_weights(
-                    activations.clone(),
-                    weights.clone(),
-                    LateralMode::Shared,
-                    lr,
-                )
-                .weights
+                update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr).weights
             })?;
             let unfused_s = time_per_call(repeats, || {
-                update_weights_unfused(
-                    activations.clone(),
-                    weights.clone(),
-                    LateralMode::Shared,
-                    lr,
-                )
-                .weights
+                update_weights_unfused(activations.clone(), weights.clone(), LateralMode::Shared, lr).weights
             })?;
             layer_1 = Some((channels, positions, seed_s, ours_s, full_s, unfused_s));
         }
     }
     let (channels, positions, seed_seconds, ours_seconds, full_seconds, unfused_seconds) =
         layer_1.expect("the encoder has layers");
-    let full_name = if is_wgpu(dev) {
-        "fused WGSL kernel"
-    } else {
-        "fused blocked symmetric kernel"
-    };
+    let full_name = if is_wgpu(dev) { "fused WGSL kernel" } else { "fused blocked symmetric kernel" };
     rows.push((
         format!("layer-1 dW, seed's [C,N,N] form (C={channels}, N={positions})"),
         seed_seconds * 1e3,
         "ms/step",
     ));
-    rows.push((
-        "layer-1 dW, one GEMM (hebb)".to_string(),
-        ours_seconds * 1e3,
-        "ms/step",
-    ));
+    rows.push(("layer-1 dW, one GEMM (hebb)".to_string(), ours_seconds * 1e3, "ms/step"));
     rows.push((
         "layer-1 full W update, tensor ops: GEMM, clamp, add, norm".to_string(),
         unfused_seconds * 1e3,
         "ms/step",
     ));
-    rows.push((
-        format!("layer-1 full W update, {full_name} (hebb)"),
-        full_seconds * 1e3,
-        "ms/step",
-    ));
+    rows.push((format!("layer-1 full W update, {full_name} (hebb)"), full_seconds * 1e3, "ms/step"));
     let steps = n.div_ceil(batch) as f64;
     let seed_form_seconds = shared_train_seconds + steps * extra_per_step;
     rows.push((
@@ -180,18 +135,12 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
         "images/s",
     ));
 
-    let mut table = format!(
-        "bench encode: {n} images of {0}x{0}, batch {batch}, on {1}\n",
-        set.side, device.description
-    );
+    let mut table =
+        format!("bench encode: {n} images of {0}x{0}, batch {batch}, on {1}\n", set.side, device.description);
     for (name, value, unit) in &rows {
         table.push_str(&format!("{name:<60} {value:>12.2} {unit}\n"));
     }
-    table.push_str(&format!(
-        "{:<60} {:>12.2} x\n",
-        "dW speed-up, seed form / one GEMM",
-        seed_seconds / ours_seconds
-    ));
+    table.push_str(&format!("{:<60} {:>12.2} x\n", "dW speed-up, seed form / one GEMM", seed_seconds / ours_seconds));
     table.push_str(&format!(
         "{:<60} {:>12.2} x\n",
         "W update speed-up, tensor ops / fused",
@@ -217,14 +166,9 @@ mod tests {
     fn seed_form_and_gemm_form_agree() {
         let device = Device::flex();
         let activations = random_activations([3, 4, 10], &device);
-        let seed: Vec<f32> = seed_literal_delta(activations.clone(), 0.01)
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap();
-        let ours: Vec<f32> = hebbian_delta(activations, LateralMode::Shared, 0.01)
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap();
+        let seed: Vec<f32> = seed_literal_delta(activations.clone(), 0.01).into_data().try_into_vec::<f32>().unwrap();
+        let ours: Vec<f32> =
+            hebbian_delta(activations, LateralMode::Shared, 0.01).into_data().try_into_vec::<f32>().unwrap();
         for (a, b) in seed.iter().zip(&ours) {
             assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "{a} vs {b}");
         }

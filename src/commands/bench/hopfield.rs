@@ -26,60 +26,32 @@ fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'sta
     let read_s = time_per_call(repeats, || weights.clone().sum())?;
     let w_bytes = (n * n * 4) as f64;
     let mut rows = vec![
-        (
-            format!("read W once (sum of all N² entries), N = {n}"),
-            read_s * 1e3,
-            "ms",
-        ),
+        (format!("read W once (sum of all N² entries), N = {n}"), read_s * 1e3, "ms"),
         ("  read rate".to_string(), w_bytes / read_s / 1e9, "GB/s"),
     ];
-    let probes_of = |count: usize| {
-        Tensor::<2>::random([count, n], Distribution::Uniform(-1.0, 1.0), device).sign()
-    };
+    let probes_of = |count: usize| Tensor::<2>::random([count, n], Distribution::Uniform(-1.0, 1.0), device).sign();
     let sweep = |probes: usize| {
         let states = probes_of(probes);
         time_per_call(repeats, || dense_sync_step(&weights, states.clone()))
     };
     let one_s = sweep(1)?;
-    rows.push((
-        format!("sync sweep, 1 probe, dense W, N = {n}"),
-        one_s * 1e3,
-        "ms",
-    ));
-    rows.push((
-        "  1-probe sweep / read W once (target <= 2 on a GPU)".to_string(),
-        one_s / read_s,
-        "x",
-    ));
+    rows.push((format!("sync sweep, 1 probe, dense W, N = {n}"), one_s * 1e3, "ms"));
+    rows.push(("  1-probe sweep / read W once (target <= 2 on a GPU)".to_string(), one_s / read_s, "x"));
     if is_wgpu(device) {
         // The same update as a matrix product, which is what the WGSL kernel replaces here.
         let states = probes_of(1);
-        let product_s = time_per_call(repeats, || {
-            sync_update(states.clone().matmul(weights.clone()), states.clone())
-        })?;
-        rows.push((
-            "  1-probe sweep as a matrix product (baseline)".to_string(),
-            product_s * 1e3,
-            "ms",
-        ));
+        let product_s = time_per_call(repeats, || sync_update(states.clone().matmul(weights.clone()), states.clone()))?;
+        rows.push(("  1-probe sweep as a matrix product (baseline)".to_string(), product_s * 1e3, "ms"));
     }
     let side = 4096;
     let a = Tensor::<2>::random([side, side], Distribution::Uniform(-1.0, 1.0), device);
     let gemm_s = time_per_call(repeats, || a.clone().matmul(a.clone()))?;
     let gemm_rate = 2.0 * (side as f64).powi(3) / gemm_s;
-    rows.push((
-        format!("fp32 GEMM {side} x {side} x {side} (rate baseline)"),
-        gemm_rate / 1e9,
-        "GFLOP/s",
-    ));
+    rows.push((format!("fp32 GEMM {side} x {side} x {side} (rate baseline)"), gemm_rate / 1e9, "GFLOP/s"));
     let probes = 1000;
     let batch_s = sweep(probes)?;
     let flops = 2.0 * probes as f64 * (n as f64).powi(2);
-    rows.push((
-        format!("sync sweep, {probes} probes, dense W, N = {n}"),
-        batch_s * 1e3,
-        "ms",
-    ));
+    rows.push((format!("sync sweep, {probes} probes, dense W, N = {n}"), batch_s * 1e3, "ms"));
     rows.push(("  sweep rate".to_string(), flops / batch_s / 1e9, "GFLOP/s"));
     rows.push((
         format!("  {probes}-probe sweep / time at GEMM rate (target <= 3 on a GPU)"),
@@ -108,18 +80,9 @@ pub fn run(device: &ComputeDevice, dense_neurons: usize) -> Result<String> {
         recall_sync_low_rank(&xi, &cues, 1)?;
         let ((_, dense_steps), dense_s) = timed(|| recall_sync(&weights, &cues, n, 20))?;
         let ((_, low_rank_steps), low_rank_s) = timed(|| recall_sync_low_rank(&xi, &cues, 20))?;
-        rows.push((
-            format!("sync recall, {probes} probe(s), dense W ({dense_steps} steps)"),
-            dense_s,
-        ));
-        rows.push((
-            format!("sync recall, {probes} probe(s), low-rank, no W ({low_rank_steps} steps)"),
-            low_rank_s,
-        ));
-        rows.push((
-            format!("  dense / low-rank, {probes} probe(s) (ratio)"),
-            dense_s / low_rank_s,
-        ));
+        rows.push((format!("sync recall, {probes} probe(s), dense W ({dense_steps} steps)"), dense_s));
+        rows.push((format!("sync recall, {probes} probe(s), low-rank, no W ({low_rank_steps} steps)"), low_rank_s));
+        rows.push((format!("  dense / low-rank, {probes} probe(s) (ratio)"), dense_s / low_rank_s));
     }
     let storkey_patterns = Patterns::random(3, 4096, 2);
     let (_, storkey_s) = timed(|| learn(Rule::Storkey, &storkey_patterns, dev).and_then(wait_for))?;
@@ -139,10 +102,7 @@ pub fn run(device: &ComputeDevice, dense_neurons: usize) -> Result<String> {
         seed: 3,
     };
     let (_, capacity_s) = timed(|| capacity::run(&settings, device))?;
-    rows.push((
-        "capacity, N = 400, 10 loads, Hebbian + daydreaming, 5 trials".to_string(),
-        capacity_s,
-    ));
+    rows.push(("capacity, N = 400, 10 loads, Hebbian + daydreaming, 5 trials".to_string(), capacity_s));
 
     let mut table = format!("bench hopfield on {}\n", device.description);
     for (name, value) in rows {

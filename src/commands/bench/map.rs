@@ -37,12 +37,7 @@ impl MapInput {
                 None
             }
         };
-        MapInput {
-            source: run.dir.display().to_string(),
-            features: run.features,
-            config: run.config,
-            images,
-        }
+        MapInput { source: run.dir.display().to_string(), features: run.features, config: run.config, images }
     }
 
     /// `rows` unit-norm features of `dim` values around 50 seeded random centres, with
@@ -55,50 +50,26 @@ impl MapInput {
         }
         let centres = 50;
         let seed = seed as u32;
-        let uniform = |a: usize, b: usize, c: u32| {
-            pcg3(seed ^ c, a as u32, b as u32) as f32 / u32::MAX as f32 - 0.5
-        };
+        let uniform = |a: usize, b: usize, c: u32| pcg3(seed ^ c, a as u32, b as u32) as f32 / u32::MAX as f32 - 0.5;
         let mut values = vec![0f32; rows * dim];
-        values
-            .par_chunks_mut(dim)
-            .enumerate()
-            .for_each(|(row, out)| {
-                let centre = row % centres;
-                for (j, v) in out.iter_mut().enumerate() {
-                    *v = uniform(centre, j, 1) + 0.6 * uniform(row, j, 2);
-                }
-                let norm = out
-                    .iter()
-                    .map(|v| v * v)
-                    .sum::<f32>()
-                    .sqrt()
-                    .max(f32::MIN_POSITIVE);
-                out.iter_mut().for_each(|v| *v /= norm);
-            });
+        values.par_chunks_mut(dim).enumerate().for_each(|(row, out)| {
+            let centre = row % centres;
+            for (j, v) in out.iter_mut().enumerate() {
+                *v = uniform(centre, j, 1) + 0.6 * uniform(row, j, 2);
+            }
+            let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+            out.iter_mut().for_each(|v| *v /= norm);
+        });
         let config = EncodeConfig::load(None)?;
         let side = 16;
         let tiles = (0..rows).map(|row| {
             let [r, g, b] = render::group_colour(row % centres);
-            let image = [r, g, b, 255]
-                .iter()
-                .flat_map(|&c| std::iter::repeat_n(c, side * side))
-                .collect();
-            (
-                Item {
-                    source: format!("synthetic#{row}"),
-                    label: Some(format!("centre {}", row % centres)),
-                },
-                image,
-            )
+            let image = [r, g, b, 255].iter().flat_map(|&c| std::iter::repeat_n(c, side * side)).collect();
+            (Item { source: format!("synthetic#{row}"), label: Some(format!("centre {}", row % centres)) }, image)
         });
         let images = ImageSet::new(side, ColorMode::Rgba, tiles.collect(), 0)?;
         let features = Features { rows, dim, values };
-        Ok(MapInput {
-            features,
-            config,
-            images: Some(images),
-            source: format!("synthetic data (seed {seed})"),
-        })
+        Ok(MapInput { features, config, images: Some(images), source: format!("synthetic data (seed {seed})") })
     }
 }
 
@@ -115,25 +86,15 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
     let ours_clusters = stage.clusters;
     let epochs = config.map.epochs_for(features.rows);
     // On the CPU, the other layout mode too: edges in order (reproducible) or lock-free threads.
-    let other_mode = MapConfig {
-        parallel: !config.map.parallel,
-        ..config.map.clone()
-    };
+    let other_mode = MapConfig { parallel: !config.map.parallel, ..config.map.clone() };
     let other_mode_s = if is_wgpu(dev) {
         None
     } else {
         Some(timed(|| map::lay_out(&manifold, initial.clone(), &other_mode, dev, true))?.1)
     };
     let (_, theirs_s) = timed(|| {
-        let start = ndarray::Array2::from_shape_vec(
-            (initial.len(), 2),
-            initial.iter().flatten().copied().collect(),
-        )?;
-        let k = config
-            .map
-            .n_neighbors
-            .min(width)
-            .min(features.rows - 1);
+        let start = ndarray::Array2::from_shape_vec((initial.len(), 2), initial.iter().flatten().copied().collect())?;
+        let k = config.map.n_neighbors.min(width).min(features.rows - 1);
         let mut optimiser = umap_rs::Optimizer::new(
             manifold.clone(),
             start,
@@ -144,53 +105,18 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         optimiser.step_epochs(epochs, &umap_rs::EuclideanMetric);
         Ok(())
     })?;
-    let one_run = ClusterConfig {
-        n_runs: 1,
-        ..config.clusters.clone()
-    };
-    let (_, linfa_s) = timed(|| {
-        cluster::kmeans_linfa(
-            &features.values,
-            features.rows,
-            features.dim,
-            &one_run,
-            None,
-        )
-    })?;
+    let one_run = ClusterConfig { n_runs: 1, ..config.clusters.clone() };
+    let (_, linfa_s) = timed(|| cluster::kmeans_linfa(&features.values, features.rows, features.dim, &one_run, None))?;
     // The twin: linfa from hebb's start (run 0's). Cluster numbers correspond, so agreement is a
     // plain match rate.
-    let start =
-        cluster::initial_centroids(&features.values, features.rows, features.dim, &one_run, dev)?;
-    let twin = cluster::kmeans_linfa(
-        &features.values,
-        features.rows,
-        features.dim,
-        &one_run,
-        Some(&start),
-    )?;
-    let agreement = ours_clusters
-        .iter()
-        .zip(&twin)
-        .filter(|(a, b)| a == b)
-        .count() as f64
-        / features.rows as f64;
+    let start = cluster::initial_centroids(&features.values, features.rows, features.dim, &one_run, dev)?;
+    let twin = cluster::kmeans_linfa(&features.values, features.rows, features.dim, &one_run, Some(&start))?;
+    let agreement = ours_clusters.iter().zip(&twin).filter(|(a, b)| a == b).count() as f64 / features.rows as f64;
     let render_s = match &input.images {
         Some(images) => {
             // Rendered into a run folder that is never committed: dropping it removes the files.
-            let folder =
-                RunFolder::create(&std::env::temp_dir().join("hebb-bench-map"))?;
-            Some(
-                timed(|| {
-                    render::save_map_pictures(
-                        &folder,
-                        images,
-                        &coords,
-                        &ours_clusters,
-                        &config.render,
-                    )
-                })?
-                .1,
-            )
+            let folder = RunFolder::create(&std::env::temp_dir().join("hebb-bench-map"))?;
+            Some(timed(|| render::save_map_pictures(&folder, images, &coords, &ours_clusters, &config.render))?.1)
         }
         None => None,
     };
@@ -202,17 +128,8 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         (format!("neighbours (exact cosine top-{width})"), knn_s),
         ("PCA start".to_string(), pca_s),
         ("fuzzy graph (umap-rs)".to_string(), graph_s),
-        (
-            format!(
-                "layout, hebb ({epochs} epochs{})",
-                layout_mode(&config.map, dev)
-            ),
-            ours_s,
-        ),
-        (
-            format!("layout, umap-rs 0.4.5 optimiser ({epochs} epochs, baseline)"),
-            theirs_s,
-        ),
+        (format!("layout, hebb ({epochs} epochs{})", layout_mode(&config.map, dev)), ours_s),
+        (format!("layout, umap-rs 0.4.5 optimiser ({epochs} epochs, baseline)"), theirs_s),
         (
             format!(
                 "K-Means, hebb on the device (k = {}, {} run(s))",
@@ -220,42 +137,19 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
             ),
             kmeans_s,
         ),
-        (
-            "K-Means, linfa's own fit and k-means++ (1 run, baseline)".to_string(),
-            linfa_s,
-        ),
+        ("K-Means, linfa's own fit and k-means++ (1 run, baseline)".to_string(), linfa_s),
     ];
     if let Some(seconds) = other_mode_s {
-        stages.insert(
-            4,
-            (
-                format!(
-                    "layout, hebb ({epochs} epochs{})",
-                    layout_mode(&other_mode, dev)
-                ),
-                seconds,
-            ),
-        );
+        stages.insert(4, (format!("layout, hebb ({epochs} epochs{})", layout_mode(&other_mode, dev)), seconds));
     }
     if let Some(seconds) = render_s {
-        stages.push((
-            "renders (canvas, clusters, scatter charts)".to_string(),
-            seconds,
-        ));
+        stages.push(("renders (canvas, clusters, scatter charts)".to_string(), seconds));
     }
     for (stage, seconds) in stages {
         table.push_str(&format!("{stage:<60} {seconds:>10.2} s\n"));
     }
-    table.push_str(&format!(
-        "{:<60} {:>10.2} x\n",
-        "layout time, hebb / umap-rs",
-        ours_s / theirs_s
-    ));
-    table.push_str(&format!(
-        "{:<60} {:>10.2} x\n",
-        "K-Means time, hebb / linfa",
-        kmeans_s / linfa_s
-    ));
+    table.push_str(&format!("{:<60} {:>10.2} x\n", "layout time, hebb / umap-rs", ours_s / theirs_s));
+    table.push_str(&format!("{:<60} {:>10.2} x\n", "K-Means time, hebb / linfa", kmeans_s / linfa_s));
     let runs = if config.clusters.n_runs == 1 {
         String::new()
     } else {
@@ -267,11 +161,7 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         agreement * 100.0
     ));
     let total = knn_s + pca_s + graph_s + ours_s + kmeans_s + render_s.unwrap_or(0.0);
-    let with_renders = if render_s.is_some() {
-        "with"
-    } else {
-        "without"
-    };
+    let with_renders = if render_s.is_some() { "with" } else { "without" };
     table.push_str(&format!(
         "{:<60} {:>10.2} s\n",
         format!("post-encoding total (hebb, {with_renders} renders)"),

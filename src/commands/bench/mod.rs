@@ -14,8 +14,7 @@ use crate::compute::device::read_f32;
 
 /// Forces queued device work to finish by reading one value of `t`.
 pub(crate) fn wait_for<const D: usize>(t: Tensor<D>) -> Result<()> {
-    read_f32(t.flatten::<1>(0, D - 1).slice([0..1]), "a benchmark result")
-        .map(|_| ())
+    read_f32(t.flatten::<1>(0, D - 1).slice([0..1]), "a benchmark result").map(|_| ())
 }
 
 /// Seconds per call of `f`, after one warm-up call, over `repeats` calls.

@@ -39,12 +39,10 @@ pub fn knn_accuracy(neighbours: &Neighbours, labels: &[usize]) -> f64 {
                 None => votes.push((l, 1)),
             }
         }
-        let best = votes
-            .iter()
-            .fold(None::<(usize, usize)>, |best, &(l, c)| match best {
-                Some((_, bc)) if bc >= c => best,
-                _ => Some((l, c)),
-            });
+        let best = votes.iter().fold(None::<(usize, usize)>, |best, &(l, c)| match best {
+            Some((_, bc)) if bc >= c => best,
+            _ => Some((l, c)),
+        });
         if best.map(|(l, _)| l) == Some(label) {
             correct += 1;
         }
@@ -53,14 +51,7 @@ pub fn knn_accuracy(neighbours: &Neighbours, labels: &[usize]) -> f64 {
 }
 
 /// Contingency counts, row sums and column sums of two labelings.
-fn contingency(
-    a: &[usize],
-    b: &[usize],
-) -> (
-    HashMap<(usize, usize), f64>,
-    HashMap<usize, f64>,
-    HashMap<usize, f64>,
-) {
+fn contingency(a: &[usize], b: &[usize]) -> (HashMap<(usize, usize), f64>, HashMap<usize, f64>, HashMap<usize, f64>) {
     let mut joint = HashMap::new();
     let mut rows = HashMap::new();
     let mut columns = HashMap::new();
@@ -84,10 +75,7 @@ pub fn nmi(a: &[usize], b: &[usize]) -> f64 {
     if ha == 0.0 && hb == 0.0 {
         return 1.0;
     }
-    let mi: f64 = joint
-        .iter()
-        .map(|(&(x, y), &c)| (c / n) * ((c * n) / (rows[&x] * columns[&y])).ln())
-        .sum();
+    let mi: f64 = joint.iter().map(|(&(x, y), &c)| (c / n) * ((c * n) / (rows[&x] * columns[&y])).ln()).sum();
     (mi / ((ha + hb) / 2.0)).clamp(0.0, 1.0)
 }
 
@@ -161,25 +149,13 @@ pub fn pixel_features(images: &ImageSet) -> Features {
         let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
         row.iter_mut().for_each(|v| *v /= norm);
     }
-    Features {
-        rows: images.len(),
-        dim,
-        values,
-    }
+    Features { rows: images.len(), dim, values }
 }
 
 /// Evaluates a run and its two baselines (with the 2-D map's scores when `with_map`).
-pub fn evaluate(
-    run: &Run,
-    device: &ComputeDevice,
-    with_map: bool,
-    quiet: bool,
-) -> Result<Vec<Scores>> {
+pub fn evaluate(run: &Run, device: &ComputeDevice, with_map: bool, quiet: bool) -> Result<Vec<Scores>> {
     if !run.items.iter().any(|i| i.label.is_some()) {
-        bail!(
-            "run {} has no labels to evaluate against",
-            run.dir.display()
-        );
+        bail!("run {} has no labels to evaluate against", run.dir.display());
     }
     let (labels, names) = label_groups(&run.items);
     let images = run.load_images(quiet)?;
@@ -188,41 +164,15 @@ pub fn evaluate(
     baseline.encoder.lateral = LateralMode::None;
     let mut untrained = HebbianEncoder::for_config(&baseline, &device.device);
     let items = train::training_items(&baseline.training, &images.items)?;
-    train::train(
-        &mut untrained,
-        &images,
-        &items,
-        &baseline.training,
-        &baseline.encoder,
-        &device.device,
-        true,
-    )?;
-    let random = features::extract(
-        &untrained,
-        &images,
-        run.config.training.batch_size,
-        &device.device,
-        quiet,
-    )?;
+    train::train(&mut untrained, &images, &items, &baseline.training, &baseline.encoder, &device.device, true)?;
+    let random = features::extract(&untrained, &images, run.config.training.batch_size, &device.device, quiet)?;
     let pixels = pixel_features(&images);
     let mut scores = Vec::new();
-    for (name, features) in [
-        ("hebbian", &run.features),
-        ("random", &random),
-        ("pixels", &pixels),
-    ] {
+    for (name, features) in [("hebbian", &run.features), ("random", &random), ("pixels", &pixels)] {
         if !quiet {
             eprintln!("scoring {name} ({} x {})", features.rows, features.dim);
         }
-        scores.push(score(
-            name,
-            features,
-            &labels,
-            names.len(),
-            run,
-            device,
-            with_map,
-        )?);
+        scores.push(score(name, features, &labels, names.len(), run, device, with_map)?);
     }
     Ok(scores)
 }

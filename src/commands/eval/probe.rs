@@ -10,21 +10,15 @@
 
 use rayon::prelude::*;
 
+use crate::compute::matmul::{View, product};
 use crate::data::split;
 use crate::encoder::features::Features;
-use crate::compute::matmul::{View, product};
 
 /// λ candidates, as multiples of the mean diagonal of the system's matrix.
 const RIDGE_GRID: [f64; 3] = [1e-3, 1e-2, 1e-1];
 
 /// Test accuracy of the probe on `test`, trained on `train`.
-pub fn accuracy(
-    features: &Features,
-    labels: &[usize],
-    train: &[usize],
-    test: &[usize],
-    seed: u64,
-) -> f64 {
+pub fn accuracy(features: &Features, labels: &[usize], train: &[usize], test: &[usize], seed: u64) -> f64 {
     if train.is_empty() || test.is_empty() {
         return 0.0;
     }
@@ -39,11 +33,7 @@ pub fn accuracy(
     } else {
         let mut best = (f64::MIN, RIDGE_GRID[1]);
         for &ridge in &RIDGE_GRID {
-            let score = fit(features, labels, classes, &inner_train, ridge).score(
-                features,
-                labels,
-                &validation,
-            );
+            let score = fit(features, labels, classes, &inner_train, ridge).score(features, labels, &validation);
             if score > best.0 {
                 best = (score, ridge);
             }
@@ -77,10 +67,7 @@ impl Probe {
             .chunks(self.classes)
             .zip(items)
             .filter(|(scores, item)| {
-                let best = scores
-                    .iter()
-                    .enumerate()
-                    .fold(0, |b, (c, &s)| if s > scores[b] { c } else { b });
+                let best = scores.iter().enumerate().fold(0, |b, (c, &s)| if s > scores[b] { c } else { b });
                 best == labels[**item]
             })
             .count();
@@ -99,13 +86,7 @@ fn rows_with_bias(features: &Features, items: &[usize]) -> Vec<f32> {
 }
 
 /// Fits the ridge probe on `items` with λ = `ridge` × the mean diagonal.
-fn fit(
-    features: &Features,
-    labels: &[usize],
-    classes: usize,
-    items: &[usize],
-    ridge: f64,
-) -> Probe {
+fn fit(features: &Features, labels: &[usize], classes: usize, items: &[usize], ridge: f64) -> Probe {
     let (n, dim) = (items.len(), features.dim + 1);
     let x = rows_with_bias(features, items);
     let mut targets = vec![0.0f64; n * classes];
@@ -116,25 +97,9 @@ fn fit(
     let size = if primal { dim } else { n };
     let mut gram = vec![0.0f32; size * size];
     if primal {
-        product(
-            dim,
-            dim,
-            n,
-            View::transposed(&x, dim),
-            View::rows(&x, dim),
-            &mut gram,
-            true,
-        );
+        product(dim, dim, n, View::transposed(&x, dim), View::rows(&x, dim), &mut gram, true);
     } else {
-        product(
-            n,
-            n,
-            dim,
-            View::rows(&x, dim),
-            View::transposed(&x, dim),
-            &mut gram,
-            true,
-        );
+        product(n, n, dim, View::rows(&x, dim), View::transposed(&x, dim), &mut gram, true);
     }
     let mut system: Vec<f64> = gram.iter().map(|&v| v as f64).collect();
     let mean_diagonal = (0..size).map(|i| system[i * size + i]).sum::<f64>() / size as f64;
@@ -161,15 +126,7 @@ fn fit(
         // W = Xᵀ A.
         let a: Vec<f32> = solution.iter().map(|&v| v as f32).collect();
         let mut w = vec![0.0f32; dim * classes];
-        product(
-            dim,
-            classes,
-            n,
-            View::transposed(&x, dim),
-            View::rows(&a, classes),
-            &mut w,
-            true,
-        );
+        product(dim, classes, n, View::transposed(&x, dim), View::rows(&a, classes), &mut w, true);
         w
     };
     Probe { weights, classes }
@@ -182,9 +139,7 @@ fn cholesky_solve(a: Vec<f64>, size: usize, b: Vec<f64>, columns: usize) -> Vec<
     let mut rows: Vec<Vec<f64>> = a.chunks(size).map(|r| r.to_vec()).collect();
     for j in 0..size {
         let pivot_row = rows[j][..j].to_vec();
-        let pivot = (rows[j][j] - dot(&pivot_row, &pivot_row))
-            .max(1e-300)
-            .sqrt();
+        let pivot = (rows[j][j] - dot(&pivot_row, &pivot_row)).max(1e-300).sqrt();
         rows[j][j] = pivot;
         rows[j + 1..].par_iter_mut().for_each(|row| {
             row[j] = (row[j] - dot(&row[..j], &pivot_row)) / pivot;
@@ -215,12 +170,7 @@ fn cholesky_solve(a: Vec<f64>, size: usize, b: Vec<f64>, columns: usize) -> Vec<
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut sums = [0.0f64; 4];
     let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a4
-        .remainder()
-        .iter()
-        .zip(b4.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
+    let tail: f64 = a4.remainder().iter().zip(b4.remainder()).map(|(x, y)| x * y).sum();
     for (x, y) in a4.zip(b4) {
         for l in 0..4 {
             sums[l] += x[l] * y[l];
@@ -252,9 +202,7 @@ mod tests {
             labels.push(class);
             let start = values.len();
             for d in 0..dim {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 let noise = ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5;
                 values.push(noise + if d % classes == class { 1.0 } else { 0.0 });
             }
