@@ -25,7 +25,7 @@ impl SheetGrid {
     /// the sheet into whole cells.
     pub fn fit(width: u32, height: u32, tile: u32, border: u32, path: &Path) -> Result<Self> {
         let pitch = tile + 2 * border;
-        if width % pitch != 0 || height % pitch != 0 || width < pitch || height < pitch {
+        if !width.is_multiple_of(pitch) || !height.is_multiple_of(pitch) || width < pitch || height < pitch {
             bail!(
                 "sprite sheet {} is {width} x {height} px, which is not a whole number of {pitch}-px cells \
                  (tile_size {tile} + 2 x border {border}); check `data.sheet.tile_size` and `data.sheet.border`",

@@ -55,7 +55,7 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
     let n = settings.neurons;
     let mut points = Vec::new();
     for (l, &load) in settings.loads.iter().enumerate() {
-        if !(load > 0.0) {
+        if load.is_nan() || load <= 0.0 {
             bail!("--loads: expected positive loads, got {load}");
         }
         let count = ((load * n as f64).round() as usize).max(1);

@@ -66,7 +66,7 @@ pub fn initial_centroids(
 /// Where the iterations run: tensor ops on wgpu, plain parallel loops over the host's copy on
 /// the CPU (no second copy of the points, no tensor temporaries).
 enum Engine<'a> {
-    Device(Points, &'a [f32]),
+    Device(Box<Points>, &'a [f32]),
     Cpu(HostPoints<'a>),
 }
 
@@ -76,7 +76,7 @@ impl<'a> Engine<'a> {
             bail!("K-Means needs {rows} rows of at least one value each, got {} values of width {dim}", values.len());
         }
         Ok(if is_wgpu(device) {
-            Engine::Device(Points::upload(values, rows, dim, device), values)
+            Engine::Device(Box::new(Points::upload(values, rows, dim, device)), values)
         } else {
             Engine::Cpu(HostPoints::new(values, dim))
         })

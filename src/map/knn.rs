@@ -74,7 +74,7 @@ pub fn search(queries: &[f32], base: &Features, k: usize, device: &Device, quiet
     if k == 0 || k > base.rows {
         bail!("cannot take {k} neighbours from {} items", base.rows);
     }
-    if base.dim == 0 || queries.len() % base.dim != 0 {
+    if base.dim == 0 || !queries.len().is_multiple_of(base.dim) {
         bail!("query length {} is not a multiple of the feature length {}", queries.len(), base.dim);
     }
     let query_rows = queries.len() / base.dim;

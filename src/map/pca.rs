@@ -171,7 +171,7 @@ mod tests {
         let features = Features { rows: 50, dim: 4, values };
         let pcs = principal_components(&features, &Device::flex()).unwrap();
         // First component is (up to sign) the centred feature 2.
-        let sign = pcs[0][0].signum() * -1.0;
+        let sign = -pcs[0][0].signum();
         for (i, p) in pcs.iter().enumerate() {
             let expected = sign * (i as f32 - 25.0 + 0.5) * (1.0 + 0.0001f32).sqrt();
             assert!((p[0] - expected).abs() < 0.05, "row {i}: {} vs {expected}", p[0]);

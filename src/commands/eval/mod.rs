@@ -50,8 +50,11 @@ pub fn knn_accuracy(neighbours: &Neighbours, labels: &[usize]) -> f64 {
     correct as f64 / labels.len().max(1) as f64
 }
 
+/// How many items have each label (or pair of labels).
+type Counts<K> = HashMap<K, f64>;
+
 /// Contingency counts, row sums and column sums of two labelings.
-fn contingency(a: &[usize], b: &[usize]) -> (HashMap<(usize, usize), f64>, HashMap<usize, f64>, HashMap<usize, f64>) {
+fn contingency(a: &[usize], b: &[usize]) -> (Counts<(usize, usize)>, Counts<usize>, Counts<usize>) {
     let mut joint = HashMap::new();
     let mut rows = HashMap::new();
     let mut columns = HashMap::new();
@@ -63,7 +66,7 @@ fn contingency(a: &[usize], b: &[usize]) -> (HashMap<(usize, usize), f64>, HashM
     (joint, rows, columns)
 }
 
-fn entropy(counts: &HashMap<usize, f64>, n: f64) -> f64 {
+fn entropy(counts: &Counts<usize>, n: f64) -> f64 {
     counts.values().map(|&c| -(c / n) * (c / n).ln()).sum()
 }
 
