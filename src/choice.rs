@@ -3,7 +3,7 @@
 //! all use the names the user types (the command line derives its parsers from [`Choice`]).
 
 /// A closed set of options, each with the name a user types.
-pub trait Choice: Copy + 'static {
+pub(crate) trait Choice: Copy + 'static {
     /// Every variant, in the order `--help` lists them.
     const ALL: &'static [Self];
     /// The name a user types.

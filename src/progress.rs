@@ -4,7 +4,7 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A bar over `len` units of work, labelled `message`.
-pub fn bar(len: u64, message: &str, quiet: bool) -> ProgressBar {
+pub(crate) fn bar(len: u64, message: &str, quiet: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len), target(quiet));
     bar.set_style(
         ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
@@ -20,7 +20,7 @@ fn target(quiet: bool) -> ProgressDrawTarget {
 }
 
 /// A spinner for a step whose length is not known, labelled `message`.
-pub fn spinner(message: &str, quiet: bool) -> ProgressBar {
+pub(crate) fn spinner(message: &str, quiet: bool) -> ProgressBar {
     let spinner = ProgressBar::with_draw_target(None, target(quiet));
     spinner.set_style(ProgressStyle::with_template("{msg:>12} {spinner} {elapsed}").expect("static template"));
     spinner.set_message(message.to_string());

@@ -18,7 +18,7 @@ use crate::render;
 use crate::run::RunFolder;
 
 #[derive(Debug, Subcommand)]
-pub enum HopfieldCommand {
+pub(crate) enum HopfieldCommand {
     /// The self-repairing picture: store an image, corrupt it, recall it; writes strip.png
     /// (original | corrupted | recalled), recall.gif and summary.json.
     Repair(RepairArgs),
@@ -37,7 +37,7 @@ pub enum HopfieldCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct CapacityArgs {
+pub(crate) struct CapacityArgs {
     /// Neurons N (random patterns).
     #[arg(long, default_value_t = 1000)]
     pub neurons: usize,
@@ -78,7 +78,7 @@ pub struct CapacityArgs {
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["folder", "sheet", "mnist", "random"])))]
-pub struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// A folder of images (searched recursively).
     #[arg(long)]
     pub folder: Option<PathBuf>,
@@ -118,7 +118,7 @@ pub struct StoreArgs {
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("cue").required(true).args(["image", "mix"])))]
-pub struct RecallArgs {
+pub(crate) struct RecallArgs {
     /// Network folder written by `hebb hopfield store`.
     #[arg(long)]
     pub network: PathBuf,
@@ -138,7 +138,7 @@ pub struct RecallArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TableArgs {
+pub(crate) struct TableArgs {
     /// MNIST IDX image file (raw or .gz).
     #[arg(long)]
     pub mnist: PathBuf,
@@ -165,7 +165,7 @@ pub struct TableArgs {
 
 /// The corruptions `repair` offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CorruptionKind {
+pub(crate) enum CorruptionKind {
     Flip,
     SaltPepper,
     PerRow,
@@ -174,7 +174,7 @@ pub enum CorruptionKind {
 }
 
 #[derive(Debug, Args)]
-pub struct RepairArgs {
+pub(crate) struct RepairArgs {
     /// The image to store and repair (PNG, JPEG, ...).
     #[arg(long)]
     pub image: PathBuf,

@@ -18,6 +18,7 @@ use hopfield::HopfieldCommand;
 
 mod choices;
 mod hopfield;
+mod logger;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,13 +26,13 @@ mod hopfield;
     version,
     about = "Hebbian image encoders on the GPU: embeddings, maps and associative memories"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Train the Hebbian encoder on an image set and write its embeddings to a run folder.
     Encode(EncodeArgs),
     /// The most similar images to a data set item or an image file, from a finished run.
@@ -48,14 +49,14 @@ pub enum Command {
 
 /// Options shared by every command that computes.
 #[derive(Debug, Clone, Args)]
-pub struct DeviceArgs {
+pub(crate) struct DeviceArgs {
     /// Where to compute: a hardware GPU if present (auto), the wgpu adapter (gpu), or the CPU.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     pub device: DeviceChoice,
 }
 
 #[derive(Debug, Args)]
-pub struct EncodeArgs {
+pub(crate) struct EncodeArgs {
     /// TOML config (see configs/); without it, the embedded Twemoji default (configs/emoji.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -77,7 +78,7 @@ pub struct EncodeArgs {
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["item", "image"])))]
-pub struct QueryArgs {
+pub(crate) struct QueryArgs {
     /// Run folder written by `hebb encode` (e.g. outputs/emoji).
     #[arg(long)]
     pub run: PathBuf,
@@ -98,7 +99,7 @@ pub struct QueryArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EvalArgs {
+pub(crate) struct EvalArgs {
     /// Run folder written by `hebb encode`, with labels.
     #[arg(long)]
     pub run: PathBuf,
@@ -113,7 +114,7 @@ pub struct EvalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum BenchCommand {
+pub(crate) enum BenchCommand {
     /// Training and extraction throughput of the encoder, and the Hebbian update against the
     /// seed's formulation.
     Encode(BenchEncodeArgs),
@@ -128,7 +129,7 @@ pub enum BenchCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct BenchHopfieldArgs {
+pub(crate) struct BenchHopfieldArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
     /// Neurons of the dense-W sweep measurement [default: 16384 (128 x 128 images) on a GPU,
@@ -138,7 +139,7 @@ pub struct BenchHopfieldArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BenchMapArgs {
+pub(crate) struct BenchMapArgs {
     /// Run folder written by `hebb encode`.
     #[arg(long, required_unless_present = "synthetic", conflicts_with = "synthetic")]
     pub run: Option<PathBuf>,
@@ -157,7 +158,7 @@ pub struct BenchMapArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BenchEncodeArgs {
+pub(crate) struct BenchEncodeArgs {
     /// TOML config whose data and encoder are measured; without it, the embedded default.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -169,7 +170,7 @@ pub struct BenchEncodeArgs {
 }
 
 /// Resolves a config file and the command-line overrides into one validated config.
-pub fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
+pub(crate) fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
     let mut config = EncodeConfig::load(args.config.as_deref())?;
     if let Some(epochs) = args.epochs {
         config.training.epochs = epochs;
@@ -253,6 +254,7 @@ fn run(cli: Cli) -> Result<()> {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    logger::install();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -24,7 +24,7 @@ use crate::{data, progress, render};
 
 /// What a finished run reports.
 #[derive(Debug, Clone, Serialize)]
-pub struct EncodeSummary {
+pub(crate) struct EncodeSummary {
     pub run_dir: PathBuf,
     pub device: String,
     pub items: usize,
@@ -39,7 +39,7 @@ pub struct EncodeSummary {
 
 impl EncodeSummary {
     /// A short table for the terminal.
-    pub fn table(&self) -> String {
+    pub(crate) fn table(&self) -> String {
         let mut out = format!(
             "run folder   {}\ndevice       {}\nitems        {} ({} skipped)\nfeatures     {} x {}\nsteps        {}\n",
             self.run_dir.display(),
@@ -100,7 +100,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     }
     clock.lap("load");
     if !quiet {
-        eprintln!(
+        log::info!(
             "loaded {} images ({}x{} {:?}){}",
             images.len(),
             images.side,

@@ -2,7 +2,7 @@
 //! `query` and `eval` answer from a finished run folder, and `bench` measures them. No command
 //! imports another; what two of them share lives in the stage it belongs to.
 
-pub mod bench;
-pub mod encode;
-pub mod eval;
-pub mod query;
+pub(crate) mod bench;
+pub(crate) mod encode;
+pub(crate) mod eval;
+pub(crate) mod query;

@@ -18,7 +18,7 @@ use crate::run::{ENCODER_FILE, FEATURES_FILE, Run, write_atomically};
 
 /// What to look up.
 #[derive(Debug, Clone)]
-pub enum QueryTarget {
+pub(crate) enum QueryTarget {
     /// A data set item by index.
     Item(usize),
     /// Any image file.
@@ -26,7 +26,7 @@ pub enum QueryTarget {
 }
 
 /// Encodes an image file with the run's saved encoder, as the run's images were.
-pub fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Result<Vec<f32>> {
+pub(crate) fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Result<Vec<f32>> {
     let side = run.config.data.image_size as usize;
     let color = run.config.color();
     let planar = to_planar(decode_file(path)?, side, color);
@@ -46,13 +46,13 @@ pub fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Result<Ve
 
 /// One answer row.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Match {
+pub(crate) struct Match {
     pub index: usize,
     pub similarity: f32,
 }
 
 /// The `top` most similar items (an item is not its own match).
-pub fn query(run: &Run, target: &QueryTarget, top: usize, device: &ComputeDevice) -> Result<Vec<Match>> {
+pub(crate) fn query(run: &Run, target: &QueryTarget, top: usize, device: &ComputeDevice) -> Result<Vec<Match>> {
     if top == 0 {
         bail!("--top: expected at least 1");
     }
@@ -78,7 +78,7 @@ pub fn query(run: &Run, target: &QueryTarget, top: usize, device: &ComputeDevice
 }
 
 /// The answer as a table: rank, similarity, label, source.
-pub fn table(run: &Run, matches: &[Match]) -> String {
+pub(crate) fn table(run: &Run, matches: &[Match]) -> String {
     let mut out = format!("{:>4}  {:>10}  {:>6}  {:<20}  {}\n", "rank", "similarity", "index", "label", "source");
     for (rank, m) in matches.iter().enumerate() {
         let item = &run.items[m.index];
@@ -96,7 +96,7 @@ pub fn table(run: &Run, matches: &[Match]) -> String {
 }
 
 /// Writes the query and its matches as one row of pictures (the data set is reloaded).
-pub fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], path: &Path) -> Result<()> {
+pub(crate) fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], path: &Path) -> Result<()> {
     let mut all = run.load_images(true)?;
     let query_index = match target {
         QueryTarget::Item(index) => *index,

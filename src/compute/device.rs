@@ -90,14 +90,14 @@ pub fn select(choice: DeviceChoice) -> Result<ComputeDevice> {
                 is_gpu: true,
             }),
             Ok(adapter) => {
-                eprintln!(
+                log::info!(
                     "note: only a software GPU adapter ({}) was found; using the CPU (--device gpu forces it)",
                     adapter.info.name
                 );
                 Ok(cpu())
             }
             Err(_) => {
-                eprintln!("note: no GPU adapter found; using the CPU");
+                log::info!("note: no GPU adapter found; using the CPU");
                 Ok(cpu())
             }
         },
@@ -107,13 +107,13 @@ pub fn select(choice: DeviceChoice) -> Result<ComputeDevice> {
 /// Copies a tensor's values to the host; `what` names them in the error. Device failures
 /// (queued work that could not run, e.g. a buffer too large for the device) come back here as
 /// one readable error rather than a panic.
-pub fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
+pub(crate) fn read_f32<const D: usize>(t: Tensor<D>, what: &str) -> Result<Vec<f32>> {
     let data = t.try_into_data().map_err(|e| device_failure(what, &format!("{e:?}")))?;
     data.try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("cannot read {what} from the device: {e:?}"))
 }
 
 /// Copies an integer tensor's values (indices) to the host; `what` names them in the error.
-pub fn read_indices<const D: usize>(t: Tensor<D, Int>, what: &str) -> Result<Vec<u32>> {
+pub(crate) fn read_indices<const D: usize>(t: Tensor<D, Int>, what: &str) -> Result<Vec<u32>> {
     let data = t.try_into_data().map_err(|e| device_failure(what, &format!("{e:?}")))?;
     let fail = |e: &dyn std::fmt::Debug| anyhow::anyhow!("cannot read {what} from the device: {e:?}");
     let values = data.try_cast_as::<i64>().map_err(|e| fail(&e))?.try_into_vec::<i64>().map_err(|e| fail(&e))?;

@@ -3,19 +3,19 @@
 //! function is written in the shaders that use it.
 
 /// The PCG-RXS-M-XS hash of one 32-bit word.
-pub fn pcg(v: u32) -> u32 {
+pub(crate) fn pcg(v: u32) -> u32 {
     let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
     let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
     (word >> 22) ^ word
 }
 
 /// Hash of three words: `pcg(a ^ pcg(b ^ pcg(c)))`.
-pub fn pcg3(a: u32, b: u32, c: u32) -> u32 {
+pub(crate) fn pcg3(a: u32, b: u32, c: u32) -> u32 {
     pcg(a ^ pcg(b ^ pcg(c)))
 }
 
 /// Maps a uniform 32-bit hash onto `0..n` by a multiply-high (Lemire's reduction): no division.
-pub fn below(hash: u32, n: u32) -> u32 {
+pub(crate) fn below(hash: u32, n: u32) -> u32 {
     ((hash as u64 * n as u64) >> 32) as u32
 }
 

@@ -5,7 +5,7 @@
 /// A matrix read from a slice with a stride between rows and one between columns (a transposed
 /// view swaps them).
 #[derive(Debug, Clone, Copy)]
-pub struct View<'a> {
+pub(crate) struct View<'a> {
     pub data: &'a [f32],
     pub row_stride: usize,
     pub col_stride: usize,
@@ -13,12 +13,12 @@ pub struct View<'a> {
 
 impl<'a> View<'a> {
     /// A row-major matrix whose rows are `width` apart.
-    pub fn rows(data: &'a [f32], width: usize) -> View<'a> {
+    pub(crate) fn rows(data: &'a [f32], width: usize) -> View<'a> {
         View { data, row_stride: width, col_stride: 1 }
     }
 
     /// The transpose of a row-major matrix whose rows are `width` apart.
-    pub fn transposed(data: &'a [f32], width: usize) -> View<'a> {
+    pub(crate) fn transposed(data: &'a [f32], width: usize) -> View<'a> {
         View { data, row_stride: 1, col_stride: width }
     }
 
@@ -38,7 +38,7 @@ impl<'a> View<'a> {
 /// `out = lhs · rhs` for `lhs` of `rows x inner` and `rhs` of `inner x cols`, into the first
 /// `rows * cols` values of `out`, row-major. `parallel` spreads one product over rayon's
 /// threads; callers that already run products in parallel pass false.
-pub fn product(rows: usize, cols: usize, inner: usize, lhs: View, rhs: View, out: &mut [f32], parallel: bool) {
+pub(crate) fn product(rows: usize, cols: usize, inner: usize, lhs: View, rhs: View, out: &mut [f32], parallel: bool) {
     lhs.check(rows, inner, "left factor");
     rhs.check(inner, cols, "right factor");
     assert!(out.len() >= rows * cols, "product: {} values cannot hold {rows} x {cols}", out.len());

@@ -2,6 +2,6 @@
 //! matrix product our kernels' twins share, and the integer hash shared with the shaders.
 
 pub mod device;
-pub mod hash;
-pub mod matmul;
-pub mod wgsl;
+pub(crate) mod hash;
+pub(crate) mod matmul;
+pub(crate) mod wgsl;

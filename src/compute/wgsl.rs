@@ -7,7 +7,7 @@ use burn::cubecl::server::{BufferBinding, KernelArguments};
 use burn::tensor::{DType, Shape};
 
 /// A WGSL compute shader with entry point `main`, compiled once per name and cached.
-pub struct WgslKernel {
+pub(crate) struct WgslKernel {
     pub name: &'static str,
     pub source: &'static str,
 }
@@ -27,19 +27,19 @@ impl KernelSource for WgslKernel {
 }
 
 /// `shaders/hebbian_update.wgsl`.
-pub const HEBBIAN_UPDATE: WgslKernel =
+pub(crate) const HEBBIAN_UPDATE: WgslKernel =
     WgslKernel { name: "hebbian_update", source: include_str!("../../shaders/hebbian_update.wgsl") };
 
 /// `shaders/hopfield_async_sweep.wgsl`.
-pub const HOPFIELD_ASYNC_SWEEP: WgslKernel =
+pub(crate) const HOPFIELD_ASYNC_SWEEP: WgslKernel =
     WgslKernel { name: "hopfield_async_sweep", source: include_str!("../../shaders/hopfield_async_sweep.wgsl") };
 
 /// `shaders/umap_layout_epoch.wgsl`.
-pub const UMAP_LAYOUT_EPOCH: WgslKernel =
+pub(crate) const UMAP_LAYOUT_EPOCH: WgslKernel =
     WgslKernel { name: "umap_layout_epoch", source: include_str!("../../shaders/umap_layout_epoch.wgsl") };
 
 /// `shaders/hopfield_sync_step.wgsl`.
-pub const HOPFIELD_SYNC_STEP: WgslKernel =
+pub(crate) const HOPFIELD_SYNC_STEP: WgslKernel =
     WgslKernel { name: "hopfield_sync_step", source: include_str!("../../shaders/hopfield_sync_step.wgsl") };
 
 /// Largest workgroup count along one dispatch dimension.
@@ -47,7 +47,7 @@ const MAX_GROUPS_PER_DIMENSION: usize = 65_535;
 
 /// A dispatch of `groups` workgroups, folded into a second dimension past the per-dimension
 /// limit (the shaders number a workgroup `group.y * groups.x + group.x` and skip the surplus).
-pub fn workgroups(groups: usize) -> CubeCount {
+pub(crate) fn workgroups(groups: usize) -> CubeCount {
     let (x, y) = if groups <= MAX_GROUPS_PER_DIMENSION {
         (groups, 1)
     } else {
@@ -61,7 +61,7 @@ const THREADS_1D: u32 = 256;
 
 /// Launches a one-dimensional `kernel` over `groups` workgroups ([`workgroups`]) on the device
 /// of `like`, with `buffers` bound in order.
-pub fn launch_1d(like: &CubeTensor, kernel: WgslKernel, groups: usize, buffers: Vec<BufferBinding>) {
+pub(crate) fn launch_1d(like: &CubeTensor, kernel: WgslKernel, groups: usize, buffers: Vec<BufferBinding>) {
     like.client.launch(
         Box::new(SourceKernel::new(kernel, CubeDim::new_1d(THREADS_1D))),
         workgroups(groups),
@@ -70,7 +70,7 @@ pub fn launch_1d(like: &CubeTensor, kernel: WgslKernel, groups: usize, buffers: 
 }
 
 /// An uninitialised f32 tensor of `shape` on the device of `like`, for a kernel to write.
-pub fn empty_f32(like: &CubeTensor, shape: Vec<usize>) -> CubeTensor {
+pub(crate) fn empty_f32(like: &CubeTensor, shape: Vec<usize>) -> CubeTensor {
     let client = like.client.clone();
     let bytes = shape.iter().product::<usize>() * DType::F32.size();
     CubeTensor::new_contiguous(client.clone(), like.device.clone(), Shape::from(shape), client.empty(bytes), DType::F32)

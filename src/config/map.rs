@@ -41,7 +41,7 @@ impl Default for MapConfig {
 
 impl MapConfig {
     /// Checks the values, naming the key (under the `map` table).
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.n_neighbors < 2 {
             bail!("key `map.n_neighbors`: expected at least 2, got {}", self.n_neighbors);
         }
@@ -61,7 +61,7 @@ impl MapConfig {
     }
 
     /// Epochs in effect for `n` items.
-    pub fn epochs_for(&self, n: usize) -> usize {
+    pub(crate) fn epochs_for(&self, n: usize) -> usize {
         match self.epochs {
             0 if n <= 10_000 => 500,
             0 => 200,
@@ -88,7 +88,7 @@ impl Default for ClusterConfig {
 }
 
 impl ClusterConfig {
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         for (key, value) in
             [("n_clusters", self.n_clusters), ("n_runs", self.n_runs), ("max_iter", self.max_iter as usize)]
         {

@@ -16,7 +16,7 @@ pub use map::{ClusterConfig, MapConfig};
 pub use render::RenderConfig;
 
 /// The configuration that `hebb encode` runs without `--config`: the embedded Twemoji sheet.
-pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../configs/emoji.toml");
+pub(crate) const DEFAULT_CONFIG_TOML: &str = include_str!("../../configs/emoji.toml");
 
 /// Everything one `hebb encode` run needs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -332,7 +332,7 @@ impl Default for TrainingConfig {
 }
 
 /// The seed every seeded stage starts from unless its config says otherwise.
-pub const DEFAULT_SEED: u64 = 42;
+pub(crate) const DEFAULT_SEED: u64 = 42;
 
 fn default_output_dir() -> PathBuf {
     PathBuf::from("outputs")
@@ -377,7 +377,7 @@ impl EncodeConfig {
     }
 
     /// Checks every value, naming the key of the first one that is out of range.
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         check_folder_name("key `name`", &self.name)?;
         positive("data.image_size", self.data.image_size as usize)?;
         if self.data.image_size < 16 {
@@ -420,7 +420,7 @@ impl EncodeConfig {
         })
     }
 
-    pub fn run_dir(&self) -> PathBuf {
+    pub(crate) fn run_dir(&self) -> PathBuf {
         self.output_dir.join(&self.name)
     }
 
@@ -430,7 +430,7 @@ impl EncodeConfig {
 }
 
 /// A run folder's name must be one path component; `what` names the key or option in the error.
-pub fn check_folder_name(what: &str, name: &str) -> Result<()> {
+pub(crate) fn check_folder_name(what: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
         bail!("{what}: expected a non-empty folder name without slashes, got {name:?}");
     }

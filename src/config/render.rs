@@ -40,7 +40,7 @@ impl Default for RenderConfig {
 }
 
 impl RenderConfig {
-    pub fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         for (key, value) in [
             ("canvas_size", self.canvas_size as usize),
             ("sprite_size", self.sprite_size as usize),

@@ -10,6 +10,6 @@ const FILES: &[(&str, &[u8])] = &[
 ];
 
 /// The embedded contents of `path`, when it names one of the embedded files.
-pub fn file(path: &Path) -> Option<&'static [u8]> {
+pub(crate) fn file(path: &Path) -> Option<&'static [u8]> {
     FILES.iter().find(|(name, _)| Path::new(name) == path).map(|(_, bytes)| *bytes)
 }

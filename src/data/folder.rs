@@ -48,13 +48,11 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, quiet: bool) -
         }
     }
     if !failures.is_empty() {
-        eprintln!("warning: skipped {} unreadable image file(s):", failures.len());
-        for failure in failures.iter().take(NAMED_FAILURES) {
-            eprintln!("  {failure}");
-        }
+        let mut named: Vec<String> = failures.iter().take(NAMED_FAILURES).map(|f| format!("\n  {f}")).collect();
         if failures.len() > NAMED_FAILURES {
-            eprintln!("  ... and {} more", failures.len() - NAMED_FAILURES);
+            named.push(format!("\n  ... and {} more", failures.len() - NAMED_FAILURES));
         }
+        log::warn!("skipped {} unreadable image file(s):{}", failures.len(), named.concat());
     }
     if images.is_empty() {
         bail!("no image in {} could be decoded ({} failed)", config.root.display(), failures.len());

@@ -5,12 +5,12 @@
 //! kept as `u8` (N x C x side x side, planar) so that 100,000 images fit in memory, and are turned
 //! into `f32` in [0, 1] one batch at a time.
 
-pub mod embedded;
+pub(crate) mod embedded;
 pub mod folder;
 pub mod mnist;
-pub mod pixels;
+pub(crate) mod pixels;
 pub mod sheet;
-pub mod split;
+pub(crate) mod split;
 
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -38,7 +38,7 @@ pub struct ImageSet {
 
 impl ImageSet {
     /// Builds a set from planar images (each `channels x side x side`), in item order.
-    pub fn new(side: usize, color: ColorMode, images: Vec<(Item, Vec<u8>)>, skipped: usize) -> Result<Self> {
+    pub(crate) fn new(side: usize, color: ColorMode, images: Vec<(Item, Vec<u8>)>, skipped: usize) -> Result<Self> {
         let per_image = color.channels() * side * side;
         let mut set = Self {
             side,
@@ -80,7 +80,7 @@ impl ImageSet {
     }
 
     /// The images at `indices` as `f32` in [0, 1], concatenated (batch x C x side x side).
-    pub fn batch_f32(&self, indices: &[usize]) -> Vec<f32> {
+    pub(crate) fn batch_f32(&self, indices: &[usize]) -> Vec<f32> {
         let mut out = Vec::with_capacity(indices.len() * self.image_len());
         for &i in indices {
             out.extend(self.image(i).iter().map(|&v| v as f32 / 255.0));
@@ -95,7 +95,7 @@ impl ImageSet {
     }
 
     /// Appends one image (planar, of this set's size and colour).
-    pub fn push(&mut self, item: Item, image: Vec<u8>) -> Result<()> {
+    pub(crate) fn push(&mut self, item: Item, image: Vec<u8>) -> Result<()> {
         if image.len() != self.image_len() {
             bail!("image {} has {} values, expected {}", item.source, image.len(), self.image_len());
         }
@@ -105,19 +105,19 @@ impl ImageSet {
     }
 
     /// Keeps the first `len` images.
-    pub fn truncate(&mut self, len: usize) {
+    pub(crate) fn truncate(&mut self, len: usize) {
         self.items.truncate(len);
         self.pixels.truncate(len * self.image_len());
     }
 
     /// Whether any item carries a label.
-    pub fn has_labels(&self) -> bool {
+    pub(crate) fn has_labels(&self) -> bool {
         self.items.iter().any(|item| item.label.is_some())
     }
 }
 
 /// Group index of every item's label (sorted label names; unlabelled items form "(none)").
-pub fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
+pub(crate) fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
     let name = |item: &Item| item.label.clone().unwrap_or_else(|| "(none)".into());
     let names: Vec<String> = items.iter().map(name).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let groups = items.iter().map(|item| names.binary_search(&name(item)).unwrap_or(0)).collect();
@@ -125,7 +125,7 @@ pub fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
 }
 
 /// Loads the configured source into an [`ImageSet`].
-pub fn load(config: &DataConfig, color: ColorMode, quiet: bool) -> Result<ImageSet> {
+pub(crate) fn load(config: &DataConfig, color: ColorMode, quiet: bool) -> Result<ImageSet> {
     let side = config.image_size as usize;
     match config.source()? {
         DataSource::Sheet(sheet) => sheet::load(sheet, side, color),

@@ -14,7 +14,7 @@ use crate::config::ColorMode;
 use crate::data::embedded;
 
 /// Zeroes the colour of fully transparent pixels, in place.
-pub fn clear_transparent(image: &mut RgbaImage) {
+pub(crate) fn clear_transparent(image: &mut RgbaImage) {
     for pixel in image.pixels_mut() {
         if pixel[3] == 0 {
             *pixel = image::Rgba([0, 0, 0, 0]);
@@ -23,7 +23,7 @@ pub fn clear_transparent(image: &mut RgbaImage) {
 }
 
 /// Resizes `image` to `side x side` and lays it out planar for `color`.
-pub fn to_planar(mut image: RgbaImage, side: usize, color: ColorMode) -> Vec<u8> {
+pub(crate) fn to_planar(mut image: RgbaImage, side: usize, color: ColorMode) -> Vec<u8> {
     clear_transparent(&mut image);
     let side32 = side as u32;
     let image = if image.width() == side32 && image.height() == side32 {
@@ -59,7 +59,7 @@ pub fn to_planar(mut image: RgbaImage, side: usize, color: ColorMode) -> Vec<u8>
 
 /// Reads a file's bytes; a missing file that is one of the embedded data files is served from
 /// the binary, so the default configuration runs from any folder.
-pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(bytes),
         Err(e) => match embedded::file(path) {
@@ -70,13 +70,13 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Decodes an image file of any supported format (grey, RGB or RGBA) into RGBA.
-pub fn decode_file(path: &Path) -> Result<RgbaImage> {
+pub(crate) fn decode_file(path: &Path) -> Result<RgbaImage> {
     let bytes = read_input(path)?;
     decode_bytes(&bytes).with_context(|| format!("cannot decode image {}", path.display()))
 }
 
 /// Decodes image bytes of any supported format into RGBA.
-pub fn decode_bytes(bytes: &[u8]) -> Result<RgbaImage> {
+pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<RgbaImage> {
     Ok(image::load_from_memory(bytes)?.to_rgba8())
 }
 

@@ -13,7 +13,7 @@ use crate::config::{ColorMode, GridOrder, SheetConfig};
 
 /// The grid of a sheet: cell pitch and the number of columns and rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SheetGrid {
+pub(crate) struct SheetGrid {
     pub tile: u32,
     pub border: u32,
     pub columns: u32,
@@ -23,7 +23,7 @@ pub struct SheetGrid {
 impl SheetGrid {
     /// Fits the geometry to a sheet of `width x height` pixels; an error when it does not divide
     /// the sheet into whole cells.
-    pub fn fit(width: u32, height: u32, tile: u32, border: u32, path: &Path) -> Result<Self> {
+    pub(crate) fn fit(width: u32, height: u32, tile: u32, border: u32, path: &Path) -> Result<Self> {
         let pitch = tile + 2 * border;
         if !width.is_multiple_of(pitch) || !height.is_multiple_of(pitch) || width < pitch || height < pitch {
             bail!(
@@ -35,12 +35,12 @@ impl SheetGrid {
         Ok(Self { tile, border, columns: width / pitch, rows: height / pitch })
     }
 
-    pub fn pitch(&self) -> u32 {
+    pub(crate) fn pitch(&self) -> u32 {
         self.tile + 2 * self.border
     }
 
     /// Cells (column, row) in the requested order.
-    pub fn cells(&self, order: GridOrder) -> Vec<(u32, u32)> {
+    pub(crate) fn cells(&self, order: GridOrder) -> Vec<(u32, u32)> {
         let mut cells = Vec::with_capacity((self.columns * self.rows) as usize);
         match order {
             GridOrder::RowMajor => {
@@ -62,7 +62,7 @@ impl SheetGrid {
     }
 
     /// The tile at (column, row), without its border.
-    pub fn tile_image(&self, sheet: &RgbaImage, column: u32, row: u32) -> RgbaImage {
+    pub(crate) fn tile_image(&self, sheet: &RgbaImage, column: u32, row: u32) -> RgbaImage {
         let x = column * self.pitch() + self.border;
         let y = row * self.pitch() + self.border;
         image::imageops::crop_imm(sheet, x, y, self.tile, self.tile).to_image()

@@ -6,12 +6,12 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 /// Share of every class that goes to the test part.
-pub const TEST_SHARE: f64 = 0.2;
+pub(crate) const TEST_SHARE: f64 = 0.2;
 
 /// Item indices of the training and the test part, each sorted. Within every class (label group)
 /// a seeded shuffle sends round(20%) of its items to the test part, at least one when the class
 /// has two or more items and none when it has one.
-pub fn stratified(groups: &[usize], seed: u64) -> (Vec<usize>, Vec<usize>) {
+pub(crate) fn stratified(groups: &[usize], seed: u64) -> (Vec<usize>, Vec<usize>) {
     let classes = groups.iter().copied().max().map_or(0, |m| m + 1);
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); classes];
     for (item, &g) in groups.iter().enumerate() {

@@ -18,13 +18,13 @@ pub struct Features {
 }
 
 impl Features {
-    pub fn row(&self, index: usize) -> &[f32] {
+    pub(crate) fn row(&self, index: usize) -> &[f32] {
         &self.values[index * self.dim..(index + 1) * self.dim]
     }
 }
 
 /// Encodes every image of `images`, `batch_size` at a time.
-pub fn extract(
+pub(crate) fn extract(
     encoder: &HebbianEncoder,
     images: &ImageSet,
     batch_size: usize,

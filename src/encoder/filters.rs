@@ -17,7 +17,7 @@ use burn::tensor::activation::softmax;
 
 /// The signed soft competition: softmax(u / τ) over the filters (dim 1 of `[P, K]`), negated for
 /// every filter but each row's winner (the largest u; ties all win).
-pub fn soft_competition(pre_activations: Tensor<2>, temperature: f64) -> Tensor<2> {
+pub(crate) fn soft_competition(pre_activations: Tensor<2>, temperature: f64) -> Tensor<2> {
     let soft = softmax(pre_activations.clone() / temperature, 1);
     let winners = pre_activations.clone().greater_equal(pre_activations.max_dim(1));
     soft.clone().neg().mask_where(winners, soft)
@@ -58,14 +58,14 @@ pub fn update_filters(patches: Tensor<2>, weights: Tensor<2>, lr: f64, temperatu
 }
 
 /// ‖w_k‖ of every row, `[K, 1]`.
-pub fn norms(weights: Tensor<2>) -> Tensor<2> {
+pub(crate) fn norms(weights: Tensor<2>) -> Tensor<2> {
     weights.square().sum_dim(1).sqrt()
 }
 
 /// SoftHebb's initial filters, `count x fan_in` values: normal with standard deviation
 /// `radius / √fan_in`, so that every filter starts far from unit norm (norm ≈ radius) and learns
 /// fast at first.
-pub fn initial_filters(count: usize, fan_in: usize, radius: f32, mut normal: impl FnMut() -> f32) -> Vec<f32> {
+pub(crate) fn initial_filters(count: usize, fan_in: usize, radius: f32, mut normal: impl FnMut() -> f32) -> Vec<f32> {
     let scale = radius / (fan_in as f32).sqrt();
     (0..count * fan_in).map(|_| normal() * scale).collect()
 }

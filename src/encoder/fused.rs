@@ -27,12 +27,12 @@ const TILE: usize = 16;
 const CPU_BLOCK: usize = 256;
 
 /// What one fused update returns: the new weights, Σ|ΔW| and Σ W_new², each as a tensor.
-pub type Fused = (Tensor<2>, Tensor<1>, Tensor<1>);
+pub(crate) type Fused = (Tensor<2>, Tensor<1>, Tensor<1>);
 
 /// `W + clamp(scale · AᵀA, -1, 1)`, the sum of |clamp(scale · AᵀA, -1, 1)| and the sum of the
 /// squares of the result, for `A` of shape `[rows, n]` and `W` of shape `[n, n]`, on a wgpu or
 /// flex device. `None` on any other device (the caller then runs the tensor ops).
-pub fn shared_update(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Option<Fused> {
+pub(crate) fn shared_update(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Option<Fused> {
     if is_wgpu(&activations.device()) {
         shared_update_wgpu(activations, weights, scale)
     } else {
@@ -76,7 +76,7 @@ fn shared_update_flex(activations: Tensor<2>, weights: Tensor<2>, scale: f32) ->
 /// The per-channel rule on the CPU: [`symmetric_update`] over the stack of channels, each
 /// channel's `B x N` activations against its own W, scale η/B. `None` off the CPU backend (wgpu
 /// runs it as batched tensor ops).
-pub fn per_channel_update(
+pub(crate) fn per_channel_update(
     activations: Tensor<3>,
     weights: Tensor<3>,
     lr: f64,
@@ -134,7 +134,7 @@ impl BlockWriter {
 
 /// The two sums [`symmetric_update`] reduces on the way.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct UpdateSums {
+pub(crate) struct UpdateSums {
     /// Σ|ΔW| after clamping.
     pub delta_abs: f64,
     /// Σ W_new², the square of the logged norm.
@@ -175,7 +175,7 @@ fn apply_run(weights: &[f32], out: &mut [f32], delta: impl Fn(usize) -> f32) -> 
 /// block of AᵀA on or above the diagonal is computed once and applied at both of its places (row
 /// by row in each), so ΔW is exactly symmetric. The sums add the blocks' partial sums in a fixed
 /// order (reproducible).
-pub fn symmetric_update(
+pub(crate) fn symmetric_update(
     activations: &[f32],
     rows: usize,
     n: usize,

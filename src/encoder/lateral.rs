@@ -15,7 +15,7 @@ use crate::config::LateralMode;
 /// - `Shared` (the seed's code): ΔW = η · (1/C) Σ_b Σ_c a_bc a_bcᵀ — summed over the batch,
 ///   averaged over channels; one GEMM of the `(B·C) x N` activation matrix with itself.
 /// - `PerChannel`: ΔW_c = η · (1/B) Σ_b a_bc a_bcᵀ — averaged over the batch; one batched GEMM.
-pub fn hebbian_delta(activations: Tensor<3>, mode: LateralMode, lr: f64) -> Tensor<3> {
+pub(crate) fn hebbian_delta(activations: Tensor<3>, mode: LateralMode, lr: f64) -> Tensor<3> {
     let [batch, channels, positions] = activations.dims();
     match mode {
         // A layer without a lateral path has no weights and never asks for an update.
@@ -33,7 +33,7 @@ pub fn hebbian_delta(activations: Tensor<3>, mode: LateralMode, lr: f64) -> Tens
 }
 
 /// The lateral response `a · W` with its spatial mean subtracted (the inhibition).
-pub fn lateral_response(activations: Tensor<3>, weights: Tensor<3>) -> Tensor<3> {
+pub(crate) fn lateral_response(activations: Tensor<3>, weights: Tensor<3>) -> Tensor<3> {
     let [batch, channels, positions] = activations.dims();
     let response = if weights.dims()[0] == 1 {
         let shared = weights.reshape([positions, positions]);
@@ -81,7 +81,12 @@ pub fn update_weights(activations: Tensor<3>, weights: Tensor<3>, mode: LateralM
 
 /// [`update_weights`] as plain tensor ops on any backend: ΔW ([`hebbian_delta`]) materialised,
 /// clamped, added. The reference the fused kernels are tested and benchmarked against.
-pub fn update_weights_unfused(activations: Tensor<3>, weights: Tensor<3>, mode: LateralMode, lr: f64) -> WeightUpdate {
+pub(crate) fn update_weights_unfused(
+    activations: Tensor<3>,
+    weights: Tensor<3>,
+    mode: LateralMode,
+    lr: f64,
+) -> WeightUpdate {
     let delta = hebbian_delta(activations, mode, lr).clamp(-1.0, 1.0);
     let delta_mean_abs = delta.clone().abs().mean();
     let weights = weights + delta;
@@ -91,7 +96,7 @@ pub fn update_weights_unfused(activations: Tensor<3>, weights: Tensor<3>, mode: 
 
 /// The seed's per-step numbers: energy E[|a|²] (mean squared activation), delta (mean |ΔW|,
 /// after clamping) and norm ‖W‖_F (after the update), as a 3-element tensor.
-pub fn step_statistics(activations: Tensor<3>, update: &WeightUpdate) -> Tensor<1> {
+pub(crate) fn step_statistics(activations: Tensor<3>, update: &WeightUpdate) -> Tensor<1> {
     let energy = activations.square().mean();
     Tensor::cat(vec![energy, update.delta_mean_abs.clone(), update.norm.clone()], 0)
 }

@@ -10,10 +10,10 @@
 
 pub mod features;
 pub mod filters;
-pub mod fused;
+pub(crate) mod fused;
 pub mod lateral;
 pub mod train;
-pub mod whitening;
+pub(crate) mod whitening;
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
@@ -39,7 +39,7 @@ const HEBBIAN_INIT_RADIUS: f32 = 25.0;
 
 /// What a layer does besides its weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LayerSettings {
+pub(crate) struct LayerSettings {
     pub activation: Activation,
     pub normalise: Normalise,
     pub lateral: LateralMode,
@@ -48,7 +48,7 @@ pub struct LayerSettings {
 /// One layer: standardise -> conv 3x3 stride 2 padding 1 -> activation -> normalisation ->
 /// lateral path.
 #[derive(Module, Debug)]
-pub struct HebbianLayer {
+pub(crate) struct HebbianLayer {
     conv_weight: Param<Tensor<4>>,
     conv_bias: Param<Tensor<1>>,
     /// Per input channel: subtracted, then multiplied by `input_scale` (0 and 1 until fitted).
@@ -170,7 +170,7 @@ impl HebbianLayer {
     }
 
     /// Inference: activations plus the inhibited lateral response, as a feature map.
-    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+    pub(crate) fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let side = output_side(input.dims()[2]);
         let active = self.activations(input);
         let output = match &self.lateral {
@@ -184,7 +184,7 @@ impl HebbianLayer {
     /// [-1, 1]) from this batch, then responds with the updated weights. Returns the output map
     /// and the step's statistics `[energy, delta, norm]`, or `None` for a layer without a
     /// lateral path.
-    pub fn train_step(&mut self, input: Tensor<4>, lr: f64) -> (Tensor<4>, Option<Tensor<1>>) {
+    pub(crate) fn train_step(&mut self, input: Tensor<4>, lr: f64) -> (Tensor<4>, Option<Tensor<1>>) {
         let Some(lateral) = self.lateral.clone() else {
             return (self.forward(input), None);
         };
@@ -201,7 +201,7 @@ impl HebbianLayer {
     /// The standardised input's 3x3 patches at the conv's positions, one per row:
     /// `[B · positions, in_channels · 9]`, in the order of the filters' flattened weights; whitened
     /// when the layer whitens.
-    pub fn patches(&self, input: Tensor<4>) -> Tensor<2> {
+    pub(crate) fn patches(&self, input: Tensor<4>) -> Tensor<2> {
         let patches = self.raw_patches(input);
         match (&self.patch_mean, &self.whitening) {
             (Some(mean), Some(whitening)) => (patches - mean.val().unsqueeze::<2>()).matmul(whitening.val()),
@@ -210,19 +210,19 @@ impl HebbianLayer {
     }
 
     /// [`Self::patches`] before whitening.
-    pub fn raw_patches(&self, input: Tensor<4>) -> Tensor<2> {
+    pub(crate) fn raw_patches(&self, input: Tensor<4>) -> Tensor<2> {
         let patches = unfold4d(self.standardised(input), [3, 3], UnfoldOptions::new([2, 2], [1, 1], [1, 1]));
         let [batch, dim, positions] = patches.dims();
         patches.swap_dims(1, 2).reshape([batch * positions, dim])
     }
 
     /// Whether this layer whitens its input patches.
-    pub fn whitens(&self) -> bool {
+    pub(crate) fn whitens(&self) -> bool {
         self.whitening.is_some()
     }
 
     /// Sets the patch whitening from the patches' mean `[D]` and ZCA matrix `[D, D]`.
-    pub fn set_whitening(&mut self, mean: Tensor<1>, zca: Tensor<2>) {
+    pub(crate) fn set_whitening(&mut self, mean: Tensor<1>, zca: Tensor<2>) {
         if let (Some(m), Some(w)) = (self.patch_mean.take(), self.whitening.take()) {
             self.patch_mean = Some(m.map(|_| mean));
             self.whitening = Some(w.map(|_| zca));
@@ -231,7 +231,7 @@ impl HebbianLayer {
 
     /// One SoftHebb step on the filters from a batch of this layer's inputs. Returns
     /// `[mean u², mean |Δw|, mean |‖w‖ − 1|, share of filters winning somewhere]`.
-    pub fn learn_filters(&mut self, input: Tensor<4>, lr: f64, temperature: f64) -> Tensor<1> {
+    pub(crate) fn learn_filters(&mut self, input: Tensor<4>, lr: f64, temperature: f64) -> Tensor<1> {
         let [out_channels, in_channels, _, _] = self.conv_weight.dims();
         let patches = self.patches(input);
         let weights = self.conv_weight.val().reshape([out_channels, in_channels * 9]);
@@ -242,7 +242,7 @@ impl HebbianLayer {
     }
 
     /// Sets the input standardisation from per-channel means and variances.
-    pub fn set_statistics(&mut self, mean: Tensor<1>, variance: Tensor<1>) {
+    pub(crate) fn set_statistics(&mut self, mean: Tensor<1>, variance: Tensor<1>) {
         let scale = variance.add_scalar(VARIANCE_EPS).sqrt().recip();
         self.input_shift = self.input_shift.clone().map(|_| mean);
         self.input_scale = self.input_scale.clone().map(|_| scale);
@@ -254,13 +254,13 @@ impl HebbianLayer {
         self.effective_filters().0
     }
 
-    pub fn has_lateral(&self) -> bool {
+    pub(crate) fn has_lateral(&self) -> bool {
         self.lateral.is_some()
     }
 }
 
 /// Side of a stride-2, padding-1, 3x3 conv's output.
-pub fn output_side(input_side: usize) -> usize {
+pub(crate) fn output_side(input_side: usize) -> usize {
     (input_side - 1) / 2 + 1
 }
 
@@ -274,7 +274,7 @@ pub struct HebbianEncoder {
 
 impl HebbianEncoder {
     /// The encoder a run's config describes, before training.
-    pub fn for_config(config: &EncodeConfig, device: &Device) -> Self {
+    pub(crate) fn for_config(config: &EncodeConfig, device: &Device) -> Self {
         Self::new(
             config.color().channels(),
             config.data.image_size as usize,
@@ -304,25 +304,25 @@ impl HebbianEncoder {
         Self { layers, readout }
     }
 
-    pub fn num_layers(&self) -> usize {
+    pub(crate) fn num_layers(&self) -> usize {
         self.layers.len()
     }
 
-    pub fn layer(&self, index: usize) -> &HebbianLayer {
+    pub(crate) fn layer(&self, index: usize) -> &HebbianLayer {
         &self.layers[index]
     }
 
-    pub fn layer_mut(&mut self, index: usize) -> &mut HebbianLayer {
+    pub(crate) fn layer_mut(&mut self, index: usize) -> &mut HebbianLayer {
         &mut self.layers[index]
     }
 
     /// Whether any layer has a lateral path to train.
-    pub fn has_lateral(&self) -> bool {
+    pub(crate) fn has_lateral(&self) -> bool {
         self.layers.iter().any(HebbianLayer::has_lateral)
     }
 
     /// The input of layer `index`: the batch through the layers before it.
-    pub fn input_of(&self, index: usize, mut input: Tensor<4>) -> Tensor<4> {
+    pub(crate) fn input_of(&self, index: usize, mut input: Tensor<4>) -> Tensor<4> {
         for layer in &self.layers[..index] {
             input = layer.forward(input);
         }
@@ -331,7 +331,7 @@ impl HebbianEncoder {
 
     /// One lateral training step over a batch: every layer with a lateral path updates it on its
     /// input. Returns those layers' statistics concatenated, `[3 per lateral layer]`.
-    pub fn train_step(&mut self, mut input: Tensor<4>, lr: f64) -> Tensor<1> {
+    pub(crate) fn train_step(&mut self, mut input: Tensor<4>, lr: f64) -> Tensor<1> {
         let mut stats = Vec::with_capacity(self.layers.len());
         for layer in &mut self.layers {
             let (output, layer_stats) = layer.train_step(input, lr);

@@ -27,7 +27,7 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Stage::Filters => "filters",
             Stage::Lateral => "lateral",
@@ -59,7 +59,7 @@ pub struct TrainingLog {
 impl TrainingLog {
     /// The log as CSV: `stage,step,epoch,layer,energy,delta,norm,winners` (steps, epochs and
     /// layers from 1; winners empty on lateral rows).
-    pub fn to_csv(&self) -> String {
+    pub(crate) fn to_csv(&self) -> String {
         let mut out = String::from("stage,step,epoch,layer,energy,delta,norm,winners\n");
         for r in &self.rows {
             let winners = r.winners.map(|w| w.to_string()).unwrap_or_default();
@@ -79,19 +79,19 @@ impl TrainingLog {
     }
 
     /// Training steps taken: every layer's filter steps plus the lateral stage's.
-    pub fn steps(&self) -> usize {
+    pub(crate) fn steps(&self) -> usize {
         self.stage(Stage::Filters).count() + self.stage(Stage::Lateral).map(|r| r.step).max().unwrap_or(0)
     }
 
     /// Rows of one stage.
-    pub fn stage(&self, stage: Stage) -> impl Iterator<Item = &LayerStats> {
+    pub(crate) fn stage(&self, stage: Stage) -> impl Iterator<Item = &LayerStats> {
         self.rows.iter().filter(move |r| r.stage == stage)
     }
 }
 
 /// The items the encoder trains on: all of them, or with `training.holdout` the training part of
 /// the seeded stratified split that `hebb eval`'s probe tests on.
-pub fn training_items(config: &TrainingConfig, items: &[Item]) -> Result<Vec<usize>> {
+pub(crate) fn training_items(config: &TrainingConfig, items: &[Item]) -> Result<Vec<usize>> {
     if !config.holdout {
         return Ok((0..items.len()).collect());
     }
@@ -192,7 +192,7 @@ pub fn train(
     let mut log = TrainingLog::default();
     let report = |line: Option<String>| {
         if let (Some(line), false) = (line, quiet) {
-            bar.suspend(|| eprintln!("{line}"));
+            bar.suspend(|| log::info!("{line}"));
         }
     };
 
@@ -258,7 +258,7 @@ fn statistics_sample(items: &[usize], config: &TrainingConfig, rng: &mut StdRng)
 
 /// Fits layer `layer`'s input standardisation: the mean and variance of each of its input
 /// channels over every position of the `sample` images.
-pub fn fit_statistics(
+pub(crate) fn fit_statistics(
     encoder: &mut HebbianEncoder,
     layer: usize,
     images: &ImageSet,
@@ -300,7 +300,7 @@ fn sample_sums<const D: usize>(
 
 /// Fits layer `layer`'s patch whitening: the mean and covariance of its input patches over the
 /// `sample` images, then the ZCA matrix ([`whitening::zca_matrix`]).
-pub fn fit_whitening(
+pub(crate) fn fit_whitening(
     encoder: &mut HebbianEncoder,
     layer: usize,
     images: &ImageSet,

@@ -7,10 +7,10 @@
 //! from a cyclic Jacobi iteration in f64 on the host.
 
 /// ε as a share of the mean eigenvalue of the covariance.
-pub const EPSILON_SHARE: f64 = 0.1;
+pub(crate) const EPSILON_SHARE: f64 = 0.1;
 
 /// The symmetric `dim x dim` ZCA matrix (row-major) for a covariance (row-major, symmetric).
-pub fn zca_matrix(covariance: &[f64], dim: usize) -> Vec<f32> {
+pub(crate) fn zca_matrix(covariance: &[f64], dim: usize) -> Vec<f32> {
     let (values, vectors) = symmetric_eigen(covariance, dim);
     let mean = values.iter().sum::<f64>() / dim as f64;
     let epsilon = EPSILON_SHARE * mean.max(1e-12);
@@ -27,7 +27,7 @@ pub fn zca_matrix(covariance: &[f64], dim: usize) -> Vec<f32> {
 
 /// Eigenvalues and eigenvectors (the columns of a row-major `dim x dim` matrix) of a symmetric
 /// matrix, by cyclic Jacobi rotations until the off-diagonal part is negligible.
-pub fn symmetric_eigen(matrix: &[f64], dim: usize) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn symmetric_eigen(matrix: &[f64], dim: usize) -> (Vec<f64>, Vec<f64>) {
     let mut a = matrix.to_vec();
     let mut v = vec![0.0f64; dim * dim];
     for i in 0..dim {

@@ -19,7 +19,7 @@ use crate::render;
 
 /// The experiment's settings.
 #[derive(Debug, Clone)]
-pub struct CapacitySettings {
+pub(crate) struct CapacitySettings {
     pub neurons: usize,
     /// Where the stored patterns come from: random, or a pool (e.g. MNIST digits) of which the
     /// first P are stored at each load.
@@ -36,7 +36,7 @@ pub struct CapacitySettings {
 
 /// One (rule, load) cell of the result.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CapacityPoint {
+pub(crate) struct CapacityPoint {
     pub rule: Rule,
     pub load: f64,
     pub patterns: usize,
@@ -106,7 +106,7 @@ pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<Ca
 }
 
 /// The result as a table: one row per load, one column per rule.
-pub fn table(points: &[CapacityPoint], rules: &[Rule]) -> String {
+pub(crate) fn table(points: &[CapacityPoint], rules: &[Rule]) -> String {
     let mut out = format!("{:>8} {:>8}", "load", "patterns");
     for rule in rules {
         let _ = write!(out, " {:>14}", rule.to_string());
@@ -127,7 +127,7 @@ pub fn table(points: &[CapacityPoint], rules: &[Rule]) -> String {
 }
 
 /// `rule,load,patterns,success_rate,mean_overlap`.
-pub fn csv(points: &[CapacityPoint]) -> String {
+pub(crate) fn csv(points: &[CapacityPoint]) -> String {
     let mut out = String::from("rule,load,patterns,success_rate,mean_overlap\n");
     for p in points {
         let _ = writeln!(out, "{},{},{},{},{}", p.rule, p.load, p.patterns, p.success_rate, p.mean_overlap);
@@ -136,15 +136,11 @@ pub fn csv(points: &[CapacityPoint]) -> String {
 }
 
 /// Success rate against load, one line per rule, with the 90% line.
-pub fn chart(points: &[CapacityPoint], rules: &[Rule], neurons: usize) -> Result<RgbImage> {
+pub(crate) fn chart(points: &[CapacityPoint], rules: &[Rule], neurons: usize) -> Result<RgbImage> {
     let (w, h) = (1000u32, 700u32);
-    let mut rgb = RgbImage::new(w, h);
     let max_load = points.iter().map(|p| p.load).fold(0.0f64, f64::max).max(1e-3) * 1.05;
-    {
-        render::register_font();
-        let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(render::plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
+    render::plot(w, h, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(format!("Recall success against load, N = {neurons}"), (render::FONT, 24))
             .margin(16)
             .x_label_area_size(40)
@@ -184,9 +180,8 @@ pub fn chart(points: &[CapacityPoint], rules: &[Rule], neurons: usize) -> Result
             .border_style(BLACK)
             .draw()
             .map_err(render::plot_error)?;
-        root.present().map_err(render::plot_error)?;
-    }
-    Ok(rgb)
+        Ok(())
+    })
 }
 
 #[cfg(test)]

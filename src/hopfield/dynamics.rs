@@ -27,7 +27,7 @@ choice! {
     /// How the network recalls.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
     #[serde(rename_all = "kebab-case")]
-    pub enum Dynamics {
+    pub(crate) enum Dynamics {
         /// One neuron at a time in a seeded random order.
         Async = "async",
         /// All neurons at once.
@@ -41,7 +41,7 @@ choice! {
 
 /// Where a recall ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attractor {
+pub(crate) enum Attractor {
     Pattern(usize),
     Negative(usize),
     Spurious,
@@ -58,7 +58,7 @@ impl std::fmt::Display for Attractor {
 }
 
 /// Which stored pattern (or its negative) a state is, if any (overlap of at least 0.95).
-pub fn attractor(patterns: &Patterns, state: &[f32]) -> Attractor {
+pub(crate) fn attractor(patterns: &Patterns, state: &[f32]) -> Attractor {
     let best = (0..patterns.count)
         .map(|k| (k, overlap(patterns.pattern(k), state)))
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
@@ -111,7 +111,7 @@ impl Fields {
 }
 
 /// Energy E = -½ sᵀWs of one state, with W row-major `n x n`.
-pub fn energy(weights: &[f32], state: &[f32]) -> f32 {
+pub(crate) fn energy(weights: &[f32], state: &[f32]) -> f32 {
     let n = state.len();
     let mut e = 0.0f64;
     for i in 0..n {
@@ -124,7 +124,7 @@ pub fn energy(weights: &[f32], state: &[f32]) -> f32 {
 
 /// The outcome of one recall.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Recall {
+pub(crate) struct Recall {
     pub state: Vec<f32>,
     /// Sweeps (asynchronous) or steps (synchronous) run.
     pub iterations: usize,
@@ -136,25 +136,13 @@ pub struct Recall {
 
 /// Metropolis' uniform number in [0, 1) for one update: a hash of where it happens, so that the
 /// GPU kernel draws the very same numbers.
-pub fn metropolis_uniform(seed: u32, probe: u32, sweep: u32, step: u32, n: u32) -> f32 {
+pub(crate) fn metropolis_uniform(seed: u32, probe: u32, sweep: u32, step: u32, n: u32) -> f32 {
     let x = pcg3(seed, probe, sweep.wrapping_mul(n).wrapping_add(step));
     (x >> 8) as f32 / 16_777_216.0
 }
 
-/// Asynchronous recall of one probe in a fresh seeded order each sweep at T = 0;
-/// `frames_per_sweep` > 0 records that many snapshots a sweep.
-pub fn recall_async(weights: &[f32], probe: &[f32], max_sweeps: usize, seed: u64, frames_per_sweep: usize) -> Recall {
-    recall_async_ordered(
-        weights,
-        probe,
-        0,
-        &Schedule::zero_temperature(probe.len(), max_sweeps, seed),
-        frames_per_sweep,
-    )
-}
-
 /// Asynchronous recall of probe number `probe_index` of a batch under `schedule` (W symmetric).
-pub fn recall_async_ordered(
+pub(crate) fn recall_async_ordered(
     weights: &[f32],
     probe: &[f32],
     probe_index: usize,
@@ -201,7 +189,7 @@ pub fn recall_async_ordered(
 
 /// The notebooks' asynchronous variant: a random neuron per update (with replacement), stopping
 /// after `patience` updates in a row that change nothing or after `budget` updates (W symmetric).
-pub fn relax_random_neurons(
+pub(crate) fn relax_random_neurons(
     weights: &[f32],
     mut state: Vec<f32>,
     budget: usize,
@@ -256,7 +244,7 @@ pub fn recall_sync(weights: &Tensor<2>, probes: &[f32], n: usize, max_steps: usi
 /// One synchronous update of `states` (`probes x n`) with a dense, symmetric W: on wgpu with a
 /// few probes the WGSL kernel that reads W once for all of them
 /// (`shaders/hopfield_sync_step.wgsl`), otherwise a matrix product then [`sync_update`].
-pub fn dense_sync_step(weights: &Tensor<2>, states: Tensor<2>) -> Tensor<2> {
+pub(crate) fn dense_sync_step(weights: &Tensor<2>, states: Tensor<2>) -> Tensor<2> {
     match super::sync_kernel::step(weights, &states) {
         Some(next) => next,
         None => sync_update(states.clone().matmul(weights.clone()), states),
@@ -266,7 +254,11 @@ pub fn dense_sync_step(weights: &Tensor<2>, states: Tensor<2>) -> Tensor<2> {
 /// Synchronous recall under the Hebbian rule without forming W (for P ≪ N): the local fields
 /// of states S are S Ξᵀ Ξ / N − (P/N) S, exactly W's with its diagonal removed. `patterns` is the
 /// `P x N` pattern matrix on the device.
-pub fn recall_sync_low_rank(patterns: &Tensor<2>, probes: &[f32], max_steps: usize) -> Result<(Vec<f32>, usize)> {
+pub(crate) fn recall_sync_low_rank(
+    patterns: &Tensor<2>,
+    probes: &[f32],
+    max_steps: usize,
+) -> Result<(Vec<f32>, usize)> {
     let [count, n] = patterns.dims();
     let scale = 1.0 / n as f64;
     let self_weight = count as f64 / n as f64;
@@ -286,7 +278,7 @@ pub fn recall_sync_low_rank(patterns: &Tensor<2>, probes: &[f32], max_steps: usi
 
 /// One synchronous update of `states` from their local `fields`: s <- sign(h), keeping the old
 /// state where the field is exactly 0.
-pub fn sync_update(fields: Tensor<2>, states: Tensor<2>) -> Tensor<2> {
+pub(crate) fn sync_update(fields: Tensor<2>, states: Tensor<2>) -> Tensor<2> {
     let signs = fields.sign();
     signs.clone() + (signs.abs() * -1.0 + 1.0) * states
 }
@@ -318,7 +310,7 @@ fn recall_sync_with(
 /// Dense (modern) Hopfield retrieval (Ramsauer et al. 2020): s <- Ξᵀ softmax(β Ξ s), `steps`
 /// times, for a batch of probes; returns the signs of the final states. With a large β it
 /// retrieves strongly correlated patterns that the classical rules merge.
-pub fn recall_dense(patterns: &Tensor<2>, probes: &[f32], beta: f64, steps: usize) -> Result<Vec<f32>> {
+pub(crate) fn recall_dense(patterns: &Tensor<2>, probes: &[f32], beta: f64, steps: usize) -> Result<Vec<f32>> {
     let [_, n] = patterns.dims();
     let batch = probes.len() / n;
     let mut states: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), &patterns.device());
@@ -342,6 +334,18 @@ mod tests {
         let w = learn(rule, patterns, &Device::flex()).unwrap();
         let values = w.clone().into_data().try_into_vec::<f32>().unwrap();
         (w, values)
+    }
+
+    /// Asynchronous recall of one probe in a fresh seeded order each sweep at T = 0;
+    /// `frames_per_sweep` > 0 records that many snapshots a sweep.
+    fn recall_async(weights: &[f32], probe: &[f32], max_sweeps: usize, seed: u64, frames_per_sweep: usize) -> Recall {
+        recall_async_ordered(
+            weights,
+            probe,
+            0,
+            &Schedule::zero_temperature(probe.len(), max_sweeps, seed),
+            frames_per_sweep,
+        )
     }
 
     #[test]

@@ -3,15 +3,15 @@
 //! self-repairing picture ([`repair`]). Matrix work runs on the run's device through burn;
 //! flex on the CPU is its twin.
 
-pub mod capacity;
+pub(crate) mod capacity;
 pub mod dynamics;
-pub mod network;
-pub mod repair;
+pub(crate) mod network;
+pub(crate) mod repair;
 pub mod rules;
 pub mod schedule;
-pub mod sweep_kernel;
-pub mod sync_kernel;
-pub mod table;
+pub(crate) mod sweep_kernel;
+pub(crate) mod sync_kernel;
+pub(crate) mod table;
 
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -42,7 +42,7 @@ impl Patterns {
     }
 
     /// The `count x len` pattern matrix Ξ on `device`.
-    pub fn to_tensor(&self, device: &Device) -> Tensor<2> {
+    pub(crate) fn to_tensor(&self, device: &Device) -> Tensor<2> {
         Tensor::from_data(TensorData::new(self.states.clone(), [self.count, self.len]), device)
     }
 
@@ -62,7 +62,7 @@ choice! {
     /// How a grey image becomes ±1.
     #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
     #[serde(rename_all = "kebab-case")]
-    pub enum Binarise {
+    pub(crate) enum Binarise {
         /// Bright pixels (grey >= 128) are +1.
         Threshold = "threshold",
         /// Pixels brighter than the image's mean are +1 (as the MNIST notebooks do).
@@ -75,7 +75,7 @@ choice! {
 }
 
 /// An image resized to `side x side` and binarised into one pattern (row-major; +1 is white).
-pub fn image_pattern(image: &RgbaImage, side: u32, binarise: Binarise) -> Vec<f32> {
+pub(crate) fn image_pattern(image: &RgbaImage, side: u32, binarise: Binarise) -> Vec<f32> {
     let resized = image::imageops::resize(image, side, side, FilterType::Triangle);
     let grey: Vec<f32> = resized
         .pixels()
@@ -129,7 +129,7 @@ fn floyd_steinberg(mut grey: Vec<f32>, side: usize) -> Vec<f32> {
 
 /// How a cue is corrupted.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Corruption {
+pub(crate) enum Corruption {
     /// Flip exactly this fraction of the states, chosen without replacement.
     Flip(f64),
     /// Flip exactly this many states in every row of the image.
@@ -143,7 +143,7 @@ pub enum Corruption {
 }
 
 /// Corrupts a `side x side` pattern.
-pub fn corrupt(states: &[f32], side: usize, corruption: Corruption, seed: u64) -> Result<Vec<f32>> {
+pub(crate) fn corrupt(states: &[f32], side: usize, corruption: Corruption, seed: u64) -> Result<Vec<f32>> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = states.to_vec();
     match corruption {
@@ -181,20 +181,20 @@ pub fn corrupt(states: &[f32], side: usize, corruption: Corruption, seed: u64) -
 }
 
 /// The pairwise overlaps ξ_a·ξ_b / N of a pattern set (`count x count`).
-pub fn overlap_matrix(patterns: &Patterns) -> Vec<f32> {
+pub(crate) fn overlap_matrix(patterns: &Patterns) -> Vec<f32> {
     let p = patterns.count;
     (0..p * p).map(|k| overlap(patterns.pattern(k / p), patterns.pattern(k % p))).collect()
 }
 
 /// A pattern as a silhouette: +1 opaque black, -1 fully transparent (for alpha-binarised sprites).
-pub fn pattern_silhouette(states: &[f32], side: u32) -> RgbaImage {
+pub(crate) fn pattern_silhouette(states: &[f32], side: u32) -> RgbaImage {
     RgbaImage::from_fn(side, side, |x, y| {
         if states[(y * side + x) as usize] > 0.0 { image::Rgba([0, 0, 0, 255]) } else { image::Rgba([0, 0, 0, 0]) }
     })
 }
 
 /// A pattern of `side x side` states as a black-and-white picture.
-pub fn pattern_image(states: &[f32], side: u32) -> GrayImage {
+pub(crate) fn pattern_image(states: &[f32], side: u32) -> GrayImage {
     GrayImage::from_fn(side, side, |x, y| Luma([if states[(y * side + x) as usize] > 0.0 { 255 } else { 0 }]))
 }
 
@@ -212,17 +212,17 @@ pub fn flip_fraction(states: &[f32], fraction: f64, seed: u64) -> Result<Vec<f32
 }
 
 /// Overlap m = ξ·s / N.
-pub fn overlap(pattern: &[f32], state: &[f32]) -> f32 {
+pub(crate) fn overlap(pattern: &[f32], state: &[f32]) -> f32 {
     pattern.iter().zip(state).map(|(a, b)| a * b).sum::<f32>() / pattern.len() as f32
 }
 
 /// Number of differing states.
-pub fn hamming(a: &[f32], b: &[f32]) -> usize {
+pub(crate) fn hamming(a: &[f32], b: &[f32]) -> usize {
     a.iter().zip(b).filter(|(x, y)| x != y).count()
 }
 
 /// Share of equal states.
-pub fn accuracy(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn accuracy(a: &[f32], b: &[f32]) -> f32 {
     1.0 - hamming(a, b) as f32 / a.len() as f32
 }
 

@@ -23,7 +23,7 @@ use crate::run::npy::{npy_f32, read_npy_f32};
 
 /// Where the stored patterns come from.
 #[derive(Debug, Clone)]
-pub enum PatternSource {
+pub(crate) enum PatternSource {
     Folder {
         root: PathBuf,
         limit: usize,
@@ -47,7 +47,7 @@ pub enum PatternSource {
 
 /// What `network.json` records.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NetworkInfo {
+pub(crate) struct NetworkInfo {
     pub side: u32,
     pub rule: Rule,
     pub binarise: Binarise,
@@ -56,7 +56,7 @@ pub struct NetworkInfo {
 }
 
 /// A stored network, read back.
-pub struct Network {
+pub(crate) struct Network {
     pub info: NetworkInfo,
     pub patterns: Patterns,
     pub weights: Vec<f32>,
@@ -67,7 +67,7 @@ fn patterns_of(images: &ImageSet, side: u32, binarise: Binarise) -> Vec<f32> {
 }
 
 /// Builds the patterns of a source.
-pub fn load_patterns(source: &PatternSource, side: u32, binarise: Binarise) -> Result<(Patterns, Vec<String>)> {
+pub(crate) fn load_patterns(source: &PatternSource, side: u32, binarise: Binarise) -> Result<(Patterns, Vec<String>)> {
     let n = (side * side) as usize;
     let (states, sources): (Vec<f32>, Vec<String>) = match source {
         PatternSource::Folder { root, limit } => {
@@ -106,14 +106,10 @@ pub fn load_patterns(source: &PatternSource, side: u32, binarise: Binarise) -> R
 }
 
 /// Heatmap of a `count x count` overlap matrix, from -1 (blue) through 0 (white) to 1 (red).
-pub fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage> {
+pub(crate) fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage> {
     let size = 800u32;
-    let mut rgb = RgbImage::new(size, size);
-    {
-        render::register_font();
-        let root = BitMapBackend::with_buffer(rgb.as_mut(), (size, size)).into_drawing_area();
-        root.fill(&WHITE).map_err(render::plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
+    render::plot(size, size, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption("pairwise overlap ξa·ξb / N", (render::FONT, 22))
             .margin(16)
             .x_label_area_size(30)
@@ -136,13 +132,12 @@ pub fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage> {
                 Rectangle::new([(b, a), (b + 1, a + 1)], colour(overlaps[k]).filled())
             }))
             .map_err(render::plot_error)?;
-        root.present().map_err(render::plot_error)?;
-    }
-    Ok(rgb)
+        Ok(())
+    })
 }
 
 /// Learns and saves a network.
-pub fn store(
+pub(crate) fn store(
     source: &PatternSource,
     side: u32,
     binarise: Binarise,
@@ -164,7 +159,7 @@ pub fn store(
 }
 
 impl Network {
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
             bail!("network folder {} does not exist (run `hebb hopfield store` first)", dir.display());
         }
@@ -181,7 +176,7 @@ impl Network {
     }
 
     /// The sign of the average of the stored patterns `indices` (ties to +1): a mixture state.
-    pub fn mixture(&self, indices: &[usize]) -> Result<Vec<f32>> {
+    pub(crate) fn mixture(&self, indices: &[usize]) -> Result<Vec<f32>> {
         if indices.is_empty() {
             bail!("--mix: name at least one stored pattern");
         }
@@ -194,12 +189,12 @@ impl Network {
     }
 
     /// The cue an image file gives.
-    pub fn cue_from_image(&self, path: &Path) -> Result<Vec<f32>> {
+    pub(crate) fn cue_from_image(&self, path: &Path) -> Result<Vec<f32>> {
         Ok(image_pattern(&crate::data::pixels::decode_file(path)?, self.info.side, self.info.binarise))
     }
 
     /// Asynchronous recall of a cue; returns the recall and the attractor it reached.
-    pub fn recall(&self, cue: &[f32], max_sweeps: usize, seed: u64) -> (Recall, Attractor) {
+    pub(crate) fn recall(&self, cue: &[f32], max_sweeps: usize, seed: u64) -> (Recall, Attractor) {
         let schedule = Schedule::zero_temperature(cue.len(), max_sweeps, seed);
         let recall = recall_async_ordered(&self.weights, cue, 0, &schedule, 0);
         let reached = attractor(&self.patterns, &recall.state);

@@ -26,7 +26,7 @@ use crate::run::RunFolder;
 
 /// Everything one repair needs.
 #[derive(Debug, Clone)]
-pub struct RepairSettings {
+pub(crate) struct RepairSettings {
     /// The image to repair, then any others to store beside it.
     pub images: Vec<PathBuf>,
     pub side: u32,
@@ -47,7 +47,7 @@ pub struct RepairSettings {
 
 /// What a repair reports.
 #[derive(Debug, Clone, Serialize)]
-pub struct RepairReport {
+pub(crate) struct RepairReport {
     pub run_dir: PathBuf,
     pub stored: usize,
     pub neurons: usize,
@@ -65,7 +65,7 @@ pub struct RepairReport {
 }
 
 impl RepairReport {
-    pub fn table(&self) -> String {
+    pub(crate) fn table(&self) -> String {
         format!(
             "run folder   {}\nnetwork      {} neurons, {} stored, {} rule, {} recall ({} iterations)\n\
              accuracy     {:.4} -> {:.4}\noverlap      {:.4} -> {:.4}\nenergy       {:.2} -> {:.2}\nlanded on    {}",

@@ -40,7 +40,7 @@ choice! {
 
 /// Daydreaming's settings (defaults: the seed notebook's capacity experiment).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DaydreamSettings {
+pub(crate) struct DaydreamSettings {
     pub tau: f32,
     pub epochs: usize,
     pub steps_per_epoch: usize,
@@ -58,7 +58,7 @@ impl Default for DaydreamSettings {
 }
 
 /// Daydreaming from the Hebbian weights; see the module notes.
-pub fn daydream(patterns: &Patterns, settings: &DaydreamSettings, device: &Device) -> Result<Tensor<2>> {
+pub(crate) fn daydream(patterns: &Patterns, settings: &DaydreamSettings, device: &Device) -> Result<Tensor<2>> {
     let n = patterns.len;
     let mut w = read_f32(learn(Rule::Hebbian, patterns, device)?, "the weights")?;
     let mut rng = StdRng::seed_from_u64(settings.seed);

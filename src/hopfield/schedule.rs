@@ -34,12 +34,12 @@ impl Schedule {
         Self::new(n, max_sweeps, seed, 0.0, 0.0)
     }
 
-    pub fn sweeps(&self) -> usize {
+    pub(crate) fn sweeps(&self) -> usize {
         self.orders.len() / self.n.max(1)
     }
 
     /// The temperature of sweep `sweep` (computed as the WGSL kernel does).
-    pub fn temperature(&self, sweep: usize) -> f32 {
+    pub(crate) fn temperature(&self, sweep: usize) -> f32 {
         let sweeps = self.sweeps();
         if sweeps > 1 {
             self.t_start + (self.t_end - self.t_start) * sweep as f32 / (sweeps - 1) as f32

@@ -11,7 +11,11 @@ use crate::compute::device::{is_wgpu, read_f32};
 use crate::compute::wgsl;
 
 /// Final states and sweeps per probe, or `None` when `weights` is not on a wgpu device.
-pub fn recall(weights: &Tensor<2>, probes: &[f32], schedule: &Schedule) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
+pub(crate) fn recall(
+    weights: &Tensor<2>,
+    probes: &[f32],
+    schedule: &Schedule,
+) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
     let device = weights.device();
     if !is_wgpu(&device) {
         return None;

@@ -11,11 +11,11 @@ use crate::compute::device::is_wgpu;
 use crate::compute::wgsl;
 
 /// Probes one launch updates (the shader's `MAX_PROBES`).
-pub const MAX_PROBES: usize = 8;
+pub(crate) const MAX_PROBES: usize = 8;
 
 /// The next states of `states` (`probes x n`, at most [`MAX_PROBES`] rows) under `weights`
 /// (`n x n`, symmetric), or `None` when not on a wgpu device or with too many probes.
-pub fn step(weights: &Tensor<2>, states: &Tensor<2>) -> Option<Tensor<2>> {
+pub(crate) fn step(weights: &Tensor<2>, states: &Tensor<2>) -> Option<Tensor<2>> {
     let [probes, n] = states.dims();
     if !is_wgpu(&states.device()) || probes > MAX_PROBES {
         return None;

@@ -19,11 +19,11 @@ use crate::data::mnist::{read_images, read_labels};
 use crate::render;
 
 /// Noise levels of the table, in percent.
-pub const NOISE_PERCENTS: [u32; 10] = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45];
+pub(crate) const NOISE_PERCENTS: [u32; 10] = [0, 5, 10, 15, 20, 25, 30, 35, 40, 45];
 
 /// Accuracy per (sweeps, noise, stored digits).
 #[derive(Debug, Clone, PartialEq)]
-pub struct AccuracyTable {
+pub(crate) struct AccuracyTable {
     pub sweeps: Vec<usize>,
     pub max_digits: usize,
     /// `[sweeps][noise][digits - 1]`.
@@ -90,7 +90,7 @@ pub fn run(
 
 impl AccuracyTable {
     /// One block per sweep count: rows noise, columns the number of stored digits.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let mut out = String::new();
         for (s, count) in self.sweeps.iter().enumerate() {
             let _ = write!(out, "sweeps {count}\nnoise ");
@@ -111,14 +111,10 @@ impl AccuracyTable {
     }
 
     /// A heatmap panel per sweep count (accuracy 0.5 white .. 1.0 green).
-    pub fn heatmap(&self) -> Result<RgbImage> {
+    pub(crate) fn heatmap(&self) -> Result<RgbImage> {
         let (panel_w, h) = (420u32, 480u32);
         let w = panel_w * self.sweeps.len() as u32;
-        let mut rgb = RgbImage::new(w, h);
-        {
-            render::register_font();
-            let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
-            root.fill(&WHITE).map_err(render::plot_error)?;
+        render::plot(w, h, |root| {
             for (s, panel) in root.split_evenly((1, self.sweeps.len())).iter().enumerate() {
                 let mut chart = ChartBuilder::on(panel)
                     .caption(format!("accuracy, {} sweep(s)", self.sweeps[s]), (render::FONT, 18))
@@ -157,9 +153,8 @@ impl AccuracyTable {
                     )
                     .map_err(render::plot_error)?;
             }
-            root.present().map_err(render::plot_error)?;
-        }
-        Ok(rgb)
+            Ok(())
+        })
     }
 }
 

@@ -44,7 +44,7 @@ impl Neighbours {
     }
 
     /// The first `k` columns of every row.
-    pub fn truncate(&self, k: usize) -> Neighbours {
+    pub(crate) fn truncate(&self, k: usize) -> Neighbours {
         let k = k.min(self.k);
         let mut out = Neighbours {
             k,
@@ -59,7 +59,7 @@ impl Neighbours {
         out
     }
 
-    pub fn row(&self, query: usize) -> (&[u32], &[f32]) {
+    pub(crate) fn row(&self, query: usize) -> (&[u32], &[f32]) {
         let span = query * self.k..(query + 1) * self.k;
         (&self.indices[span.clone()], &self.similarities[span])
     }
@@ -70,7 +70,7 @@ fn upload(rows: usize, dim: usize, values: &[f32], device: &Device) -> Tensor<2>
 }
 
 /// Top `k` base rows for every query row (`queries` is `m x dim`, row-major).
-pub fn search(queries: &[f32], base: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
+pub(crate) fn search(queries: &[f32], base: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
     if k == 0 || k > base.rows {
         bail!("cannot take {k} neighbours from {} items", base.rows);
     }
@@ -147,7 +147,7 @@ fn select_top(row: &[f32], k: usize) -> (Vec<u32>, Vec<f32>) {
 
 /// Every item's top `k` among all items, itself included (so its first entry is usually
 /// itself): the symmetric CPU path off wgpu, the blocked device path on it.
-pub fn search_all(features: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
+pub(crate) fn search_all(features: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
     if is_wgpu(device) {
         return search(&features.values, features, k, device, quiet);
     }
@@ -222,7 +222,7 @@ pub fn all_neighbours(features: &Features, k: usize, device: &Device, quiet: boo
 }
 
 /// Removes each row's own index (or, if it is absent because of exact ties, the last entry).
-pub fn drop_self(with_self: &Neighbours) -> Neighbours {
+pub(crate) fn drop_self(with_self: &Neighbours) -> Neighbours {
     let k = with_self.k - 1;
     let mut indices = Vec::with_capacity(with_self.len() * k);
     let mut similarities = Vec::with_capacity(with_self.len() * k);

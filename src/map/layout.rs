@@ -21,7 +21,7 @@ const CLIP: f32 = 4.0;
 
 /// The curve `1 / (1 + a·d^(2b))` and the SGD settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LayoutParams {
+pub(crate) struct LayoutParams {
     pub a: f32,
     pub b: f32,
     /// Weight of the repulsive term (umap-learn's `repulsion_strength`, γ).
@@ -34,7 +34,7 @@ pub struct LayoutParams {
 
 /// The graph's edges with their membership strengths.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Edges {
+pub(crate) struct Edges {
     pub head: Vec<u32>,
     pub tail: Vec<u32>,
     pub weight: Vec<f32>,
@@ -42,7 +42,7 @@ pub struct Edges {
 
 impl Edges {
     /// Drops edges too weak to be sampled once in `epochs` (umap-learn: weight < max / epochs).
-    pub fn prune(mut self, epochs: usize) -> Self {
+    pub(crate) fn prune(mut self, epochs: usize) -> Self {
         let max = self.weight.iter().copied().fold(0.0f32, f32::max);
         let threshold = max / epochs.max(1) as f32;
         let keep: Vec<bool> = self.weight.iter().map(|&w| w > 0.0 && w >= threshold).collect();
@@ -56,7 +56,7 @@ impl Edges {
 
 /// d(log-likelihood)/d(distance²) factor of the attractive force along an edge:
 /// `-2ab·d^(2(b-1)) / (a·d^(2b) + 1)` with `d^(2b)` = `dist_sq^b` (0 when the points coincide).
-pub fn attractive_coefficient(dist_sq: f32, a: f32, b: f32) -> f32 {
+pub(crate) fn attractive_coefficient(dist_sq: f32, a: f32, b: f32) -> f32 {
     if dist_sq > 0.0 {
         let power = dist_sq.powf(b);
         -2.0 * a * b * (power / dist_sq) / (a * power + 1.0)
@@ -66,14 +66,14 @@ pub fn attractive_coefficient(dist_sq: f32, a: f32, b: f32) -> f32 {
 }
 
 /// The repulsive factor for a negative sample: `2γb / ((0.001 + d²)(a·d^(2b) + 1))`.
-pub fn repulsive_coefficient(dist_sq: f32, a: f32, b: f32, gamma: f32) -> f32 {
+pub(crate) fn repulsive_coefficient(dist_sq: f32, a: f32, b: f32, gamma: f32) -> f32 {
     if dist_sq > 0.0 { 2.0 * gamma * b / ((0.001 + dist_sq) * (a * dist_sq.powf(b) + 1.0)) } else { 0.0 }
 }
 
 /// Rescales each coordinate into [0, 10] (umap-learn does this to the initial layout). A
 /// coordinate with no spread is laid out by index instead, so identical inputs still give
 /// finite, distinct positions.
-pub fn normalise_initial(embedding: &mut [[f32; 2]]) {
+pub(crate) fn normalise_initial(embedding: &mut [[f32; 2]]) {
     let n = embedding.len();
     for d in 0..2 {
         let (lo, hi) =
@@ -150,7 +150,7 @@ const EDGES_PER_TASK: usize = 1024;
 /// With `parallel` false the edges run in order on one thread and a seed reproduces the map bit
 /// for bit; with `parallel` true they run on all threads without locks, like umap-learn's
 /// parallel mode and the GPU kernel: the same samples and steps, faster, not reproducible.
-pub fn optimise(
+pub(crate) fn optimise(
     embedding: &mut [[f32; 2]],
     edges: &Edges,
     params: &LayoutParams,

@@ -18,7 +18,7 @@ fn upload(values: Vec<f32>, device: &Device) -> Option<CubeTensor> {
 }
 
 /// Optimises `embedding` on `device`; `None` when it is not a wgpu device.
-pub fn optimise(
+pub(crate) fn optimise(
     embedding: &mut [[f32; 2]],
     edges: &Edges,
     params: &LayoutParams,

@@ -4,9 +4,9 @@
 
 pub mod cluster;
 pub mod knn;
-pub mod layout;
-pub mod layout_kernel;
-pub mod pca;
+pub(crate) mod layout;
+pub(crate) mod layout_kernel;
+pub(crate) mod pca;
 pub mod pipeline;
 
 use anyhow::{Result, bail};
@@ -21,7 +21,7 @@ use layout::{Edges, LayoutParams};
 
 /// umap-rs's fuzzy graph over the kNN graph `with_self` (each item's neighbours including
 /// itself, at least `n_neighbors` wide; it is narrowed to that, and to fewer than the items).
-pub fn fuzzy_graph(with_self: &Neighbours, config: &MapConfig, quiet: bool) -> Result<LearnedManifold> {
+pub(crate) fn fuzzy_graph(with_self: &Neighbours, config: &MapConfig, quiet: bool) -> Result<LearnedManifold> {
     let n = with_self.len();
     if n < 3 {
         bail!("a map needs at least 3 items, got {n}");
@@ -29,7 +29,7 @@ pub fn fuzzy_graph(with_self: &Neighbours, config: &MapConfig, quiet: bool) -> R
     // umap-rs needs more items than neighbours (it panics otherwise).
     let k = config.n_neighbors.min(with_self.k).min(n - 1);
     if k < config.n_neighbors && !quiet {
-        eprintln!("note: map.n_neighbors {} reduced to {k} for {n} items", config.n_neighbors);
+        log::info!("note: map.n_neighbors {} reduced to {k} for {n} items", config.n_neighbors);
     }
     let mut knn_indices = ndarray::Array2::<u32>::zeros((n, k));
     let mut knn_dists = ndarray::Array2::<f32>::zeros((n, k));
@@ -45,7 +45,7 @@ pub fn fuzzy_graph(with_self: &Neighbours, config: &MapConfig, quiet: bool) -> R
 }
 
 /// umap-rs's settings for our config with `k` neighbours.
-pub fn umap_config(config: &MapConfig, k: usize) -> UmapConfig {
+pub(crate) fn umap_config(config: &MapConfig, k: usize) -> UmapConfig {
     UmapConfig {
         n_components: 2,
         manifold: ManifoldParams { min_dist: config.min_dist, spread: config.spread, ..Default::default() },
@@ -58,7 +58,7 @@ pub fn umap_config(config: &MapConfig, k: usize) -> UmapConfig {
 /// On a wgpu device every edge of an epoch runs in parallel (not bit-for-bit reproducible); on
 /// the CPU the edges run in order and a seed reproduces the map exactly, unless `parallel` is
 /// set.
-pub fn lay_out(
+pub(crate) fn lay_out(
     manifold: &LearnedManifold,
     initial: Vec<[f32; 2]>,
     config: &MapConfig,

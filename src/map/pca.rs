@@ -14,7 +14,7 @@ use crate::compute::matmul::{self, View};
 use crate::encoder::features::Features;
 
 /// Most power iterations.
-pub const ITERATIONS: usize = 40;
+pub(crate) const ITERATIONS: usize = 40;
 
 /// The iteration stops when no basis value moves by more than this.
 const SETTLED: f32 = 1e-6;
@@ -23,7 +23,7 @@ const SETTLED: f32 = 1e-6;
 const HOST_BLOCK_ROWS: usize = 32;
 
 /// Coordinates of every row on the first two principal axes.
-pub fn principal_components(features: &Features, device: &Device) -> Result<Vec<[f32; 2]>> {
+pub(crate) fn principal_components(features: &Features, device: &Device) -> Result<Vec<[f32; 2]>> {
     if is_wgpu(device) {
         principal_components_tensor(features, device)
     } else {

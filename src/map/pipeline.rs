@@ -16,11 +16,11 @@ use crate::encoder::features::Features;
 use crate::progress;
 
 /// Neighbours per item in the neighbour grid, in `query`'s default answer and in `eval`'s vote.
-pub const TOP_K: usize = 5;
+pub(crate) const TOP_K: usize = 5;
 
 /// Neighbours searched per item (itself included): UMAP's `n_neighbors`, and at least enough
 /// for the [`TOP_K`] others, never more than the items.
-pub fn search_width(config: &MapConfig, rows: usize) -> usize {
+pub(crate) fn search_width(config: &MapConfig, rows: usize) -> usize {
     config.n_neighbors.max(TOP_K + 1).min(rows)
 }
 
@@ -48,7 +48,7 @@ pub struct MapStage {
 
 impl MapStage {
     /// Seconds spent in the named steps.
-    pub fn seconds(&self, steps: &[&str]) -> f64 {
+    pub(crate) fn seconds(&self, steps: &[&str]) -> f64 {
         self.timings.iter().filter(|(step, _)| steps.contains(step)).map(|(_, s)| s).sum()
     }
 }

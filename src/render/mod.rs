@@ -17,12 +17,32 @@ use crate::encoder::train::{LayerStats, Stage, TrainingLog};
 use crate::run::{CANVAS_FILE, CLUSTERS_FILE, MAP_CLUSTERS_FILE, MAP_LABELS_FILE, RunFolder};
 
 /// The family name the embedded font is registered under.
-pub const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 const BACKGROUND: [u8; 3] = [22, 22, 28];
 const TEXT: RGBColor = RGBColor(230, 230, 230);
 
+/// A plotters drawing area over a picture.
+pub(crate) type Canvas<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// Draws with plotters on `picture` (the embedded font registered) and returns it.
+pub(crate) fn plot_on(mut picture: RgbImage, draw: impl FnOnce(&Canvas) -> Result<()>) -> Result<RgbImage> {
+    register_font();
+    let (w, h) = picture.dimensions();
+    {
+        let root = BitMapBackend::with_buffer(picture.as_mut(), (w, h)).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(plot_error)?;
+    }
+    Ok(picture)
+}
+
+/// A white `w x h` chart drawn by `draw`.
+pub(crate) fn plot(w: u32, h: u32, draw: impl FnOnce(&Canvas) -> Result<()>) -> Result<RgbImage> {
+    plot_on(RgbImage::from_pixel(w, h, Rgb([255, 255, 255])), draw)
+}
+
 /// Registers the embedded DejaVu Sans for plotters (once per process).
-pub fn register_font() {
+fn register_font() {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
@@ -31,7 +51,7 @@ pub fn register_font() {
 }
 
 /// Item `index` of `images` as an RGBA picture (grey and RGB items are opaque).
-pub fn item_image(images: &ImageSet, index: usize) -> RgbaImage {
+pub(crate) fn item_image(images: &ImageSet, index: usize) -> RgbaImage {
     let planar = images.image(index);
     let side = images.side;
     let plane = side * side;
@@ -46,7 +66,7 @@ pub fn item_image(images: &ImageSet, index: usize) -> RgbaImage {
 }
 
 /// Draws `sprite` over `canvas` with its top-left corner at (x, y), blending by alpha.
-pub fn paste_over(canvas: &mut RgbaImage, sprite: &RgbaImage, x: i64, y: i64) {
+pub(crate) fn paste_over(canvas: &mut RgbaImage, sprite: &RgbaImage, x: i64, y: i64) {
     for (sx, sy, pixel) in sprite.enumerate_pixels() {
         let (cx, cy) = (x + sx as i64, y + sy as i64);
         if cx < 0 || cy < 0 || cx >= canvas.width() as i64 || cy >= canvas.height() as i64 {
@@ -70,7 +90,7 @@ pub fn paste_over(canvas: &mut RgbaImage, sprite: &RgbaImage, x: i64, y: i64) {
 }
 
 /// Map coordinates min-max normalised into [margin, size - margin] on both axes.
-pub fn canvas_positions(coords: &[[f32; 2]], size: u32, margin: u32) -> Vec<(f32, f32)> {
+pub(crate) fn canvas_positions(coords: &[[f32; 2]], size: u32, margin: u32) -> Vec<(f32, f32)> {
     let span = (size - 2 * margin) as f32;
     let range = |d: usize| {
         let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
@@ -82,7 +102,7 @@ pub fn canvas_positions(coords: &[[f32; 2]], size: u32, margin: u32) -> Vec<(f32
 }
 
 /// The colour of group `g` in every picture.
-pub fn group_colour(g: usize) -> [u8; 3] {
+pub(crate) fn group_colour(g: usize) -> [u8; 3] {
     let c = Palette99::pick(g).to_rgba();
     [c.0, c.1, c.2]
 }
@@ -93,7 +113,7 @@ const SPRITE_CHUNK: usize = 4096;
 /// The sprite scatter, twice: each image resized to `sprite_size` once and centred on its map
 /// position in both canvases, plainly in the first and in the second with a frame in its
 /// cluster's colour.
-pub fn sprite_canvases(
+pub(crate) fn sprite_canvases(
     images: &ImageSet,
     coords: &[[f32; 2]],
     config: &RenderConfig,
@@ -133,12 +153,8 @@ pub fn sprite_canvases(
 }
 
 /// Adds a legend (colour square and name per group) in the top-left corner of an opaque canvas.
-pub fn add_legend(canvas: &RgbaImage, names: &[String]) -> Result<RgbImage> {
-    let mut rgb = flatten(canvas);
-    let (w, h) = rgb.dimensions();
-    register_font();
-    {
-        let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
+pub(crate) fn add_legend(canvas: &RgbaImage, names: &[String]) -> Result<RgbImage> {
+    plot_on(flatten(canvas), |root| {
         let style = TextStyle::from((FONT, 22).into_font()).color(&TEXT);
         for (g, name) in names.iter().enumerate() {
             let y = 12 + 28 * g as i32;
@@ -146,13 +162,12 @@ pub fn add_legend(canvas: &RgbaImage, names: &[String]) -> Result<RgbImage> {
             root.draw(&Rectangle::new([(12, y), (32, y + 20)], RGBColor(r, gr, b).filled())).map_err(plot_error)?;
             root.draw_text(name, &style, (40, y)).map_err(plot_error)?;
         }
-        root.present().map_err(plot_error)?;
-    }
-    Ok(rgb)
+        Ok(())
+    })
 }
 
 /// An RGBA picture composited onto the dark background.
-pub fn flatten(image: &RgbaImage) -> RgbImage {
+pub(crate) fn flatten(image: &RgbaImage) -> RgbImage {
     RgbImage::from_fn(image.width(), image.height(), |x, y| {
         let p = image.get_pixel(x, y);
         let a = p[3] as u32;
@@ -162,12 +177,12 @@ pub fn flatten(image: &RgbaImage) -> RgbImage {
 }
 
 /// A plotters error as an anyhow error.
-pub fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(crate) fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing failed: {e:?}")
 }
 
 /// One row per query: the query, then its neighbours, each with its cosine similarity below it.
-pub fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)>)], cell: u32) -> Result<RgbImage> {
+pub(crate) fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)>)], cell: u32) -> Result<RgbImage> {
     let columns = rows.iter().map(|(_, n)| n.len() + 1).max().unwrap_or(1) as u32;
     let pad = 8;
     let caption = 22;
@@ -188,39 +203,31 @@ pub fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)>)], ce
             captions.push((text, x as i32 + 4, (y + cell + 3) as i32));
         }
     }
-    let mut rgb = flatten(&canvas);
-    register_font();
-    {
-        let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
+    plot_on(flatten(&canvas), |root| {
         let style = TextStyle::from((FONT, 16).into_font()).color(&TEXT);
         for (text, x, y) in captions {
             root.draw_text(&text, &style, (x, y)).map_err(plot_error)?;
         }
-        root.present().map_err(plot_error)?;
-    }
-    Ok(rgb)
+        Ok(())
+    })
 }
 
 /// A scatter plot of the map, one colour per group, with a legend of group names.
-pub fn scatter_chart(
+pub(crate) fn scatter_chart(
     coords: &[[f32; 2]],
     groups: &[usize],
     names: &[String],
     title: &str,
     size: u32,
 ) -> Result<RgbImage> {
-    register_font();
-    let mut rgb = RgbImage::new(size, size);
-    {
-        let root = BitMapBackend::with_buffer(rgb.as_mut(), (size, size)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
+    plot(size, size, |root| {
         let bounds = |d: usize| {
             let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
             let hi = coords.iter().map(|p| p[d]).fold(f32::NEG_INFINITY, f32::max);
             let pad = ((hi - lo) * 0.03).max(1e-3);
             (lo - pad)..(hi + pad)
         };
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 24))
             .margin(16)
             .x_label_area_size(30)
@@ -249,16 +256,14 @@ pub fn scatter_chart(
             .border_style(BLACK)
             .draw()
             .map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    Ok(rgb)
+        Ok(())
+    })
 }
 
 /// The training curves: for filter learning (when it ran) energy, |Δw|, the norm gap and the
 /// winners' share per layer against the layer's step; for the lateral path (when it ran) energy,
 /// delta and norm per layer against the step. One row of panels per stage.
-pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
-    register_font();
+pub(crate) fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
     type Pick = fn(&LayerStats) -> f32;
     let filter_metrics: Vec<(&str, Pick)> = vec![
         ("filters: energy E[u²]", |r| r.energy),
@@ -277,10 +282,7 @@ pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
         .collect();
     let (w, row_height) = (1600u32, 420u32);
     let h = row_height * stages.len().max(1) as u32;
-    let mut rgb = RgbImage::new(w, h);
-    {
-        let root = BitMapBackend::with_buffer(rgb.as_mut(), (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
+    plot(w, h, |root| {
         if stages.is_empty() {
             let style = TextStyle::from((FONT, 22).into_font()).color(&BLACK);
             root.draw_text("nothing was learned: random filters and no lateral path", &style, (40, 40))
@@ -326,15 +328,14 @@ pub fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
                     .map_err(plot_error)?;
             }
         }
-        root.present().map_err(plot_error)?;
-    }
-    Ok(rgb)
+        Ok(())
+    })
 }
 
 /// The first layer's filters as a grid of 3x3 pictures, `filters` being `[K, C, 3, 3]` values.
 /// Each filter is scaled on its own so that 0 is mid-grey and its largest |weight| is black or
 /// full colour; grey inputs show as grey, RGB as colour, and RGBA as its colour beside its alpha.
-pub fn filter_grid(filters: &[f32], count: usize, channels: usize) -> RgbImage {
+pub(crate) fn filter_grid(filters: &[f32], count: usize, channels: usize) -> RgbImage {
     let (cell, pad) = (30u32, 6u32);
     let tiles = if channels == 4 { 2 } else { 1 } as u32;
     let columns = (count as f32).sqrt().ceil().max(1.0) as u32;
@@ -364,7 +365,7 @@ pub fn filter_grid(filters: &[f32], count: usize, channels: usize) -> RgbImage {
 }
 
 /// Saves a picture as PNG.
-pub fn save_png<P: image::PixelWithColorType, C: std::ops::Deref<Target = [P::Subpixel]>>(
+pub(crate) fn save_png<P: image::PixelWithColorType, C: std::ops::Deref<Target = [P::Subpixel]>>(
     picture: &image::ImageBuffer<P, C>,
     path: &Path,
 ) -> Result<()>
@@ -376,7 +377,7 @@ where
 
 /// The pictures of the map: the sprite canvas, the same framed by cluster with a legend, and
 /// the scatter charts by cluster and (when there are labels) by label. Returns the file names.
-pub fn save_map_pictures(
+pub(crate) fn save_map_pictures(
     folder: &RunFolder,
     images: &ImageSet,
     coords: &[[f32; 2]],

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use crate::data::Item;
 
 /// Reads `items.csv` back.
-pub fn read_items_csv(path: &Path) -> Result<Vec<Item>> {
+pub(crate) fn read_items_csv(path: &Path) -> Result<Vec<Item>> {
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut items = Vec::new();
     for (line, record) in reader.records().enumerate() {
@@ -23,7 +23,7 @@ pub fn read_items_csv(path: &Path) -> Result<Vec<Item>> {
 }
 
 /// `index,source,label` for every item.
-pub fn items_csv(items: &[Item]) -> Result<Vec<u8>> {
+pub(crate) fn items_csv(items: &[Item]) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["index", "source", "label"])?;
     for (i, item) in items.iter().enumerate() {
@@ -33,7 +33,7 @@ pub fn items_csv(items: &[Item]) -> Result<Vec<u8>> {
 }
 
 /// `index,x,y,cluster,label,source` for every item.
-pub fn map_csv(coords: &[[f32; 2]], clusters: &[usize], items: &[Item]) -> Result<Vec<u8>> {
+pub(crate) fn map_csv(coords: &[[f32; 2]], clusters: &[usize], items: &[Item]) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["index", "x", "y", "cluster", "label", "source"])?;
     for (i, item) in items.iter().enumerate() {

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 /// A little-endian `f32` matrix in NumPy's `.npy` format (version 1.0).
-pub fn npy_f32(rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
+pub(crate) fn npy_f32(rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
     assert_eq!(values.len(), rows * cols, "npy_f32: shape does not match the data");
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // magic (6) + version (2) + header length (2) + header + '\n' is a multiple of 64.

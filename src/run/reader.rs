@@ -12,7 +12,7 @@ use crate::data::{ImageSet, Item};
 use crate::encoder::features::Features;
 
 /// A finished run, read back from its folder.
-pub struct Run {
+pub(crate) struct Run {
     pub dir: PathBuf,
     pub config: EncodeConfig,
     pub features: Features,
@@ -20,7 +20,7 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
             bail!("run folder {} does not exist (run `hebb encode` first)", dir.display());
         }
@@ -34,7 +34,7 @@ impl Run {
     }
 
     /// Loads the run's data set again, checking that it still holds the run's items.
-    pub fn load_images(&self, quiet: bool) -> Result<ImageSet> {
+    pub(crate) fn load_images(&self, quiet: bool) -> Result<ImageSet> {
         let images = crate::data::load(&self.config.data, self.config.color(), quiet)?;
         if images.items.iter().map(|i| &i.source).ne(self.items.iter().map(|i| &i.source)) {
             bail!("the data set has changed since the run; its items no longer match the run's {ITEMS_FILE}");

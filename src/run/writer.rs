@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// A run folder being written. Dropped without [`RunFolder::commit`], it removes its files.
-pub struct RunFolder {
+pub(crate) struct RunFolder {
     target: PathBuf,
     staging: PathBuf,
     committed: bool,
@@ -15,7 +15,7 @@ pub struct RunFolder {
 
 impl RunFolder {
     /// Starts writing the folder that will become `target`.
-    pub fn create(target: &Path) -> Result<Self> {
+    pub(crate) fn create(target: &Path) -> Result<Self> {
         let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = target.file_name().context("the run folder needs a name")?.to_string_lossy();
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create output folder {}", parent.display()))?;
@@ -28,17 +28,17 @@ impl RunFolder {
     }
 
     /// Where `file` is written before the commit.
-    pub fn path(&self, file: &str) -> PathBuf {
+    pub(crate) fn path(&self, file: &str) -> PathBuf {
         self.staging.join(file)
     }
 
-    pub fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> Result<()> {
+    pub(crate) fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> Result<()> {
         let path = self.path(file);
         std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Moves the finished folder into place, replacing an earlier run of the same name.
-    pub fn commit(mut self) -> Result<PathBuf> {
+    pub(crate) fn commit(mut self) -> Result<PathBuf> {
         let old = self.staging.with_file_name(format!(
             ".{}.old-{}",
             self.target.file_name().unwrap_or_default().to_string_lossy(),
@@ -68,7 +68,7 @@ impl Drop for RunFolder {
 }
 
 /// Writes one file under a temporary name beside it, then renames it into place.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let name = path.file_name().context("a file name is needed")?.to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
     std::fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;

@@ -19,7 +19,7 @@ use crate::encoder::{HebbianEncoder, features, output_side, train};
 
 /// The seed's update: `einsum("bni,bnj->nij")` (per-channel outer products summed over the
 /// batch), then the mean over channels, times η.
-pub fn seed_literal_delta(activations: Tensor<3>, lr: f64) -> Tensor<3> {
+pub(crate) fn seed_literal_delta(activations: Tensor<3>, lr: f64) -> Tensor<3> {
     let per_channel = activations.swap_dims(0, 1); // [C, B, N]
     let outer = per_channel.clone().swap_dims(1, 2).matmul(per_channel); // [C, N, N]
     outer.mean_dim(0) * lr

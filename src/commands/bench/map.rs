@@ -19,7 +19,7 @@ use crate::run::{Run, RunFolder};
 
 /// Post-encoding benchmark input: features, the settings of the stages, and (when available)
 /// the images the renders paste.
-pub struct MapInput {
+pub(crate) struct MapInput {
     pub features: Features,
     pub config: EncodeConfig,
     pub images: Option<ImageSet>,
@@ -29,11 +29,11 @@ pub struct MapInput {
 
 impl MapInput {
     /// A finished run's features and config; its images when its data set still loads.
-    pub fn from_run(run: Run) -> MapInput {
+    pub(crate) fn from_run(run: Run) -> MapInput {
         let images = match run.load_images(true) {
             Ok(images) => Some(images),
             Err(e) => {
-                eprintln!("note: renders are not timed: {e:#}");
+                log::info!("note: renders are not timed: {e:#}");
                 None
             }
         };
@@ -42,7 +42,7 @@ impl MapInput {
 
     /// `rows` unit-norm features of `dim` values around 50 seeded random centres, with
     /// 16 x 16 tiles coloured by centre as their images, under the embedded default's settings.
-    pub fn synthetic(rows: usize, dim: usize, seed: u64) -> Result<MapInput> {
+    pub(crate) fn synthetic(rows: usize, dim: usize, seed: u64) -> Result<MapInput> {
         use crate::compute::hash::pcg3;
         use rayon::prelude::*;
         if rows < 2 || dim == 0 {

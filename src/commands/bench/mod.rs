@@ -1,9 +1,9 @@
 //! `hebb bench`: throughput figures printed as a table, each compared with a baseline measured
 //! in the same run on the same device; one file per command, and the timing helpers they share.
 
-pub mod encode;
-pub mod hopfield;
-pub mod map;
+pub(crate) mod encode;
+pub(crate) mod hopfield;
+pub(crate) mod map;
 
 use std::time::Instant;
 

@@ -7,7 +7,7 @@
 //! ([`probe`]) on the seeded stratified 80/20 split; and NMI and ARI against the labels of K-Means
 //! on the features and of K-Means on the 2-D map, with k = number of labels.
 
-pub mod probe;
+pub(crate) mod probe;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -27,7 +27,7 @@ use crate::run::Run;
 
 /// Share of items whose neighbours' majority label is their own. Ties go to the label whose
 /// first vote came from the more similar neighbour.
-pub fn knn_accuracy(neighbours: &Neighbours, labels: &[usize]) -> f64 {
+pub(crate) fn knn_accuracy(neighbours: &Neighbours, labels: &[usize]) -> f64 {
     let mut correct = 0;
     for (item, &label) in labels.iter().enumerate() {
         let (ids, _) = neighbours.row(item);
@@ -71,7 +71,7 @@ fn entropy(counts: &Counts<usize>, n: f64) -> f64 {
 }
 
 /// Normalised mutual information, arithmetic-mean normalisation (scikit-learn's default).
-pub fn nmi(a: &[usize], b: &[usize]) -> f64 {
+pub(crate) fn nmi(a: &[usize], b: &[usize]) -> f64 {
     let n = a.len() as f64;
     let (joint, rows, columns) = contingency(a, b);
     let (ha, hb) = (entropy(&rows, n), entropy(&columns, n));
@@ -83,7 +83,7 @@ pub fn nmi(a: &[usize], b: &[usize]) -> f64 {
 }
 
 /// Adjusted Rand index.
-pub fn ari(a: &[usize], b: &[usize]) -> f64 {
+pub(crate) fn ari(a: &[usize], b: &[usize]) -> f64 {
     let pairs = |c: f64| c * (c - 1.0) / 2.0;
     let (joint, rows, columns) = contingency(a, b);
     let index: f64 = joint.values().map(|&c| pairs(c)).sum();
@@ -99,7 +99,7 @@ pub fn ari(a: &[usize], b: &[usize]) -> f64 {
 
 /// One embedding's scores.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Scores {
+pub(crate) struct Scores {
     pub embedding: String,
     pub knn5_accuracy: f64,
     pub probe_accuracy: f64,
@@ -112,7 +112,7 @@ pub struct Scores {
 
 /// Scores an embedding against `labels` (group indices, `label_count` groups); the 2-D map's
 /// scores only when `with_map`.
-pub fn score(
+pub(crate) fn score(
     name: &str,
     features: &Features,
     labels: &[usize],
@@ -145,7 +145,7 @@ pub fn score(
 }
 
 /// Raw pixels as unit-length feature rows.
-pub fn pixel_features(images: &ImageSet) -> Features {
+pub(crate) fn pixel_features(images: &ImageSet) -> Features {
     let dim = images.image_len();
     let mut values = images.batch_f32(&(0..images.len()).collect::<Vec<_>>());
     for row in values.chunks_mut(dim) {
@@ -156,7 +156,7 @@ pub fn pixel_features(images: &ImageSet) -> Features {
 }
 
 /// Evaluates a run and its two baselines (with the 2-D map's scores when `with_map`).
-pub fn evaluate(run: &Run, device: &ComputeDevice, with_map: bool, quiet: bool) -> Result<Vec<Scores>> {
+pub(crate) fn evaluate(run: &Run, device: &ComputeDevice, with_map: bool, quiet: bool) -> Result<Vec<Scores>> {
     if !run.items.iter().any(|i| i.label.is_some()) {
         bail!("run {} has no labels to evaluate against", run.dir.display());
     }
@@ -173,7 +173,7 @@ pub fn evaluate(run: &Run, device: &ComputeDevice, with_map: bool, quiet: bool) 
     let mut scores = Vec::new();
     for (name, features) in [("hebbian", &run.features), ("random", &random), ("pixels", &pixels)] {
         if !quiet {
-            eprintln!("scoring {name} ({} x {})", features.rows, features.dim);
+            log::info!("scoring {name} ({} x {})", features.rows, features.dim);
         }
         scores.push(score(name, features, &labels, names.len(), run, device, with_map)?);
     }
@@ -181,7 +181,7 @@ pub fn evaluate(run: &Run, device: &ComputeDevice, with_map: bool, quiet: bool) 
 }
 
 /// The scores as a table.
-pub fn table(scores: &[Scores]) -> String {
+pub(crate) fn table(scores: &[Scores]) -> String {
     let mut out = format!(
         "{:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
         "embedding", "kNN-5 acc", "probe acc", "NMI feat", "ARI feat", "NMI map", "ARI map"

@@ -18,7 +18,7 @@ use crate::encoder::features::Features;
 const RIDGE_GRID: [f64; 3] = [1e-3, 1e-2, 1e-1];
 
 /// Test accuracy of the probe on `test`, trained on `train`.
-pub fn accuracy(features: &Features, labels: &[usize], train: &[usize], test: &[usize], seed: u64) -> f64 {
+pub(crate) fn accuracy(features: &Features, labels: &[usize], train: &[usize], test: &[usize], seed: u64) -> f64 {
     if train.is_empty() || test.is_empty() {
         return 0.0;
     }
