@@ -83,10 +83,9 @@ impl Stopwatch {
 
 /// A seeded sample of `count` distinct items.
 fn sample_items(len: usize, count: usize, seed: u64) -> Vec<usize> {
-    use rand::SeedableRng;
     use rand::seq::SliceRandom;
     let mut order: Vec<usize> = (0..len).collect();
-    order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+    order.shuffle(&mut crate::compute::rng::seeded(seed));
     order.truncate(count.min(len));
     order
 }

@@ -6,9 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::compute::rng::seeded;
 use anyhow::{Context, Result, bail};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
@@ -112,7 +111,7 @@ fn is_image(path: &Path) -> bool {
 
 /// Applies `per_class` and `limit` with a seeded shuffle; the result stays sorted by path.
 fn sample(files: Vec<(PathBuf, Option<String>)>, config: &FolderConfig) -> Vec<(PathBuf, Option<String>)> {
-    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut rng = seeded(config.seed);
     let mut kept = if config.per_class > 0 {
         let mut classes: BTreeMap<Option<String>, Vec<(PathBuf, Option<String>)>> = BTreeMap::new();
         for file in files {

@@ -1,8 +1,7 @@
 //! The seeded, stratified 80/20 split that `hebb eval`'s linear probe scores on, and that
 //! `training.holdout` keeps the encoder's training away from.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use crate::compute::rng::seeded;
 use rand::seq::SliceRandom;
 
 /// Share of every class that goes to the test part.
@@ -17,7 +16,7 @@ pub(crate) fn stratified(groups: &[usize], seed: u64) -> (Vec<usize>, Vec<usize>
     for (item, &g) in groups.iter().enumerate() {
         members[g].push(item);
     }
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = seeded(seed);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for mut class in members {
         class.shuffle(&mut rng);

@@ -15,13 +15,13 @@ pub mod lateral;
 pub mod train;
 pub(crate) mod whitening;
 
+use crate::compute::rng::{SeededRng, seeded};
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::module::{adaptive_avg_pool2d, conv2d, unfold4d};
 use burn::tensor::ops::{ConvOptions, UnfoldOptions};
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 
 use crate::config::{
     Activation, EncodeConfig, EncoderConfig, FeatureLayers, FeaturesConfig, FilterMode, LateralMode, Normalise,
@@ -66,7 +66,7 @@ pub(crate) struct HebbianLayer {
 }
 
 /// A standard normal value drawn from `rng` (Box-Muller), for SoftHebb's init.
-fn normal(rng: &mut StdRng) -> f32 {
+fn normal(rng: &mut SeededRng) -> f32 {
     let u1: f32 = rng.random_range(f32::EPSILON..1.0);
     let u2: f32 = rng.random_range(0.0..1.0);
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
@@ -82,7 +82,7 @@ impl HebbianLayer {
         input_side: usize,
         config: &EncoderConfig,
         whiten: bool,
-        rng: &mut StdRng,
+        rng: &mut SeededRng,
         device: &Device,
     ) -> Self {
         let fan_in = in_channels * 9;
@@ -292,7 +292,7 @@ impl HebbianEncoder {
         readout: FeaturesConfig,
         device: &Device,
     ) -> Self {
-        let mut rng = StdRng::seed_from_u64(config.seed);
+        let mut rng = seeded(config.seed);
         let mut layers = Vec::with_capacity(config.channels.len());
         let (mut c_in, mut s_in) = (in_channels, side);
         for (index, &c_out) in config.channels.iter().enumerate() {

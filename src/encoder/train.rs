@@ -5,10 +5,9 @@
 
 use std::fmt::Write as _;
 
+use crate::compute::rng::{SeededRng, seeded};
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::compute::device::read_f32;
@@ -103,7 +102,7 @@ pub(crate) fn training_items(config: &TrainingConfig, items: &[Item]) -> Result<
 }
 
 /// The order in which `items` are visited in each of `epochs` epochs.
-fn epoch_orders(items: &[usize], epochs: usize, config: &TrainingConfig, rng: &mut StdRng) -> Vec<Vec<usize>> {
+fn epoch_orders(items: &[usize], epochs: usize, config: &TrainingConfig, rng: &mut SeededRng) -> Vec<Vec<usize>> {
     (0..epochs)
         .map(|_| {
             let mut order = items.to_vec();
@@ -179,7 +178,7 @@ pub fn train(
     device: &Device,
     quiet: bool,
 ) -> Result<TrainingLog> {
-    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut rng = seeded(config.seed);
     let batches = items.len().div_ceil(config.batch_size);
     let layers = encoder.num_layers();
     let sample = statistics_sample(items, config, &mut rng);
@@ -246,7 +245,7 @@ pub fn train(
 }
 
 /// The images whose statistics standardise each layer's input: a seeded sample of `items`.
-fn statistics_sample(items: &[usize], config: &TrainingConfig, rng: &mut StdRng) -> Vec<usize> {
+fn statistics_sample(items: &[usize], config: &TrainingConfig, rng: &mut SeededRng) -> Vec<usize> {
     let mut sample = items.to_vec();
     if config.statistics_sample > 0 && config.statistics_sample < sample.len() {
         sample.shuffle(rng);

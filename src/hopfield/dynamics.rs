@@ -9,9 +9,9 @@
 //!
 //! A local field of exactly 0 leaves the state as it is.
 
+use crate::compute::rng::SeededRng;
 use anyhow::Result;
 use burn::tensor::{Tensor, TensorData};
-use rand::rngs::StdRng;
 use rayon::prelude::*;
 
 use serde::Serialize;
@@ -194,7 +194,7 @@ pub(crate) fn relax_random_neurons(
     mut state: Vec<f32>,
     budget: usize,
     patience: usize,
-    rng: &mut StdRng,
+    rng: &mut SeededRng,
 ) -> Vec<f32> {
     use rand::RngExt;
     let n = state.len();

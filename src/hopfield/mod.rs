@@ -13,12 +13,12 @@ pub(crate) mod sweep_kernel;
 pub(crate) mod sync_kernel;
 pub(crate) mod table;
 
+use crate::compute::rng::seeded;
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use image::{GrayImage, Luma, RgbaImage, imageops::FilterType};
-use rand::rngs::StdRng;
+use rand::RngExt;
 use rand::seq::index::sample;
-use rand::{RngExt, SeedableRng};
 
 use crate::choice::choice;
 
@@ -52,7 +52,7 @@ impl Patterns {
 
     /// `count` random patterns of `len` states, each state ±1 with equal odds.
     pub fn random(count: usize, len: usize, seed: u64) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = seeded(seed);
         let states = (0..count * len).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect();
         Self { count, len, states }
     }
@@ -144,7 +144,7 @@ pub(crate) enum Corruption {
 
 /// Corrupts a `side x side` pattern.
 pub(crate) fn corrupt(states: &[f32], side: usize, corruption: Corruption, seed: u64) -> Result<Vec<f32>> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = seeded(seed);
     let mut out = states.to_vec();
     match corruption {
         Corruption::Flip(fraction) => return flip_fraction(states, fraction, seed),
@@ -205,7 +205,7 @@ pub fn flip_fraction(states: &[f32], fraction: f64, seed: u64) -> Result<Vec<f32
     }
     let mut out = states.to_vec();
     let flips = (fraction * states.len() as f64).round() as usize;
-    for i in sample(&mut StdRng::seed_from_u64(seed), states.len(), flips) {
+    for i in sample(&mut seeded(seed), states.len(), flips) {
         out[i] = -out[i];
     }
     Ok(out)

@@ -10,8 +10,6 @@ use image::codecs::gif::GifEncoder;
 use image::{Delay, Frame, GrayImage, RgbaImage, imageops::FilterType};
 use serde::Serialize;
 
-use rand::SeedableRng;
-
 use super::dynamics::{
     Dynamics, Recall, attractor, energy, recall_async_ordered, recall_dense, recall_sync, relax_random_neurons,
 };
@@ -135,7 +133,7 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
         }
         Dynamics::Sync => sync_recall(&weights, &w, &cue, settings.max_iterations)?,
         Dynamics::RandomNeuron => {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(settings.seed);
+            let mut rng = crate::compute::rng::seeded(settings.seed);
             let state = relax_random_neurons(&w, cue.clone(), settings.max_iterations * n, settings.patience, &mut rng);
             let energies = vec![energy(&w, &cue), energy(&w, &state)];
             Recall { frames: vec![cue.clone(), state.clone()], state, iterations: 1, energies }

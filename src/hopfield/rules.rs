@@ -14,8 +14,8 @@
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use crate::compute::rng::seeded;
+use rand::RngExt;
 
 use super::Patterns;
 use super::dynamics::relax_random_neurons;
@@ -61,7 +61,7 @@ impl Default for DaydreamSettings {
 pub(crate) fn daydream(patterns: &Patterns, settings: &DaydreamSettings, device: &Device) -> Result<Tensor<2>> {
     let n = patterns.len;
     let mut w = read_f32(learn(Rule::Hebbian, patterns, device)?, "the weights")?;
-    let mut rng = StdRng::seed_from_u64(settings.seed);
+    let mut rng = seeded(settings.seed);
     let scale = 1.0 / (settings.tau * n as f32);
     for _ in 0..settings.epochs {
         for _ in 0..settings.steps_per_epoch {

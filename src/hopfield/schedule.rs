@@ -1,7 +1,6 @@
 //! The plan of an asynchronous recall, which the CPU recall and the WGSL sweep kernel both follow.
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use crate::compute::rng::seeded;
 use rand::seq::SliceRandom;
 
 /// The plan of an asynchronous recall, shared by the CPU and the GPU: the neuron order of each
@@ -19,7 +18,7 @@ pub struct Schedule {
 
 impl Schedule {
     pub fn new(n: usize, max_sweeps: usize, seed: u64, t_start: f32, t_end: f32) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = seeded(seed);
         let mut order: Vec<u32> = (0..n as u32).collect();
         let mut orders = Vec::with_capacity(n * max_sweeps);
         for _ in 0..max_sweeps {

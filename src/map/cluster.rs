@@ -23,12 +23,13 @@ use linfa::DatasetBase;
 use linfa::prelude::Fit;
 use linfa_clustering::KMeans;
 use ndarray016::ArrayView2;
-use rand_xoshiro::Xoshiro256Plus;
-use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rand::Rng;
+use rand_xoshiro06::rand_core::SeedableRng;
 use rayon::prelude::*;
 
 use crate::compute::device::{is_wgpu, read_f32};
 use crate::compute::matmul::{self, View};
+use crate::compute::rng::seeded;
 use crate::config::ClusterConfig;
 
 /// linfa's default convergence tolerance on the centroid change.
@@ -133,7 +134,7 @@ fn kmeans_plus_plus(
     mut add_centre: impl FnMut(&[f32]) -> Result<Vec<f32>>,
 ) -> Result<Vec<f32>> {
     let rows = values.len() / dim;
-    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+    let mut rng = seeded(seed);
     let row = |i: usize| &values[i * dim..(i + 1) * dim];
     let mut chosen = vec![(rng.next_u64() % rows as u64) as usize];
     while chosen.len() < k {
@@ -349,7 +350,7 @@ pub fn kmeans_linfa(
     use linfa_clustering::KMeansInit;
     let k = cluster_count(config, rows)?;
     let dataset = linfa_dataset(values, rows, dim)?;
-    let mut params = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(config.seed))
+    let mut params = KMeans::params_with_rng(k, rand_xoshiro06::Xoshiro256Plus::seed_from_u64(config.seed))
         .n_runs(1)
         .max_n_iterations(config.max_iter);
     if let Some(start) = start {

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{Context, Result};
-use image::{Rgb, RgbImage, Rgba, RgbaImage, imageops::FilterType};
+use image::imageops::{FilterType, overlay};
+use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use plotters::prelude::*;
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
@@ -65,30 +66,6 @@ pub(crate) fn item_image(images: &ImageSet, index: usize) -> RgbaImage {
     })
 }
 
-/// Draws `sprite` over `canvas` with its top-left corner at (x, y), blending by alpha.
-pub(crate) fn paste_over(canvas: &mut RgbaImage, sprite: &RgbaImage, x: i64, y: i64) {
-    for (sx, sy, pixel) in sprite.enumerate_pixels() {
-        let (cx, cy) = (x + sx as i64, y + sy as i64);
-        if cx < 0 || cy < 0 || cx >= canvas.width() as i64 || cy >= canvas.height() as i64 {
-            continue;
-        }
-        let alpha = pixel[3] as u32;
-        if alpha == 0 {
-            continue;
-        }
-        let under = canvas.get_pixel_mut(cx as u32, cy as u32);
-        let under_alpha = under[3] as u32;
-        // Source-over in straight alpha, in 0..=255 fixed point.
-        let out_alpha = alpha + under_alpha * (255 - alpha) / 255;
-        for c in 0..3 {
-            let blended = (pixel[c] as u32 * alpha * 255 + under[c] as u32 * under_alpha * (255 - alpha))
-                / (255 * out_alpha.max(1));
-            under[c] = blended.min(255) as u8;
-        }
-        under[3] = out_alpha.min(255) as u8;
-    }
-}
-
 /// Map coordinates min-max normalised into [margin, size - margin] on both axes.
 pub(crate) fn canvas_positions(coords: &[[f32; 2]], size: u32, margin: u32) -> Vec<(f32, f32)> {
     let span = (size - 2 * margin) as f32;
@@ -139,14 +116,14 @@ pub(crate) fn sprite_canvases(
             .collect();
         for (i, (mut sprite, &(x, y))) in sprites.into_iter().zip(chunk).enumerate() {
             let (x, y) = ((x - s as f32 / 2.0).round() as i64, (y - s as f32 / 2.0).round() as i64);
-            paste_over(&mut plain, &sprite, x, y);
+            overlay(&mut plain, &sprite, x, y);
             let [r, g, b] = group_colour(clusters[first + i]);
             for (px, py, pixel) in sprite.enumerate_pixels_mut() {
                 if px < 2 || py < 2 || px + 2 >= s || py + 2 >= s {
                     *pixel = Rgba([r, g, b, 255]);
                 }
             }
-            paste_over(&mut framed, &sprite, x, y);
+            overlay(&mut framed, &sprite, x, y);
         }
     }
     (plain, framed)
@@ -195,7 +172,7 @@ pub(crate) fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)
         for (c, (item, similarity)) in cells.enumerate() {
             let x = pad + c as u32 * (cell + pad);
             let picture = image::imageops::resize(&item_image(images, item), cell, cell, FilterType::Triangle);
-            paste_over(&mut canvas, &picture, x as i64, y as i64);
+            overlay(&mut canvas, &picture, x as i64, y as i64);
             let text = match similarity {
                 None => format!("#{item}"),
                 Some(s) => format!("{s:.3}"),
@@ -412,15 +389,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn alpha_blending_keeps_transparent_pixels_out() {
+    fn image_s_overlay_blends_as_the_canvases_need() {
         let mut canvas = RgbaImage::from_pixel(2, 1, Rgba([10, 10, 10, 255]));
         let mut sprite = RgbaImage::from_pixel(2, 1, Rgba([200, 0, 0, 255]));
         sprite.put_pixel(1, 0, Rgba([0, 255, 0, 0]));
-        paste_over(&mut canvas, &sprite, 0, 0);
+        overlay(&mut canvas, &sprite, 0, 0);
         assert_eq!(canvas.get_pixel(0, 0), &Rgba([200, 0, 0, 255]));
         assert_eq!(canvas.get_pixel(1, 0), &Rgba([10, 10, 10, 255]));
         let mut clear = RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 0]));
-        paste_over(&mut clear, &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])), 0, 0);
+        overlay(&mut clear, &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])), 0, 0);
         assert_eq!(clear.get_pixel(0, 0), &Rgba([100, 50, 0, 128]));
     }
 

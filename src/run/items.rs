@@ -1,23 +1,39 @@
-//! The CSV tables of a run folder: `items.csv` (index, source, label) and `map.csv` (index,
-//! map position, cluster, label, source).
+//! The CSV tables of a run folder, one serde row type each: `items.csv` (index, source, label)
+//! and `map.csv` (index, map position, cluster, label, source). An empty label is no label.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::data::Item;
+
+/// One row of `items.csv`.
+#[derive(Serialize, Deserialize)]
+struct ItemRow {
+    index: usize,
+    source: String,
+    label: String,
+}
+
+/// One row of `map.csv`.
+#[derive(Serialize)]
+struct MapRow<'a> {
+    index: usize,
+    x: f32,
+    y: f32,
+    cluster: usize,
+    label: &'a str,
+    source: &'a str,
+}
 
 /// Reads `items.csv` back.
 pub(crate) fn read_items_csv(path: &Path) -> Result<Vec<Item>> {
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut items = Vec::new();
-    for (line, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{} line {}: malformed record", path.display(), line + 2))?;
-        let label = record.get(2).unwrap_or("");
-        items.push(Item {
-            source: record.get(1).unwrap_or("").to_string(),
-            label: if label.is_empty() { None } else { Some(label.to_string()) },
-        });
+    for (line, row) in reader.deserialize::<ItemRow>().enumerate() {
+        let row = row.with_context(|| format!("{} line {}: malformed record", path.display(), line + 2))?;
+        items.push(Item { source: row.source, label: Some(row.label).filter(|l| !l.is_empty()) });
     }
     Ok(items)
 }
@@ -25,9 +41,9 @@ pub(crate) fn read_items_csv(path: &Path) -> Result<Vec<Item>> {
 /// `index,source,label` for every item.
 pub(crate) fn items_csv(items: &[Item]) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["index", "source", "label"])?;
-    for (i, item) in items.iter().enumerate() {
-        writer.write_record([i.to_string().as_str(), &item.source, item.label.as_deref().unwrap_or("")])?;
+    for (index, item) in items.iter().enumerate() {
+        let label = item.label.clone().unwrap_or_default();
+        writer.serialize(ItemRow { index, source: item.source.clone(), label })?;
     }
     writer.into_inner().context("cannot write items.csv")
 }
@@ -35,16 +51,30 @@ pub(crate) fn items_csv(items: &[Item]) -> Result<Vec<u8>> {
 /// `index,x,y,cluster,label,source` for every item.
 pub(crate) fn map_csv(coords: &[[f32; 2]], clusters: &[usize], items: &[Item]) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(["index", "x", "y", "cluster", "label", "source"])?;
-    for (i, item) in items.iter().enumerate() {
-        writer.write_record([
-            i.to_string(),
-            coords[i][0].to_string(),
-            coords[i][1].to_string(),
-            clusters[i].to_string(),
-            item.label.clone().unwrap_or_default(),
-            item.source.clone(),
-        ])?;
+    for (index, item) in items.iter().enumerate() {
+        let [x, y] = coords[index];
+        let (label, source) = (item.label.as_deref().unwrap_or(""), item.source.as_str());
+        writer.serialize(MapRow { index, x, y, cluster: clusters[index], label, source })?;
     }
     writer.into_inner().context("cannot write map.csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_csv_reads_back_and_empty_labels_are_none() {
+        let items = vec![
+            Item { source: "sheet.png#0,0".into(), label: Some("cat, grinning".into()) },
+            Item { source: "b.png".into(), label: None },
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("items.csv");
+        std::fs::write(&path, items_csv(&items).unwrap()).unwrap();
+        assert_eq!(read_items_csv(&path).unwrap(), items);
+        let text = String::from_utf8(map_csv(&[[0.5, -1.0], [2.0, 3.25]], &[1, 0], &items).unwrap()).unwrap();
+        assert_eq!(text.lines().next(), Some("index,x,y,cluster,label,source"));
+        assert_eq!(text.lines().nth(2), Some("1,2.0,3.25,0,,b.png"));
+    }
 }

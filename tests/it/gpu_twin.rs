@@ -68,7 +68,13 @@ fn wgpu_and_cpu_features_agree() {
         let gap = relative_gap(&on_gpu, &on_cpu);
         // Whitening divides by the square roots of small eigenvalues of a covariance summed in a
         // different order on each device, which magnifies rounding (7e-4 measured on lavapipe).
-        let tolerance = if config.whiten { 2e-3 } else { 1e-4 };
+        // Learned filters carry each layer's rounding into the next layer's learning (1.4e-4
+        // measured on lavapipe with no normalisation and the lateral path).
+        let tolerance = match (config.whiten, config.filters) {
+            (true, _) => 2e-3,
+            (false, FilterMode::Hebbian) => 5e-4,
+            (false, FilterMode::Random) => 1e-4,
+        };
         assert!(gap <= tolerance, "{config:?}: GPU and CPU features differ by {gap} (relative)");
     }
 }
