@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::bench::map::MapInput;
 use crate::commands::query::{self, QueryTarget};
 use crate::commands::{bench, encode, eval};
 use crate::compute::device::{self, DeviceChoice};
-use crate::config::EncodeConfig;
+use crate::config::{ConfigFile, EncodeConfig};
 use crate::map::pipeline::TOP_K;
 use crate::run::{EVAL_FILE, Run, write_atomically};
 use hopfield::HopfieldCommand;
@@ -171,18 +171,19 @@ pub(crate) struct BenchEncodeArgs {
 
 /// Resolves a config file and the command-line overrides into one validated config.
 pub(crate) fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
-    let mut config = EncodeConfig::load(args.config.as_deref())?;
+    let (mut file, origin) = ConfigFile::read(args.config.as_deref())?;
+    let overridden = args.epochs.is_some() || args.name.is_some() || args.output_dir.is_some();
     if let Some(epochs) = args.epochs {
-        config.training.epochs = epochs;
+        file.training.epochs = epochs;
     }
     if let Some(name) = &args.name {
-        config.name = name.clone();
+        file.name = name.clone();
     }
     if let Some(dir) = &args.output_dir {
-        config.output_dir = dir.clone();
+        file.output_dir = dir.clone();
     }
-    config.validate().map_err(|e| e.context("invalid settings after command-line overrides"))?;
-    Ok(config)
+    let with = if overridden { " with the command-line overrides" } else { "" };
+    file.validate().with_context(|| format!("invalid config {origin}{with}"))
 }
 
 fn run(cli: Cli) -> Result<()> {

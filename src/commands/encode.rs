@@ -93,7 +93,7 @@ fn sample_items(len: usize, count: usize, seed: u64) -> Vec<usize> {
 /// Runs the whole `encode` pipeline for a validated config.
 pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
     let mut clock = Stopwatch::new();
-    let images = data::load(&config.data, config.color(), quiet)?;
+    let images = data::load(&config.data, quiet)?;
     if images.len() < 3 {
         bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
     }

@@ -28,7 +28,7 @@ pub(crate) enum QueryTarget {
 /// Encodes an image file with the run's saved encoder, as the run's images were.
 pub(crate) fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Result<Vec<f32>> {
     let side = run.config.data.image_size as usize;
-    let color = run.config.color();
+    let color = run.config.data.color;
     let planar = to_planar(decode_file(path)?, side, color);
     let single =
         ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;

@@ -1,8 +1,9 @@
 //! Run configuration: the TOML schema of `hebb encode`, its defaults, and validation.
 //!
-//! A config file is parsed strictly (unknown keys are rejected, naming the key), then
-//! [`EncodeConfig::validate`] checks every value before any work starts, so that an error names
-//! the key and what was expected. Defaults are written once, on the fields.
+//! A config file is parsed strictly into a [`ConfigFile`] (unknown keys are rejected, naming the
+//! key; defaults are written once, on the types), then [`ConfigFile::validate`] checks every value
+//! before any work starts, so that an error names the key and what was expected, and resolves it
+//! into the [`EncodeConfig`] every stage reads: the one data source, the colour mode in effect.
 
 use std::path::{Path, PathBuf};
 
@@ -18,16 +19,17 @@ pub use render::RenderConfig;
 /// The configuration that `hebb encode` runs without `--config`: the embedded Twemoji sheet.
 pub(crate) const DEFAULT_CONFIG_TOML: &str = include_str!("../../configs/emoji.toml");
 
-/// Everything one `hebb encode` run needs.
+/// A run's config: as written in a file ([`ConfigFile`]), or checked and resolved
+/// ([`EncodeConfig`]); the two differ only in their data table.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct EncodeConfig {
+pub struct Config<Data> {
     /// Run name: the run folder is `<output_dir>/<name>`.
     pub name: String,
     /// Folder that holds run folders.
     #[serde(default = "default_output_dir")]
     pub output_dir: PathBuf,
-    pub data: DataConfig,
+    pub data: Data,
     #[serde(default)]
     pub encoder: EncoderConfig,
     #[serde(default)]
@@ -42,11 +44,17 @@ pub struct EncodeConfig {
     pub render: RenderConfig,
 }
 
-/// Where the images come from and how they are brought to one size. Exactly one of the source
-/// tables `[data.sheet]`, `[data.folder]`, `[data.mnist]` is given.
+/// A config file as parsed, before [`ConfigFile::validate`].
+pub type ConfigFile = Config<DataTable>;
+
+/// Everything one `hebb encode` run needs, checked and resolved.
+pub type EncodeConfig = Config<DataConfig>;
+
+/// The `[data]` table as written: where the images come from and how they are brought to one
+/// size. Exactly one of the source tables `[data.sheet]`, `[data.folder]`, `[data.mnist]` is given.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct DataConfig {
+pub struct DataTable {
     /// Side, in pixels, that every image is resized to before encoding.
     #[serde(default = "default_image_size")]
     pub image_size: u32,
@@ -62,31 +70,61 @@ pub struct DataConfig {
     pub mnist: Option<MnistConfig>,
 }
 
-/// The one image source a [`DataConfig`] names.
-#[derive(Debug, Clone, Copy)]
-pub enum DataSource<'a> {
-    /// A grid of equally sized tiles in one image.
-    Sheet(&'a SheetConfig),
-    /// `root/<class>/**/*.{png,jpg,...}`; the label is the first-level folder name.
-    Folder(&'a FolderConfig),
-    /// MNIST's IDX files (raw or gzip-compressed).
-    Mnist(&'a MnistConfig),
+/// The data a run reads, resolved from its [`DataTable`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataConfig {
+    /// Side, in pixels, that every image is resized to before encoding.
+    pub image_size: u32,
+    /// The colour channels the encoder sees: the configured ones, or the source's natural ones.
+    pub color: ColorMode,
+    pub source: DataSource,
 }
 
-impl DataConfig {
-    /// The configured source; an error unless exactly one source table is present.
-    pub fn source(&self) -> Result<DataSource<'_>> {
-        match (&self.sheet, &self.folder, &self.mnist) {
-            (Some(sheet), None, None) => Ok(DataSource::Sheet(sheet)),
-            (None, Some(folder), None) => Ok(DataSource::Folder(folder)),
-            (None, None, Some(mnist)) => Ok(DataSource::Mnist(mnist)),
+/// The one image source a config names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// A grid of equally sized tiles in one image.
+    Sheet(SheetConfig),
+    /// `root/<class>/**/*.{png,jpg,...}`; the label is the first-level folder name.
+    Folder(FolderConfig),
+    /// MNIST's IDX files (raw or gzip-compressed).
+    Mnist(MnistConfig),
+}
+
+impl DataTable {
+    /// The table resolved: an error unless exactly one source table is present.
+    fn resolve(self) -> Result<DataConfig> {
+        let source = match (self.sheet, self.folder, self.mnist) {
+            (Some(sheet), None, None) => DataSource::Sheet(sheet),
+            (None, Some(folder), None) => DataSource::Folder(folder),
+            (None, None, Some(mnist)) => DataSource::Mnist(mnist),
             (None, None, None) => bail!(
                 "table `data`: expected one source table, `[data.sheet]`, `[data.folder]` or `[data.mnist]`, found none"
             ),
             _ => bail!(
                 "table `data`: expected exactly one of `[data.sheet]`, `[data.folder]`, `[data.mnist]`, found several"
             ),
+        };
+        let natural = match source {
+            DataSource::Sheet(_) => ColorMode::Rgba,
+            DataSource::Folder(_) => ColorMode::Rgb,
+            DataSource::Mnist(_) => ColorMode::Grey,
+        };
+        Ok(DataConfig { image_size: self.image_size, color: self.color.unwrap_or(natural), source })
+    }
+}
+
+impl DataConfig {
+    /// The table that resolves to this, every value written out.
+    fn to_table(&self) -> DataTable {
+        let mut table =
+            DataTable { image_size: self.image_size, color: Some(self.color), sheet: None, folder: None, mnist: None };
+        match &self.source {
+            DataSource::Sheet(sheet) => table.sheet = Some(sheet.clone()),
+            DataSource::Folder(folder) => table.folder = Some(folder.clone()),
+            DataSource::Mnist(mnist) => table.mnist = Some(mnist.clone()),
         }
+        table
     }
 }
 
@@ -356,34 +394,35 @@ fn default_seed() -> u64 {
     DEFAULT_SEED
 }
 
-impl EncodeConfig {
-    /// Parses and validates a config; `origin` names the file in errors.
-    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let config: EncodeConfig = toml::from_str(text).with_context(|| format!("invalid config {origin}"))?;
-        config.validate().with_context(|| format!("invalid config {origin}"))?;
-        Ok(config)
+impl ConfigFile {
+    /// Parses a config file's text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        toml::from_str(text).with_context(|| format!("invalid config {origin}"))
     }
 
-    /// Reads a config file, or the embedded default when `path` is `None`.
-    pub fn load(path: Option<&Path>) -> Result<Self> {
-        match path {
-            None => Self::from_toml(DEFAULT_CONFIG_TOML, "(embedded default configs/emoji.toml)"),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read config file {}", path.display()))?;
-                Self::from_toml(&text, &path.display().to_string())
-            }
-        }
+    /// Reads a config file, or the embedded default when `path` is `None`; returns it with the
+    /// name errors give it.
+    pub fn read(path: Option<&Path>) -> Result<(Self, String)> {
+        let (text, origin) = match path {
+            None => (DEFAULT_CONFIG_TOML.to_string(), "(embedded default configs/emoji.toml)".to_string()),
+            Some(path) => (
+                std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?,
+                path.display().to_string(),
+            ),
+        };
+        Ok((Self::parse(&text, &origin)?, origin))
     }
 
-    /// Checks every value, naming the key of the first one that is out of range.
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Checks every value, naming the key of the first one that is out of range, and resolves
+    /// the data source and colour mode.
+    pub fn validate(self) -> Result<EncodeConfig> {
         check_folder_name("key `name`", &self.name)?;
         positive("data.image_size", self.data.image_size as usize)?;
         if self.data.image_size < 16 {
             bail!("key `data.image_size`: expected at least 16 (four stride-2 layers), got {}", self.data.image_size);
         }
-        if let DataSource::Sheet(sheet) = self.data.source()? {
+        let data = self.data.resolve()?;
+        if let DataSource::Sheet(sheet) = &data.source {
             positive("data.sheet.tile_size", sheet.tile_size as usize)?;
         }
         if self.encoder.channels.len() != 4 {
@@ -408,24 +447,50 @@ impl EncodeConfig {
         self.map.validate()?;
         self.clusters.validate()?;
         self.render.validate()?;
-        Ok(())
+        Ok(Config {
+            name: self.name,
+            output_dir: self.output_dir,
+            data,
+            encoder: self.encoder,
+            features: self.features,
+            training: self.training,
+            map: self.map,
+            clusters: self.clusters,
+            render: self.render,
+        })
+    }
+}
+
+impl EncodeConfig {
+    /// Parses and validates a config; `origin` names the file in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        ConfigFile::parse(text, origin)?.validate().with_context(|| format!("invalid config {origin}"))
     }
 
-    /// The colour mode in effect: the configured one, or the source's natural one.
-    pub fn color(&self) -> ColorMode {
-        self.data.color.unwrap_or(match self.data.source() {
-            Ok(DataSource::Sheet(_)) => ColorMode::Rgba,
-            Ok(DataSource::Folder(_)) => ColorMode::Rgb,
-            Ok(DataSource::Mnist(_)) | Err(_) => ColorMode::Grey,
-        })
+    /// Reads and validates a config file, or the embedded default when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let (file, origin) = ConfigFile::read(path)?;
+        file.validate().with_context(|| format!("invalid config {origin}"))
     }
 
     pub(crate) fn run_dir(&self) -> PathBuf {
         self.output_dir.join(&self.name)
     }
 
+    /// The resolved config as TOML, every default written out.
     pub fn to_toml(&self) -> Result<String> {
-        toml::to_string_pretty(self).context("cannot serialise the resolved config")
+        let file = Config {
+            name: self.name.clone(),
+            output_dir: self.output_dir.clone(),
+            data: self.data.to_table(),
+            encoder: self.encoder.clone(),
+            features: self.features.clone(),
+            training: self.training.clone(),
+            map: self.map.clone(),
+            clusters: self.clusters.clone(),
+            render: self.render.clone(),
+        };
+        toml::to_string_pretty(&file).context("cannot serialise the resolved config")
     }
 }
 

@@ -125,9 +125,9 @@ pub(crate) fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
 }
 
 /// Loads the configured source into an [`ImageSet`].
-pub(crate) fn load(config: &DataConfig, color: ColorMode, quiet: bool) -> Result<ImageSet> {
-    let side = config.image_size as usize;
-    match config.source()? {
+pub(crate) fn load(config: &DataConfig, quiet: bool) -> Result<ImageSet> {
+    let (side, color) = (config.image_size as usize, config.color);
+    match &config.source {
         DataSource::Sheet(sheet) => sheet::load(sheet, side, color),
         DataSource::Folder(folder) => folder::load(folder, side, color, quiet),
         DataSource::Mnist(mnist) => mnist::load(mnist, side, color),

@@ -276,7 +276,7 @@ impl HebbianEncoder {
     /// The encoder a run's config describes, before training.
     pub(crate) fn for_config(config: &EncodeConfig, device: &Device) -> Self {
         Self::new(
-            config.color().channels(),
+            config.data.color.channels(),
             config.data.image_size as usize,
             &config.encoder,
             config.features.clone(),

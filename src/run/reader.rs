@@ -35,7 +35,7 @@ impl Run {
 
     /// Loads the run's data set again, checking that it still holds the run's items.
     pub(crate) fn load_images(&self, quiet: bool) -> Result<ImageSet> {
-        let images = crate::data::load(&self.config.data, self.config.color(), quiet)?;
+        let images = crate::data::load(&self.config.data, quiet)?;
         if images.items.iter().map(|i| &i.source).ne(self.items.iter().map(|i| &i.source)) {
             bail!("the data set has changed since the run; its items no longer match the run's {ITEMS_FILE}");
         }

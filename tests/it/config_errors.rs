@@ -21,8 +21,8 @@ fn defaults_fill_everything_but_the_source() {
     assert_eq!(config.encoder.lateral, LateralMode::None);
     assert_eq!(config.encoder.filters, FilterMode::Hebbian);
     assert_eq!(config.training.lr, 0.001);
-    assert_eq!(config.color(), ColorMode::Rgba);
-    assert!(matches!(config.data.source().unwrap(), DataSource::Sheet(_)));
+    assert_eq!(config.data.color, ColorMode::Rgba);
+    assert!(matches!(config.data.source, DataSource::Sheet(_)));
     // The resolved config round-trips through TOML.
     let again = EncodeConfig::from_toml(&config.to_toml().unwrap(), "resolved").unwrap();
     assert_eq!(config, again);

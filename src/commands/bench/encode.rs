@@ -33,7 +33,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
     if images == 0 {
         bail!("--images: expected a positive number of images");
     }
-    let mut set = data::load(&config.data, config.color(), true)?;
+    let mut set = data::load(&config.data, true)?;
     set.truncate(images);
     let n = set.len();
     let batch = config.training.batch_size;
