@@ -5,6 +5,7 @@
 //! before any work starts, so that an error names the key and what was expected, and resolves it
 //! into the [`EncodeConfig`] every stage reads: the one data source, the colour mode in effect.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -158,6 +159,10 @@ pub struct SheetConfig {
     /// CSV column holding the cell's row index.
     #[serde(default = "default_row_key")]
     pub row_key: String,
+    /// Load only the cells whose label row has these values, e.g. `{ is_skin_variant = "0" }`
+    /// (needs `labels`; every column named must exist).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub include: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -424,6 +429,9 @@ impl ConfigFile {
         let data = self.data.resolve()?;
         if let DataSource::Sheet(sheet) = &data.source {
             positive("data.sheet.tile_size", sheet.tile_size as usize)?;
+            if !sheet.include.is_empty() && sheet.labels.is_none() {
+                bail!("key `data.sheet.include`: filters rows of the label file, and `data.sheet.labels` is not set");
+            }
         }
         if self.encoder.channels.len() != 4 {
             bail!("key `encoder.channels`: expected 4 layer widths, got {}", self.encoder.channels.len());

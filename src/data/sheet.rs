@@ -87,9 +87,20 @@ pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<Image
         if config.skip_empty && tile.pixels().all(|p| p[3] == 0) {
             continue;
         }
-        let label = labels.as_ref().and_then(|l| l.get(&(column, row)).cloned());
+        let label = match &labels {
+            Some(rows) => match rows.get(&(column, row)) {
+                Some(LabelRow { label, included: true }) => Some(label.clone()),
+                Some(LabelRow { included: false, .. }) => continue,
+                None if !config.include.is_empty() => continue,
+                None => None,
+            },
+            None => None,
+        };
         let item = Item { source: format!("{name}#{column},{row}"), label };
         images.push((item, to_planar(tile, side, color)));
+    }
+    if images.is_empty() && !config.include.is_empty() {
+        bail!("sprite sheet {name}: no non-empty tile's label row matches `data.sheet.include`");
     }
     if images.is_empty() {
         bail!("sprite sheet {name} has no non-empty tile");
@@ -97,12 +108,19 @@ pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<Image
     ImageSet::new(side, color, images, 0)
 }
 
-/// Reads a label CSV into a map from (column, row) to label.
-fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), String>> {
+/// One cell's row of the label file.
+struct LabelRow {
+    label: String,
+    /// Whether the row matches `data.sheet.include`.
+    included: bool,
+}
+
+/// Reads a label CSV into a map from (column, row) to the cell's label row.
+fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), LabelRow>> {
     let bytes = read_input(path)?;
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let headers = reader.headers().with_context(|| format!("cannot read the header of {}", path.display()))?.clone();
-    let find = |key: &str, config_key: &str| {
+    let find = |key: &str, config_key: &str| -> Result<usize> {
         headers.iter().position(|h| h == key).with_context(|| {
             format!(
                 "label file {} has no column `{key}` (set by `data.sheet.{config_key}`); its columns are: {}",
@@ -114,6 +132,11 @@ fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), 
     let column_at = find(&config.column_key, "column_key")?;
     let row_at = find(&config.row_key, "row_key")?;
     let label_at = find(&config.label_column, "label_column")?;
+    let filters: Vec<(usize, &str)> = config
+        .include
+        .iter()
+        .map(|(column, value)| Ok((find(column, "include")?, value.as_str())))
+        .collect::<Result<_>>()?;
     let mut labels = HashMap::new();
     for (line, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{}: malformed CSV record {}", path.display(), line + 2))?;
@@ -124,7 +147,8 @@ fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), 
                 .with_context(|| format!("{} line {}: expected a cell index, got {text:?}", path.display(), line + 2))
         };
         let label = record.get(label_at).unwrap_or("").to_string();
-        labels.insert((number(column_at)?, number(row_at)?), label);
+        let included = filters.iter().all(|&(at, value)| record.get(at) == Some(value));
+        labels.insert((number(column_at)?, number(row_at)?), LabelRow { label, included });
     }
     Ok(labels)
 }

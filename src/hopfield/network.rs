@@ -87,6 +87,7 @@ pub(crate) fn load_patterns(source: &PatternSource, side: u32, binarise: Binaris
                 label_column: String::new(),
                 column_key: String::new(),
                 row_key: String::new(),
+                include: Default::default(),
             };
             let images = sheet::load(&config, side as usize, ColorMode::Rgba)?;
             (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())

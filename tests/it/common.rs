@@ -24,6 +24,7 @@ pub fn sheet_config(path: std::path::PathBuf) -> SheetConfig {
         label_column: "category".into(),
         column_key: "sheet_x".into(),
         row_key: "sheet_y".into(),
+        include: Default::default(),
     }
 }
 

@@ -54,6 +54,33 @@ fn sheet_labels_come_from_the_csv_by_column_and_row() {
 }
 
 #[test]
+fn sheet_include_keeps_only_the_matching_label_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sheet.png");
+    write_sheet(&path, 3, 2, 8); // five non-empty tiles, the last cell transparent
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(&labels, "sheet_x,sheet_y,category,is_skin_variant\n0,0,A,0\n1,0,A,1\n2,0,B,0\n0,1,B,1\n1,1,C,0\n")
+        .unwrap();
+    let mut config = sheet_config(path);
+    config.labels = Some(labels);
+    config.include.insert("is_skin_variant".into(), "0".into());
+    let set = sheet::load(&config, 8, ColorMode::Rgba).unwrap();
+    let got: Vec<_> =
+        set.items.iter().map(|i| (i.source.rsplit('#').next().unwrap().to_string(), i.label.clone())).collect();
+    let want =
+        [("0,0", "A"), ("2,0", "B"), ("1,1", "C")].map(|(cell, label)| (cell.to_string(), Some(label.to_string())));
+    assert_eq!(got, want);
+
+    config.include.insert("variant".into(), "0".into());
+    let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
+    assert!(err.contains("no column `variant`") && err.contains("data.sheet.include"), "{err}");
+    config.include.clear();
+    config.include.insert("category".into(), "Z".into());
+    let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
+    assert!(err.contains("data.sheet.include"), "{err}");
+}
+
+#[test]
 fn sheet_geometry_that_does_not_fit_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sheet.png");
