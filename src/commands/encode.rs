@@ -31,6 +31,8 @@ pub(crate) struct EncodeSummary {
     pub skipped: usize,
     pub feature_dim: usize,
     pub training_steps: usize,
+    /// Share of the sprite canvas's 50-px cells that the images touch.
+    pub canvas_coverage: f64,
     /// (stage, seconds) in pipeline order.
     pub stages: Vec<(String, f64)>,
     /// Files written into the run folder.
@@ -41,7 +43,7 @@ impl EncodeSummary {
     /// A short table for the terminal.
     pub(crate) fn table(&self) -> String {
         let mut out = format!(
-            "run folder   {}\ndevice       {}\nitems        {} ({} skipped)\nfeatures     {} x {}\nsteps        {}\n",
+            "run folder   {}\ndevice       {}\nitems        {} ({} skipped)\nfeatures     {} x {}\nsteps        {}\ncanvas       {:.0}% of its 50-px cells covered\n",
             self.run_dir.display(),
             self.device,
             self.items,
@@ -49,6 +51,7 @@ impl EncodeSummary {
             self.items,
             self.feature_dim,
             self.training_steps,
+            self.canvas_coverage * 100.0,
         );
         for (stage, seconds) in &self.stages {
             out.push_str(&format!("{stage:<12} {seconds:>8.2} s\n"));
@@ -127,7 +130,8 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let folder = RunFolder::create(&config.run_dir())?;
     let spinner = progress::spinner("rendering", quiet);
     let render_config = &config.render;
-    let mut files = render::save_map_pictures(&folder, &images, &coords, &clusters, render_config)?;
+    let pictures = render::save_map_pictures(&folder, &images, &coords, &clusters, render_config)?;
+    let mut files = pictures.files;
     let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
     let rows: Vec<(usize, Vec<(usize, f32)>)> = queries
         .iter()
@@ -165,6 +169,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
         skipped: images.skipped,
         feature_dim: features.dim,
         training_steps: log.steps(),
+        canvas_coverage: pictures.coverage,
         stages: clock.stages,
         files: files.into_iter().map(String::from).collect(),
     };

@@ -15,7 +15,7 @@ mod map;
 mod render;
 
 pub use map::{ClusterConfig, MapConfig};
-pub use render::RenderConfig;
+pub use render::{CanvasLayout, RenderConfig};
 
 /// The configuration that `hebb encode` runs without `--config`: the embedded Twemoji sheet.
 pub(crate) const DEFAULT_CONFIG_TOML: &str = include_str!("../../configs/emoji.toml");

@@ -10,8 +10,12 @@ use anyhow::{Context, Result};
 use image::imageops::{FilterType, overlay};
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use plotters::prelude::*;
-use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
+pub(crate) mod canvas;
+
+use rand::seq::SliceRandom;
+
+use crate::compute::rng::seeded;
 use crate::config::RenderConfig;
 use crate::data::ImageSet;
 use crate::encoder::train::{LayerStats, Stage, TrainingLog};
@@ -66,67 +70,10 @@ pub(crate) fn item_image(images: &ImageSet, index: usize) -> RgbaImage {
     })
 }
 
-/// Map coordinates min-max normalised into [margin, size - margin] on both axes.
-pub(crate) fn canvas_positions(coords: &[[f32; 2]], size: u32, margin: u32) -> Vec<(f32, f32)> {
-    let span = (size - 2 * margin) as f32;
-    let range = |d: usize| {
-        let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
-        let hi = coords.iter().map(|p| p[d]).fold(f32::NEG_INFINITY, f32::max);
-        (lo, (hi - lo).max(1e-8))
-    };
-    let ((x0, xr), (y0, yr)) = (range(0), range(1));
-    coords.iter().map(|p| (margin as f32 + (p[0] - x0) / xr * span, margin as f32 + (p[1] - y0) / yr * span)).collect()
-}
-
 /// The colour of group `g` in every picture.
 pub(crate) fn group_colour(g: usize) -> [u8; 3] {
     let c = Palette99::pick(g).to_rgba();
     [c.0, c.1, c.2]
-}
-
-/// Sprites resized at once by [`sprite_canvases`].
-const SPRITE_CHUNK: usize = 4096;
-
-/// The sprite scatter, twice: each image resized to `sprite_size` once and centred on its map
-/// position in both canvases, plainly in the first and in the second with a frame in its
-/// cluster's colour.
-pub(crate) fn sprite_canvases(
-    images: &ImageSet,
-    coords: &[[f32; 2]],
-    config: &RenderConfig,
-    clusters: &[usize],
-) -> (RgbaImage, RgbaImage) {
-    let size = config.canvas_size;
-    let background = if config.transparent_background {
-        Rgba([0, 0, 0, 0])
-    } else {
-        Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255])
-    };
-    let mut plain = RgbaImage::from_pixel(size, size, background);
-    let mut framed = plain.clone();
-    let s = config.sprite_size;
-    let positions = canvas_positions(coords, size, config.margin);
-    // Sprites are resized in parallel a chunk at a time and pasted in item order, so the
-    // canvases do not depend on the thread count and memory stays at one chunk of sprites.
-    for (chunk_index, chunk) in positions.chunks(SPRITE_CHUNK).enumerate() {
-        let first = chunk_index * SPRITE_CHUNK;
-        let sprites: Vec<RgbaImage> = (first..first + chunk.len())
-            .into_par_iter()
-            .map(|i| image::imageops::resize(&item_image(images, i), s, s, FilterType::Triangle))
-            .collect();
-        for (i, (mut sprite, &(x, y))) in sprites.into_iter().zip(chunk).enumerate() {
-            let (x, y) = ((x - s as f32 / 2.0).round() as i64, (y - s as f32 / 2.0).round() as i64);
-            overlay(&mut plain, &sprite, x, y);
-            let [r, g, b] = group_colour(clusters[first + i]);
-            for (px, py, pixel) in sprite.enumerate_pixels_mut() {
-                if px < 2 || py < 2 || px + 2 >= s || py + 2 >= s {
-                    *pixel = Rgba([r, g, b, 255]);
-                }
-            }
-            overlay(&mut framed, &sprite, x, y);
-        }
-    }
-    (plain, framed)
 }
 
 /// Adds a legend (colour square and name per group) in the top-left corner of an opaque canvas.
@@ -190,13 +137,17 @@ pub(crate) fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)
 }
 
 /// A scatter plot of the map, one colour per group, with a legend of group names.
+/// Points are drawn in `order` (a seeded shuffle, so that no group systematically covers
+/// another), with a radius that shrinks as their number grows.
 pub(crate) fn scatter_chart(
     coords: &[[f32; 2]],
     groups: &[usize],
     names: &[String],
+    order: &[usize],
     title: &str,
     size: u32,
 ) -> Result<RgbImage> {
+    let radius = (120.0 / (coords.len().max(1) as f64).sqrt()).round().clamp(1.0, 5.0) as i32;
     plot(size, size, |root| {
         let bounds = |d: usize| {
             let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
@@ -212,16 +163,20 @@ pub(crate) fn scatter_chart(
             .build_cartesian_2d(bounds(0), bounds(1))
             .map_err(plot_error)?;
         chart.configure_mesh().label_style((FONT, 14)).draw().map_err(plot_error)?;
-        for (g, name) in names.iter().enumerate() {
+        let colour = |g: usize| {
             let [r, gr, b] = group_colour(g);
-            let colour = RGBColor(r, gr, b);
-            let points = coords
-                .iter()
-                .zip(groups)
-                .filter(|(_, x)| **x == g)
-                .map(|(p, _)| Circle::new((p[0], p[1]), 3, colour.filled()));
+            RGBColor(r, gr, b)
+        };
+        chart
+            .draw_series(
+                order.iter().map(|&i| Circle::new((coords[i][0], coords[i][1]), radius, colour(groups[i]).filled())),
+            )
+            .map_err(plot_error)?;
+        // The legend: one empty series per group.
+        for (g, name) in names.iter().enumerate() {
+            let colour = colour(g);
             chart
-                .draw_series(points)
+                .draw_series(std::iter::empty::<Circle<(f32, f32), i32>>())
                 .map_err(plot_error)?
                 .label(name.clone())
                 .legend(move |(x, y)| Circle::new((x, y), 5, colour.filled()));
@@ -353,35 +308,46 @@ where
 }
 
 /// The pictures of the map: the sprite canvas, the same framed by cluster with a legend, and
-/// the scatter charts by cluster and (when there are labels) by label. Returns the file names.
+/// the scatter charts by cluster and (when there are labels) by label.
 pub(crate) fn save_map_pictures(
     folder: &RunFolder,
     images: &ImageSet,
     coords: &[[f32; 2]],
     clusters: &[usize],
     render_config: &RenderConfig,
-) -> Result<Vec<&'static str>> {
-    let (plain, framed) = sprite_canvases(images, coords, render_config, clusters);
+) -> Result<MapPictures> {
+    let placement = canvas::place(coords, render_config);
+    let coverage = canvas::coverage(&placement, render_config.canvas_size, render_config.margin, canvas::COVERAGE_CELL);
+    let (plain, framed) = canvas::sprite_canvases(images, &placement, render_config, clusters);
     save_png(&plain, &folder.path(CANVAS_FILE))?;
+    let mut order: Vec<usize> = (0..coords.len()).collect();
+    order.shuffle(&mut seeded(render_config.seed));
     let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
     let cluster_names: Vec<String> =
         (0..n_clusters).map(|c| format!("cluster {c} ({})", clusters.iter().filter(|&&x| x == c).count())).collect();
     save_png(&add_legend(&framed, &cluster_names)?, &folder.path(CLUSTERS_FILE))?;
     let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
     save_png(
-        &scatter_chart(coords, clusters, &cluster_names, "UMAP map, K-Means clusters", 1200)?,
+        &scatter_chart(coords, clusters, &cluster_names, &order, "UMAP map, K-Means clusters", 1200)?,
         &folder.path(MAP_CLUSTERS_FILE),
     )?;
     files.push(MAP_CLUSTERS_FILE);
     if images.has_labels() {
         let (labels, label_names) = crate::data::label_groups(&images.items);
         save_png(
-            &scatter_chart(coords, &labels, &label_names, "UMAP map, labels", 1200)?,
+            &scatter_chart(coords, &labels, &label_names, &order, "UMAP map, labels", 1200)?,
             &folder.path(MAP_LABELS_FILE),
         )?;
         files.push(MAP_LABELS_FILE);
     }
-    Ok(files)
+    Ok(MapPictures { files, coverage })
+}
+
+/// What [`save_map_pictures`] wrote.
+pub(crate) struct MapPictures {
+    pub files: Vec<&'static str>,
+    /// Share of the canvas's 50-px cells that the sprites touch ([`canvas::coverage`]).
+    pub coverage: f64,
 }
 
 #[cfg(test)]
@@ -399,11 +365,5 @@ mod tests {
         let mut clear = RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 0]));
         overlay(&mut clear, &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])), 0, 0);
         assert_eq!(clear.get_pixel(0, 0), &Rgba([100, 50, 0, 128]));
-    }
-
-    #[test]
-    fn positions_fill_the_canvas_inside_the_margin() {
-        let p = canvas_positions(&[[0.0, 5.0], [2.0, 1.0], [1.0, 3.0]], 100, 10);
-        assert_eq!(p, vec![(10.0, 90.0), (90.0, 10.0), (50.0, 50.0)]);
     }
 }
