@@ -205,7 +205,7 @@ fn run(cli: Cli) -> Result<()> {
             let run = Run::open(&args.run)?;
             let device = device::select(args.device.device)?;
             let matches = query::query(&run, &target, args.top, &device)?;
-            print!("{}", query::table(&run, &matches));
+            print!("{}", query::table(&run, &target, &matches));
             if let Some(grid) = &args.grid {
                 query::write_grid(&run, &target, &matches, grid)?;
                 eprintln!("wrote {}", grid.display());

@@ -77,9 +77,17 @@ pub(crate) fn query(run: &Run, target: &QueryTarget, top: usize, device: &Comput
         .collect())
 }
 
-/// The answer as a table: rank, similarity, label, source.
-pub(crate) fn table(run: &Run, matches: &[Match]) -> String {
-    let mut out = format!("{:>4}  {:>10}  {:>6}  {:<20}  {}\n", "rank", "similarity", "index", "label", "source");
+/// The answer: a line naming the query, then a table of rank, similarity, index, label, source
+/// (every line ends with a newline).
+pub(crate) fn table(run: &Run, target: &QueryTarget, matches: &[Match]) -> String {
+    let mut out = match target {
+        QueryTarget::Item(index) => {
+            let item = &run.items[*index];
+            format!("query: item {index}, label {}, source {}\n", item.label.as_deref().unwrap_or("-"), item.source)
+        }
+        QueryTarget::Image(path) => format!("query: image {}\n", path.display()),
+    };
+    let _ = writeln!(out, "{:>4}  {:>10}  {:>6}  {:<20}  {}", "rank", "similarity", "index", "label", "source");
     for (rank, m) in matches.iter().enumerate() {
         let item = &run.items[m.index];
         let _ = writeln!(

@@ -96,8 +96,12 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     let out = hebb(&["query", "--run", run_arg, "--item", "3", "--device", "cpu"], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(table.lines().count(), 6, "{table}");
-    assert!(!table.lines().skip(1).any(|l| l.split_whitespace().nth(2) == Some("3")), "{table}");
+    // It says what it answers first, and every line ends with a newline.
+    assert!(table.starts_with("query: item 3, label "), "{table}");
+    assert!(table.lines().next().unwrap().contains("sheet.png#"), "{table}");
+    assert!(table.ends_with('\n'), "{table:?}");
+    assert_eq!(table.lines().count(), 7, "{table}");
+    assert!(!table.lines().skip(2).any(|l| l.split_whitespace().nth(2) == Some("3")), "{table}");
 
     // Query by file: a data set image saved as a file finds itself first, similarity ~ 1.
     let sheet_image = image::open(&sheet).unwrap().to_rgba8();
@@ -123,10 +127,11 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
-    let first: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(table.lines().next().unwrap(), format!("query: image {}", tile_path.display()), "{table}");
+    let first: Vec<&str> = table.lines().nth(2).unwrap().split_whitespace().collect();
     assert_eq!(first[2], "2", "the tile at column 2 of row 0 is item 2: {table}");
     assert!((first[1].parse::<f32>().unwrap() - 1.0).abs() < 1e-4, "{table}");
-    assert_eq!(table.lines().count(), 4);
+    assert_eq!(table.lines().count(), 5);
     let answer = image::open(&grid_path).unwrap();
     assert_eq!(answer.width(), 8 + 4 * (32 + 8));
 }
