@@ -87,7 +87,7 @@ pub(crate) fn table(run: &Run, target: &QueryTarget, matches: &[Match]) -> Strin
         }
         QueryTarget::Image(path) => format!("query: image {}\n", path.display()),
     };
-    let _ = writeln!(out, "{:>4}  {:>10}  {:>6}  {:<20}  {}", "rank", "similarity", "index", "label", "source");
+    let _ = writeln!(out, "{:>4}  {:>10}  {:>6}  {:<20}  source", "rank", "similarity", "index", "label");
     for (rank, m) in matches.iter().enumerate() {
         let item = &run.items[m.index];
         let _ = writeln!(
