@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::bench::map::MapInput;
 use crate::commands::query::{self, QueryTarget};
-use crate::commands::{bench, encode, eval};
+use crate::commands::{bench, encode, eval, view};
 use crate::compute::device::{self, DeviceChoice};
 use crate::config::{ConfigFile, EncodeConfig};
 use crate::map::pipeline::TOP_K;
@@ -37,6 +37,9 @@ pub(crate) enum Command {
     Encode(EncodeArgs),
     /// The most similar images to a data set item or an image file, from a finished run.
     Query(QueryArgs),
+    /// Write a finished run's interactive map (map.html: pan, zoom, hover for neighbours, search,
+    /// select) and print its path.
+    View(ViewArgs),
     /// Score a labelled run (kNN-5 accuracy, NMI, ARI) against random-weight and pixel baselines.
     Eval(EvalArgs),
     /// Binary Hopfield associative memory.
@@ -96,6 +99,18 @@ pub(crate) struct QueryArgs {
     pub grid: Option<PathBuf>,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ViewArgs {
+    /// Run folder written by `hebb encode`.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +225,12 @@ fn run(cli: Cli) -> Result<()> {
                 query::write_grid(&run, &target, &matches, grid)?;
                 eprintln!("wrote {}", grid.display());
             }
+            Ok(())
+        }
+        Command::View(args) => {
+            let run = Run::open(&args.run)?;
+            let device = device::select(args.device.device)?;
+            println!("{}", view::run(&run, &device, args.quiet)?.display());
             Ok(())
         }
         Command::Eval(args) => {

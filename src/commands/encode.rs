@@ -130,7 +130,8 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let folder = RunFolder::create(&config.run_dir())?;
     let spinner = progress::spinner("rendering", quiet);
     let render_config = &config.render;
-    let pictures = render::save_map_pictures(&folder, &images, &coords, &clusters, render_config)?;
+    let pictures =
+        render::save_map_pictures(&folder, &config.name, &images, &coords, &clusters, &neighbours, render_config)?;
     let mut files = pictures.files;
     let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
     let rows: Vec<(usize, Vec<(usize, f32)>)> = queries

@@ -1,8 +1,9 @@
 //! The commands, each a composition of the pipeline's stages: `encode` runs them in order,
-//! `query` and `eval` answer from a finished run folder, and `bench` measures them. No command
-//! imports another; what two of them share lives in the stage it belongs to.
+//! `query`, `eval` and `view` answer from a finished run folder, and `bench` measures them. No
+//! command imports another; what two of them share lives in the stage it belongs to.
 
 pub(crate) mod bench;
 pub(crate) mod encode;
 pub(crate) mod eval;
 pub(crate) mod query;
+pub(crate) mod view;

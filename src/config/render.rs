@@ -45,6 +45,8 @@ pub struct RenderConfig {
     pub cell_size: u32,
     /// Seed of the neighbour grid's sample of queries and of the drawing orders.
     pub seed: u64,
+    /// Write `map.html`, the interactive map (pan, zoom, hover for neighbours, search, selection).
+    pub html: bool,
 }
 
 impl Default for RenderConfig {
@@ -60,6 +62,7 @@ impl Default for RenderConfig {
             neighbour_rows: 10,
             cell_size: 96,
             seed: DEFAULT_SEED,
+            html: true,
         }
     }
 }

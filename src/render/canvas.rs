@@ -45,17 +45,10 @@ fn percentile(values: &mut [f32], p: f32) -> f32 {
     values[low] + (values[high] - values[low]) * (rank - low as f32)
 }
 
-/// Map coordinates scaled into `[margin, size − margin]` on both axes so that each axis's
-/// `clip`-th and (100 − clip)-th percentiles reach the edges (the items beyond are clamped),
-/// then moved the fraction `spread` of the way towards their rank along the axis.
-pub(crate) fn scatter_positions(
-    coords: &[[f32; 2]],
-    size: u32,
-    margin: u32,
-    clip: f32,
-    spread: f32,
-) -> Vec<(f32, f32)> {
-    let (low, high) = (margin as f32, (size - margin) as f32);
+/// Map coordinates scaled into [0, 1] on both axes so that each axis's `clip`-th and
+/// (100 − clip)-th percentiles reach the edges (the items beyond are clamped), then moved the
+/// fraction `spread` of the way towards their rank along the axis.
+pub(crate) fn scatter_unit(coords: &[[f32; 2]], clip: f32, spread: f32) -> Vec<(f32, f32)> {
     let axis = |d: usize| -> Vec<f32> {
         let mut values: Vec<f32> = coords.iter().map(|p| p[d]).collect();
         let lo = percentile(&mut values, clip);
@@ -69,10 +62,7 @@ pub(crate) fn scatter_positions(
         coords
             .iter()
             .zip(rank)
-            .map(|(p, rank)| {
-                let scaled = ((p[d] - lo) / range).clamp(0.0, 1.0);
-                low + ((1.0 - spread) * scaled + spread * rank) * (high - low)
-            })
+            .map(|(p, rank)| (1.0 - spread) * ((p[d] - lo) / range).clamp(0.0, 1.0) + spread * rank)
             .collect()
     };
     axis(0).into_iter().zip(axis(1)).collect()
@@ -127,33 +117,43 @@ fn bisect(items: &mut [u32], coords: &[[f32; 2]], block: (usize, usize, usize, u
     bisect(right, coords, second, cells);
 }
 
-/// Where every image goes under `config`.
-pub(crate) fn place(coords: &[[f32; 2]], config: &RenderConfig) -> Placement {
-    let (size, margin) = (config.canvas_size, config.margin);
-    let span = (size - 2 * margin) as f32;
+/// Where every image goes in the unit square, its centre in [0, 1]², and the side of the square
+/// each image may take (as a fraction of the unit square's side): the grid's cell, or for the
+/// scatter the side at which the images' total area equals the square's.
+pub(crate) fn unit_layout(coords: &[[f32; 2]], config: &RenderConfig) -> (Vec<(f32, f32)>, f32) {
     let n = coords.len().max(1);
     match config.layout {
+        CanvasLayout::Scatter => (scatter_unit(coords, config.clip_percentile, config.spread), 1.0 / (n as f32).sqrt()),
+        CanvasLayout::Grid => {
+            let (columns, rows) = grid_shape(n);
+            let cell = 1.0 / columns.max(rows) as f32;
+            let centres = grid_cells(coords, columns, rows)
+                .into_iter()
+                .map(|(c, r)| ((c as f32 + 0.5) * cell, (r as f32 + 0.5) * cell))
+                .collect();
+            (centres, cell)
+        }
+    }
+}
+
+/// Where every image goes on the canvas `config` describes.
+pub(crate) fn place(coords: &[[f32; 2]], config: &RenderConfig) -> Placement {
+    let (margin, span) = (config.margin as f32, (config.canvas_size - 2 * config.margin) as f32);
+    let (unit, side) = unit_layout(coords, config);
+    let centres = unit.into_iter().map(|(x, y)| (margin + x * span, margin + y * span)).collect();
+    let cell = side * span;
+    match config.layout {
         CanvasLayout::Scatter => {
-            let auto = (span / (n as f32).sqrt()).round().clamp(4.0, 128.0) as u32;
+            let auto = cell.round().clamp(4.0, 128.0) as u32;
             let sprite = if config.sprite_size > 0 { config.sprite_size } else { auto };
             let mut order: Vec<usize> = (0..coords.len()).collect();
             order.shuffle(&mut seeded(config.seed));
-            Placement {
-                centres: scatter_positions(coords, size, margin, config.clip_percentile, config.spread),
-                sprite,
-                order,
-            }
+            Placement { centres, sprite, order }
         }
         CanvasLayout::Grid => {
-            let (columns, rows) = grid_shape(n);
-            let cell = span / columns.max(rows) as f32;
             // A 1-px gap between cells once they are large enough to spare it.
             let auto = if cell >= 8.0 { cell.floor() as u32 - 1 } else { cell.floor().max(1.0) as u32 };
             let sprite = if config.sprite_size > 0 { config.sprite_size.min(auto) } else { auto };
-            let centres = grid_cells(coords, columns, rows)
-                .into_iter()
-                .map(|(c, r)| (margin as f32 + (c as f32 + 0.5) * cell, margin as f32 + (r as f32 + 0.5) * cell))
-                .collect();
             Placement { centres, sprite, order: (0..coords.len()).collect() }
         }
     }
@@ -241,15 +241,15 @@ mod tests {
     #[test]
     fn percentile_scaling_spreads_the_bulk_and_clamps_outliers_to_the_border() {
         let coords = blobs(1000);
-        let positions = scatter_positions(&coords, 1000, 50, 1.0, 0.0);
-        assert_eq!(positions[0], (950.0, 50.0), "the outlier is clamped onto the border");
-        assert!(positions.iter().all(|&(x, y)| (50.0..=950.0).contains(&x) && (50.0..=950.0).contains(&y)));
+        let positions = scatter_unit(&coords, 1.0, 0.0);
+        assert_eq!(positions[0], (1.0, 0.0), "the outlier is clamped onto the border");
+        assert!(positions.iter().all(|&(x, y)| (0.0..=1.0).contains(&x) && (0.0..=1.0).contains(&y)));
         // Min-max scaling would squeeze the other 999 points into under 3% of the width.
         let xs: Vec<f32> = positions[1..].iter().map(|p| p.0).collect();
         let spread = xs.iter().cloned().fold(f32::MIN, f32::max) - xs.iter().cloned().fold(f32::MAX, f32::min);
-        assert!(spread >= 880.0, "the bulk spans the canvas: {spread}");
+        assert!(spread >= 0.98, "the bulk spans the canvas: {spread}");
         // Spread moves each item towards its rank, keeping the order along each axis.
-        let spread = scatter_positions(&coords, 1000, 50, 1.0, 0.5);
+        let spread = scatter_unit(&coords, 1.0, 0.5);
         for d in [0, 1] {
             let coordinate = |p: &(f32, f32)| if d == 0 { p.0 } else { p.1 };
             let mut by_map: Vec<usize> = (0..coords.len()).collect();

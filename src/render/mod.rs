@@ -12,6 +12,7 @@ use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use plotters::prelude::*;
 
 pub(crate) mod canvas;
+pub(crate) mod html;
 
 use rand::seq::SliceRandom;
 
@@ -19,7 +20,8 @@ use crate::compute::rng::seeded;
 use crate::config::RenderConfig;
 use crate::data::ImageSet;
 use crate::encoder::train::{LayerStats, Stage, TrainingLog};
-use crate::run::{CANVAS_FILE, CLUSTERS_FILE, MAP_CLUSTERS_FILE, MAP_LABELS_FILE, RunFolder};
+use crate::map::knn::Neighbours;
+use crate::run::{CANVAS_FILE, CLUSTERS_FILE, MAP_CLUSTERS_FILE, MAP_HTML_FILE, MAP_LABELS_FILE, RunFolder};
 
 /// The family name the embedded font is registered under.
 pub(crate) const FONT: &str = "sans-serif";
@@ -307,13 +309,16 @@ where
     picture.save_with_format(path, image::ImageFormat::Png).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The pictures of the map: the sprite canvas, the same framed by cluster with a legend, and
-/// the scatter charts by cluster and (when there are labels) by label.
+/// The pictures of the map: the sprite canvas, the same framed by cluster with a legend, the
+/// scatter charts by cluster and (when there are labels) by label, and (`render.html`) the
+/// interactive map, which shows each item's `neighbours`.
 pub(crate) fn save_map_pictures(
     folder: &RunFolder,
+    title: &str,
     images: &ImageSet,
     coords: &[[f32; 2]],
     clusters: &[usize],
+    neighbours: &Neighbours,
     render_config: &RenderConfig,
 ) -> Result<MapPictures> {
     let placement = canvas::place(coords, render_config);
@@ -339,6 +344,10 @@ pub(crate) fn save_map_pictures(
             &folder.path(MAP_LABELS_FILE),
         )?;
         files.push(MAP_LABELS_FILE);
+    }
+    if render_config.html {
+        folder.write(MAP_HTML_FILE, html::map_page(title, images, coords, clusters, neighbours, render_config)?)?;
+        files.push(MAP_HTML_FILE);
     }
     Ok(MapPictures { files, coverage })
 }

@@ -27,6 +27,29 @@ struct MapRow<'a> {
     source: &'a str,
 }
 
+/// The map's part of one row of `map.csv`, as read back.
+#[derive(Deserialize)]
+struct MapPoint {
+    x: f32,
+    y: f32,
+    cluster: usize,
+}
+
+/// Reads `map.csv` back: every item's map position and cluster.
+pub(crate) fn read_map_csv(path: &Path) -> Result<(Vec<[f32; 2]>, Vec<usize>)> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (mut coords, mut clusters) = (Vec::new(), Vec::new());
+    for (line, row) in reader.deserialize::<MapPoint>().enumerate() {
+        let row = row.with_context(|| format!("{} line {}: malformed record", path.display(), line + 2))?;
+        if !(row.x.is_finite() && row.y.is_finite()) {
+            anyhow::bail!("{} line {}: the map position is not finite", path.display(), line + 2);
+        }
+        coords.push([row.x, row.y]);
+        clusters.push(row.cluster);
+    }
+    Ok((coords, clusters))
+}
+
 /// Reads `items.csv` back.
 pub(crate) fn read_items_csv(path: &Path) -> Result<Vec<Item>> {
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -76,5 +99,8 @@ mod tests {
         let text = String::from_utf8(map_csv(&[[0.5, -1.0], [2.0, 3.25]], &[1, 0], &items).unwrap()).unwrap();
         assert_eq!(text.lines().next(), Some("index,x,y,cluster,label,source"));
         assert_eq!(text.lines().nth(2), Some("1,2.0,3.25,0,,b.png"));
+        let map = dir.path().join("map.csv");
+        std::fs::write(&map, text).unwrap();
+        assert_eq!(read_map_csv(&map).unwrap(), (vec![[0.5, -1.0], [2.0, 3.25]], vec![1, 0]));
     }
 }

@@ -31,5 +31,7 @@ pub(crate) const MAP_LABELS_FILE: &str = "map_labels.png";
 pub(crate) const NEIGHBOURS_FILE: &str = "neighbours.png";
 pub(crate) const TRAINING_CHART_FILE: &str = "training.png";
 pub(crate) const FILTERS_FILE: &str = "filters.png";
+/// The interactive map, one self-contained page.
+pub(crate) const MAP_HTML_FILE: &str = "map.html";
 /// `hebb eval`'s scores.
 pub(crate) const EVAL_FILE: &str = "eval.json";

@@ -7,4 +7,5 @@ mod data_loading;
 mod encode_cli;
 mod gpu_twin;
 mod hopfield_cli;
+mod map_html;
 mod map_layout;

@@ -12,7 +12,8 @@ use crate::compute::device::{ComputeDevice, is_wgpu};
 use crate::config::{ClusterConfig, ColorMode, EncodeConfig, MapConfig};
 use crate::data::{ImageSet, Item};
 use crate::encoder::features::Features;
-use crate::map::pipeline::{self, Layout};
+use crate::map::knn;
+use crate::map::pipeline::{self, Layout, TOP_K};
 use crate::map::{self, cluster};
 use crate::render;
 use crate::run::{Run, RunFolder};
@@ -116,7 +117,22 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         Some(images) => {
             // Rendered into a run folder that is never committed: dropping it removes the files.
             let folder = RunFolder::create(&std::env::temp_dir().join("hebb-bench-map"))?;
-            Some(timed(|| render::save_map_pictures(&folder, images, &coords, &ours_clusters, &config.render))?.1)
+            let neighbours = knn::drop_self(&stage.with_self.truncate(TOP_K + 1));
+            let title = &input.source;
+            Some(
+                timed(|| {
+                    render::save_map_pictures(
+                        &folder,
+                        title,
+                        images,
+                        &coords,
+                        &ours_clusters,
+                        &neighbours,
+                        &config.render,
+                    )
+                })?
+                .1,
+            )
         }
         None => None,
     };

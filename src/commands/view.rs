@@ -1,0 +1,28 @@
+//! `hebb view`: writes (or rewrites) a finished run's interactive map, `map.html`, from its
+//! features, map and clusters, without encoding anything again.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+
+use crate::compute::device::ComputeDevice;
+use crate::map::knn;
+use crate::map::pipeline::TOP_K;
+use crate::render::html::map_page;
+use crate::run::items::read_map_csv;
+use crate::run::{MAP_FILE, MAP_HTML_FILE, Run, write_atomically};
+
+/// Writes `map.html` into the run's folder and returns its path.
+pub(crate) fn run(run: &Run, device: &ComputeDevice, quiet: bool) -> Result<PathBuf> {
+    let images = run.load_images(quiet)?;
+    let (coords, clusters) = read_map_csv(&run.dir.join(MAP_FILE))?;
+    if coords.len() != run.items.len() {
+        bail!("{} has {} rows for the run's {} items", MAP_FILE, coords.len(), run.items.len());
+    }
+    let width = (TOP_K + 1).min(run.features.rows);
+    let neighbours = knn::drop_self(&knn::search_all(&run.features, width, &device.device, quiet)?);
+    let page = map_page(&run.config.name, &images, &coords, &clusters, &neighbours, &run.config.render)?;
+    let path = run.dir.join(MAP_HTML_FILE);
+    write_atomically(&path, page.as_bytes())?;
+    Ok(path)
+}

@@ -1,0 +1,191 @@
+//! `map.html`: the interactive map of a run, one self-contained file. The page and its WebGL
+//! viewer are ours (`map.html` beside this file); this module fills in the data: both layouts
+//! (the map and the grid) in unit coordinates, labels, clusters, sources, every item's top
+//! neighbours with their similarities, and the sprite atlases.
+//!
+//! The atlases are embedded as data URIs, not written beside the page: a page opened from
+//! `file://` may draw a sibling image but not upload it to WebGL (browsers treat it as another
+//! origin). There are two levels of detail, small sprites for the zoomed-out view and larger
+//! ones (while the total stays within [`HIGH_LEVEL_BUDGET`] pixels) for close-ups; further out
+//! the page draws coloured squares.
+
+use std::io::Cursor;
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use image::imageops::FilterType;
+use image::{ImageFormat, RgbaImage};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::canvas::unit_layout;
+use super::{group_colour, item_image};
+use crate::config::{CanvasLayout, ColorMode, RenderConfig};
+use crate::data::{ImageSet, label_groups};
+use crate::map::knn::Neighbours;
+
+/// The page, with `/*HEBB_DATA*/` where the data goes.
+const TEMPLATE: &str = include_str!("map.html");
+
+/// Side of an atlas image, within every WebGL implementation's texture limit.
+const ATLAS_SIDE: u32 = 4096;
+
+/// Side of the sprites of the zoomed-out level.
+const LOW_SIDE: u32 = 16;
+
+/// Pixels that the close-up level may take in all: 64-px sprites up to about 11,700 items,
+/// 32-px ones up to about 46,900, none beyond.
+const HIGH_LEVEL_BUDGET: u64 = 48 << 20;
+
+/// One level of detail: sprites of `side` px, `per_row` to an atlas row, `per_atlas` to an
+/// atlas image; `rows_of` gives each image's rows.
+#[derive(Serialize)]
+struct Level {
+    side: u32,
+    per_row: u32,
+    per_atlas: usize,
+    rows_of: Vec<u32>,
+    images_data: Vec<String>,
+}
+
+/// What the page reads.
+#[derive(Serialize)]
+struct PageData {
+    title: String,
+    sources: Vec<String>,
+    labels: Vec<String>,
+    label: Vec<usize>,
+    cluster: Vec<usize>,
+    cluster_names: Vec<String>,
+    palette: Vec<[u8; 3]>,
+    map: Vec<f32>,
+    map_sprite: f32,
+    grid: Vec<f32>,
+    grid_sprite: f32,
+    k: usize,
+    neighbours: Vec<i64>,
+    similarities: Vec<f32>,
+    atlases: Vec<Level>,
+}
+
+/// The sides of the levels of detail for `n` images of `side` px.
+fn level_sides(n: usize, side: u32) -> Vec<u32> {
+    let low = LOW_SIDE.min(side);
+    let high =
+        [64, 32].into_iter().map(|s: u32| s.min(side)).find(|&s| n as u64 * (s as u64).pow(2) <= HIGH_LEVEL_BUDGET);
+    match high {
+        Some(high) if high > low => vec![low, high],
+        _ => vec![low],
+    }
+}
+
+/// One level's atlas images, encoded as data URIs (PNG when the images have alpha, else JPEG).
+fn atlas_level(images: &ImageSet, side: u32) -> Result<Level> {
+    let per_row = ATLAS_SIDE / side;
+    let per_atlas = (per_row * per_row) as usize;
+    let n = images.len();
+    let (format, mime) = if images.color == ColorMode::Rgba {
+        (ImageFormat::Png, "image/png")
+    } else {
+        (ImageFormat::Jpeg, "image/jpeg")
+    };
+    let mut rows_of = Vec::new();
+    let mut images_data = Vec::new();
+    for first in (0..n).step_by(per_atlas) {
+        let count = per_atlas.min(n - first);
+        let rows = (count as u32).div_ceil(per_row);
+        let sprites: Vec<RgbaImage> = (first..first + count)
+            .into_par_iter()
+            .map(|i| image::imageops::resize(&item_image(images, i), side, side, FilterType::Triangle))
+            .collect();
+        let mut atlas = RgbaImage::new(per_row.min(count as u32) * side, rows * side);
+        for (k, sprite) in sprites.iter().enumerate() {
+            let (column, row) = (k as u32 % per_row, k as u32 / per_row);
+            image::imageops::replace(&mut atlas, sprite, (column * side) as i64, (row * side) as i64);
+        }
+        let mut bytes = Vec::new();
+        let mut cursor = Cursor::new(&mut bytes);
+        if format == ImageFormat::Jpeg {
+            image::DynamicImage::ImageRgba8(atlas).to_rgb8().write_to(&mut cursor, format)
+        } else {
+            atlas.write_to(&mut cursor, format)
+        }
+        .context("cannot encode a sprite atlas")?;
+        rows_of.push(rows);
+        images_data.push(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes)));
+    }
+    Ok(Level { side, per_row, per_atlas, rows_of, images_data })
+}
+
+/// The page for a run's map: `coords` (the UMAP map), `clusters`, and `neighbours` (each item's
+/// top matches, itself excluded).
+pub(crate) fn map_page(
+    title: &str,
+    images: &ImageSet,
+    coords: &[[f32; 2]],
+    clusters: &[usize],
+    neighbours: &Neighbours,
+    config: &RenderConfig,
+) -> Result<String> {
+    let n = images.len();
+    let flat = |points: Vec<(f32, f32)>| points.into_iter().flat_map(|(x, y)| [x, y]).collect::<Vec<f32>>();
+    let (map, map_sprite) = unit_layout(coords, &RenderConfig { layout: CanvasLayout::Scatter, ..config.clone() });
+    let (grid, grid_sprite) = unit_layout(coords, &RenderConfig { layout: CanvasLayout::Grid, ..config.clone() });
+    let (label, labels) = if images.has_labels() { label_groups(&images.items) } else { (Vec::new(), Vec::new()) };
+    let cluster_count = clusters.iter().copied().max().map_or(0, |c| c + 1);
+    let cluster_names = (0..cluster_count).map(|c| format!("cluster {c}")).collect();
+    let k = neighbours.k;
+    let mut neighbour_ids = Vec::with_capacity(n * k);
+    let mut similarities = Vec::with_capacity(n * k);
+    for i in 0..n {
+        let (ids, sims) = neighbours.row(i);
+        neighbour_ids.extend(ids.iter().map(|&j| j as i64));
+        similarities.extend_from_slice(sims);
+    }
+    let atlases = level_sides(n, images.side as u32)
+        .into_iter()
+        .map(|side| atlas_level(images, side))
+        .collect::<Result<Vec<_>>>()?;
+    let data = PageData {
+        title: title.to_string(),
+        sources: images.items.iter().map(|i| i.source.clone()).collect(),
+        palette: (0..labels.len().max(cluster_count).max(1)).map(group_colour).collect(),
+        labels,
+        label,
+        cluster: clusters.to_vec(),
+        cluster_names,
+        map: flat(map),
+        map_sprite,
+        grid: flat(grid),
+        grid_sprite,
+        k,
+        neighbours: neighbour_ids,
+        similarities,
+        atlases,
+    };
+    // `</` would end the script element that holds the data.
+    let json = serde_json::to_string(&data)?.replace("</", "<\\/");
+    Ok(TEMPLATE.replacen("/*HEBB_DATA*/", &json, 1).replacen(
+        "<title>hebb map</title>",
+        &format!("<title>hebb map: {}</title>", html_escape(title)),
+        1,
+    ))
+}
+
+/// `text` safe inside HTML.
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_of_detail_follow_the_item_count() {
+        assert_eq!(level_sides(1_911, 96), vec![16, 64]);
+        assert_eq!(level_sides(30_000, 96), vec![16, 32]);
+        assert_eq!(level_sides(100_000, 64), vec![16]);
+        assert_eq!(level_sides(500, 12), vec![12]);
+    }
+}

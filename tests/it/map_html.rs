@@ -1,0 +1,99 @@
+//! `map.html` on a tiny run, in a real browser: headless Chromium loads it from `file://` with no
+//! console errors, draws something, and answers a scripted hover, search and selection through
+//! the page's test hook (`?selftest`, which writes its report into the page).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{hebb, write_sheet, write_tiny_config};
+
+/// The Chromium on the PATH, if any.
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs headless Chromium on `url` with `args`, killing it after two minutes; returns stdout.
+fn headless(browser: &Path, profile: &Path, args: &[&str], url: &str) -> String {
+    let mut child = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--enable-unsafe-swiftshader", "--window-size=900,700"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--virtual-time-budget=20000"])
+        .args(args)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            child.kill().unwrap();
+            panic!("chromium did not finish within two minutes on {url}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    out
+}
+
+#[test]
+fn map_html_loads_draws_and_answers_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    let sprites = write_sheet(&sheet, 4, 3, 8);
+    let config = write_tiny_config(dir.path(), &sheet, "");
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = dir.path().join("outputs/tiny/map.html");
+    assert!(page.is_file(), "hebb encode writes map.html");
+
+    // `hebb view` writes it again for a finished run and prints its path.
+    std::fs::remove_file(&page).unwrap();
+    let out = hebb(&["view", "--run", "outputs/tiny", "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        Path::new("outputs/tiny").join("map.html").to_str().unwrap()
+    );
+    assert!(page.is_file());
+
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "CI installs chromium; it is not on the PATH");
+        eprintln!(
+            "note: chromium is not installed (apt-get install chromium); the browser half of this test is skipped"
+        );
+        return;
+    };
+    let url = format!("file://{}", page.display());
+    let profile = dir.path().join("profile");
+
+    let dom = headless(&browser, &profile, &["--dump-dom"], &format!("{url}?selftest=1"));
+    let report = dom
+        .split("<pre id=\"selftest\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| panic!("the page wrote no self-test report: {dom:.2000}"));
+    let report: serde_json::Value = serde_json::from_str(&report.replace("&amp;", "&")).unwrap();
+    assert_eq!(report["errors"], serde_json::json!([]), "console errors: {report}");
+    assert_eq!(report["count"], sprites, "{report}");
+    let probe = sprites / 2;
+    assert_eq!(report["hover"], probe, "hovering over item {probe} finds it: {report}");
+    let panel = report["panel"].as_str().unwrap();
+    assert!(panel.starts_with(&format!("#{probe} ")) && panel.contains("sheet.png#"), "{panel}");
+    assert_eq!(report["search"], true, "searching for its source finds it: {report}");
+    assert_eq!(report["selected"], sprites, "a box over the whole view selects every item: {report}");
+
+    let shot = dir.path().join("shot.png");
+    headless(&browser, &profile, &[&format!("--screenshot={}", shot.display())], &url);
+    let picture = image::open(&shot).unwrap().to_rgb8();
+    let background = image::Rgb([22u8, 22, 28]);
+    let drawn = picture.pixels().filter(|p| **p != background).count() as f64 / picture.pixels().len() as f64;
+    assert!(drawn > 0.05, "the screenshot is nearly blank: {:.1}% drawn", drawn * 100.0);
+}
