@@ -9,6 +9,8 @@
 //!
 //! Both are twins of the plain tensor path in [`super::lateral`]; the tests compare them.
 
+use std::mem::MaybeUninit;
+
 use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
 use burn::backend::{Flex, Wgpu};
 use burn::cubecl::CubeCount;
@@ -114,20 +116,22 @@ fn scalar(value: f64, device: &burn::tensor::Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(vec![value as f32], [1]), device)
 }
 
-/// The output buffer, shared by the block tasks, each of which writes only its own two blocks.
-struct BlockWriter(*mut f32);
+/// The output buffer, not yet initialised, shared by the block tasks, each of which writes only
+/// its own two blocks.
+struct BlockWriter(*mut MaybeUninit<f32>);
 // SAFETY: tasks write disjoint elements (block (I, J) and its mirror (J, I), I ≤ J, are each
 // written by one task only) and the buffer outlives the parallel loop.
 unsafe impl Send for BlockWriter {}
 unsafe impl Sync for BlockWriter {}
 
 impl BlockWriter {
-    /// The `len` output values from `start` on.
+    /// The `len` output slots from `start` on.
     ///
     /// # Safety
-    /// `start + len` ≤ n², and no other task writes any of these values while the slice lives.
+    /// `start + len` ≤ the buffer's capacity, and no other task touches any of these slots while
+    /// the slice lives. (The slots may be uninitialised: the slice is of `MaybeUninit`.)
     #[allow(clippy::mut_from_ref)]
-    unsafe fn run(&self, start: usize, len: usize) -> &mut [f32] {
+    unsafe fn run(&self, start: usize, len: usize) -> &mut [MaybeUninit<f32>] {
         unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
     }
 }
@@ -156,12 +160,12 @@ const LANES: usize = 8;
 
 /// `out[t] = weights[t] + delta(t)` over one contiguous run, with Σ|delta| and Σ out².
 #[inline(always)]
-fn apply_run(weights: &[f32], out: &mut [f32], delta: impl Fn(usize) -> f32) -> UpdateSums {
+fn apply_run(weights: &[f32], out: &mut [MaybeUninit<f32>], delta: impl Fn(usize) -> f32) -> UpdateSums {
     let (mut magnitudes, mut squares) = ([0.0f32; LANES], [0.0f32; LANES]);
     for (t, (w, o)) in weights.iter().zip(out.iter_mut()).enumerate() {
         let d = delta(t);
         let updated = w + d;
-        *o = updated;
+        o.write(updated);
         magnitudes[t % LANES] += d.abs();
         squares[t % LANES] += updated * updated;
     }
@@ -189,7 +193,7 @@ pub(crate) fn symmetric_update(
     let tasks: Vec<(usize, usize, usize)> =
         (0..count).flat_map(|m| (0..blocks).flat_map(move |i| (i..blocks).map(move |j| (m, i, j)))).collect();
     let mut updated: Vec<f32> = Vec::with_capacity(count * n * n);
-    let out = BlockWriter(updated.as_mut_ptr());
+    let out = BlockWriter(updated.spare_capacity_mut().as_mut_ptr());
     let out = &out;
     let partial_sums: Vec<UpdateSums> = tasks
         .par_iter()
@@ -234,7 +238,8 @@ pub(crate) fn symmetric_update(
             },
         )
         .collect();
-    // SAFETY: the blocks and their mirrors cover every one of the count · n² values exactly once.
+    // SAFETY: the blocks and their mirrors wrote every one of the count · n² slots (exactly once),
+    // so the first count · n² elements are initialised.
     unsafe { updated.set_len(count * n * n) };
     (updated, partial_sums.into_iter().fold(UpdateSums::default(), UpdateSums::add))
 }
