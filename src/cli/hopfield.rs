@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use super::DeviceArgs;
 use crate::compute::device;
 use crate::config::check_folder_name;
+use crate::data::embedded::{MNIST_IMAGES, MNIST_LABELS};
 use crate::hopfield::capacity::{self, CapacitySettings};
 use crate::hopfield::dynamics::{Attractor, Dynamics};
 use crate::hopfield::network::{self, PatternSource};
@@ -41,8 +42,9 @@ pub(crate) struct CapacityArgs {
     /// Neurons N (random patterns).
     #[arg(long, default_value_t = 1000)]
     pub neurons: usize,
-    /// Store MNIST digits from this IDX file instead of random patterns (N = --side²).
-    #[arg(long)]
+    /// Store MNIST digits from this IDX file instead of random patterns (N = --side²); `--mnist`
+    /// alone uses the shipped first 1,000 test digits.
+    #[arg(long, num_args = 0..=1, default_missing_value = MNIST_IMAGES)]
     pub mnist: Option<PathBuf>,
     /// Side the digits are resized to, with --mnist.
     #[arg(long, default_value_t = 28)]
@@ -139,11 +141,11 @@ pub(crate) struct RecallArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct TableArgs {
-    /// MNIST IDX image file (raw or .gz).
-    #[arg(long)]
+    /// MNIST IDX image file (raw or .gz); by default the shipped first 1,000 test digits.
+    #[arg(long, default_value = MNIST_IMAGES)]
     pub mnist: PathBuf,
     /// The matching IDX label file.
-    #[arg(long)]
+    #[arg(long, default_value = MNIST_LABELS)]
     pub labels: PathBuf,
     #[arg(long, default_value_t = 28)]
     pub side: u32,

@@ -1,5 +1,6 @@
 //! The data compiled into the binary: the default Twemoji sheet and its labels, so that
-//! `hebb encode` with no arguments runs from any folder.
+//! `hebb encode` with no arguments runs from any folder, and MNIST's first 1,000 test digits, the
+//! Hopfield experiments' default.
 
 use std::path::Path;
 
@@ -7,7 +8,14 @@ use std::path::Path;
 const FILES: &[(&str, &[u8])] = &[
     ("data/emoji-twitter/sheet_32.png", include_bytes!("../../data/emoji-twitter/sheet_32.png")),
     ("data/emoji-twitter/labels.csv", include_bytes!("../../data/emoji-twitter/labels.csv")),
+    (MNIST_IMAGES, include_bytes!("../../data/mnist/t10k-1000-images-idx3-ubyte.gz")),
+    (MNIST_LABELS, include_bytes!("../../data/mnist/t10k-1000-labels-idx1-ubyte.gz")),
 ];
+
+/// MNIST's first 1,000 test digits, shipped in `data/mnist` and embedded.
+pub const MNIST_IMAGES: &str = "data/mnist/t10k-1000-images-idx3-ubyte.gz";
+/// Their labels.
+pub const MNIST_LABELS: &str = "data/mnist/t10k-1000-labels-idx1-ubyte.gz";
 
 /// The embedded contents of `path`, when it names one of the embedded files.
 pub(crate) fn file(path: &Path) -> Option<&'static [u8]> {

@@ -241,3 +241,22 @@ fn store_then_recall_reports_attractors_and_mixtures() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("pattern 9 does not exist"), "{stderr}");
 }
+
+#[test]
+fn table_and_capacity_default_to_the_shipped_digits_from_any_folder() {
+    // The shipped subset is compiled into the binary, so an empty folder is enough.
+    let dir = tempfile::tempdir().unwrap();
+    let out = hebb(
+        &["hopfield", "table", "--max-digits", "2", "--sweeps", "1", "--name", "t", "--device", "cpu"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("outputs/t").is_dir());
+    let out = hebb(
+        &["hopfield", "capacity", "--mnist", "--side", "16", "--loads", "0.05", "--rules", "hebbian", "--name", "c"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("0.050") && table.contains("13"), "13 digits stored at load 0.05 of N = 256: {table}");
+}
