@@ -3,7 +3,7 @@
 //! directly in `root` have none. Decoding runs in parallel; a file that cannot be decoded is
 //! skipped, counted and named in a warning.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::compute::rng::seeded;
@@ -71,23 +71,56 @@ fn list_files(root: &Path) -> Result<Vec<(PathBuf, Option<String>)>> {
         bail!("image folder {} does not exist or is not a folder{hint}", root.display());
     }
     let mut files = Vec::new();
+    let mut walk = Walk::default();
+    walk.enter(root)?;
     for entry in read_dir_sorted(root)? {
         if entry.is_dir() {
+            if !walk.enter(&entry)? {
+                continue;
+            }
             let label = entry.file_name().map(|n| n.to_string_lossy().into_owned());
             let mut below = Vec::new();
-            collect_images(&entry, &mut below)?;
+            collect_images(&entry, &mut below, &mut walk)?;
             files.extend(below.into_iter().map(|path| (path, label.clone())));
         } else if is_image(&entry) {
             files.push((entry, None));
         }
     }
+    if walk.repeated > 0 {
+        log::warn!(
+            "{} folder link(s) under {} lead to folders already read (a loop or a duplicate); each folder is read once",
+            walk.repeated,
+            root.display()
+        );
+    }
     Ok(files)
 }
 
-fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// The real folders a listing has entered, so that symbolic links that loop back (or lead to a
+/// folder read elsewhere) are followed once.
+#[derive(Default)]
+struct Walk {
+    visited: HashSet<PathBuf>,
+    /// Folders skipped because their real path was already read.
+    repeated: usize,
+}
+
+impl Walk {
+    /// Whether `dir` is a folder not read yet; records it.
+    fn enter(&mut self, dir: &Path) -> Result<bool> {
+        let real = dir.canonicalize().with_context(|| format!("cannot resolve folder {}", dir.display()))?;
+        let new = self.visited.insert(real);
+        self.repeated += usize::from(!new);
+        Ok(new)
+    }
+}
+
+fn collect_images(dir: &Path, out: &mut Vec<PathBuf>, walk: &mut Walk) -> Result<()> {
     for entry in read_dir_sorted(dir)? {
         if entry.is_dir() {
-            collect_images(&entry, out)?;
+            if walk.enter(&entry)? {
+                collect_images(&entry, out, walk)?;
+            }
         } else if is_image(&entry) {
             out.push(entry);
         }

@@ -148,6 +148,24 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
 }
 
 #[test]
+fn folder_links_that_loop_are_followed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("train");
+    let class = root.join("class0");
+    std::fs::create_dir_all(&class).unwrap();
+    for name in ["a.png", "b.png", "c.png"] {
+        RgbImage::from_pixel(8, 8, Rgb([90, 90, 90])).save(class.join(name)).unwrap();
+    }
+    // class0/loop -> .. and class0/again -> . : without the check, the walk never ends.
+    std::os::unix::fs::symlink("..", class.join("loop")).unwrap();
+    std::os::unix::fs::symlink(".", class.join("again")).unwrap();
+    // class1 -> class0: another label for the same folder, read once.
+    std::os::unix::fs::symlink("class0", root.join("class1")).unwrap();
+    let set = folder::load(&folder_config(root), 8, ColorMode::Rgb, true).unwrap();
+    assert_eq!(set.len(), 3, "each real image once: {:?}", set.items);
+}
+
+#[test]
 fn folder_errors_name_the_folder() {
     let dir = tempfile::tempdir().unwrap();
     let err = format!(
