@@ -5,4 +5,4 @@ pub mod device;
 pub(crate) mod hash;
 pub(crate) mod matmul;
 pub(crate) mod rng;
-pub(crate) mod wgsl;
+pub mod wgsl;

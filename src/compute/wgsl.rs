@@ -1,4 +1,7 @@
-//! Our WGSL kernels (the files in `shaders/`) as kernels burn's wgpu runtime can launch.
+//! Our WGSL kernels (the files in `shaders/`) as kernels burn's wgpu runtime can launch, and the
+//! per-thread launch counts that the twin tests read to prove a kernel really ran.
+
+use std::cell::Cell;
 
 use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate};
 use burn::cubecl::CubeCount;
@@ -10,6 +13,22 @@ use burn::tensor::{DType, Shape};
 pub(crate) struct WgslKernel {
     pub name: &'static str,
     pub source: &'static str,
+    /// Its place in [`KERNELS`] and in the launch counts.
+    pub index: usize,
+}
+
+/// The names of our kernels, in their `index` order.
+pub const KERNELS: [&str; 4] = ["hebbian_update", "hopfield_async_sweep", "umap_layout_epoch", "hopfield_sync_step"];
+
+thread_local! {
+    /// Launches of each kernel from this thread.
+    static LAUNCHES: [Cell<usize>; KERNELS.len()] = Default::default();
+}
+
+/// How many times this thread has launched the kernel named `name` (one of [`KERNELS`]); 0 for
+/// an unknown name.
+pub fn launch_count(name: &str) -> usize {
+    KERNELS.iter().position(|&k| k == name).map_or(0, |i| LAUNCHES.with(|counts| counts[i].get()))
 }
 
 impl KernelSource for WgslKernel {
@@ -28,19 +47,19 @@ impl KernelSource for WgslKernel {
 
 /// `shaders/hebbian_update.wgsl`.
 pub(crate) const HEBBIAN_UPDATE: WgslKernel =
-    WgslKernel { name: "hebbian_update", source: include_str!("../../shaders/hebbian_update.wgsl") };
+    WgslKernel { name: KERNELS[0], source: include_str!("../../shaders/hebbian_update.wgsl"), index: 0 };
 
 /// `shaders/hopfield_async_sweep.wgsl`.
 pub(crate) const HOPFIELD_ASYNC_SWEEP: WgslKernel =
-    WgslKernel { name: "hopfield_async_sweep", source: include_str!("../../shaders/hopfield_async_sweep.wgsl") };
+    WgslKernel { name: KERNELS[1], source: include_str!("../../shaders/hopfield_async_sweep.wgsl"), index: 1 };
 
 /// `shaders/umap_layout_epoch.wgsl`.
 pub(crate) const UMAP_LAYOUT_EPOCH: WgslKernel =
-    WgslKernel { name: "umap_layout_epoch", source: include_str!("../../shaders/umap_layout_epoch.wgsl") };
+    WgslKernel { name: KERNELS[2], source: include_str!("../../shaders/umap_layout_epoch.wgsl"), index: 2 };
 
 /// `shaders/hopfield_sync_step.wgsl`.
 pub(crate) const HOPFIELD_SYNC_STEP: WgslKernel =
-    WgslKernel { name: "hopfield_sync_step", source: include_str!("../../shaders/hopfield_sync_step.wgsl") };
+    WgslKernel { name: KERNELS[3], source: include_str!("../../shaders/hopfield_sync_step.wgsl"), index: 3 };
 
 /// Largest workgroup count along one dispatch dimension.
 const MAX_GROUPS_PER_DIMENSION: usize = 65_535;
@@ -59,14 +78,26 @@ pub(crate) fn workgroups(groups: usize) -> CubeCount {
 /// Threads per workgroup of every one-dimensional shader here (their `@workgroup_size`).
 const THREADS_1D: u32 = 256;
 
-/// Launches a one-dimensional `kernel` over `groups` workgroups ([`workgroups`]) on the device
-/// of `like`, with `buffers` bound in order.
-pub(crate) fn launch_1d(like: &CubeTensor, kernel: WgslKernel, groups: usize, buffers: Vec<BufferBinding>) {
+/// Launches `kernel` with workgroups of `cube_dim` over `count` on the device of `like`, with
+/// `buffers` bound in order, and counts the launch.
+pub(crate) fn launch(
+    like: &CubeTensor,
+    kernel: WgslKernel,
+    cube_dim: CubeDim,
+    count: CubeCount,
+    buffers: Vec<BufferBinding>,
+) {
+    LAUNCHES.with(|counts| counts[kernel.index].set(counts[kernel.index].get() + 1));
     like.client.launch(
-        Box::new(SourceKernel::new(kernel, CubeDim::new_1d(THREADS_1D))),
-        workgroups(groups),
+        Box::new(SourceKernel::new(kernel, cube_dim)),
+        count,
         KernelArguments::new().with_buffers(buffers),
     );
+}
+
+/// Launches a one-dimensional `kernel` over `groups` workgroups ([`workgroups`]) ([`launch`]).
+pub(crate) fn launch_1d(like: &CubeTensor, kernel: WgslKernel, groups: usize, buffers: Vec<BufferBinding>) {
+    launch(like, kernel, CubeDim::new_1d(THREADS_1D), workgroups(groups), buffers);
 }
 
 /// An uninitialised f32 tensor of `shape` on the device of `like`, for a kernel to write.

@@ -11,10 +11,9 @@
 
 use std::mem::MaybeUninit;
 
-use burn::backend::wgpu::{CubeDim, CubeTensor, SourceKernel, into_contiguous};
+use burn::backend::wgpu::{CubeDim, CubeTensor, into_contiguous};
 use burn::backend::{Flex, Wgpu};
 use burn::cubecl::CubeCount;
-use burn::cubecl::server::KernelArguments;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
@@ -53,17 +52,18 @@ fn shared_update_wgpu(activations: Tensor<2>, weights: Tensor<2>, scale: f32) ->
     let info = [rows as u32, n as u32, scale.to_bits()];
     let info = client.create_from_slice(bytemuck::cast_slice(&info));
 
-    let cube_dim = CubeDim::new_2d(TILE as u32, TILE as u32);
-    client.launch(
-        Box::new(SourceKernel::new(wgsl::HEBBIAN_UPDATE, cube_dim)),
+    wgsl::launch(
+        &activations,
+        wgsl::HEBBIAN_UPDATE,
+        CubeDim::new_2d(TILE as u32, TILE as u32),
         CubeCount::Static(tiles as u32, tiles as u32, 1),
-        KernelArguments::new().with_buffers(vec![
-            activations.handle.binding(),
+        vec![
+            activations.handle.clone().binding(),
             weights.handle.binding(),
             weights_out.handle.clone().binding(),
             partial.handle.clone().binding(),
             info.binding(),
-        ]),
+        ],
     );
     let weights_out = Tensor::<2>::from_primitive::<Wgpu>(weights_out);
     let sums = Tensor::<2>::from_primitive::<Wgpu>(partial).sum_dim(0).reshape([2]);

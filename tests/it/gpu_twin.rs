@@ -2,6 +2,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use hebb::compute::device::{self, DeviceChoice};
+use hebb::compute::wgsl::launch_count;
 use hebb::config::{Activation, EncoderConfig, FeaturesConfig, FilterMode, LateralMode, Normalise, TrainingConfig};
 use hebb::encoder::HebbianEncoder;
 use hebb::encoder::filters::update_filters;
@@ -62,7 +63,11 @@ fn wgpu_and_cpu_features_agree() {
         },
         EncoderConfig { whiten: true, normalise: Normalise::Spatial, ..learned },
     ] {
+        let launched = launch_count("hebbian_update");
         let (on_gpu, ran_on_gpu) = features_after_training(&gpu.device, &config, &set);
+        if config.lateral == LateralMode::Shared {
+            assert!(launch_count("hebbian_update") > launched, "the shared lateral rule ran the WGSL kernel");
+        }
         let (on_cpu, ran_on_cpu) = features_after_training(&cpu.device, &config, &set);
         assert!(ran_on_gpu && !ran_on_cpu, "the GPU run computed on wgpu, the CPU run on flex");
         let gap = relative_gap(&on_gpu, &on_cpu);
@@ -122,8 +127,13 @@ fn wgpu_and_cpu_hebbian_updates_agree() {
             let weights = update.weights.into_data().try_into_vec::<f32>().unwrap();
             (weights, update.delta_mean_abs.into_scalar::<f32>(), update.norm.into_scalar::<f32>())
         };
+        let launched = launch_count("hebbian_update");
         let (gpu_w, gpu_delta, gpu_norm) = run(&gpu.device);
+        if mode == LateralMode::Shared {
+            assert_eq!(launch_count("hebbian_update"), launched + 1, "the shared rule ran the WGSL kernel on wgpu");
+        }
         let (cpu_w, cpu_delta, cpu_norm) = run(&Device::flex());
+        assert_eq!(launch_count("hebbian_update"), launched + usize::from(mode == LateralMode::Shared), "none on flex");
         let gap = relative_gap(&gpu_w, &cpu_w);
         assert!(gap <= 1e-5, "{mode:?} lr {lr}: weights differ by {gap}");
         assert!((gpu_delta - cpu_delta).abs() <= 1e-5 * cpu_delta.abs(), "{mode:?}: {gpu_delta} vs {cpu_delta}");
@@ -186,8 +196,13 @@ fn wgpu_and_cpu_synchronous_recall_agree() {
         for k in 0..probes {
             cues.extend(flip_fraction(patterns.pattern(k % p), 0.25, 40 + k as u64).unwrap());
         }
+        let launched = launch_count("hopfield_sync_step");
         let on_gpu = recall_sync(&on_gpu_w, &cues, n, 20).unwrap();
+        // One launch per step up to 8 probes; a matrix product beyond.
+        let want = if probes <= 8 { launched + on_gpu.1 } else { launched };
+        assert_eq!(launch_count("hopfield_sync_step"), want, "{probes} probes: kernel launches");
         let on_cpu = recall_sync(&on_cpu_w, &cues, n, 20).unwrap();
+        assert_eq!(launch_count("hopfield_sync_step"), want, "none on flex");
         assert_eq!(on_gpu.1, on_cpu.1, "{probes} probes: steps");
         assert_eq!(on_gpu.0, on_cpu.0, "{probes} probes: final states");
         assert!(on_cpu.1 >= 2, "the cues needed repairing");
@@ -212,8 +227,12 @@ fn wgpu_and_cpu_asynchronous_recall_agree() {
     // Metropolis, annealed from T = 0.5 to 0.05 over 8 sweeps.
     let annealed = Schedule::new(300, 8, 9, 0.5, 0.05);
     for (rule, schedule) in [(Rule::Hebbian, &zero), (Rule::Storkey, &zero), (Rule::Hebbian, &annealed)] {
+        let launched = launch_count("hopfield_async_sweep");
         let on_gpu = recall_async_batch(&learn(rule, &patterns, &gpu.device).unwrap(), &probes, schedule).unwrap();
+        assert!(launch_count("hopfield_async_sweep") > launched, "{rule:?}: the WGSL sweep ran");
+        let launched = launch_count("hopfield_async_sweep");
         let on_cpu = recall_async_batch(&learn(rule, &patterns, &Device::flex()).unwrap(), &probes, schedule).unwrap();
+        assert_eq!(launch_count("hopfield_async_sweep"), launched, "none on flex");
         assert_eq!(on_gpu.1, on_cpu.1, "{rule:?}: sweeps");
         assert_eq!(on_gpu.0, on_cpu.0, "{rule:?}: final states");
         assert!(on_cpu.1.iter().all(|&s| s >= 2), "the cues needed repairing");

@@ -66,7 +66,9 @@ fn gpu_layout_separates_blobs_as_well_as_the_cpu_twin() {
     let gpu = hebb::compute::device::select(hebb::compute::device::DeviceChoice::Gpu).expect("a wgpu adapter");
     let (features, labels) = blobs(5, 30);
     let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
+    let launched = hebb::compute::wgsl::launch_count("umap_layout_epoch");
     let on_gpu = layout_on(&features, &config, &gpu.device);
+    assert_eq!(hebb::compute::wgsl::launch_count("umap_layout_epoch"), launched + 200, "one WGSL launch per epoch");
     assert!(on_gpu.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
     assert_separated(&features, &labels, &on_gpu);
     assert_separated(&features, &labels, &layout(&features, &config));
