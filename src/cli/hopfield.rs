@@ -263,7 +263,11 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
                 rule: args.rule,
                 dynamics: args.dynamics,
                 max_iterations: args.max_iterations,
-                beta: args.beta,
+                beta: if args.beta.is_finite() && args.beta > 0.0 {
+                    args.beta
+                } else {
+                    bail!("--beta: expected a positive number, got {}", args.beta)
+                },
                 temperature: (args.temperature, args.final_temperature),
                 patience: args.patience,
                 seed: args.seed,

@@ -96,6 +96,8 @@ fn sample_items(len: usize, count: usize, seed: u64) -> Vec<usize> {
 /// Runs the whole `encode` pipeline for a validated config.
 pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
     let mut clock = Stopwatch::new();
+    // Created first, so that an output folder that cannot be written fails before any work.
+    let folder = RunFolder::create(&config.run_dir())?;
     let images = data::load(&config.data, quiet)?;
     if images.len() < 3 {
         bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
@@ -127,7 +129,6 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let coords = stage.layout.expect("the layout was asked for").coords;
     let clusters = stage.clusters;
 
-    let folder = RunFolder::create(&config.run_dir())?;
     let spinner = progress::spinner("rendering", quiet);
     let render_config = &config.render;
     let pictures =

@@ -65,7 +65,7 @@ pub(crate) fn query(run: &Run, target: &QueryTarget, top: usize, device: &Comput
         }
         QueryTarget::Image(path) => (encode_image(run, path, device)?, None),
     };
-    let wanted = (top + exclude.is_some() as usize).min(run.features.rows);
+    let wanted = top.saturating_add(exclude.is_some() as usize).min(run.features.rows);
     let found = knn::search(&vector, &run.features, wanted, &device.device, true)?;
     let (ids, sims) = found.row(0);
     Ok(ids

@@ -24,7 +24,13 @@ impl SheetGrid {
     /// Fits the geometry to a sheet of `width x height` pixels; an error when it does not divide
     /// the sheet into whole cells.
     pub(crate) fn fit(width: u32, height: u32, tile: u32, border: u32, path: &Path) -> Result<Self> {
-        let pitch = tile + 2 * border;
+        let Some(pitch) = border.checked_mul(2).and_then(|b| b.checked_add(tile)) else {
+            bail!(
+                "sprite sheet {}: tile_size {tile} + 2 x border {border} is too large a cell; check \
+                 `data.sheet.tile_size` and `data.sheet.border`",
+                path.display()
+            );
+        };
         if !width.is_multiple_of(pitch) || !height.is_multiple_of(pitch) || width < pitch || height < pitch {
             bail!(
                 "sprite sheet {} is {width} x {height} px, which is not a whole number of {pitch}-px cells \
@@ -148,7 +154,16 @@ fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), 
         };
         let label = record.get(label_at).unwrap_or("").to_string();
         let included = filters.iter().all(|&(at, value)| record.get(at) == Some(value));
-        labels.insert((number(column_at)?, number(row_at)?), LabelRow { label, included });
+        let cell = (number(column_at)?, number(row_at)?);
+        if labels.insert(cell, LabelRow { label, included }).is_some() {
+            bail!(
+                "{} line {}: cell ({}, {}) is labelled twice; each cell may have one row",
+                path.display(),
+                line + 2,
+                cell.0,
+                cell.1
+            );
+        }
     }
     Ok(labels)
 }

@@ -111,6 +111,11 @@ pub fn learn(rule: Rule, patterns: &Patterns, device: &Device) -> Result<Tensor<
             w
         }
         Rule::Daydreaming => daydream(patterns, &DaydreamSettings::default(), device)?,
+        Rule::PseudoInverse if patterns.count > patterns.len => bail!(
+            "the pseudo-inverse rule stores at most as many patterns as neurons: {} patterns of {} neurons",
+            patterns.count,
+            patterns.len
+        ),
         Rule::PseudoInverse => {
             let gram = xi.clone().matmul(xi.clone().transpose());
             let values = read_f32(gram, "the pattern overlaps")?;
@@ -228,6 +233,12 @@ mod tests {
         let rms = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
         assert!((rms - 1.0).abs() < 1e-4);
         assert_eq!(w, read(daydream(&p, &settings, &Device::flex()).unwrap()), "seeded");
+    }
+
+    #[test]
+    fn pseudo_inverse_refuses_more_patterns_than_neurons_by_saying_so() {
+        let err = learn(Rule::PseudoInverse, &Patterns::random(12, 10, 1), &Device::flex()).unwrap_err().to_string();
+        assert!(err.contains("at most as many patterns as neurons") && err.contains("12 patterns of 10"), "{err}");
     }
 
     #[test]

@@ -33,7 +33,17 @@ pub(crate) struct AccuracyTable {
 /// The first example of each digit 0..10, binarised at `side` (ink = +1, threshold at the mean).
 fn first_digits(images: &Path, labels: &Path, side: u32) -> Result<Vec<Vec<f32>>> {
     let idx = read_images(images)?;
+    let label_file = labels;
     let labels = read_labels(labels)?;
+    if labels.len() != idx.count {
+        bail!(
+            "{} has {} labels for the {} images of {}; give the label file that belongs to them",
+            label_file.display(),
+            labels.len(),
+            idx.count,
+            images.display()
+        );
+    }
     let mut digits = Vec::new();
     for digit in 0..10u8 {
         let Some(i) = labels.iter().position(|&l| l == digit) else {

@@ -163,6 +163,9 @@ fn cluster_count(config: &ClusterConfig, rows: usize) -> Result<usize> {
     if k < 1 {
         bail!("K-Means needs at least one item");
     }
+    if k < config.n_clusters {
+        log::warn!("clusters.n_clusters is {} but there are {rows} items; making {rows} clusters", config.n_clusters);
+    }
     Ok(k)
 }
 

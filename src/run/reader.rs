@@ -30,6 +30,9 @@ impl Run {
         if items.len() != rows {
             bail!("{} lists {} items but {} has {rows} rows", ITEMS_FILE, items.len(), FEATURES_FILE);
         }
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            bail!("{} row {} holds a value that is not finite ({})", FEATURES_FILE, at / dim.max(1), values[at]);
+        }
         Ok(Self { dir: dir.to_path_buf(), config, features: Features { rows, dim, values }, items })
     }
 

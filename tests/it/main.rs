@@ -6,6 +6,7 @@ mod config_errors;
 mod data_loading;
 mod encode_cli;
 mod gpu_twin;
+mod hard_edges;
 mod hopfield_cli;
 mod map_html;
 mod map_layout;

@@ -160,6 +160,13 @@ pub(crate) fn evaluate(run: &Run, device: &ComputeDevice, with_map: bool, quiet:
     if !run.items.iter().any(|i| i.label.is_some()) {
         bail!("run {} has no labels to evaluate against", run.dir.display());
     }
+    let unlabelled = run.items.iter().filter(|i| i.label.is_none()).count();
+    if unlabelled > 0 {
+        log::warn!(
+            "{unlabelled} of the run's {} items have no label; they are scored as one class, \"(none)\"",
+            run.items.len()
+        );
+    }
     let (labels, names) = label_groups(&run.items);
     let images = run.load_images(quiet)?;
     let mut baseline = run.config.clone();

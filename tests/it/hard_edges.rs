@@ -1,0 +1,101 @@
+//! Bad input found by trying it: each case gets one clear error (or a warning), never a wrong
+//! answer, a panic or a late failure.
+
+use std::process::Output;
+
+use hebb::config::ColorMode;
+use hebb::data::sheet;
+
+use crate::common::{hebb, sheet_config, write_mnist, write_sheet, write_tiny_config};
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_error(out: &Output, expected: &[&str]) {
+    let text = stderr(out);
+    assert!(!out.status.success(), "expected a failure: {text}");
+    assert!(!text.contains("panicked"), "{text}");
+    for part in expected {
+        assert!(text.contains(part), "error lacks {part:?}: {text}");
+    }
+}
+
+#[test]
+fn an_unwritable_output_folder_fails_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    write_sheet(&sheet, 2, 2, 8);
+    let config = write_tiny_config(dir.path(), &sheet, "");
+    std::fs::write(dir.path().join("outputs"), "a file where the output folder should be").unwrap();
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
+    assert_error(&out, &["outputs"]);
+    assert!(!stderr(&out).contains("loaded"), "nothing was loaded or trained: {}", stderr(&out));
+}
+
+#[test]
+fn more_clusters_than_items_warns_and_query_survives_a_huge_top() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    let sprites = write_sheet(&sheet, 3, 2, 8);
+    let config = write_tiny_config(dir.path(), &sheet, "");
+    let text = std::fs::read_to_string(&config).unwrap().replace("n_clusters = 3", "n_clusters = 50");
+    std::fs::write(&config, text).unwrap();
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("n_clusters is 50"), "{}", stderr(&out));
+
+    let out = hebb(&["query", "--run", "outputs/tiny", "--item", "0", "--top", &u64::MAX.to_string()], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.lines().count(), 2 + sprites - 1, "every other item, ranked: {table}");
+
+    // A features.npy with a NaN row is refused, not ranked first.
+    let features = dir.path().join("outputs/tiny/features.npy");
+    let mut bytes = std::fs::read(&features).unwrap();
+    let at = bytes.len() - 4;
+    bytes[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&features, bytes).unwrap();
+    let out = hebb(&["query", "--run", "outputs/tiny", "--item", "0"], dir.path());
+    assert_error(&out, &["features.npy", "not finite"]);
+}
+
+#[test]
+fn sheet_geometry_that_overflows_and_doubled_labels_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sheet.png");
+    write_sheet(&path, 2, 2, 8);
+    let mut config = sheet_config(path.clone());
+    config.tile_size = u32::MAX - 1;
+    let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
+    assert!(err.contains("too large") && err.contains("tile_size"), "{err}");
+
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(&labels, "sheet_x,sheet_y,category\n0,0,A\n1,0,B\n0,0,C\n").unwrap();
+    let mut config = sheet_config(path);
+    config.labels = Some(labels);
+    let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
+    assert!(err.contains("line 4") && err.contains("labelled twice"), "{err}");
+}
+
+#[test]
+fn hopfield_table_checks_the_label_count_and_repair_its_beta() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, labels) = (dir.path().join("images"), dir.path().join("labels"));
+    write_mnist(&images, &labels, 20, 8, false);
+    let (other_images, other_labels) = (dir.path().join("images-6"), dir.path().join("labels-6"));
+    write_mnist(&other_images, &other_labels, 6, 8, false);
+    let out = hebb(
+        &["hopfield", "table", "--mnist", "images", "--labels", "labels-6", "--max-digits", "1", "--device", "cpu"],
+        dir.path(),
+    );
+    assert_error(&out, &["labels-6", "6 labels", "20 images"]);
+
+    let picture = image::RgbaImage::from_fn(16, 16, |x, _| image::Rgba([(x * 16) as u8, 0, 0, 255]));
+    picture.save(dir.path().join("p.png")).unwrap();
+    let out = hebb(
+        &["hopfield", "repair", "--image", "p.png", "--dynamics", "dense", "--beta", "nan", "--device", "cpu"],
+        dir.path(),
+    );
+    assert_error(&out, &["--beta", "NaN"]);
+}
