@@ -30,7 +30,7 @@ macro_rules! choice {
                 match self { $(Self::$variant => $name,)+ }
             }
             fn help(self) -> &'static str {
-                match self { $(Self::$variant => $help.trim_start(),)+ }
+                match self { $(Self::$variant => $help.trim_start().trim_end_matches('.'),)+ }
             }
         }
 

@@ -40,7 +40,7 @@ pub(crate) enum Command {
     /// Write a finished run's interactive map (map.html: pan, zoom, hover for neighbours, search,
     /// select) and print its path.
     View(ViewArgs),
-    /// Score a labelled run (kNN-5 accuracy, NMI, ARI) against random-weight and pixel baselines.
+    /// Score a labelled run (kNN-5 accuracy, linear probe, NMI, ARI) against random-filter and pixel baselines.
     Eval(EvalArgs),
     /// Binary Hopfield associative memory.
     #[command(subcommand)]
