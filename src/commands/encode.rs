@@ -15,7 +15,7 @@ use crate::encoder::{features, train};
 use crate::map::knn;
 use crate::map::pipeline::{self, TOP_K};
 use crate::run::items::{items_csv, map_csv};
-use crate::run::npy::npy_f32;
+use crate::run::npy::write_npy_f32;
 use crate::run::{
     CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, FILTERS_FILE, ITEMS_FILE, MAP_FILE, NEIGHBOURS_FILE, RunFolder,
     SUMMARY_FILE, TRAINING_CHART_FILE, TRAINING_LOG_FILE,
@@ -153,7 +153,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     clock.lap("render");
 
     folder.write(CONFIG_FILE, config.to_toml()?)?;
-    folder.write(FEATURES_FILE, npy_f32(features.rows, features.dim, &features.values))?;
+    write_npy_f32(&folder.path(FEATURES_FILE), features.rows, features.dim, &features.values)?;
     folder.write(ITEMS_FILE, items_csv(&images.items)?)?;
     folder.write(MAP_FILE, map_csv(&coords, &clusters, &images.items)?)?;
     folder.write(TRAINING_LOG_FILE, log.to_csv())?;

@@ -19,7 +19,7 @@ use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig
 use crate::data::{ImageSet, folder, mnist, sheet};
 use crate::render::{self, item_image};
 use crate::run::RunFolder;
-use crate::run::npy::{npy_f32, read_npy_f32};
+use crate::run::npy::{read_npy_f32, write_npy_f32};
 
 /// Where the stored patterns come from.
 #[derive(Debug, Clone)]
@@ -152,8 +152,8 @@ pub(crate) fn store(
     let info = NetworkInfo { side, rule, binarise, sources };
     let folder = RunFolder::create(run_dir)?;
     folder.write("network.json", serde_json::to_string_pretty(&info)?)?;
-    folder.write("weights.npy", npy_f32(patterns.len, patterns.len, &weights))?;
-    folder.write("patterns.npy", npy_f32(patterns.count, patterns.len, &patterns.states))?;
+    write_npy_f32(&folder.path("weights.npy"), patterns.len, patterns.len, &weights)?;
+    write_npy_f32(&folder.path("patterns.npy"), patterns.count, patterns.len, &patterns.states)?;
     render::save_png(&overlap_heatmap(&overlap_matrix(&patterns), patterns.count)?, &folder.path("overlaps.png"))?;
     folder.commit()?;
     Ok(info)

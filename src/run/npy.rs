@@ -1,53 +1,46 @@
-//! NumPy's `.npy` format (version 1.0) for the `f32` matrices of a run folder (`features.npy`,
-//! Hopfield patterns): written whole, read back with the shape checked.
+//! NumPy's `.npy` format for the `f32` matrices of a run folder (`features.npy`, the Hopfield
+//! weights and patterns), through the npyz crate: written as a stream of values to a buffered
+//! file (no byte copy of the whole matrix), read back with the shape and type checked.
 
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use npyz::WriterBuilder;
 
-/// A little-endian `f32` matrix in NumPy's `.npy` format (version 1.0).
-pub(crate) fn npy_f32(rows: usize, cols: usize, values: &[f32]) -> Vec<u8> {
-    assert_eq!(values.len(), rows * cols, "npy_f32: shape does not match the data");
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    // magic (6) + version (2) + header length (2) + header + '\n' is a multiple of 64.
-    let unpadded = 10 + header.len() + 1;
-    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + values.len() * 4);
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
+/// Writes a `rows x cols` row-major `f32` matrix to `path` as a little-endian `.npy` file.
+pub(crate) fn write_npy_f32(path: &Path, rows: usize, cols: usize, values: &[f32]) -> Result<()> {
+    if values.len() != rows * cols {
+        bail!("{}: {} values do not make a {rows} x {cols} matrix", path.display(), values.len());
     }
-    out
+    let cannot = || format!("cannot write {}", path.display());
+    let file = File::create(path).with_context(cannot)?;
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&[rows as u64, cols as u64])
+        .writer(BufWriter::new(file))
+        .begin_nd()
+        .with_context(cannot)?;
+    writer.extend(values.iter().copied()).with_context(cannot)?;
+    writer.finish().with_context(cannot)
 }
 
-/// Reads a 2-D little-endian `f32` `.npy` file (as [`npy_f32`] writes): rows, columns, values.
+/// Reads a 2-D `f32` `.npy` file (C order): rows, columns, values.
 pub fn read_npy_f32(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let bad = || anyhow::anyhow!("{} is not a 2-D float32 .npy file", path.display());
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" || bytes[6] != 1 {
-        return Err(bad());
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let npy =
+        npyz::NpyFile::new(BufReader::new(file)).with_context(|| format!("{} is not a .npy file", path.display()))?;
+    let [rows, cols] = npy.shape()[..] else {
+        bail!("{} holds a {}-D array, expected a 2-D matrix", path.display(), npy.shape().len());
+    };
+    if npy.order() != npyz::Order::C {
+        bail!("{} is in Fortran order, expected C (row-major) order", path.display());
     }
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = bytes.get(10..10 + header_len).and_then(|h| std::str::from_utf8(h).ok()).ok_or_else(bad)?;
-    if !header.contains("'descr': '<f4'") || !header.contains("'fortran_order': False") {
-        return Err(bad());
-    }
-    let shape = header.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).ok_or_else(bad)?;
-    let dims: Vec<usize> = shape
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse().map_err(|_| bad()))
-        .collect::<Result<_>>()?;
-    let [rows, cols] = dims[..] else { return Err(bad()) };
-    let data = &bytes[10 + header_len..];
-    if data.len() != rows * cols * 4 {
-        bail!("{} announces {rows} x {cols} values but holds {} bytes", path.display(), data.len());
-    }
-    let values = data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    Ok((rows, cols, values))
+    let values: Vec<f32> = npy
+        .into_vec()
+        .with_context(|| format!("{} is not a float32 matrix of the size it announces", path.display()))?;
+    Ok((rows as usize, cols as usize, values))
 }
 
 #[cfg(test)]
@@ -55,19 +48,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn npy_header_is_aligned_and_data_follows() {
-        let bytes = npy_f32(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    fn a_matrix_reads_back_and_other_arrays_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.npy");
-        std::fs::write(&path, &bytes).unwrap();
+        write_npy_f32(&path, 2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
         assert_eq!(read_npy_f32(&path).unwrap(), (2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]));
-        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        assert_eq!((10 + header_len) % 64, 0);
-        let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-        assert!(header.contains("'shape': (2, 3)"));
-        assert!(header.ends_with('\n'));
-        let data = &bytes[10 + header_len..];
-        assert_eq!(data.len(), 24);
-        assert_eq!(f32::from_le_bytes(data[20..24].try_into().unwrap()), 6.0);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..6], b"\x93NUMPY", "NumPy's magic");
+        let header = String::from_utf8_lossy(&bytes[10..bytes.len() - 24]).into_owned();
+        assert!(header.contains("'descr': '<f4'") && header.contains("'shape': (2, 3"), "{header}");
+
+        let vector = dir.path().join("v.npy");
+        npyz::to_file_1d(&vector, vec![1.0f32, 2.0]).unwrap();
+        let err = format!("{:#}", read_npy_f32(&vector).unwrap_err());
+        assert!(err.contains("v.npy") && err.contains("1-D"), "{err}");
+        let integers = dir.path().join("i.npy");
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&[1, 2])
+            .writer(BufWriter::new(File::create(&integers).unwrap()))
+            .begin_nd()
+            .unwrap();
+        writer.extend([1i64, 2]).unwrap();
+        writer.finish().unwrap();
+        let err = format!("{:#}", read_npy_f32(&integers).unwrap_err());
+        assert!(err.contains("i.npy") && err.contains("float32"), "{err}");
+        std::fs::write(&path, b"not numpy").unwrap();
+        assert!(format!("{:#}", read_npy_f32(&path).unwrap_err()).contains("not a .npy file"));
+        assert!(write_npy_f32(&path, 2, 2, &[1.0]).is_err());
     }
 }
