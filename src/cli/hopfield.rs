@@ -297,7 +297,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             println!(
                 "stored {} patterns of {} neurons ({} rule) in {}",
                 info.sources.len(),
-                args.side * args.side,
+                args.side as u64 * args.side as u64,
                 info.rule,
                 run_dir.display()
             );
@@ -355,7 +355,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             let loads = if args.loads.is_empty() { (1..=24).map(|i| i as f64 * 0.025).collect() } else { args.loads };
             let (neurons, pool) = match &args.mnist {
                 Some(images) => {
-                    let n = (args.side * args.side) as usize;
+                    let n = hopfield::neurons(args.side)?;
                     let most = loads.iter().map(|&l| ((l * n as f64).round() as usize).max(1)).max().unwrap_or(1);
                     let source = PatternSource::Mnist { images: images.clone(), limit: most };
                     let (pool, _) = network::load_patterns(&source, args.side, Binarise::Mean)?;

@@ -95,6 +95,7 @@ fn sample_items(len: usize, count: usize, seed: u64) -> Vec<usize> {
 
 /// Runs the whole `encode` pipeline for a validated config.
 pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
+    config.check_memory()?;
     let mut clock = Stopwatch::new();
     // Created first, so that an output folder that cannot be written fails before any work.
     let folder = RunFolder::create(&config.run_dir())?;

@@ -4,5 +4,6 @@
 pub mod device;
 pub(crate) mod hash;
 pub(crate) mod matmul;
+pub(crate) mod memory;
 pub(crate) mod rng;
 pub mod wgsl;

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::compute::memory;
+
 mod map;
 mod render;
 
@@ -479,6 +481,36 @@ impl EncodeConfig {
     pub fn load(path: Option<&Path>) -> Result<Self> {
         let (file, origin) = ConfigFile::read(path)?;
         file.validate().with_context(|| format!("invalid config {origin}"))
+    }
+
+    /// Refuses settings whose working set cannot fit in the memory available, naming the key:
+    /// the encoder's weights (with the lateral matrices), one batch through the encoder, and the
+    /// canvases.
+    pub(crate) fn check_memory(&self) -> Result<()> {
+        let channels = self.data.color.channels() as f64;
+        let mut layers = vec![(channels, self.data.image_size as f64)];
+        for &c in &self.encoder.channels {
+            let (_, side) = layers[layers.len() - 1];
+            layers.push((c as f64, ((side - 1.0) / 2.0).floor() + 1.0));
+        }
+        let positions = |side: f64| side * side;
+        let mut weights = 0.0;
+        let mut batch_peak: f64 = 0.0;
+        for pair in layers.windows(2) {
+            let ((c_in, s_in), (c_out, s_out)) = (pair[0], pair[1]);
+            weights += c_in * c_out * 9.0 * 4.0;
+            weights += match self.encoder.lateral {
+                LateralMode::None => 0.0,
+                LateralMode::Shared => positions(s_out).powi(2) * 4.0,
+                LateralMode::PerChannel => c_out * positions(s_out).powi(2) * 4.0,
+            };
+            // The input, the patches the filters learn from, and a few outputs alive at once.
+            let per_image = c_in * positions(s_in) + 9.0 * c_in * positions(s_out) + 3.0 * c_out * positions(s_out);
+            batch_peak = batch_peak.max(self.training.batch_size as f64 * per_image * 4.0);
+        }
+        memory::check("key `encoder.channels`", weights)?;
+        memory::check("key `data.image_size` (one batch through the encoder)", batch_peak + weights)?;
+        memory::check("key `render.canvas_size`", 3.0 * (self.render.canvas_size as f64).powi(2) * 4.0)
     }
 
     pub(crate) fn run_dir(&self) -> PathBuf {

@@ -74,6 +74,14 @@ choice! {
     }
 }
 
+/// The neurons of a network of `side x side` images, refused (naming `--side`) when the weights
+/// W (N x N) and their working copies cannot fit in memory.
+pub(crate) fn neurons(side: u32) -> Result<usize> {
+    let n = side as f64 * side as f64;
+    crate::compute::memory::check("--side (the weights W are side² x side²)", n * n * 4.0 * 3.0)?;
+    Ok(n as usize)
+}
+
 /// An image resized to `side x side` and binarised into one pattern (row-major; +1 is white).
 pub(crate) fn image_pattern(image: &RgbaImage, side: u32, binarise: Binarise) -> Vec<f32> {
     let resized = image::imageops::resize(image, side, side, FilterType::Triangle);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::dynamics::{Attractor, Recall, attractor, recall_async_ordered};
 use super::rules::{Rule, learn};
 use super::schedule::Schedule;
-use super::{Binarise, Patterns, image_pattern, overlap_matrix};
+use super::{Binarise, Patterns, image_pattern, neurons, overlap_matrix};
 use crate::compute::device::{ComputeDevice, read_f32};
 use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
 use crate::data::{ImageSet, folder, mnist, sheet};
@@ -68,7 +68,7 @@ fn patterns_of(images: &ImageSet, side: u32, binarise: Binarise) -> Vec<f32> {
 
 /// Builds the patterns of a source.
 pub(crate) fn load_patterns(source: &PatternSource, side: u32, binarise: Binarise) -> Result<(Patterns, Vec<String>)> {
-    let n = (side * side) as usize;
+    let n = neurons(side)?;
     let (states, sources): (Vec<f32>, Vec<String>) = match source {
         PatternSource::Folder { root, limit } => {
             let config = FolderConfig { root: root.clone(), limit: *limit, per_class: 0, seed: 0 };
@@ -170,7 +170,7 @@ impl Network {
             serde_json::from_str(&text).with_context(|| format!("{} is not a network description", path.display()))?;
         let (count, n, states) = read_npy_f32(&dir.join("patterns.npy"))?;
         let (rows, cols, weights) = read_npy_f32(&dir.join("weights.npy"))?;
-        if (rows, cols) != (n, n) || n != (info.side * info.side) as usize || count != info.sources.len() {
+        if (rows, cols) != (n, n) || n as u64 != info.side as u64 * info.side as u64 || count != info.sources.len() {
             bail!("the files in {} do not describe one network", dir.display());
         }
         Ok(Self { info, patterns: Patterns::new(count, n, states)?, weights })

@@ -16,7 +16,8 @@ use super::dynamics::{
 use super::rules::{Rule, learn};
 use super::schedule::Schedule;
 use super::{
-    Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, overlap, pattern_image, pattern_silhouette,
+    Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, neurons, overlap, pattern_image,
+    pattern_silhouette,
 };
 use crate::compute::device::{ComputeDevice, read_f32};
 use crate::data::pixels::decode_file;
@@ -110,7 +111,7 @@ fn upscale(picture: &GrayImage, side: u32) -> RgbaImage {
 
 /// Runs one repair and writes its run folder.
 pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairReport> {
-    let n = (settings.side * settings.side) as usize;
+    let n = neurons(settings.side)?;
     let mut states = Vec::with_capacity(settings.images.len() * n);
     for path in &settings.images {
         states.extend(image_pattern(&decode_file(path)?, settings.side, settings.binarise));

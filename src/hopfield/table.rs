@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use super::dynamics::recall_async_batch;
 use super::rules::{Rule, learn};
 use super::schedule::Schedule;
-use super::{Patterns, accuracy, flip_fraction};
+use super::{Patterns, accuracy, flip_fraction, neurons};
 use crate::compute::device::ComputeDevice;
 use crate::data::mnist::{read_images, read_labels};
 use crate::render;
@@ -76,8 +76,9 @@ pub fn run(
     if sweeps.is_empty() || sweeps.contains(&0) {
         bail!("--sweeps: expected positive sweep counts");
     }
+    neurons(side)?;
     let digits = first_digits(images, labels, side)?;
-    let n = (side * side) as usize;
+    let n = neurons(side)?;
     let zero = &digits[0];
     let cues: Vec<f32> = NOISE_PERCENTS
         .iter()

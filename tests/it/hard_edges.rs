@@ -99,3 +99,28 @@ fn hopfield_table_checks_the_label_count_and_repair_its_beta() {
     );
     assert_error(&out, &["--beta", "NaN"]);
 }
+
+#[test]
+fn sizes_that_cannot_fit_in_memory_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    write_sheet(&sheet, 2, 2, 8);
+    let config = write_tiny_config(dir.path(), &sheet, "");
+    let original = std::fs::read_to_string(&config).unwrap();
+    for (from, to, key) in [
+        ("image_size = 32", "image_size = 100000", "data.image_size"),
+        ("channels = [4, 4, 8, 8]", "channels = [4, 8, 8, 100000000]", "encoder.channels"),
+        ("canvas_size = 300", "canvas_size = 1000000", "render.canvas_size"),
+    ] {
+        assert!(original.contains(from), "{from}");
+        std::fs::write(&config, original.replace(from, to)).unwrap();
+        let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
+        assert_error(&out, &[key, "needs about", "available"]);
+        assert!(!stderr(&out).contains("loaded"), "refused before loading: {}", stderr(&out));
+        assert!(!dir.path().join("outputs/tiny").exists());
+    }
+    let picture = image::RgbaImage::from_pixel(8, 8, image::Rgba([0, 0, 0, 255]));
+    picture.save(dir.path().join("p.png")).unwrap();
+    let out = hebb(&["hopfield", "repair", "--image", "p.png", "--side", "100000", "--device", "cpu"], dir.path());
+    assert_error(&out, &["--side", "needs about"]);
+}

@@ -1,0 +1,55 @@
+//! Memory estimates checked before allocating: a setting whose working set cannot fit is refused
+//! with one line that names the key and the estimate, instead of an allocation failure or the
+//! kernel's out-of-memory kill.
+
+use anyhow::{Result, bail};
+
+/// Bytes this process may still allocate: the machine's available memory (Linux's
+/// `MemAvailable`), or `None` where it cannot be read.
+fn available() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// `bytes` in the largest unit that keeps it at least 1.
+pub(crate) fn human(bytes: f64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB", "PB", "EB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", units[unit])
+}
+
+/// Refuses `bytes` (an estimate, in f64 so that absurd settings do not overflow) for `what`
+/// (the key or option that sets it) when it exceeds the memory available.
+pub(crate) fn check(what: &str, bytes: f64) -> Result<()> {
+    check_against(what, bytes, available())
+}
+
+fn check_against(what: &str, bytes: f64, available: Option<u64>) -> Result<()> {
+    // Without a reading, only what no machine has is refused.
+    let limit = available.map_or(f64::from(u32::MAX) * 1024.0 * 1024.0, |a| a as f64);
+    if bytes > limit {
+        bail!("{what}: needs about {} of memory, more than the {} available", human(bytes), human(limit));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_beyond_the_available_memory_are_refused_by_name() {
+        assert!(check_against("key `x`", 1e9, Some(2 << 30)).is_ok());
+        let err = check_against("key `render.canvas_size`", 1.2e13, Some(24 << 30)).unwrap_err().to_string();
+        assert_eq!(err, "key `render.canvas_size`: needs about 10.9 TB of memory, more than the 24.0 GB available");
+        assert!(check_against("--side", 1e30, None).is_err());
+        assert!(available().is_some_and(|a| a > 0), "this machine reports its memory");
+    }
+}
