@@ -277,6 +277,15 @@ fn run(cli: Cli) -> Result<()> {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     logger::install();
+    // Ctrl-C and SIGTERM remove the partial run folder and files before the process ends.
+    let interrupted = ctrlc::set_handler(|| {
+        crate::run::writer::remove_pending();
+        eprintln!("interrupted: removed the partial outputs");
+        std::process::exit(130);
+    });
+    if let Err(e) = interrupted {
+        log::warn!("cannot catch Ctrl-C ({e}); an interrupted run may leave a partial folder");
+    }
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,10 +1,54 @@
 //! Writing run folders: in full under a temporary name, then renamed into place, so a run never
 //! leaves a half-written folder and a re-run replaces the old one whole. Single files written
 //! beside a run (`eval.json`, a query's grid) go through [`write_atomically`].
+//!
+//! Every temporary name in use is registered, so that [`remove_pending`] (the binary calls it on
+//! Ctrl-C and SIGTERM) leaves nothing behind, and a run sweeps the partial folders that a killed
+//! run of the same name left (those whose process is gone).
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
+
+/// The temporary folders and files this process is writing.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn track(path: &Path) {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_path_buf());
+}
+
+fn untrack(path: &Path) {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| p != path);
+}
+
+/// Removes every temporary folder and file this process is writing (for an interrupted run).
+pub(crate) fn remove_pending() {
+    for path in std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner())) {
+        let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+    }
+}
+
+/// Whether process `pid` is running (always true where that cannot be told).
+fn alive(pid: u32) -> bool {
+    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes the `.NAME.partial-PID` and `.NAME.old-PID` folders beside `target` that processes
+/// no longer running left behind.
+fn sweep_stale(parent: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let pid = [format!(".{name}.partial-"), format!(".{name}.old-")]
+            .iter()
+            .find_map(|prefix| file_name.strip_prefix(prefix.as_str()).and_then(|rest| rest.parse::<u32>().ok()));
+        if pid.is_some_and(|pid| pid != std::process::id() && !alive(pid)) {
+            log::info!("note: removing {}, left by an interrupted run", entry.path().display());
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
 
 /// A run folder being written. Dropped without [`RunFolder::commit`], it removes its files.
 pub(crate) struct RunFolder {
@@ -19,11 +63,13 @@ impl RunFolder {
         let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = target.file_name().context("the run folder needs a name")?.to_string_lossy();
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create output folder {}", parent.display()))?;
+        sweep_stale(parent, &name);
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if staging.exists() {
             std::fs::remove_dir_all(&staging).with_context(|| format!("cannot clear {}", staging.display()))?;
         }
         std::fs::create_dir(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
+        track(&staging);
         Ok(Self { target: target.to_path_buf(), staging, committed: false })
     }
 
@@ -51,6 +97,7 @@ impl RunFolder {
         }
         std::fs::rename(&self.staging, &self.target)
             .with_context(|| format!("cannot move the new run into {}", self.target.display()))?;
+        untrack(&self.staging);
         if had_old {
             std::fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
         }
@@ -63,6 +110,7 @@ impl Drop for RunFolder {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.staging);
+            untrack(&self.staging);
         }
     }
 }
@@ -71,13 +119,44 @@ impl Drop for RunFolder {
 pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let name = path.file_name().context("a file name is needed")?.to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    std::fs::write(&tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    track(&tmp);
+    let written = std::fs::write(&tmp, contents)
+        .with_context(|| format!("cannot write {}", tmp.display()))
+        .and_then(|()| std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display())));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    untrack(&tmp);
+    written
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_partials_of_the_same_name_are_swept_and_failed_writes_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        // pid 4194304 is above Linux's largest pid, so no process has it.
+        for stale in [".run.partial-4194304", ".run.old-4194304"] {
+            std::fs::create_dir(dir.path().join(stale)).unwrap();
+        }
+        let other = dir.path().join(".other.partial-4194304");
+        std::fs::create_dir(&other).unwrap();
+        let folder = RunFolder::create(&dir.path().join("run")).unwrap();
+        folder.commit().unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".other.partial-4194304", "run"], "only this name's stale partials go");
+
+        // Writing onto a folder fails, and the temporary file does not stay behind.
+        assert!(write_atomically(&dir.path().join("run"), b"x").is_err());
+        assert!(!dir.path().join(format!(".run.partial-{}", std::process::id())).exists());
+        assert!(PENDING.lock().unwrap().is_empty());
+    }
 
     #[test]
     fn commit_replaces_an_earlier_run_and_drop_cleans_up() {
