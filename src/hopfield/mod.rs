@@ -82,6 +82,19 @@ pub(crate) fn neurons(side: u32) -> Result<usize> {
     Ok(n as usize)
 }
 
+/// An image file as one pattern, read exactly as `store --folder` reads the files of a folder
+/// (hidden colour under alpha 0 cleared, resized as the data loader does), so that a stored
+/// picture recalls itself.
+pub(crate) fn image_file_pattern(path: &std::path::Path, side: u32, binarise: Binarise) -> Result<Vec<f32>> {
+    use crate::config::ColorMode;
+    use crate::data::pixels::{decode_file, to_planar};
+    use crate::data::{ImageSet, Item};
+    let planar = to_planar(decode_file(path)?, side as usize, ColorMode::Rgba);
+    let item = Item { source: path.display().to_string(), label: None };
+    let single = ImageSet::new(side as usize, ColorMode::Rgba, vec![(item, planar)], 0)?;
+    Ok(image_pattern(&crate::render::item_image(&single, 0), side, binarise))
+}
+
 /// An image resized to `side x side` and binarised into one pattern (row-major; +1 is white).
 pub(crate) fn image_pattern(image: &RgbaImage, side: u32, binarise: Binarise) -> Vec<f32> {
     let resized = image::imageops::resize(image, side, side, FilterType::Triangle);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::dynamics::{Attractor, Recall, attractor, recall_async_ordered};
 use super::rules::{Rule, learn};
 use super::schedule::Schedule;
-use super::{Binarise, Patterns, image_pattern, neurons, overlap_matrix};
+use super::{Binarise, Patterns, image_file_pattern, image_pattern, neurons, overlap_matrix};
 use crate::compute::device::{ComputeDevice, read_f32};
 use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
 use crate::data::{ImageSet, folder, mnist, sheet};
@@ -191,7 +191,7 @@ impl Network {
 
     /// The cue an image file gives.
     pub(crate) fn cue_from_image(&self, path: &Path) -> Result<Vec<f32>> {
-        Ok(image_pattern(&crate::data::pixels::decode_file(path)?, self.info.side, self.info.binarise))
+        image_file_pattern(path, self.info.side, self.info.binarise)
     }
 
     /// Asynchronous recall of a cue; returns the recall and the attractor it reached.

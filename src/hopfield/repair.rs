@@ -16,11 +16,10 @@ use super::dynamics::{
 use super::rules::{Rule, learn};
 use super::schedule::Schedule;
 use super::{
-    Binarise, Corruption, Patterns, accuracy, corrupt, image_pattern, neurons, overlap, pattern_image,
+    Binarise, Corruption, Patterns, accuracy, corrupt, image_file_pattern, neurons, overlap, pattern_image,
     pattern_silhouette,
 };
 use crate::compute::device::{ComputeDevice, read_f32};
-use crate::data::pixels::decode_file;
 use crate::run::RunFolder;
 
 /// Everything one repair needs.
@@ -114,7 +113,7 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
     let n = neurons(settings.side)?;
     let mut states = Vec::with_capacity(settings.images.len() * n);
     for path in &settings.images {
-        states.extend(image_pattern(&decode_file(path)?, settings.side, settings.binarise));
+        states.extend(image_file_pattern(path, settings.side, settings.binarise)?);
     }
     let patterns = Patterns::new(settings.images.len(), n, states)?;
     let weights = learn(settings.rule, &patterns, &device.device)?;

@@ -158,3 +158,33 @@ fn ctrl_c_during_a_run_leaves_no_partial_folder() {
     assert!(!partial(), "the partial run folder was removed");
     assert!(!outputs.join("tiny").exists(), "no run folder either");
 }
+
+#[test]
+fn a_stored_transparent_sprite_recalls_itself_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pics")).unwrap();
+    // A disc, with noise hidden under alpha 0 around it (as sprite sheets carry).
+    let sprite = image::RgbaImage::from_fn(32, 32, |x, y| {
+        let inside = (x as i32 - 16).pow(2) + (y as i32 - 16).pow(2) < 100;
+        if inside {
+            image::Rgba([240, 200, 40, 255])
+        } else {
+            image::Rgba([(x * 37 % 256) as u8, (y * 91 % 256) as u8, 200, 0])
+        }
+    });
+    sprite.save(dir.path().join("pics/sprite.png")).unwrap();
+    for binarise in ["alpha", "mean", "threshold"] {
+        let out = hebb(
+            &["hopfield", "store", "--folder", "pics", "--side", "16", "--binarise", binarise, "--name", "net"],
+            dir.path(),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = hebb(&["hopfield", "recall", "--network", "outputs/net", "--image", "pics/sprite.png"], dir.path());
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report = String::from_utf8_lossy(&out.stdout);
+        let energy = report.lines().find(|l| l.starts_with("energy")).unwrap();
+        let values: Vec<&str> = energy.split_whitespace().filter(|w| w.parse::<f32>().is_ok()).collect();
+        assert_eq!(values[0], values[1], "{binarise}: the cue is the stored pattern, so nothing changes: {report}");
+        assert!(report.starts_with("landed on    pattern 0"), "{report}");
+    }
+}
