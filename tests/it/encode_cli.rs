@@ -236,7 +236,8 @@ fn bench_map_runs_on_synthetic_features() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("300 x 24 features from synthetic data"), "{table}");
-    assert!(table.contains("renders (canvas, clusters, scatter charts)"), "{table}");
+    assert!(table.contains("renders (canvas, clusters, scatter charts, map.html)"), "{table}");
+    assert!(table.contains("grid layout: 300 items into 18 x 17 cells"), "{table}");
     let agreement =
         table.lines().find(|l| l.starts_with("items in the same cluster as linfa from hebb's start")).unwrap();
     assert!(agreement.trim_end().ends_with("100.00 %"), "{agreement}");

@@ -15,7 +15,7 @@ use crate::encoder::features::Features;
 use crate::map::knn;
 use crate::map::pipeline::{self, Layout, TOP_K};
 use crate::map::{self, cluster};
-use crate::render;
+use crate::render::{self, canvas};
 use crate::run::{Run, RunFolder};
 
 /// Post-encoding benchmark input: features, the settings of the stages, and (when available)
@@ -113,6 +113,9 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
     let start = cluster::initial_centroids(&features.values, features.rows, features.dim, &one_run, dev)?;
     let twin = cluster::kmeans_linfa(&features.values, features.rows, features.dim, &one_run, Some(&start))?;
     let agreement = ours_clusters.iter().zip(&twin).filter(|(a, b)| a == b).count() as f64 / features.rows as f64;
+    // The grid layout's assignment of every item to its own cell, on its own (it is part of the renders too).
+    let (columns, rows) = canvas::grid_shape(features.rows);
+    let (_, grid_s) = timed(|| Ok(canvas::grid_cells(&coords, columns, rows)))?;
     let render_s = match &input.images {
         Some(images) => {
             // Rendered into a run folder that is never committed: dropping it removes the files.
@@ -159,8 +162,9 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         stages.insert(4, (format!("layout, hebb ({epochs} epochs{})", layout_mode(&other_mode, dev)), seconds));
     }
     if let Some(seconds) = render_s {
-        stages.push(("renders (canvas, clusters, scatter charts)".to_string(), seconds));
+        stages.push(("renders (canvas, clusters, scatter charts, map.html)".to_string(), seconds));
     }
+    stages.push((format!("grid layout: {} items into {columns} x {rows} cells", features.rows), grid_s));
     for (stage, seconds) in stages {
         table.push_str(&format!("{stage:<60} {seconds:>10.2} s\n"));
     }
