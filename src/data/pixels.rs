@@ -75,14 +75,24 @@ pub(crate) fn decode_file(path: &Path) -> Result<RgbaImage> {
     decode_bytes(&bytes).with_context(|| format!("cannot decode image {}", path.display()))
 }
 
-/// Decodes image bytes of any supported format into RGBA.
+/// Decodes image bytes of any supported format into RGBA. The decoder's message becomes one line:
+/// `image`'s errors already print their cause, which a chained source would print twice.
 pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<RgbaImage> {
-    Ok(image::load_from_memory(bytes)?.to_rgba8())
+    let decoded =
+        image::load_from_memory(bytes).map_err(|e| anyhow::anyhow!("{}", e.to_string().replace('\n', " ")))?;
+    Ok(decoded.to_rgba8())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_corrupt_jpeg_is_one_line_that_says_it_once() {
+        let err = format!("{:#}", decode_bytes(b"\xff\xd8\xff\xe0garbage").unwrap_err());
+        assert!(!err.contains('\n'), "{err:?}");
+        assert_eq!(err.matches("Not enough bytes").count(), 1, "{err:?}");
+    }
 
     #[test]
     fn transparent_colour_is_cleared_before_layout() {
