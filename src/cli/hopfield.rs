@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use super::DeviceArgs;
 use crate::compute::device;
 use crate::config::check_folder_name;
-use crate::data::embedded::{MNIST_IMAGES, MNIST_LABELS};
+use crate::data::embedded::{EMBEDDED_SHEET, MNIST_IMAGES, MNIST_LABELS};
 use crate::hopfield::capacity::{self, CapacitySettings};
 use crate::hopfield::dynamics::{Attractor, Dynamics};
 use crate::hopfield::network::{self, PatternSource};
@@ -78,10 +78,14 @@ pub(crate) struct CapacityArgs {
     pub device: DeviceArgs,
 }
 
+/// Sprites `store` takes from the embedded sheet when no source is given.
+const DEFAULT_SPRITES: usize = 10;
+
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["folder", "sheet", "mnist", "random"])))]
+#[command(group(clap::ArgGroup::new("source").args(["folder", "sheet", "mnist", "random"])))]
 pub(crate) struct StoreArgs {
-    /// A folder of images (searched recursively).
+    /// A folder of images (searched recursively). With no source at all, the first 10 sprites of
+    /// the embedded Twemoji sheet (or --limit of them).
     #[arg(long)]
     pub folder: Option<PathBuf>,
     /// A sprite sheet (see --tile and --border).
@@ -285,7 +289,13 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
                 }
                 (None, None, Some(images), _) => PatternSource::Mnist { images: images.clone(), limit: args.limit },
                 (None, None, None, Some(count)) => PatternSource::Random { count, seed: args.seed },
-                (None, None, None, None) => bail!("give --folder, --sheet, --mnist or --random"),
+                (None, None, None, None) => {
+                    let limit = if args.limit == 0 { DEFAULT_SPRITES } else { args.limit };
+                    log::info!(
+                        "note: no source given; storing the first {limit} sprites of the embedded Twemoji sheet"
+                    );
+                    PatternSource::Sheet { path: EMBEDDED_SHEET.into(), tile: 32, border: 1, limit }
+                }
             };
             if args.tile == 0 {
                 bail!("--tile: expected a positive sprite side");

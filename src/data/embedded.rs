@@ -6,12 +6,14 @@ use std::path::Path;
 
 /// (path relative to the project root, contents)
 const FILES: &[(&str, &[u8])] = &[
-    ("data/emoji-twitter/sheet_32.png", include_bytes!("../../data/emoji-twitter/sheet_32.png")),
+    (EMBEDDED_SHEET, include_bytes!("../../data/emoji-twitter/sheet_32.png")),
     ("data/emoji-twitter/labels.csv", include_bytes!("../../data/emoji-twitter/labels.csv")),
     (MNIST_IMAGES, include_bytes!("../../data/mnist/t10k-1000-images-idx3-ubyte.gz")),
     (MNIST_LABELS, include_bytes!("../../data/mnist/t10k-1000-labels-idx1-ubyte.gz")),
 ];
 
+/// The Twemoji sprite sheet (32-px tiles with a 1-px border).
+pub const EMBEDDED_SHEET: &str = "data/emoji-twitter/sheet_32.png";
 /// MNIST's first 1,000 test digits, shipped in `data/mnist` and embedded.
 pub const MNIST_IMAGES: &str = "data/mnist/t10k-1000-images-idx3-ubyte.gz";
 /// Their labels.

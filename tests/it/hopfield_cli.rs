@@ -260,3 +260,15 @@ fn table_and_capacity_default_to_the_shipped_digits_from_any_folder() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("0.050") && table.contains("13"), "13 digits stored at load 0.05 of N = 256: {table}");
 }
+
+#[test]
+fn store_without_a_source_stores_sprites_of_the_embedded_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out =
+        hebb(&["hopfield", "store", "--limit", "4", "--side", "16", "--name", "emoji", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("stored 4 patterns of 256 neurons"));
+    let out = hebb(&["hopfield", "recall", "--network", "outputs/emoji", "--mix", "1", "--noise", "0.1"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sheet_32.png#"), "recalls a sprite of the sheet");
+}
