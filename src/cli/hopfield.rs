@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use super::DeviceArgs;
 use crate::compute::device;
 use crate::config::check_folder_name;
-use crate::data::embedded::{EMBEDDED_SHEET, MNIST_IMAGES, MNIST_LABELS};
+use crate::data::embedded::{EMBEDDED_SHEET, MNIST_IMAGES, MNIST_LABELS, REPAIR_PICTURE};
 use crate::hopfield::capacity::{self, CapacitySettings};
 use crate::hopfield::dynamics::{Attractor, Dynamics};
 use crate::hopfield::network::{self, PatternSource};
@@ -181,8 +181,9 @@ pub(crate) enum CorruptionKind {
 
 #[derive(Debug, Args)]
 pub(crate) struct RepairArgs {
-    /// The image to store and repair (PNG, JPEG, ...).
-    #[arg(long)]
+    /// The image to store and repair (PNG, JPEG, ...); by default a Twemoji sprite compiled into
+    /// the binary (data/emoji-twitter/grinning.png).
+    #[arg(long, default_value = REPAIR_PICTURE)]
     pub image: PathBuf,
     /// More images to store beside it.
     #[arg(long)]

@@ -272,3 +272,13 @@ fn store_without_a_source_stores_sprites_of_the_embedded_sheet() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("sheet_32.png#"), "recalls a sprite of the sheet");
 }
+
+#[test]
+fn repair_without_arguments_repairs_the_shipped_sprite_from_any_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hebb(&["hopfield", "repair", "--side", "32", "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("landed on    pattern 0"), "{report}");
+    assert!(dir.path().join("outputs/repair/strip.png").is_file());
+}
