@@ -188,3 +188,21 @@ fn a_stored_transparent_sprite_recalls_itself_exactly() {
         assert!(report.starts_with("landed on    pattern 0"), "{report}");
     }
 }
+
+#[test]
+fn eval_warns_when_some_items_have_no_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    write_sheet(&sheet, 3, 3, 8);
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(&labels, "sheet_x,sheet_y,category\n0,0,A\n1,0,A\n2,0,B\n0,1,B\n1,1,A\n2,1,B\n").unwrap();
+    let config = write_tiny_config(dir.path(), &sheet, "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace("border = 1", &format!("border = 1\nlabels = \"{}\"", labels.display()));
+    std::fs::write(&config, text).unwrap();
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = hebb(&["eval", "--run", "outputs/tiny", "--no-map", "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 of the run's 8 items have no label"), "{}", stderr(&out));
+}
