@@ -3,11 +3,13 @@
 
 use std::cell::Cell;
 
-use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate};
+use anyhow::{Result, anyhow};
+use burn::backend::Wgpu;
+use burn::backend::wgpu::{CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
 use burn::cubecl::CubeCount;
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::{BufferBinding, KernelArguments};
-use burn::tensor::{DType, Shape};
+use burn::tensor::{DType, Shape, Tensor};
 
 /// A WGSL compute shader with entry point `main`, compiled once per name and cached.
 pub(crate) struct WgslKernel {
@@ -60,6 +62,15 @@ pub(crate) const UMAP_LAYOUT_EPOCH: WgslKernel =
 /// `shaders/hopfield_sync_step.wgsl`.
 pub(crate) const HOPFIELD_SYNC_STEP: WgslKernel =
     WgslKernel { name: KERNELS[3], source: include_str!("../../shaders/hopfield_sync_step.wgsl"), index: 3 };
+
+/// The contiguous wgpu tensor behind `tensor`, an input of `kernel`. A launcher calls it only on
+/// a wgpu device, where burn always holds a wgpu tensor; should it not, this is an error naming
+/// the kernel, never a silent fall back to another path.
+pub(crate) fn wgpu_input<const D: usize>(tensor: Tensor<D>, kernel: &WgslKernel) -> Result<CubeTensor> {
+    tensor.try_into_primitive::<Wgpu>().map(into_contiguous).map_err(|_| {
+        anyhow!("kernel `{}`: an input on the wgpu device is not a wgpu tensor, so the kernel cannot run", kernel.name)
+    })
+}
 
 /// Largest workgroup count along one dispatch dimension.
 const MAX_GROUPS_PER_DIMENSION: usize = 65_535;

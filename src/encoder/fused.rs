@@ -11,7 +11,8 @@
 
 use std::mem::MaybeUninit;
 
-use burn::backend::wgpu::{CubeDim, CubeTensor, into_contiguous};
+use anyhow::{Result, anyhow};
+use burn::backend::wgpu::CubeDim;
 use burn::backend::{Flex, Wgpu};
 use burn::cubecl::CubeCount;
 use burn::tensor::{Tensor, TensorData};
@@ -31,20 +32,21 @@ const CPU_BLOCK: usize = 256;
 pub(crate) type Fused = (Tensor<2>, Tensor<1>, Tensor<1>);
 
 /// `W + clamp(scale · AᵀA, -1, 1)`, the sum of |clamp(scale · AᵀA, -1, 1)| and the sum of the
-/// squares of the result, for `A` of shape `[rows, n]` and `W` of shape `[n, n]`, on a wgpu or
-/// flex device. `None` on any other device (the caller then runs the tensor ops).
-pub(crate) fn shared_update(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Option<Fused> {
+/// squares of the result, for `A` of shape `[rows, n]` and `W` of shape `[n, n]`: the WGSL kernel
+/// on a wgpu device, the blocked CPU kernel on the CPU. An error if the kernel cannot run.
+pub(crate) fn shared_update(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Result<Fused> {
     if is_wgpu(&activations.device()) {
         shared_update_wgpu(activations, weights, scale)
     } else {
-        shared_update_flex(activations, weights, scale)
+        let rows = activations.dims()[0];
+        symmetric_update_flex(activations, weights, rows, scale)
     }
 }
 
-fn shared_update_wgpu(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Option<Fused> {
+fn shared_update_wgpu(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Result<Fused> {
     let [rows, n] = activations.dims();
-    let activations: CubeTensor = into_contiguous(activations.try_into_primitive::<Wgpu>().ok()?);
-    let weights: CubeTensor = into_contiguous(weights.try_into_primitive::<Wgpu>().ok()?);
+    let activations = wgsl::wgpu_input(activations, &wgsl::HEBBIAN_UPDATE)?;
+    let weights = wgsl::wgpu_input(weights, &wgsl::HEBBIAN_UPDATE)?;
     let client = activations.client.clone();
     let tiles = n.div_ceil(TILE);
     let weights_out = wgsl::empty_f32(&activations, vec![n, n]);
@@ -67,44 +69,41 @@ fn shared_update_wgpu(activations: Tensor<2>, weights: Tensor<2>, scale: f32) ->
     );
     let weights_out = Tensor::<2>::from_primitive::<Wgpu>(weights_out);
     let sums = Tensor::<2>::from_primitive::<Wgpu>(partial).sum_dim(0).reshape([2]);
-    Some((weights_out, sums.clone().slice([0..1]), sums.slice([1..2])))
-}
-
-fn shared_update_flex(activations: Tensor<2>, weights: Tensor<2>, scale: f32) -> Option<Fused> {
-    let rows = activations.dims()[0];
-    symmetric_update_flex(activations, weights, rows, scale)
+    Ok((weights_out, sums.clone().slice([0..1]), sums.slice([1..2])))
 }
 
 /// The per-channel rule on the CPU: [`symmetric_update`] over the stack of channels, each
-/// channel's `B x N` activations against its own W, scale η/B. `None` off the CPU backend (wgpu
-/// runs it as batched tensor ops).
+/// channel's `B x N` activations against its own W, scale η/B. `None` on wgpu, which runs it as
+/// batched tensor ops.
 pub(crate) fn per_channel_update(
     activations: Tensor<3>,
     weights: Tensor<3>,
     lr: f64,
-) -> Option<(Tensor<3>, Tensor<1>, Tensor<1>)> {
+) -> Option<Result<(Tensor<3>, Tensor<1>, Tensor<1>)>> {
     if is_wgpu(&activations.device()) {
         return None;
     }
     let batch = activations.dims()[0];
     // [B, C, N] -> [C, B, N]: each channel's rows next to each other.
-    symmetric_update_flex(activations.swap_dims(0, 1), weights, batch, (lr / batch as f64) as f32)
+    Some(symmetric_update_flex(activations.swap_dims(0, 1), weights, batch, (lr / batch as f64) as f32))
 }
 
-/// [`symmetric_update`] on flex tensors: `activations` a stack of `rows x n` matrices, `weights`
-/// the matching stack of `n x n` ones; the new weights keep `weights`' shape. `None` when the
-/// tensors are not flex f32 tensors.
+/// [`symmetric_update`] on CPU tensors: `activations` a stack of `rows x n` matrices, `weights`
+/// the matching stack of `n x n` ones; the new weights keep `weights`' shape.
 fn symmetric_update_flex<const D: usize>(
     activations: Tensor<D>,
     weights: Tensor<D>,
     rows: usize,
     scale: f32,
-) -> Option<(Tensor<D>, Tensor<1>, Tensor<1>)> {
+) -> Result<(Tensor<D>, Tensor<1>, Tensor<1>)> {
     let (device, shape, n) = (weights.device(), weights.shape(), weights.dims()[D - 1]);
-    let activations = activations.try_into_primitive::<Flex>().ok()?.to_contiguous();
-    let weights = weights.try_into_primitive::<Flex>().ok()?.to_contiguous();
-    let (updated, sums) = symmetric_update(activations.as_slice::<f32>()?, rows, n, weights.as_slice::<f32>()?, scale);
-    Some((
+    let not_cpu = || anyhow!("the CPU's Hebbian update: an input is not an f32 CPU tensor");
+    let activations = activations.try_into_primitive::<Flex>().map_err(|_| not_cpu())?.to_contiguous();
+    let weights = weights.try_into_primitive::<Flex>().map_err(|_| not_cpu())?.to_contiguous();
+    let (activations, weights) =
+        (activations.as_slice::<f32>().ok_or_else(not_cpu)?, weights.as_slice::<f32>().ok_or_else(not_cpu)?);
+    let (updated, sums) = symmetric_update(activations, rows, n, weights, scale);
+    Ok((
         Tensor::from_data(TensorData::new(updated, shape), &device),
         scalar(sums.delta_abs, &device),
         scalar(sums.updated_squares, &device),

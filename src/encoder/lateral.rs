@@ -5,6 +5,7 @@
 //! shared (seed) mode and `[channels, N, N]` in the per-channel mode. The same functions run on
 //! every backend: flex on the CPU is the twin of wgpu on the GPU.
 
+use anyhow::Result;
 use burn::tensor::Tensor;
 
 use super::fused;
@@ -58,25 +59,24 @@ pub struct WeightUpdate {
 /// One Hebbian step on the lateral weights, fused ([`fused`]) where a kernel exists: the shared
 /// rule as a WGSL kernel on wgpu, both rules as the blocked symmetric kernel on the CPU; the
 /// per-channel rule on wgpu as the tensor ops of [`update_weights_unfused`].
-pub fn update_weights(activations: Tensor<3>, weights: Tensor<3>, mode: LateralMode, lr: f64) -> WeightUpdate {
+pub fn update_weights(activations: Tensor<3>, weights: Tensor<3>, mode: LateralMode, lr: f64) -> Result<WeightUpdate> {
     let [batch, channels, positions] = activations.dims();
     if mode == LateralMode::Shared {
-        let rows = activations.clone().reshape([batch * channels, positions]);
-        let shared = weights.clone().reshape([positions, positions]);
-        if let Some((updated, delta_sum, squares)) = fused::shared_update(rows, shared, (lr / channels as f64) as f32) {
-            return WeightUpdate {
-                weights: updated.reshape([1, positions, positions]),
-                delta_mean_abs: delta_sum / (positions * positions) as f64,
-                norm: squares.sqrt(),
-            };
-        }
-    } else if let Some((weights, delta_sum, squares)) =
-        fused::per_channel_update(activations.clone(), weights.clone(), lr)
-    {
-        let delta_mean_abs = delta_sum / (channels * positions * positions) as f64;
-        return WeightUpdate { weights, delta_mean_abs, norm: squares.sqrt() };
+        let rows = activations.reshape([batch * channels, positions]);
+        let shared = weights.reshape([positions, positions]);
+        let (updated, delta_sum, squares) = fused::shared_update(rows, shared, (lr / channels as f64) as f32)?;
+        return Ok(WeightUpdate {
+            weights: updated.reshape([1, positions, positions]),
+            delta_mean_abs: delta_sum / (positions * positions) as f64,
+            norm: squares.sqrt(),
+        });
     }
-    update_weights_unfused(activations, weights, mode, lr)
+    if let Some(fused) = fused::per_channel_update(activations.clone(), weights.clone(), lr) {
+        let (weights, delta_sum, squares) = fused?;
+        let delta_mean_abs = delta_sum / (channels * positions * positions) as f64;
+        return Ok(WeightUpdate { weights, delta_mean_abs, norm: squares.sqrt() });
+    }
+    Ok(update_weights_unfused(activations, weights, mode, lr))
 }
 
 /// [`update_weights`] as plain tensor ops on any backend: ΔW ([`hebbian_delta`]) materialised,
@@ -167,7 +167,7 @@ mod tests {
         let value = |i: usize| ((i * 7919) % 211) as f32 / 105.0 - 1.0;
         let activations = tensor3((0..batch * channels * n).map(value).collect(), [batch, channels, n]);
         let weights = tensor3((0..n * n).map(|i| value(i + 3) * 0.1).collect(), [1, n, n]);
-        let fused = update_weights(activations.clone(), weights.clone(), LateralMode::Shared, 0.4);
+        let fused = update_weights(activations.clone(), weights.clone(), LateralMode::Shared, 0.4).unwrap();
         let plain = update_weights_unfused(activations.clone(), weights, LateralMode::Shared, 0.4);
         let scalar = |t: Tensor<1>| t.into_scalar::<f32>();
         let (fused_delta, plain_delta) = (scalar(fused.delta_mean_abs), scalar(plain.delta_mean_abs));
@@ -180,7 +180,7 @@ mod tests {
         }
         // The per-channel rule through the same kernel, one W per channel.
         let weights = tensor3((0..channels * n * n).map(|i| value(i + 5) * 0.1).collect(), [channels, n, n]);
-        let fused = update_weights(activations.clone(), weights.clone(), LateralMode::PerChannel, 0.9);
+        let fused = update_weights(activations.clone(), weights.clone(), LateralMode::PerChannel, 0.9).unwrap();
         let plain = update_weights_unfused(activations, weights, LateralMode::PerChannel, 0.9);
         let (fused_delta, plain_delta) = (scalar(fused.delta_mean_abs), scalar(plain.delta_mean_abs));
         assert!((fused_delta - plain_delta).abs() <= 1e-5 * plain_delta, "{fused_delta} vs {plain_delta}");
@@ -196,7 +196,7 @@ mod tests {
         // W = [[0, 0.5], [0.5, 0]], a = the example, lr 0.5, shared: ΔW = [[2.75, 0.75],
         // [0.75, 1.5]] clamps to [[1, 0.75], [0.75, 1]]; mean |ΔW| = 0.875.
         let weights = tensor3(vec![0.0, 0.5, 0.5, 0.0], [1, 2, 2]);
-        let update = update_weights(example(), weights, LateralMode::Shared, 0.5);
+        let update = update_weights(example(), weights, LateralMode::Shared, 0.5).unwrap();
         assert_close(&values(update.weights.clone()), &[1.0, 1.25, 1.25, 1.0]);
         let stats: Vec<f32> = step_statistics(example(), &update).into_data().try_into_vec::<f32>().unwrap();
         // energy: (1+4+0+1+9+0+1+1)/8 = 17/8; norm: sqrt(1 + 1.5625 * 2 + 1) = sqrt(5.125).

@@ -16,6 +16,7 @@ pub mod train;
 pub(crate) mod whitening;
 
 use crate::compute::rng::{SeededRng, seeded};
+use anyhow::Result;
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::module::{adaptive_avg_pool2d, conv2d, unfold4d};
@@ -184,18 +185,18 @@ impl HebbianLayer {
     /// [-1, 1]) from this batch, then responds with the updated weights. Returns the output map
     /// and the step's statistics `[energy, delta, norm]`, or `None` for a layer without a
     /// lateral path.
-    pub(crate) fn train_step(&mut self, input: Tensor<4>, lr: f64) -> (Tensor<4>, Option<Tensor<1>>) {
+    pub(crate) fn train_step(&mut self, input: Tensor<4>, lr: f64) -> Result<(Tensor<4>, Option<Tensor<1>>)> {
         let Some(lateral) = self.lateral.clone() else {
-            return (self.forward(input), None);
+            return Ok((self.forward(input), None));
         };
         let side = output_side(input.dims()[2]);
         let active = self.activations(input);
-        let update = update_weights(active.clone(), lateral.val(), self.settings.lateral, lr);
+        let update = update_weights(active.clone(), lateral.val(), self.settings.lateral, lr)?;
         let stats = step_statistics(active.clone(), &update);
         let weights = update.weights;
         let response = lateral_response(active.clone(), weights.clone());
         self.lateral = Some(lateral.map(|_| weights));
-        (Self::to_map(active + response, side), Some(stats))
+        Ok((Self::to_map(active + response, side), Some(stats)))
     }
 
     /// The standardised input's 3x3 patches at the conv's positions, one per row:
@@ -331,14 +332,14 @@ impl HebbianEncoder {
 
     /// One lateral training step over a batch: every layer with a lateral path updates it on its
     /// input. Returns those layers' statistics concatenated, `[3 per lateral layer]`.
-    pub(crate) fn train_step(&mut self, mut input: Tensor<4>, lr: f64) -> Tensor<1> {
+    pub(crate) fn train_step(&mut self, mut input: Tensor<4>, lr: f64) -> Result<Tensor<1>> {
         let mut stats = Vec::with_capacity(self.layers.len());
         for layer in &mut self.layers {
-            let (output, layer_stats) = layer.train_step(input, lr);
+            let (output, layer_stats) = layer.train_step(input, lr)?;
             input = output;
             stats.extend(layer_stats);
         }
-        Tensor::cat(stats, 0)
+        Ok(Tensor::cat(stats, 0))
     }
 
     /// Features of a batch, `[B, D]`, each row of unit length: the last map, or every layer's

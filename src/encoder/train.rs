@@ -231,7 +231,7 @@ pub fn train(
         for (epoch, order) in epoch_orders(items, config.epochs, config, &mut rng).iter().enumerate() {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
-                let stats = encoder.train_step(images.batch_tensor(batch, device), config.lr);
+                let stats = encoder.train_step(images.batch_tensor(batch, device), config.lr)?;
                 pending.steps.push((step, epoch + 1, lateral_layers.clone(), stats));
                 bar.inc(1);
                 if step % config.log_every == 0 || step == lateral_steps {

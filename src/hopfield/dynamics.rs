@@ -244,10 +244,10 @@ pub fn recall_sync(weights: &Tensor<2>, probes: &[f32], n: usize, max_steps: usi
 /// One synchronous update of `states` (`probes x n`) with a dense, symmetric W: on wgpu with a
 /// few probes the WGSL kernel that reads W once for all of them
 /// (`shaders/hopfield_sync_step.wgsl`), otherwise a matrix product then [`sync_update`].
-pub(crate) fn dense_sync_step(weights: &Tensor<2>, states: Tensor<2>) -> Tensor<2> {
+pub(crate) fn dense_sync_step(weights: &Tensor<2>, states: Tensor<2>) -> Result<Tensor<2>> {
     match super::sync_kernel::step(weights, &states) {
         Some(next) => next,
-        None => sync_update(states.clone().matmul(weights.clone()), states),
+        None => Ok(sync_update(states.clone().matmul(weights.clone()), states)),
     }
 }
 
@@ -267,7 +267,7 @@ pub(crate) fn recall_sync_low_rank(
         |states| {
             let fields = states.clone().matmul(transposed.clone()).matmul(patterns.clone()) * scale
                 - states.clone() * self_weight;
-            sync_update(fields, states)
+            Ok(sync_update(fields, states))
         },
         &patterns.device(),
         probes,
@@ -285,7 +285,7 @@ pub(crate) fn sync_update(fields: Tensor<2>, states: Tensor<2>) -> Tensor<2> {
 
 /// The synchronous loop over any way of computing the next states.
 fn recall_sync_with(
-    step: impl Fn(Tensor<2>) -> Tensor<2>,
+    step: impl Fn(Tensor<2>) -> Result<Tensor<2>>,
     device: &burn::tensor::Device,
     probes: &[f32],
     n: usize,
@@ -296,7 +296,7 @@ fn recall_sync_with(
     let mut steps = 0;
     while steps < max_steps {
         steps += 1;
-        let next = step(states.clone());
+        let next = step(states.clone())?;
         let changed = read_f32((next.clone() - states).abs().sum(), "states")?[0];
         states = next;
         if changed == 0.0 {

@@ -3,7 +3,6 @@
 
 use anyhow::Result;
 use burn::backend::Wgpu;
-use burn::backend::wgpu::{CubeTensor, into_contiguous};
 use burn::tensor::{Tensor, TensorData};
 
 use super::schedule::Schedule;
@@ -16,15 +15,19 @@ pub(crate) fn recall(
     probes: &[f32],
     schedule: &Schedule,
 ) -> Option<Result<(Vec<f32>, Vec<usize>)>> {
-    let device = weights.device();
-    if !is_wgpu(&device) {
+    if !is_wgpu(&weights.device()) {
         return None;
     }
+    Some(launch(weights.clone(), probes, schedule))
+}
+
+fn launch(weights: Tensor<2>, probes: &[f32], schedule: &Schedule) -> Result<(Vec<f32>, Vec<usize>)> {
+    let device = weights.device();
     let n = schedule.n;
     let batch = probes.len() / n;
     let cues: Tensor<2> = Tensor::from_data(TensorData::new(probes.to_vec(), [batch, n]), &device);
-    let weights: CubeTensor = into_contiguous(weights.clone().try_into_primitive::<Wgpu>().ok()?);
-    let cues: CubeTensor = into_contiguous(cues.try_into_primitive::<Wgpu>().ok()?);
+    let weights = wgsl::wgpu_input(weights, &wgsl::HOPFIELD_ASYNC_SWEEP)?;
+    let cues = wgsl::wgpu_input(cues, &wgsl::HOPFIELD_ASYNC_SWEEP)?;
     let client = weights.client.clone();
     let states = wgsl::empty_f32(&weights, vec![batch, n]);
     let sweeps = wgsl::empty_f32(&weights, vec![batch]);
@@ -54,6 +57,5 @@ pub(crate) fn recall(
     let read = |t: Tensor<1>| read_f32(t, "recall results");
     let states = Tensor::<2>::from_primitive::<Wgpu>(states).reshape([batch * n]);
     let sweeps = Tensor::<1>::from_primitive::<Wgpu>(sweeps);
-    let result = read(states).and_then(|states| Ok((states, read(sweeps)?.into_iter().map(|s| s as usize).collect())));
-    Some(result)
+    Ok((read(states)?, read(sweeps)?.into_iter().map(|s| s as usize).collect()))
 }

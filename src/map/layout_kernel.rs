@@ -4,33 +4,40 @@
 
 use anyhow::Result;
 use burn::backend::Wgpu;
-use burn::backend::wgpu::{CubeTensor, into_contiguous};
+use burn::backend::wgpu::CubeTensor;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::layout::{Edges, LayoutParams};
 use crate::compute::device::{is_wgpu, read_f32};
 use crate::compute::wgsl;
 
-fn upload(values: Vec<f32>, device: &Device) -> Option<CubeTensor> {
+fn upload(values: Vec<f32>, device: &Device) -> Result<CubeTensor> {
     let len = values.len();
-    let tensor: Tensor<1> = Tensor::from_data(TensorData::new(values, [len]), device);
-    Some(into_contiguous(tensor.try_into_primitive::<Wgpu>().ok()?))
+    wgsl::wgpu_input(Tensor::<1>::from_data(TensorData::new(values, [len]), device), &wgsl::UMAP_LAYOUT_EPOCH)
 }
 
-/// Optimises `embedding` on `device`; `None` when it is not a wgpu device.
+/// Optimises `embedding` on `device`; `None` when it is not a wgpu device, an error if the kernel
+/// cannot run.
 pub(crate) fn optimise(
     embedding: &mut [[f32; 2]],
     edges: &Edges,
     params: &LayoutParams,
     device: &Device,
-    mut on_epoch: impl FnMut(usize),
+    on_epoch: impl FnMut(usize),
 ) -> Option<Result<()>> {
-    if !is_wgpu(device) {
-        return None;
-    }
+    is_wgpu(device).then(|| launch(embedding, edges, params, device, on_epoch))
+}
+
+fn launch(
+    embedding: &mut [[f32; 2]],
+    edges: &Edges,
+    params: &LayoutParams,
+    device: &Device,
+    mut on_epoch: impl FnMut(usize),
+) -> Result<()> {
     let n = embedding.len();
     if n < 2 || edges.weight.is_empty() {
-        return Some(Ok(()));
+        return Ok(());
     }
     let max_weight = edges.weight.iter().copied().fold(0.0f32, f32::max);
     let epochs_per_sample: Vec<f32> = edges.weight.iter().map(|&w| max_weight / w).collect();
@@ -73,10 +80,9 @@ pub(crate) fn optimise(
         );
         on_epoch(epoch);
     }
-    let values = read_f32(Tensor::<1>::from_primitive::<Wgpu>(coordinates), "the map");
-    Some(values.map(|values| {
-        for (point, xy) in embedding.iter_mut().zip(values.chunks(2)) {
-            *point = [xy[0], xy[1]];
-        }
-    }))
+    let values = read_f32(Tensor::<1>::from_primitive::<Wgpu>(coordinates), "the map")?;
+    for (point, xy) in embedding.iter_mut().zip(values.chunks(2)) {
+        *point = [xy[0], xy[1]];
+    }
+    Ok(())
 }

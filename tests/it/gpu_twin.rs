@@ -123,7 +123,7 @@ fn wgpu_and_cpu_hebbian_updates_agree() {
         let run = |device: &Device| -> (Vec<f32>, f32, f32) {
             let a = Tensor::<3>::from_data(TensorData::new(values.clone(), [batch, channels, n]), device);
             let w = Tensor::<3>::from_data(TensorData::new(start[..count * n * n].to_vec(), [count, n, n]), device);
-            let update = update_weights(a, w, mode, lr);
+            let update = update_weights(a, w, mode, lr).unwrap();
             let weights = update.weights.into_data().try_into_vec::<f32>().unwrap();
             (weights, update.delta_mean_abs.into_scalar::<f32>(), update.norm.into_scalar::<f32>())
         };

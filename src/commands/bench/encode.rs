@@ -47,11 +47,11 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
         let mut encoder = HebbianEncoder::for_config(&mode_config, dev);
         let order: Vec<usize> = (0..n).collect();
         // Warm-up step (kernel compilation), then one timed pass over the images.
-        wait_for(encoder.train_step(set.batch_tensor(&order[..batch.min(n)], dev), config.training.lr))?;
+        wait_for(encoder.train_step(set.batch_tensor(&order[..batch.min(n)], dev), config.training.lr)?)?;
         let started = Instant::now();
         let mut last = None;
         for chunk in order.chunks(batch) {
-            last = Some(encoder.train_step(set.batch_tensor(chunk, dev), config.training.lr));
+            last = Some(encoder.train_step(set.batch_tensor(chunk, dev), config.training.lr)?);
         }
         if let Some(t) = last {
             wait_for(t)?;
@@ -98,16 +98,16 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
         side = output_side(side);
         let positions = side * side;
         let activations = random_activations([batch, channels, positions], dev);
-        let seed_s = time_per_call(repeats, || seed_literal_delta(activations.clone(), lr))?;
-        let ours_s = time_per_call(repeats, || hebbian_delta(activations.clone(), LateralMode::Shared, lr))?;
+        let seed_s = time_per_call(repeats, || Ok(seed_literal_delta(activations.clone(), lr)))?;
+        let ours_s = time_per_call(repeats, || Ok(hebbian_delta(activations.clone(), LateralMode::Shared, lr)))?;
         extra_per_step += seed_s - ours_s;
         if layer_1.is_none() {
             let weights = Tensor::<3>::zeros([1, positions, positions], dev);
             let full_s = time_per_call(repeats, || {
-                update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr).weights
+                Ok(update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr)?.weights)
             })?;
             let unfused_s = time_per_call(repeats, || {
-                update_weights_unfused(activations.clone(), weights.clone(), LateralMode::Shared, lr).weights
+                Ok(update_weights_unfused(activations.clone(), weights.clone(), LateralMode::Shared, lr).weights)
             })?;
             layer_1 = Some((channels, positions, seed_s, ours_s, full_s, unfused_s));
         }

@@ -23,7 +23,7 @@ fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'sta
     }
     let weights = learn(Rule::Hebbian, &Patterns::random(5, n, 4), device)?;
     let repeats = 5;
-    let read_s = time_per_call(repeats, || weights.clone().sum())?;
+    let read_s = time_per_call(repeats, || Ok(weights.clone().sum()))?;
     let w_bytes = (n * n * 4) as f64;
     let mut rows = vec![
         (format!("read W once (sum of all N² entries), N = {n}"), read_s * 1e3, "ms"),
@@ -40,12 +40,13 @@ fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'sta
     if is_wgpu(device) {
         // The same update as a matrix product, which is what the WGSL kernel replaces here.
         let states = probes_of(1);
-        let product_s = time_per_call(repeats, || sync_update(states.clone().matmul(weights.clone()), states.clone()))?;
+        let product_s =
+            time_per_call(repeats, || Ok(sync_update(states.clone().matmul(weights.clone()), states.clone())))?;
         rows.push(("  1-probe sweep as a matrix product (baseline)".to_string(), product_s * 1e3, "ms"));
     }
     let side = 4096;
     let a = Tensor::<2>::random([side, side], Distribution::Uniform(-1.0, 1.0), device);
-    let gemm_s = time_per_call(repeats, || a.clone().matmul(a.clone()))?;
+    let gemm_s = time_per_call(repeats, || Ok(a.clone().matmul(a.clone())))?;
     let gemm_rate = 2.0 * (side as f64).powi(3) / gemm_s;
     rows.push((format!("fp32 GEMM {side} x {side} x {side} (rate baseline)"), gemm_rate / 1e9, "GFLOP/s"));
     let probes = 1000;

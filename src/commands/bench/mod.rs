@@ -18,12 +18,12 @@ pub(crate) fn wait_for<const D: usize>(t: Tensor<D>) -> Result<()> {
 }
 
 /// Seconds per call of `f`, after one warm-up call, over `repeats` calls.
-pub(crate) fn time_per_call<const D: usize>(repeats: usize, mut f: impl FnMut() -> Tensor<D>) -> Result<f64> {
-    wait_for(f())?;
+pub(crate) fn time_per_call<const D: usize>(repeats: usize, mut f: impl FnMut() -> Result<Tensor<D>>) -> Result<f64> {
+    wait_for(f()?)?;
     let started = Instant::now();
     let mut last = None;
     for _ in 0..repeats {
-        last = Some(f());
+        last = Some(f()?);
     }
     if let Some(t) = last {
         wait_for(t)?;
