@@ -20,7 +20,8 @@ pub(crate) fn run(run: &Run, device: &ComputeDevice, quiet: bool) -> Result<Path
         bail!("{} has {} rows for the run's {} items", MAP_FILE, coords.len(), run.items.len());
     }
     let width = (TOP_K + 1).min(run.features.rows);
-    let neighbours = knn::drop_self(&knn::search_all(&run.features, width, &device.device, quiet)?);
+    let neighbours =
+        knn::drop_self(&knn::search_all_for_map(&run.features, width, &run.config.map, &device.device, quiet)?);
     let page = map_page(&run.config.name, &images, &coords, &clusters, &neighbours, &run.config.render)?;
     let path = run.dir.join(MAP_HTML_FILE);
     write_atomically(&path, page.as_bytes())?;

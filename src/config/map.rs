@@ -21,6 +21,22 @@ pub struct MapConfig {
     /// On the CPU, run the layout on all threads without locks (faster, not reproducible);
     /// off, the edges run in order and a seed reproduces the map exactly.
     pub parallel: bool,
+    /// How each item's neighbours are found.
+    pub neighbours: NeighbourSearch,
+}
+
+/// How the map finds each item's nearest neighbours.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum NeighbourSearch {
+    /// Exact on a GPU and for small sets; approximate on the CPU once the exact search's
+    /// N² · D / 2 multiply-adds pass a measured bound.
+    #[default]
+    Auto,
+    /// Every item against every item (blocked matrix products).
+    Exact,
+    /// NN-descent on a reduced copy, re-ranked exactly (CPU).
+    Approximate,
 }
 
 impl Default for MapConfig {
@@ -35,6 +51,7 @@ impl Default for MapConfig {
             repulsion_strength: 1.0,
             seed: DEFAULT_SEED,
             parallel: false,
+            neighbours: NeighbourSearch::default(),
         }
     }
 }

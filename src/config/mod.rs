@@ -16,7 +16,7 @@ use crate::compute::memory;
 mod map;
 mod render;
 
-pub use map::{ClusterConfig, MapConfig};
+pub use map::{ClusterConfig, MapConfig, NeighbourSearch};
 pub use render::{CanvasLayout, RenderConfig};
 
 /// The configuration that `hebb encode` runs without `--config`: the embedded Twemoji sheet.
@@ -246,6 +246,19 @@ pub enum FilterMode {
     Hebbian,
 }
 
+/// How learned filters move (`encoder.filters = "hebbian"`): both take SoftHebb's update.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FilterRule {
+    /// Filters kept at unit norm (projected back after every step) with a rate that falls
+    /// linearly to 0 over each layer's steps: they settle within the steps a small set has.
+    #[default]
+    Projected,
+    /// SoftHebb's own: filters start at norm 25 and each moves at η · √|‖w‖ − 1|, so learning
+    /// slows as the norm nears 1 (the paper trains thousands of steps per layer).
+    Softhebb,
+}
+
 /// The non-linearity after each conv.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -341,8 +354,10 @@ pub struct TrainingConfig {
     pub lr: f64,
     /// Epochs of filter learning per layer (`encoder.filters = "hebbian"`), layer by layer.
     pub filter_epochs: usize,
-    /// Initial SoftHebb learning rate of the filters; each filter's rate is this times
-    /// √|‖w‖ − 1|, so it shrinks as the filter's norm nears 1.
+    /// How the filters move: `projected` or `softhebb` ([`FilterRule`]).
+    pub filter_rule: FilterRule,
+    /// Learning rate η of the filters: the start of the linear decay (`projected`), or the factor
+    /// of √|‖w‖ − 1| (`softhebb`).
     pub filter_lr: f64,
     /// Temperature τ of the soft competition y = softmax(u / τ) between a layer's filters.
     pub temperature: f64,
@@ -365,6 +380,7 @@ impl Default for TrainingConfig {
             batch_size: 16,
             lr: 0.001,
             filter_epochs: 1,
+            filter_rule: FilterRule::default(),
             filter_lr: 0.05,
             temperature: 1.0,
             statistics_sample: 4096,

@@ -9,11 +9,17 @@
 //!   filter but the patch's winner takes −y (anti-Hebbian), as in SoftHebb;
 //! - the Oja-like update Δw_k = Σ_p y_pk (x_p − u_pk w_k) = (yᵀx)_k − (Σ_p y_pk u_pk) w_k, summed
 //!   over the patches, then scaled so that its largest element is 1;
-//! - each filter moves by its own rate η_k = η · √|‖w_k‖ − 1|, which shrinks as ‖w_k‖ nears 1,
-//!   the norm the rule converges to.
+//! - then, by the [`FilterRule`]:
+//!   - `softhebb` (the paper's): each filter moves by its own rate η_k = η · √|‖w_k‖ − 1|, which
+//!     shrinks as ‖w_k‖ nears 1, the norm the rule converges to;
+//!   - `projected`: every filter moves by η (which the caller lowers step by step) and is put
+//!     back on the unit sphere, before and after the step. Learning never stalls on the norm, so
+//!     the filters' directions settle in the few hundred steps a small set gives.
 
 use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
+
+use crate::config::FilterRule;
 
 /// The signed soft competition: softmax(u / τ) over the filters (dim 1 of `[P, K]`), negated for
 /// every filter but each row's winner (the largest u; ties all win).
@@ -33,17 +39,27 @@ pub struct FilterUpdate {
 }
 
 /// One SoftHebb step on `weights` (`[K, D]`) from `patches` (`[P, D]`).
-pub fn update_filters(patches: Tensor<2>, weights: Tensor<2>, lr: f64, temperature: f64) -> FilterUpdate {
+pub fn update_filters(
+    patches: Tensor<2>,
+    weights: Tensor<2>,
+    lr: f64,
+    temperature: f64,
+    rule: FilterRule,
+) -> FilterUpdate {
     let [filters, _] = weights.dims();
+    let weights = if rule == FilterRule::Projected { unit_rows(weights) } else { weights };
     let pre = patches.clone().matmul(weights.clone().transpose()); // [P, K]
     let signed = soft_competition(pre.clone(), temperature);
     let hebbian = signed.clone().transpose().matmul(patches); // [K, D]
     let decay = (signed * pre.clone()).sum_dim(0).transpose(); // [K, 1]
     let delta = hebbian - decay * weights.clone();
     let delta = delta.clone() / delta.abs().max().clamp_min(1e-30).unsqueeze::<2>();
-    let rates = norms(weights.clone()).sub_scalar(1.0).abs().add_scalar(1e-10).sqrt() * lr; // [K, 1]
-    let step = delta * rates;
+    let step = match rule {
+        FilterRule::Softhebb => delta * (norms(weights.clone()).sub_scalar(1.0).abs().add_scalar(1e-10).sqrt() * lr),
+        FilterRule::Projected => delta * lr,
+    };
     let updated = weights + step.clone();
+    let updated = if rule == FilterRule::Projected { unit_rows(updated) } else { updated };
     let won = pre.clone().greater_equal(pre.clone().max_dim(1)).float().max_dim(0); // [1, K]
     let statistics = Tensor::cat(
         vec![
@@ -55,6 +71,11 @@ pub fn update_filters(patches: Tensor<2>, weights: Tensor<2>, lr: f64, temperatu
         0,
     );
     FilterUpdate { weights: updated, statistics }
+}
+
+/// Every row scaled to unit norm (a zero row stays zero).
+fn unit_rows(weights: Tensor<2>) -> Tensor<2> {
+    weights.clone() / norms(weights).clamp_min(1e-12)
 }
 
 /// ‖w_k‖ of every row, `[K, 1]`.
@@ -116,13 +137,38 @@ mod tests {
             e2 / (e2 + 1.0)
         };
         let lr = 0.5;
-        let update = update_filters(matrix(vec![1.0, 0.0], [1, 2]), matrix(vec![2.0, 0.0, 0.0, 1.0], [2, 2]), lr, 1.0);
+        let update = update_filters(
+            matrix(vec![1.0, 0.0], [1, 2]),
+            matrix(vec![2.0, 0.0, 0.0, 1.0], [2, 2]),
+            lr,
+            1.0,
+            FilterRule::Softhebb,
+        );
         let w1_step = -(1.0 - s) / (3.0 * s) * lr as f32 * 1e-5;
         assert_close(&values(update.weights), &[2.0 - 0.5, 0.0, w1_step, 1.0], 1e-6);
         // mean |step| = (0.5 + |w1_step|) / 4; norm gaps: |1.5 − 1| and |√(1 + w1_step²) − 1| ≈ 0;
         // winners: filter 0 only; mean u² = (4 + 0) / 2.
         let stats = values(update.statistics);
         assert_close(&stats, &[2.0, (0.5 + w1_step.abs()) / 4.0, 0.25, 0.5], 1e-6);
+    }
+
+    #[test]
+    fn projected_step_matches_a_hand_computed_one() {
+        // x = [1, 0]; w0 = [2, 0] is first put on the unit sphere, [1, 0]; w1 = [0, 1].
+        // u = [1, 0]; τ = 1: softmax = [s, 1 − s], s = e/(e+1); w0 wins: y = [s, −(1 − s)].
+        // Δw0 = s (x − 1 · w0) = 0; Δw1 = −(1 − s)(x − 0 · w1) = −(1 − s) [1, 0], scaled by its
+        // max to [−1, 0]. At η = 0.5: w1 = [−0.5, 1], back on the sphere [−0.5, 1] / √1.25.
+        let update = update_filters(
+            matrix(vec![1.0, 0.0], [1, 2]),
+            matrix(vec![2.0, 0.0, 0.0, 1.0], [2, 2]),
+            0.5,
+            1.0,
+            FilterRule::Projected,
+        );
+        let root = 1.25f32.sqrt();
+        assert_close(&values(update.weights), &[1.0, 0.0, -0.5 / root, 1.0 / root], 1e-6);
+        // mean u² = (1 + 0) / 2; mean |step| = 0.5 / 4; every norm is 1; only filter 0 wins.
+        assert_close(&values(update.statistics), &[0.5, 0.125, 0.0, 0.5], 1e-6);
     }
 
     #[test]
@@ -140,7 +186,7 @@ mod tests {
         assert!(start.iter().all(|&n| n > 2.0), "{start:?}");
         for _ in 0..400 {
             let batch = matrix((0..patches * dim).map(|_| uniform()).collect(), [patches, dim]);
-            weights = update_filters(batch, weights, 0.1, 1.0).weights;
+            weights = update_filters(batch, weights, 0.1, 1.0, FilterRule::Softhebb).weights;
         }
         let end: Vec<f32> = values(norms(weights));
         for n in end {

@@ -25,7 +25,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::RngExt;
 
 use crate::config::{
-    Activation, EncodeConfig, EncoderConfig, FeatureLayers, FeaturesConfig, FilterMode, LateralMode, Normalise,
+    Activation, EncodeConfig, EncoderConfig, FeatureLayers, FeaturesConfig, FilterMode, FilterRule, LateralMode,
+    Normalise,
 };
 use lateral::{lateral_response, step_statistics, update_weights};
 
@@ -232,11 +233,11 @@ impl HebbianLayer {
 
     /// One SoftHebb step on the filters from a batch of this layer's inputs. Returns
     /// `[mean u², mean |Δw|, mean |‖w‖ − 1|, share of filters winning somewhere]`.
-    pub(crate) fn learn_filters(&mut self, input: Tensor<4>, lr: f64, temperature: f64) -> Tensor<1> {
+    pub(crate) fn learn_filters(&mut self, input: Tensor<4>, lr: f64, temperature: f64, rule: FilterRule) -> Tensor<1> {
         let [out_channels, in_channels, _, _] = self.conv_weight.dims();
         let patches = self.patches(input);
         let weights = self.conv_weight.val().reshape([out_channels, in_channels * 9]);
-        let update = filters::update_filters(patches, weights, lr, temperature);
+        let update = filters::update_filters(patches, weights, lr, temperature, rule);
         let learned = update.weights.reshape([out_channels, in_channels, 3, 3]);
         self.conv_weight = self.conv_weight.clone().map(|_| learned);
         update.statistics

@@ -11,7 +11,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::seq::SliceRandom;
 
 use crate::compute::device::read_f32;
-use crate::config::{EncoderConfig, FilterMode, TrainingConfig};
+use crate::config::{EncoderConfig, FilterMode, FilterRule, TrainingConfig};
 use crate::data::{ImageSet, Item, label_groups, split};
 use crate::encoder::{HebbianEncoder, whitening};
 use crate::progress;
@@ -208,15 +208,20 @@ pub fn train(
             continue;
         }
         let mut pending = Pending::new(Stage::Filters, 4);
+        let filter_steps = batches * config.filter_epochs;
         let mut step = 0;
         for (epoch, order) in epoch_orders(items, config.filter_epochs, config, &mut rng).iter().enumerate() {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
                 let input = encoder.input_of(layer, images.batch_tensor(batch, device));
-                let stats = encoder.layer_mut(layer).learn_filters(input, config.filter_lr, config.temperature);
+                let lr = match config.filter_rule {
+                    FilterRule::Projected => config.filter_lr * (1.0 - (step - 1) as f64 / filter_steps as f64),
+                    FilterRule::Softhebb => config.filter_lr,
+                };
+                let stats = encoder.layer_mut(layer).learn_filters(input, lr, config.temperature, config.filter_rule);
                 pending.steps.push((step, epoch + 1, vec![layer + 1], stats));
                 bar.inc(1);
-                if step % config.log_every == 0 || step == batches * config.filter_epochs {
+                if step % config.log_every == 0 || step == filter_steps {
                     report(pending.flush(&mut log)?);
                 }
             }
@@ -335,6 +340,97 @@ pub(crate) fn fit_whitening(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{ColorMode, FeaturesConfig, LateralMode};
+
+    /// A 16 x 16 grey image of parallel bright bars 1 px wide and 4 px apart on black, in one of
+    /// four orientations (0: rows, 1: columns, 2 and 3: the two diagonals), at phase `phase`.
+    fn bars(orientation: usize, phase: usize) -> Vec<u8> {
+        let side = 16;
+        (0..side * side)
+            .map(|at| {
+                let (y, x) = (at / side, at % side);
+                let along = [y, x, x + y, x + side - y][orientation];
+                if (along + phase).is_multiple_of(4) { 255 } else { 0 }
+            })
+            .collect()
+    }
+
+    /// Each filter's strongest response to a line of each orientation, `[filter][o]`: the
+    /// largest w · p over the lines p through a 3x3 patch (three rows, three columns, and the
+    /// diagonals of length 3 and 2 in each direction), each a patch of 1s on 0s standardised as
+    /// the layer standardises its input.
+    fn responses(encoder: &HebbianEncoder, device: &Device) -> Vec<[f32; 4]> {
+        let layer = encoder.layer(0);
+        let shift = read_f32(layer.input_shift.val(), "shift").unwrap()[0];
+        let scale = read_f32(layer.input_scale.val(), "scale").unwrap()[0];
+        let on_line = |orientation: usize, offset: usize, r: usize, c: usize| match orientation {
+            0 => r == offset,
+            1 => c == offset,
+            2 => r + c == offset + 1,
+            _ => c + 2 == r + offset + 1,
+        };
+        let probes: Vec<f32> = (0..4)
+            .flat_map(|o| (0..3).flat_map(move |offset| (0..9).map(move |at| (o, offset, at))))
+            .map(|(o, offset, at)| (f32::from(u8::from(on_line(o, offset, at / 3, at % 3))) - shift) * scale)
+            .collect();
+        let probes = Tensor::<2>::from_data(TensorData::new(probes, [12, 9]), device);
+        let filters = layer.filters();
+        let count = filters.dims()[0];
+        let response = read_f32(probes.matmul(filters.reshape([count, 9]).transpose()), "responses").unwrap();
+        (0..count)
+            .map(|filter| {
+                let best =
+                    |o: usize| (0..3).map(|offset| response[(o * 3 + offset) * count + filter]).fold(0.0, f32::max);
+                [best(0), best(1), best(2), best(3)]
+            })
+            .collect()
+    }
+
+    /// A filter's preferred orientation and how much more it responds to it than to the next.
+    fn preference(response: &[f32; 4]) -> (usize, f32) {
+        let mut order: Vec<usize> = (0..4).collect();
+        order.sort_by(|&a, &b| response[b].total_cmp(&response[a]));
+        (order[0], response[order[0]] / response[order[1]].max(1e-6))
+    }
+
+    /// 256 images of bars in four orientations and four phases. Measured when this test was
+    /// written: after 80 steps, 7 of the 16 filters prefer one orientation at least 2x (most of
+    /// them 8-11x), all four orientations covered; the `softhebb` rule, whose filters are still
+    /// far from unit norm after as many steps, gave 2 of 16.
+    #[test]
+    fn first_layer_filters_become_orientation_selective_on_oriented_bars() {
+        let device = Device::flex();
+        let tiles = (0..256)
+            .map(|i| (Item { source: format!("bars#{i}"), label: Some((i % 4).to_string()) }, bars(i % 4, i / 4 % 4)))
+            .collect();
+        let images = ImageSet::new(16, ColorMode::Grey, tiles, 0).unwrap();
+        let config = EncoderConfig {
+            channels: vec![16, 4, 4, 4],
+            filters: FilterMode::Hebbian,
+            lateral: LateralMode::None,
+            ..EncoderConfig::default()
+        };
+        let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
+        let before = responses(&encoder, &device);
+        let training = TrainingConfig { filter_epochs: 5, ..TrainingConfig::default() };
+        let items: Vec<usize> = (0..images.len()).collect();
+        train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
+        let after = responses(&encoder, &device);
+        let selectivity = |responses: &[[f32; 4]]| {
+            let preferences: Vec<(usize, f32)> = responses.iter().map(preference).collect();
+            let selective: Vec<usize> =
+                preferences.iter().filter(|(_, ratio)| *ratio >= 2.0).map(|&(o, _)| o).collect();
+            let mut covered = selective.clone();
+            covered.sort_unstable();
+            covered.dedup();
+            (selective.len(), covered.len(), preferences)
+        };
+        let (selective_before, _, _) = selectivity(&before);
+        let (selective, covered, preferences) = selectivity(&after);
+        assert!(selective >= 6, "{selective} of 16 filters prefer one orientation 2x over the rest: {preferences:?}");
+        assert_eq!(covered, 4, "every orientation has a filter that prefers it: {preferences:?}");
+        assert!(selective_before < selective, "learning made them selective ({selective_before} before)");
+    }
 
     #[test]
     fn holdout_trains_on_the_split_s_training_part_and_needs_labels() {

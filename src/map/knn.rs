@@ -16,8 +16,10 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use rayon::prelude::*;
 
+use super::approximate;
 use crate::compute::device::{is_wgpu, read_f32, read_indices};
 use crate::compute::matmul::{self, View};
+use crate::config::{MapConfig, NeighbourSearch};
 use crate::encoder::features::Features;
 use crate::progress;
 
@@ -155,6 +157,37 @@ pub(crate) fn search_all(features: &Features, k: usize, device: &Device, quiet: 
         bail!("cannot take {k} neighbours from {} items", features.rows);
     }
     Ok(search_all_symmetric(features, k, quiet))
+}
+
+/// Multiply-adds (N² · D / 2) past which `map.neighbours = "auto"` searches approximately on the
+/// CPU; `hebb bench map` measured the two searches' crossover (see the README).
+pub(crate) const AUTO_EXACT_LIMIT: f64 = 1e11;
+
+/// Whether `search` over `rows x dim` features on `device` runs approximately.
+pub(crate) fn is_approximate(search: NeighbourSearch, rows: usize, dim: usize, device: &Device) -> bool {
+    match search {
+        NeighbourSearch::Exact => false,
+        NeighbourSearch::Approximate => true,
+        NeighbourSearch::Auto => !is_wgpu(device) && (rows as f64).powi(2) * dim as f64 / 2.0 > AUTO_EXACT_LIMIT,
+    }
+}
+
+/// Every item's top `k` among all items, itself included, by the search `map` asks for:
+/// [`search_all`], or NN-descent ([`approximate::search_all`], seeded by `map.seed`).
+pub(crate) fn search_all_for_map(
+    features: &Features,
+    k: usize,
+    map: &MapConfig,
+    device: &Device,
+    quiet: bool,
+) -> Result<Neighbours> {
+    if !is_approximate(map.neighbours, features.rows, features.dim, device) {
+        return search_all(features, k, device, quiet);
+    }
+    if k == 0 || k > features.rows {
+        bail!("cannot take {k} neighbours from {} items", features.rows);
+    }
+    Ok(approximate::search_all(features, k, map.seed, quiet))
 }
 
 /// Columns one task offers to at a time in the transposed pass (their lists stay in L1).

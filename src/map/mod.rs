@@ -2,6 +2,7 @@
 //! graph and curve parameters and our own seeded optimiser ([`layout`]) laying it out from a PCA
 //! start ([`pca`]).
 
+pub(crate) mod approximate;
 pub mod cluster;
 pub mod knn;
 pub(crate) mod layout;

@@ -65,7 +65,7 @@ pub fn run(
     let mut timings = Vec::new();
     let mut timed = |step: &'static str, started: Instant| timings.push((step, started.elapsed().as_secs_f64()));
     let started = Instant::now();
-    let with_self = knn::search_all(features, search_width(map, features.rows), device, quiet)?;
+    let with_self = knn::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)?;
     timed("neighbours", started);
     let layout = if with_layout {
         let started = Instant::now();

@@ -3,7 +3,9 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use hebb::compute::device::{self, DeviceChoice};
 use hebb::compute::wgsl::launch_count;
-use hebb::config::{Activation, EncoderConfig, FeaturesConfig, FilterMode, LateralMode, Normalise, TrainingConfig};
+use hebb::config::{
+    Activation, EncoderConfig, FeaturesConfig, FilterMode, FilterRule, LateralMode, Normalise, TrainingConfig,
+};
 use hebb::encoder::HebbianEncoder;
 use hebb::encoder::filters::update_filters;
 use hebb::encoder::lateral::update_weights;
@@ -84,9 +86,15 @@ fn wgpu_and_cpu_features_agree() {
     }
 }
 
-/// One SoftHebb filter step on wgpu against flex: same filters and statistics.
+/// One SoftHebb filter step, by each rule, on wgpu against flex: same filters and statistics.
 #[test]
 fn wgpu_and_cpu_filter_updates_agree() {
+    for rule in [FilterRule::Projected, FilterRule::Softhebb] {
+        filter_updates_agree(rule);
+    }
+}
+
+fn filter_updates_agree(rule: FilterRule) {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let (patches, dim, filters) = (300, 36, 16);
     let x: Vec<f32> = (0..patches * dim).map(|i| ((i * 7919) % 211) as f32 / 105.0 - 1.0).collect();
@@ -94,7 +102,7 @@ fn wgpu_and_cpu_filter_updates_agree() {
     let run = |device: &Device| {
         let x = Tensor::<2>::from_data(TensorData::new(x.clone(), [patches, dim]), device);
         let w = Tensor::<2>::from_data(TensorData::new(w.clone(), [filters, dim]), device);
-        let update = update_filters(x, w, 0.2, 1.0);
+        let update = update_filters(x, w, 0.2, 1.0, rule);
         let on_wgpu = device::is_wgpu(&update.weights.device());
         let weights = update.weights.into_data().try_into_vec::<f32>().unwrap();
         (weights, update.statistics.into_data().try_into_vec::<f32>().unwrap(), on_wgpu)
@@ -103,7 +111,7 @@ fn wgpu_and_cpu_filter_updates_agree() {
     let (cpu_w, cpu_stats, _) = run(&Device::flex());
     assert!(ran_on_gpu, "the update ran on wgpu");
     assert!(relative_gap(&gpu_w, &cpu_w) <= 1e-4, "filters differ by {}", relative_gap(&gpu_w, &cpu_w));
-    assert!(relative_gap(&gpu_stats, &cpu_stats) <= 1e-4, "{gpu_stats:?} vs {cpu_stats:?}");
+    assert!(relative_gap(&gpu_stats, &cpu_stats) <= 1e-4, "{rule:?}: {gpu_stats:?} vs {cpu_stats:?}");
     assert!(relative_gap(&cpu_w, &w) > 1e-3, "the filters moved");
 }
 

@@ -143,8 +143,10 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         "bench map: {} x {} features from {}, on {}\n",
         features.rows, features.dim, input.source, device.description
     );
+    let approximate = knn::is_approximate(config.map.neighbours, features.rows, features.dim, dev);
+    let search = if approximate { "NN-descent, re-ranked exactly" } else { "exact" };
     let mut stages = vec![
-        (format!("neighbours (exact cosine top-{width})"), knn_s),
+        (format!("neighbours ({search}, cosine top-{width})"), knn_s),
         ("PCA start".to_string(), pca_s),
         ("fuzzy graph (umap-rs)".to_string(), graph_s),
         (format!("layout, hebb ({epochs} epochs{})", layout_mode(&config.map, dev)), ours_s),
@@ -165,8 +167,21 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         stages.push(("renders (canvas, clusters, scatter charts, map.html)".to_string(), seconds));
     }
     stages.push((format!("grid layout: {} items into {columns} x {rows} cells", features.rows), grid_s));
+    let check = if approximate { Some(recall_against_exact(features, &stage.with_self, dev)?) } else { None };
+    if let Some(check) = &check {
+        stages.insert(1, (format!("  exact search for {} sampled items", check.queries), check.seconds));
+        let all_s = check.seconds * features.rows as f64 / check.queries as f64;
+        stages.insert(2, ("  exact search for all items (scaled from the sample)".to_string(), all_s));
+    }
     for (stage, seconds) in stages {
         table.push_str(&format!("{stage:<60} {seconds:>10.2} s\n"));
+    }
+    if let Some(check) = &check {
+        table.push_str(&format!(
+            "{:<60} {:>10.4}\n",
+            format!("recall@{width} of NN-descent against the exact search ({} items)", check.queries),
+            check.recall
+        ));
     }
     table.push_str(&format!("{:<60} {:>10.2} x\n", "layout time, hebb / umap-rs", ours_s / theirs_s));
     table.push_str(&format!("{:<60} {:>10.2} x\n", "K-Means time, hebb / linfa", kmeans_s / linfa_s));
@@ -188,6 +203,36 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         total
     ));
     Ok(table)
+}
+
+/// Items whose exact neighbours check an approximate search.
+const RECALL_QUERIES: usize = 1000;
+
+/// An approximate search checked against the exact one on a sample of items.
+struct RecallCheck {
+    queries: usize,
+    /// Mean share of each sampled item's exact top-k that the approximate search found.
+    recall: f64,
+    /// The exact search's time for the sampled items.
+    seconds: f64,
+}
+
+/// Checks `found` (every item's top k, itself included) against the exact search for
+/// [`RECALL_QUERIES`] items spread evenly over the set.
+fn recall_against_exact(features: &Features, found: &knn::Neighbours, device: &Device) -> Result<RecallCheck> {
+    let queries: Vec<usize> = {
+        let count = RECALL_QUERIES.min(features.rows);
+        (0..count).map(|i| i * features.rows / count).collect()
+    };
+    let values: Vec<f32> = queries.iter().flat_map(|&q| features.row(q).iter().copied()).collect();
+    let (exact, seconds) = timed(|| knn::search(&values, features, found.k, device, true))?;
+    let mut hits = 0;
+    for (row, &q) in queries.iter().enumerate() {
+        let (want, _) = exact.row(row);
+        let (got, _) = found.row(q);
+        hits += want.iter().filter(|id| got.contains(id)).count();
+    }
+    Ok(RecallCheck { queries: queries.len(), recall: hits as f64 / (queries.len() * found.k) as f64, seconds })
 }
 
 /// How the layout runs on `device`, for a row name.

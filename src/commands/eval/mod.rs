@@ -16,7 +16,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::compute::device::ComputeDevice;
-use crate::config::{ClusterConfig, FilterMode, LateralMode};
+use crate::config::{ClusterConfig, FilterMode, LateralMode, MapConfig, NeighbourSearch};
 use crate::data::{ImageSet, label_groups, split};
 use crate::encoder::features::{self, Features};
 use crate::encoder::{HebbianEncoder, train};
@@ -122,7 +122,9 @@ pub(crate) fn score(
     with_map: bool,
 ) -> Result<Scores> {
     let clusters_config = ClusterConfig { n_clusters: label_count, ..run.config.clusters.clone() };
-    let stage = pipeline::run(features, &run.config.map, &clusters_config, &device.device, with_map, true)?;
+    // Scores measure the features, so their neighbours are exact whatever the run searched with.
+    let map_config = MapConfig { neighbours: NeighbourSearch::Exact, ..run.config.map.clone() };
+    let stage = pipeline::run(features, &map_config, &clusters_config, &device.device, with_map, true)?;
     let voters = knn::drop_self(&stage.with_self.truncate(TOP_K + 1));
     let on_features = stage.clusters;
     let on_map = match stage.layout {

@@ -1,0 +1,372 @@
+//! Approximate nearest neighbours for large sets on the CPU, where the exact search's N²·D
+//! multiply-adds dominate: NN-descent (Dong, Moses and Li, 2011; the method umap-learn uses) on a
+//! reduced copy of the features, then each item's candidates re-ranked by their exact cosine
+//! similarity in the full dimension.
+//!
+//! - The reduced copy is the centred features projected onto an approximate principal subspace
+//!   of [`REDUCED_DIM`] axes: one step of subspace iteration from a seeded Gaussian start, three
+//!   products with the `N x D` matrix and no `D x D` covariance.
+//! - NN-descent keeps each item's [`CANDIDATES`] nearest items found so far (squared distance in
+//!   the reduced space), starting from random ones. Each round joins every item's new
+//!   candidates with each other and with its old ones, in both directions (an item is also a
+//!   candidate of the items that list it), and it stops once fewer than
+//!   [`SETTLED_SHARE`] of all entries changed, or after [`MAX_ROUNDS`].
+//! - A seed reproduces the result exactly, on any number of threads: every random choice is a
+//!   hash of (seed, round, item), a list keeps the best candidates by (distance, index), which
+//!   does not depend on the order threads offer them in, and a round's changes are counted from
+//!   the lists it leaves, not from the offers.
+
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::knn::Neighbours;
+use crate::compute::hash::{below, pcg, pcg3};
+use crate::compute::matmul::{self, View};
+use crate::encoder::features::Features;
+use crate::progress;
+
+/// Axes of the reduced copy NN-descent searches in.
+pub(crate) const REDUCED_DIM: usize = 64;
+
+/// Candidates NN-descent keeps per item, and re-ranks in the full dimension.
+pub(crate) const CANDIDATES: usize = 30;
+
+/// Most NN-descent rounds.
+pub(crate) const MAX_ROUNDS: usize = 15;
+
+/// A round that changes fewer than this share of all list entries ends the search.
+const SETTLED_SHARE: f64 = 0.001;
+
+/// One entry of an item's candidate list.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    distance: f32,
+    id: u32,
+    /// Not yet joined with the item's other candidates.
+    fresh: bool,
+    /// The round that put it in the list (0: the random start).
+    round: u16,
+}
+
+impl Entry {
+    /// The order lists keep: nearer first, then the lower index.
+    fn before(&self, distance: f32, id: u32) -> bool {
+        self.distance.total_cmp(&distance).then(self.id.cmp(&id)).is_lt()
+    }
+}
+
+/// Every item's `k` most similar items by cosine similarity, itself included (as the exact
+/// [`super::knn::search_all`] returns them, most similar first), found approximately.
+pub(crate) fn search_all(features: &Features, k: usize, seed: u64, quiet: bool) -> Neighbours {
+    let n = features.rows;
+    let reduced = reduce(features, REDUCED_DIM.min(features.dim), seed);
+    let width = CANDIDATES.max(k).min(n - 1);
+    let lists = descend(&reduced, n, width, seed, quiet);
+    rerank(features, &lists, k)
+}
+
+/// The centred rows projected onto `axes` orthonormal directions near the top principal ones:
+/// `V = orth(Xcᵀ Xc Ω)` for a seeded Gaussian `Ω`, then `Xc V`, `n x axes`.
+fn reduce(features: &Features, axes: usize, seed: u64) -> Vec<f32> {
+    let (n, d, x) = (features.rows, features.dim, &features.values[..]);
+    let mean = column_means(x, n, d);
+    let gaussian = |i: usize| {
+        let (a, b) = (pcg3(seed as u32, 1, i as u32), pcg3(seed as u32, 2, i as u32));
+        let u1 = (a as f64 + 1.0) / (u32::MAX as f64 + 2.0);
+        ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * b as f64 / u32::MAX as f64).cos()) as f32
+    };
+    let start: Vec<f32> = (0..d * axes).map(gaussian).collect();
+    let sampled = centred_product(x, n, d, &mean, &start, axes); // Xc Ω, n x axes
+    let mut basis = vec![0.0f32; d * axes]; // Xᵀ (Xc Ω); the mean's share is removed below
+    matmul::product(d, axes, n, View::transposed(x, d), View::rows(&sampled, axes), &mut basis, true);
+    let sums: Vec<f64> =
+        (0..axes).map(|a| sampled.iter().skip(a).step_by(axes).map(|&v| v as f64).sum::<f64>()).collect();
+    for (row, m) in basis.chunks_mut(axes).zip(&mean) {
+        row.iter_mut().zip(&sums).for_each(|(b, s)| *b -= (*m as f64 * s) as f32);
+    }
+    orthonormalise_columns(&mut basis, d, axes);
+    centred_product(x, n, d, &mean, &basis, axes)
+}
+
+/// Column means of the `n x d` rows, summed in f64.
+fn column_means(x: &[f32], n: usize, d: usize) -> Vec<f32> {
+    let sums = x.par_chunks(d * 256).map(|rows| {
+        let mut sums = vec![0.0f64; d];
+        for row in rows.chunks(d) {
+            sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v as f64);
+        }
+        sums
+    });
+    let sums = sums.reduce(|| vec![0.0; d], |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect());
+    sums.iter().map(|s| (s / n.max(1) as f64) as f32).collect()
+}
+
+/// `(X − 1 μᵀ) B` for `B` of `d x axes`, row-major.
+fn centred_product(x: &[f32], n: usize, d: usize, mean: &[f32], b: &[f32], axes: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; n * axes];
+    matmul::product(n, axes, d, View::rows(x, d), View::rows(b, axes), &mut out, true);
+    let shift: Vec<f32> =
+        (0..axes).map(|a| (0..d).map(|j| mean[j] as f64 * b[j * axes + a] as f64).sum::<f64>() as f32).collect();
+    out.par_chunks_mut(axes).for_each(|row| row.iter_mut().zip(&shift).for_each(|(v, s)| *v -= s));
+    out
+}
+
+/// Gram–Schmidt (twice, in f64) on the `axes` columns of the `d x axes` matrix; a column that
+/// vanishes stays zero.
+fn orthonormalise_columns(m: &mut [f32], d: usize, axes: usize) {
+    let mut columns: Vec<Vec<f64>> = (0..axes).map(|a| (0..d).map(|j| m[j * axes + a] as f64).collect()).collect();
+    for a in 0..axes {
+        for _ in 0..2 {
+            for b in 0..a {
+                let dot: f64 = columns[a].iter().zip(&columns[b]).map(|(x, y)| x * y).sum();
+                let (done, rest) = columns.split_at_mut(a);
+                rest[0].iter_mut().zip(&done[b]).for_each(|(x, y)| *x -= dot * y);
+            }
+        }
+        let norm = columns[a].iter().map(|v| v * v).sum::<f64>().sqrt();
+        let scale = if norm > 1e-12 { 1.0 / norm } else { 0.0 };
+        columns[a].iter_mut().for_each(|v| *v *= scale);
+    }
+    for (a, column) in columns.iter().enumerate() {
+        for (j, v) in column.iter().enumerate() {
+            m[j * axes + a] = *v as f32;
+        }
+    }
+}
+
+/// Squared distance between two reduced rows.
+fn distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Offers `id` at `distance` to a list of at most `width` entries; true if it went in.
+fn offer(list: &mut Vec<Entry>, width: usize, id: u32, distance: f32, round: u16) -> bool {
+    if list.len() >= width && list[width - 1].before(distance, id) {
+        return false;
+    }
+    if list.iter().any(|e| e.id == id) {
+        return false;
+    }
+    let at = list.partition_point(|e| e.before(distance, id));
+    list.insert(at, Entry { distance, id, fresh: true, round });
+    list.truncate(width);
+    true
+}
+
+/// NN-descent over the `n` reduced rows: each item's `width` nearest others, nearest first.
+fn descend(reduced: &[f32], n: usize, width: usize, seed: u64, quiet: bool) -> Vec<Vec<Entry>> {
+    let dim = reduced.len() / n.max(1);
+    let row = |i: u32| &reduced[i as usize * dim..(i as usize + 1) * dim];
+    let seed = seed as u32;
+    // The random start: `width` distinct others per item.
+    let lists: Vec<Mutex<Vec<Entry>>> = (0..n)
+        .into_par_iter()
+        .map(|v| {
+            let mut list = Vec::with_capacity(width + 1);
+            let mut draw = 0u32;
+            while list.len() < width {
+                let id = below(pcg3(seed, v as u32, draw), n as u32);
+                draw += 1;
+                if id as usize != v {
+                    offer(&mut list, width, id, distance(row(v as u32), row(id)), 0);
+                }
+            }
+            Mutex::new(list)
+        })
+        .collect();
+    let bar = progress::bar(MAX_ROUNDS as u64, "neighbours (NN-descent)", quiet);
+    for round in 1..=MAX_ROUNDS as u16 {
+        let (fresh, old) = candidates(&lists, width, seed, round);
+        lists.par_iter().enumerate().for_each(|(v, _)| {
+            let (fresh, old) = (&fresh[v], &old[v]);
+            for (i, &a) in fresh.iter().enumerate() {
+                for &b in fresh[i + 1..].iter().chain(old.iter().filter(|&&b| b != a)) {
+                    let d = distance(row(a), row(b));
+                    offer(&mut lock(&lists[a as usize]), width, b, d, round);
+                    offer(&mut lock(&lists[b as usize]), width, a, d, round);
+                }
+            }
+        });
+        let changed: usize = lists.par_iter().map(|list| lock(list).iter().filter(|e| e.round == round).count()).sum();
+        bar.inc(1);
+        if (changed as f64) < SETTLED_SHARE * (n * width) as f64 {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    lists.into_iter().map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
+}
+
+fn lock(list: &Mutex<Vec<Entry>>) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+    list.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Each item's candidates to join this round: the fresh entries of its list (marked joined
+/// now) and the old ones, each with the items that list it added (reverse lists), every list
+/// capped at `width` by a seeded priority. Returns (fresh, old) per item, without duplicates.
+fn candidates(lists: &[Mutex<Vec<Entry>>], width: usize, seed: u32, round: u16) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
+    let n = lists.len();
+    let priority = |v: usize, id: u32| pcg3(seed ^ pcg(round as u32), v as u32, id);
+    let mut fresh: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut old: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (v, list) in lists.iter().enumerate() {
+        let mut list = lock(list);
+        for entry in list.iter_mut() {
+            if entry.fresh {
+                entry.fresh = false;
+                fresh[v].push(entry.id);
+            } else {
+                old[v].push(entry.id);
+            }
+        }
+    }
+    let forward_fresh = fresh.clone();
+    let forward_old = old.clone();
+    for v in 0..n {
+        for &u in &forward_fresh[v] {
+            fresh[u as usize].push(v as u32);
+        }
+        for &u in &forward_old[v] {
+            old[u as usize].push(v as u32);
+        }
+    }
+    let tidy = |(v, ids): (usize, &mut Vec<u32>)| {
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() > width {
+            ids.sort_by_key(|&id| (priority(v, id), id));
+            ids.truncate(width);
+            ids.sort_unstable();
+        }
+    };
+    fresh.par_iter_mut().enumerate().for_each(tidy);
+    old.par_iter_mut().enumerate().for_each(tidy);
+    old.par_iter_mut().zip(&fresh).for_each(|(old, fresh)| old.retain(|id| fresh.binary_search(id).is_err()));
+    (fresh, old)
+}
+
+/// The `k` most similar of each item's candidates and itself, by exact cosine similarity in the
+/// full dimension; ties to the lower index.
+fn rerank(features: &Features, lists: &[Vec<Entry>], k: usize) -> Neighbours {
+    let (d, x) = (features.dim, &features.values);
+    let row = |i: usize| &x[i * d..(i + 1) * d];
+    let ranked: Vec<Vec<(f32, u32)>> = lists
+        .par_iter()
+        .enumerate()
+        .map(|(v, list)| {
+            let mut scored: Vec<(f32, u32)> = std::iter::once(v as u32)
+                .chain(list.iter().map(|e| e.id))
+                .map(|id| (dot(row(v), row(id as usize)), id))
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            scored.truncate(k);
+            scored
+        })
+        .collect();
+    let mut out = Neighbours {
+        k,
+        indices: Vec::with_capacity(lists.len() * k),
+        similarities: Vec::with_capacity(lists.len() * k),
+    };
+    for row in ranked {
+        for (similarity, id) in row {
+            out.indices.push(id);
+            out.similarities.push(similarity);
+        }
+    }
+    out
+}
+
+/// Dot product in eight independent lanes (so that it vectorises).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a8.zip(b8) {
+        for lane in 0..8 {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::knn;
+    use burn::tensor::Device;
+
+    /// `n` unit rows in `dim` dimensions near a curved 3-D manifold: a seeded random point of
+    /// a torus-like surface mapped through fixed random mixes, plus a little noise.
+    fn manifold_features(n: usize, dim: usize) -> Features {
+        let unit = |a: u32, b: u32, c: u32| pcg3(a, b, c) as f32 / u32::MAX as f32;
+        let mut values = Vec::with_capacity(n * dim);
+        for i in 0..n as u32 {
+            let tau = std::f32::consts::TAU;
+            let (s, t, r) = (unit(1, i, 0) * tau, unit(2, i, 0) * tau, unit(3, i, 0));
+            let latent = [s.cos(), s.sin(), t.cos() * (1.0 + r), t.sin() * (1.0 + r), r];
+            let row: Vec<f32> = (0..dim as u32)
+                .map(|j| {
+                    let mix: f32 = latent.iter().enumerate().map(|(l, v)| v * (unit(4, j, l as u32) - 0.5)).sum();
+                    mix + 0.01 * (unit(5, i, j) - 0.5)
+                })
+                .collect();
+            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+            values.extend(row.iter().map(|v| v / norm));
+        }
+        Features { rows: n, dim, values }
+    }
+
+    fn recall(found: &Neighbours, exact: &Neighbours) -> f64 {
+        let hits: usize = (0..exact.len())
+            .map(|row| exact.row(row).0.iter().filter(|id| found.row(row).0.contains(id)).count())
+            .sum();
+        hits as f64 / exact.indices.len() as f64
+    }
+
+    #[test]
+    fn finds_nearly_all_exact_neighbours_and_itself_first() {
+        let features = manifold_features(3000, 96);
+        let exact = knn::search_all(&features, 15, &Device::flex(), true).unwrap();
+        let found = search_all(&features, 15, 7, true);
+        assert_eq!((found.k, found.len()), (15, 3000));
+        let recall = recall(&found, &exact);
+        assert!(recall >= 0.95, "recall@15 {recall}");
+        assert!((0..found.len()).all(|row| found.row(row).0[0] as usize == row), "each item's first is itself");
+        for row in 0..found.len() {
+            let (ids, sims) = found.row(row);
+            for (id, sim) in ids.iter().zip(sims) {
+                let want = dot(features.row(row), features.row(*id as usize));
+                assert_eq!(*sim, want, "similarities are the exact ones");
+            }
+            assert!(sims.windows(2).all(|w| w[0] >= w[1]), "most similar first");
+        }
+    }
+
+    #[test]
+    fn a_seed_gives_the_same_neighbours_on_any_number_of_threads() {
+        let features = manifold_features(1500, 40);
+        let many = search_all(&features, 10, 3, true);
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| search_all(&features, 10, 3, true));
+        assert!(many == one, "one thread and many found different neighbours");
+        assert!(many == search_all(&features, 10, 3, true), "two runs with one seed differ");
+    }
+
+    #[test]
+    fn the_reduced_copy_keeps_the_distances_of_low_rank_data() {
+        // Rows in a 5-D subspace of 40 dimensions: 8 axes hold all of their variance, so the
+        // projection keeps every pairwise distance.
+        let features = manifold_features(400, 40);
+        let reduced = reduce(&features, 8, 1);
+        for (a, b) in [(0, 1), (5, 300), (17, 399)] {
+            let full: f32 = distance(features.row(a), features.row(b));
+            let near = distance(&reduced[a * 8..(a + 1) * 8], &reduced[b * 8..(b + 1) * 8]);
+            assert!((full - near).abs() < 1e-3 + 1e-2 * full, "{a}-{b}: {full} vs {near}");
+        }
+    }
+}
