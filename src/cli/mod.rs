@@ -13,6 +13,7 @@ use crate::commands::{bench, encode, eval, view};
 use crate::compute::device::{self, DeviceChoice};
 use crate::config::{ConfigFile, EncodeConfig};
 use crate::map::pipeline::TOP_K;
+use crate::run::shards::Shard;
 use crate::run::{EVAL_FILE, Run, write_atomically};
 use hopfield::HopfieldCommand;
 
@@ -35,6 +36,15 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Train the Hebbian encoder on an image set and write its embeddings to a run folder.
     Encode(EncodeArgs),
+    /// The first of encode's three stages, for a batch scheduler: train the encoder and write a
+    /// run folder holding it (then `hebb embed` each shard, then `hebb map`).
+    Train(EncodeArgs),
+    /// The second stage: the features of one contiguous part of the data set, written as a shard
+    /// of a trained run (any number at once, on any machines sharing the folder).
+    Embed(EmbedArgs),
+    /// The third stage: merge a run's shards in order, then neighbours, map, clusters and
+    /// pictures, finishing the run folder as `hebb encode` does.
+    Map(MapArgs),
     /// The most similar images to a data set item or an image file, from a finished run.
     Query(QueryArgs),
     /// Write a finished run's interactive map (map.html: pan, zoom, hover for neighbours, search,
@@ -75,6 +85,34 @@ pub(crate) struct EncodeArgs {
     #[arg(long)]
     pub output_dir: Option<PathBuf>,
     /// No per-step statistics lines and no progress bars (the training log is still written).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EmbedArgs {
+    /// Run folder written by `hebb train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Which part: I/N, the 0-based index I of N contiguous parts (e.g. 0/4 .. 3/4; a Slurm array
+    /// passes $SLURM_ARRAY_TASK_ID/N, a Kubernetes Indexed Job $JOB_COMPLETION_INDEX/N).
+    #[arg(long)]
+    pub shard: Shard,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MapArgs {
+    /// Run folder written by `hebb train`, with every shard `hebb embed` writes.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -209,6 +247,26 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("device: {}", device.description);
             let summary = encode::run(&config, &device, args.quiet)?;
             println!("{}", summary.table());
+            Ok(())
+        }
+        Command::Train(args) => {
+            let config = resolve_encode_config(&args)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let dir = encode::train(&config, &device, args.quiet)?;
+            println!("trained encoder in {}; next: hebb embed --run {0} --shard I/N", dir.display());
+            Ok(())
+        }
+        Command::Embed(args) => {
+            let device = device::select(args.device.device)?;
+            let (items, path) = encode::embed(&args.run, args.shard, &device, args.quiet)?;
+            println!("shard {}/{}: {items} items -> {}", args.shard.index, args.shard.count, path.display());
+            Ok(())
+        }
+        Command::Map(args) => {
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            println!("{}", encode::map(&args.run, &device, args.quiet)?.table());
             Ok(())
         }
         Command::Query(args) => {

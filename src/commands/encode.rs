@@ -1,7 +1,17 @@
 //! `hebb encode`: data -> encoder training -> features -> neighbours -> UMAP map and K-Means
 //! clusters -> pictures -> run folder, with per-stage timings in a summary.
+//!
+//! The same pipeline as three commands, so that a batch scheduler can spread extraction, the part
+//! that grows with the data set, over many processes and machines:
+//! - `hebb train`: loads the data set, trains the encoder and writes a run folder holding the
+//!   resolved config, the encoder and the training log and charts;
+//! - `hebb embed --shard I/N`: the features of the I-th of N contiguous parts of the data set,
+//!   written as one shard of the run ([`crate::run::shards`]); any number of processes may run
+//!   shards at once, and a re-run replaces its shard;
+//! - `hebb map`: merges the shards in order and runs neighbours, map, clusters and pictures,
+//!   finishing the run folder exactly as `hebb encode` does.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -10,15 +20,18 @@ use serde::Serialize;
 
 use crate::compute::device::{ComputeDevice, read_f32};
 use crate::config::EncodeConfig;
+use crate::data::ImageSet;
 use crate::encoder::HebbianEncoder;
-use crate::encoder::{features, train};
+use crate::encoder::features::{self, Features};
+use crate::encoder::train::{self, TrainingLog};
 use crate::map::knn;
 use crate::map::pipeline::{self, TOP_K};
-use crate::run::items::{items_csv, map_csv};
-use crate::run::npy::write_npy_f32;
+use crate::run::items::{items_csv, map_csv, read_items_csv};
+use crate::run::npy::{read_npy_f32, write_npy_f32};
+use crate::run::shards::{self, Shard};
 use crate::run::{
     CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, FILTERS_FILE, ITEMS_FILE, MAP_FILE, NEIGHBOURS_FILE, RunFolder,
-    SUMMARY_FILE, TRAINING_CHART_FILE, TRAINING_LOG_FILE,
+    SUMMARY_FILE, TRAINED_FILES, TRAINING_CHART_FILE, TRAINING_LOG_FILE,
 };
 use crate::{data, progress, render};
 
@@ -62,13 +75,13 @@ impl EncodeSummary {
 }
 
 /// Times pipeline stages.
-struct Stopwatch {
+pub(crate) struct Stopwatch {
     stages: Vec<(String, f64)>,
     started: Instant,
 }
 
 impl Stopwatch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { stages: Vec::new(), started: Instant::now() }
     }
 
@@ -78,7 +91,7 @@ impl Stopwatch {
         self.started = Instant::now();
     }
 
-    fn lap(&mut self, stage: &str) {
+    pub(crate) fn lap(&mut self, stage: &str) {
         self.stages.push((stage.to_string(), self.started.elapsed().as_secs_f64()));
         self.started = Instant::now();
     }
@@ -93,17 +106,29 @@ fn sample_items(len: usize, count: usize, seed: u64) -> Vec<usize> {
     order
 }
 
-/// Runs the whole `encode` pipeline for a validated config.
+/// Runs the whole `encode` pipeline for a validated config: the three stages `hebb train`,
+/// `hebb embed` and `hebb map` run one at a time, in one process, on the whole data set.
 pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
     config.check_memory()?;
     let mut clock = Stopwatch::new();
     // Created first, so that an output folder that cannot be written fails before any work.
     let folder = RunFolder::create(&config.run_dir())?;
+    let images = load_images(config, quiet)?;
+    clock.lap("load");
+    let trained = train_stage(&folder, config, &images, device, quiet)?;
+    clock.lap("train");
+    let features = features::extract(&trained.encoder, &images, config.training.batch_size, &device.device, quiet)?;
+    clock.lap("extract");
+    let summary = map_stage(folder, config, &images, &features, trained.steps, device, clock, quiet)?;
+    Ok(summary)
+}
+
+/// The data set, checked to be large enough for a run.
+pub(crate) fn load_images(config: &EncodeConfig, quiet: bool) -> Result<ImageSet> {
     let images = data::load(&config.data, quiet)?;
     if images.len() < 3 {
         bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
     }
-    clock.lap("load");
     if !quiet {
         log::info!(
             "loaded {} images ({}x{} {:?}){}",
@@ -114,15 +139,57 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
             if images.skipped > 0 { format!(", {} skipped", images.skipped) } else { String::new() },
         );
     }
+    Ok(images)
+}
 
+/// What the training stage leaves for extraction.
+pub(crate) struct Trained {
+    pub encoder: HebbianEncoder,
+    pub steps: usize,
+}
+
+/// Trains the encoder on `images` (all of them, or the training items `[training]` picks) and
+/// writes [`TRAINED_FILES`] into `folder`: the config, the encoder, the training log and charts.
+pub(crate) fn train_stage(
+    folder: &RunFolder,
+    config: &EncodeConfig,
+    images: &ImageSet,
+    device: &ComputeDevice,
+    quiet: bool,
+) -> Result<Trained> {
     let mut encoder = HebbianEncoder::for_config(config, &device.device);
     let items = train::training_items(&config.training, &images.items)?;
-    let log = train::train(&mut encoder, &images, &items, &config.training, &config.encoder, &device.device, quiet)?;
-    clock.lap("train");
-    let features = features::extract(&encoder, &images, config.training.batch_size, &device.device, quiet)?;
-    clock.lap("extract");
+    let log = train::train(&mut encoder, images, &items, &config.training, &config.encoder, &device.device, quiet)?;
+    folder.write(CONFIG_FILE, config.to_toml()?)?;
+    folder.write(TRAINING_LOG_FILE, log.to_csv())?;
+    render::save_png(&render::training_chart(&log)?, &folder.path(TRAINING_CHART_FILE))?;
+    let filters = encoder.layer(0).filters();
+    let [count, channels, _, _] = filters.dims();
+    let filters = read_f32(filters, "filters")?;
+    render::save_png(&render::filter_grid(&filters, count, channels), &folder.path(FILTERS_FILE))?;
+    let encoder_path = folder.path(ENCODER_FILE);
+    encoder
+        .clone()
+        .save_file(&encoder_path)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("cannot save the encoder to {}", encoder_path.display()))?;
+    Ok(Trained { encoder, steps: log.steps() })
+}
 
-    let stage = pipeline::run(&features, &config.map, &config.clusters, &device.device, true, quiet)?;
+/// Neighbours, map, clusters and pictures of `features`, written with the features and items
+/// into `folder` (which already holds [`TRAINED_FILES`]), which is then committed.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn map_stage(
+    folder: RunFolder,
+    config: &EncodeConfig,
+    images: &ImageSet,
+    features: &Features,
+    training_steps: usize,
+    device: &ComputeDevice,
+    mut clock: Stopwatch,
+    quiet: bool,
+) -> Result<EncodeSummary> {
+    let stage = pipeline::run(features, &config.map, &config.clusters, &device.device, true, quiet)?;
     clock.add("neighbours", stage.seconds(&["neighbours"]));
     clock.add("umap", stage.seconds(&["pca", "graph", "layout"]));
     clock.add("kmeans", stage.seconds(&["kmeans"]));
@@ -133,7 +200,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let spinner = progress::spinner("rendering", quiet);
     let render_config = &config.render;
     let pictures =
-        render::save_map_pictures(&folder, &config.name, &images, &coords, &clusters, &neighbours, render_config)?;
+        render::save_map_pictures(&folder, &config.name, images, &coords, &clusters, &neighbours, render_config)?;
     let mut files = pictures.files;
     let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
     let rows: Vec<(usize, Vec<(usize, f32)>)> = queries
@@ -143,27 +210,16 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
             (q, ids.iter().zip(sims).map(|(&i, &s)| (i as usize, s)).collect())
         })
         .collect();
-    render::save_png(&render::neighbour_grid(&images, &rows, render_config.cell_size)?, &folder.path(NEIGHBOURS_FILE))?;
-    render::save_png(&render::training_chart(&log)?, &folder.path(TRAINING_CHART_FILE))?;
-    let filters = encoder.layer(0).filters();
-    let [count, channels, _, _] = filters.dims();
-    let filters = read_f32(filters, "filters")?;
-    render::save_png(&render::filter_grid(&filters, count, channels), &folder.path(FILTERS_FILE))?;
-    files.extend([NEIGHBOURS_FILE, TRAINING_CHART_FILE, FILTERS_FILE]);
+    render::save_png(&render::neighbour_grid(images, &rows, render_config.cell_size)?, &folder.path(NEIGHBOURS_FILE))?;
+    files.push(NEIGHBOURS_FILE);
     spinner.finish_and_clear();
     clock.lap("render");
 
-    folder.write(CONFIG_FILE, config.to_toml()?)?;
     write_npy_f32(&folder.path(FEATURES_FILE), features.rows, features.dim, &features.values)?;
     folder.write(ITEMS_FILE, items_csv(&images.items)?)?;
     folder.write(MAP_FILE, map_csv(&coords, &clusters, &images.items)?)?;
-    folder.write(TRAINING_LOG_FILE, log.to_csv())?;
-    let encoder_path = folder.path(ENCODER_FILE);
-    encoder
-        .save_file(&encoder_path)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("cannot save the encoder to {}", encoder_path.display()))?;
-    files.extend([CONFIG_FILE, FEATURES_FILE, ITEMS_FILE, MAP_FILE, TRAINING_LOG_FILE, ENCODER_FILE, SUMMARY_FILE]);
+    files.extend(TRAINED_FILES);
+    files.extend([FEATURES_FILE, ITEMS_FILE, MAP_FILE, SUMMARY_FILE]);
     clock.lap("write");
     let summary = EncodeSummary {
         run_dir: config.run_dir(),
@@ -171,7 +227,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
         items: images.len(),
         skipped: images.skipped,
         feature_dim: features.dim,
-        training_steps: log.steps(),
+        training_steps,
         canvas_coverage: pictures.coverage,
         stages: clock.stages,
         files: files.into_iter().map(String::from).collect(),
@@ -179,4 +235,74 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     folder.write(SUMMARY_FILE, serde_json::to_string_pretty(&summary)?)?;
     folder.commit()?;
     Ok(summary)
+}
+
+/// `hebb train`: the encoder of a new run folder, which it returns.
+pub fn train(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<PathBuf> {
+    config.check_memory()?;
+    let folder = RunFolder::create(&config.run_dir())?;
+    let images = load_images(config, quiet)?;
+    train_stage(&folder, config, &images, device, quiet)?;
+    folder.commit()
+}
+
+/// The config of a trained run folder.
+fn trained_config(run_dir: &Path) -> Result<EncodeConfig> {
+    if !run_dir.join(ENCODER_FILE).is_file() {
+        bail!("{} holds no trained encoder ({ENCODER_FILE}); run `hebb train` first", run_dir.display());
+    }
+    EncodeConfig::load(Some(&run_dir.join(CONFIG_FILE)))
+}
+
+/// The config and encoder of a trained run folder.
+fn open_trained(run_dir: &Path, device: &ComputeDevice) -> Result<(EncodeConfig, HebbianEncoder)> {
+    let config = trained_config(run_dir)?;
+    let encoder_path = run_dir.join(ENCODER_FILE);
+    let encoder = HebbianEncoder::for_config(&config, &device.device)
+        .try_load_file(&encoder_path)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("cannot load the encoder {}", encoder_path.display()))?;
+    Ok((config, encoder))
+}
+
+/// `hebb embed`: writes one shard of the run's features; returns (items, its features file).
+pub fn embed(run_dir: &Path, shard: Shard, device: &ComputeDevice, quiet: bool) -> Result<(usize, PathBuf)> {
+    let (config, encoder) = open_trained(run_dir, device)?;
+    let images = data::load_part(&config.data, shard.part(), quiet)?;
+    let features = if images.is_empty() {
+        Features { rows: 0, dim: 0, values: Vec::new() }
+    } else {
+        features::extract(&encoder, &images, config.training.batch_size, &device.device, quiet)?
+    };
+    shard.write(run_dir, &images.items, &features)?;
+    Ok((images.len(), shard.features_path(run_dir)))
+}
+
+/// `hebb map`: the run's features (its shards merged in order, or the features file of a run
+/// already mapped) through the map stage; the finished folder replaces the run's.
+pub fn map(run_dir: &Path, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
+    let mut clock = Stopwatch::new();
+    let config = trained_config(run_dir)?;
+    let (items, features) = match shards::merge(run_dir)? {
+        Some(merged) => merged,
+        None if run_dir.join(FEATURES_FILE).is_file() => {
+            let (rows, dim, values) = read_npy_f32(&run_dir.join(FEATURES_FILE))?;
+            (read_items_csv(&run_dir.join(ITEMS_FILE))?, Features { rows, dim, values })
+        }
+        None => bail!("{} has no feature shards; run `hebb embed --run {0} --shard I/N` first", run_dir.display()),
+    };
+    let images = load_images(&config, quiet)?;
+    if images.items != items {
+        bail!(
+            "the run's shards hold {} items that differ from the data set's {} (the data changed since `hebb embed`?)",
+            items.len(),
+            images.len()
+        );
+    }
+    clock.lap("load");
+    let log_path = run_dir.join(TRAINING_LOG_FILE);
+    let log = std::fs::read_to_string(&log_path).with_context(|| format!("cannot read {}", log_path.display()))?;
+    let steps = TrainingLog::from_csv(&log).with_context(|| format!("{} is not a training log", log_path.display()))?;
+    let folder = RunFolder::update(run_dir, &TRAINED_FILES)?;
+    map_stage(folder, &config, &images, &features, steps.steps(), device, clock, quiet)
 }

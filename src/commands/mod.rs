@@ -1,5 +1,6 @@
-//! The commands, each a composition of the pipeline's stages: `encode` runs them in order,
-//! `query`, `eval` and `view` answer from a finished run folder, and `bench` measures them. No
+//! The commands, each a composition of the pipeline's stages: `encode` runs them in order (and
+//! `train`, `embed` and `map` one at a time), `query`, `eval` and `view` answer from a finished
+//! run folder, and `bench` measures them. No
 //! command imports another; what two of them share lives in the stage it belongs to.
 
 pub(crate) mod bench;

@@ -12,7 +12,7 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 use super::pixels::{decode_file, to_planar};
-use super::{ImageSet, Item};
+use super::{ImageSet, Item, Part};
 use crate::config::{ColorMode, FolderConfig};
 use crate::progress;
 
@@ -21,12 +21,15 @@ const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "bmp", "webp"];
 /// How many unreadable files a warning names before it only counts.
 const NAMED_FAILURES: usize = 5;
 
-/// Loads the images of a folder.
-pub fn load(config: &FolderConfig, side: usize, color: ColorMode, quiet: bool) -> Result<ImageSet> {
-    let files = sample(list_files(&config.root)?, config);
+/// Loads the images of a folder: all of them, or one part of its (sampled, sorted) file list.
+pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, quiet: bool) -> Result<ImageSet> {
+    let mut files = sample(list_files(&config.root)?, config);
     if files.is_empty() {
         bail!("image folder {} holds no image file ({})", config.root.display(), EXTENSIONS.join(", "));
     }
+    let range = part.range(files.len());
+    files.truncate(range.end);
+    files.drain(..range.start);
     let bar = progress::bar(files.len() as u64, "decoding", quiet);
     let decoded: Vec<(PathBuf, Option<String>, Result<Vec<u8>>)> = files
         .into_par_iter()
@@ -53,10 +56,10 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, quiet: bool) -
         }
         log::warn!("skipped {} unreadable image file(s):{}", failures.len(), named.concat());
     }
-    if images.is_empty() {
+    if images.is_empty() && part == Part::All {
         bail!("no image in {} could be decoded ({} failed)", config.root.display(), failures.len());
     }
-    ImageSet::new(side, color, images, failures.len())
+    ImageSet::from_images(side, color, images, failures.len())
 }
 
 /// Every image file under `root` with its label, sorted by path.

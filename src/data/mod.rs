@@ -37,8 +37,23 @@ pub struct ImageSet {
 }
 
 impl ImageSet {
-    /// Builds a set from planar images (each `channels x side x side`), in item order.
+    /// Builds a set from planar images (each `channels x side x side`), in item order; an error
+    /// when there is none.
     pub(crate) fn new(side: usize, color: ColorMode, images: Vec<(Item, Vec<u8>)>, skipped: usize) -> Result<Self> {
+        let set = Self::from_images(side, color, images, skipped)?;
+        if set.items.is_empty() {
+            bail!("the data set is empty: no usable image was found");
+        }
+        Ok(set)
+    }
+
+    /// [`ImageSet::new`], allowing an empty set (a shard whose files all failed to decode).
+    pub(crate) fn from_images(
+        side: usize,
+        color: ColorMode,
+        images: Vec<(Item, Vec<u8>)>,
+        skipped: usize,
+    ) -> Result<Self> {
         let per_image = color.channels() * side * side;
         let mut set = Self {
             side,
@@ -49,9 +64,6 @@ impl ImageSet {
         };
         for (item, image) in images {
             set.push(item, image)?;
-        }
-        if set.items.is_empty() {
-            bail!("the data set is empty: no usable image was found");
         }
         Ok(set)
     }
@@ -110,6 +122,15 @@ impl ImageSet {
         self.pixels.truncate(len * self.image_len());
     }
 
+    /// Keeps the images in `range` (which may be empty).
+    pub(crate) fn keep(&mut self, range: std::ops::Range<usize>) {
+        let n = self.image_len();
+        self.pixels.drain(range.end * n..);
+        self.pixels.drain(..range.start * n);
+        self.items.truncate(range.end);
+        self.items.drain(..range.start);
+    }
+
     /// Whether any item carries a label.
     pub(crate) fn has_labels(&self) -> bool {
         self.items.iter().any(|item| item.label.is_some())
@@ -126,10 +147,41 @@ pub(crate) fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
 
 /// Loads the configured source into an [`ImageSet`].
 pub(crate) fn load(config: &DataConfig, quiet: bool) -> Result<ImageSet> {
-    let (side, color) = (config.image_size as usize, config.color);
-    match &config.source {
-        DataSource::Sheet(sheet) => sheet::load(sheet, side, color),
-        DataSource::Folder(folder) => folder::load(folder, side, color, quiet),
-        DataSource::Mnist(mnist) => mnist::load(mnist, side, color),
+    load_part(config, Part::All, quiet)
+}
+
+/// Which entries of a data set to load. An entry is a candidate image in the source's order (a
+/// folder's sampled files, sorted; a sheet's sprites; an IDX file's images), before decoding:
+/// a slice of a folder decodes only its own files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    All,
+    /// The `index`-th of `count` contiguous slices (0-based), as `hebb embed --shard` takes them.
+    Shard {
+        index: usize,
+        count: usize,
+    },
+}
+
+impl Part {
+    /// The entries of this part among `len`.
+    pub(crate) fn range(self, len: usize) -> std::ops::Range<usize> {
+        match self {
+            Part::All => 0..len,
+            Part::Shard { index, count } => index * len / count..(index + 1) * len / count,
+        }
     }
+}
+
+/// Loads a [`Part`] of the configured source.
+pub(crate) fn load_part(config: &DataConfig, part: Part, quiet: bool) -> Result<ImageSet> {
+    let (side, color) = (config.image_size as usize, config.color);
+    let mut set = match &config.source {
+        DataSource::Folder(folder) => return folder::load(folder, side, color, part, quiet),
+        DataSource::Sheet(sheet) => sheet::load(sheet, side, color)?,
+        DataSource::Mnist(mnist) => mnist::load(mnist, side, color)?,
+    };
+    let range = part.range(set.len());
+    set.keep(range);
+    Ok(set)
 }

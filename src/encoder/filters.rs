@@ -16,9 +16,10 @@
 //!     back on the unit sphere, before and after the step. Learning never stalls on the norm, so
 //!     the filters' directions settle in the few hundred steps a small set gives.
 
-use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
+use burn::tensor::{Int, Tensor, TensorData};
 
+use crate::compute::hash::{below, pcg3};
 use crate::config::FilterRule;
 
 /// The signed soft competition: softmax(u / τ) over the filters (dim 1 of `[P, K]`), negated for
@@ -36,6 +37,8 @@ pub struct FilterUpdate {
     /// `[mean u², mean |η_k Δw_k|, mean |‖w_k‖ − 1| after the step, share of filters that won
     /// at least one patch]`.
     pub statistics: Tensor<1>,
+    /// Patches each filter won, `[1, K]`.
+    pub wins: Tensor<2>,
 }
 
 /// One SoftHebb step on `weights` (`[K, D]`) from `patches` (`[P, D]`).
@@ -60,17 +63,39 @@ pub fn update_filters(
     };
     let updated = weights + step.clone();
     let updated = if rule == FilterRule::Projected { unit_rows(updated) } else { updated };
-    let won = pre.clone().greater_equal(pre.clone().max_dim(1)).float().max_dim(0); // [1, K]
+    let wins = pre.clone().greater_equal(pre.clone().max_dim(1)).float().sum_dim(0); // [1, K]
     let statistics = Tensor::cat(
         vec![
             pre.square().mean(),
             step.abs().mean(),
             norms(updated.clone()).sub_scalar(1.0).abs().mean(),
-            won.sum() / filters as f64,
+            wins.clone().clamp_max(1.0).sum() / filters as f64,
         ],
         0,
     );
-    FilterUpdate { weights: updated, statistics }
+    FilterUpdate { weights: updated, statistics, wins }
+}
+
+/// Filters that won no patch (`wins`, `[1, K]`, summed over some steps) restart as the
+/// unit-norm patch of `patches` (`[P, D]`) that a hash of (`seed`, `step`, filter) picks; the
+/// others stay. A filter the competition has pushed away from all data is lost capacity; as a
+/// patch it is back among the data, where the rule can move it again (k-means' restart of an
+/// empty cluster).
+pub(crate) fn revive_idle(
+    weights: Tensor<2>,
+    wins: Tensor<2>,
+    patches: Tensor<2>,
+    seed: u64,
+    step: usize,
+) -> Tensor<2> {
+    let [filters, dim] = weights.dims();
+    let count = patches.dims()[0] as u32;
+    let picks: Vec<i64> =
+        (0..filters).map(|f| i64::from(below(pcg3(seed as u32, step as u32, f as u32), count))).collect();
+    let picks = Tensor::<1, Int>::from_data(TensorData::new(picks, [filters]), &weights.device());
+    let replacement = unit_rows(patches.select(0, picks));
+    let idle = wins.transpose().lower_equal_elem(0.0).expand([filters, dim]);
+    weights.mask_where(idle, replacement)
 }
 
 /// Every row scaled to unit norm (a zero row stays zero).

@@ -231,16 +231,39 @@ impl HebbianLayer {
         }
     }
 
-    /// One SoftHebb step on the filters from a batch of this layer's inputs. Returns
-    /// `[mean u², mean |Δw|, mean |‖w‖ − 1|, share of filters winning somewhere]`.
-    pub(crate) fn learn_filters(&mut self, input: Tensor<4>, lr: f64, temperature: f64, rule: FilterRule) -> Tensor<1> {
-        let [out_channels, in_channels, _, _] = self.conv_weight.dims();
+    /// One SoftHebb step on the filters from a batch of this layer's inputs. Returns the
+    /// statistics `[mean u², mean |Δw|, mean |‖w‖ − 1|, share of filters winning somewhere]`,
+    /// the patches each filter won (`[1, K]`) and the batch's patches.
+    pub(crate) fn learn_filters(
+        &mut self,
+        input: Tensor<4>,
+        lr: f64,
+        temperature: f64,
+        rule: FilterRule,
+    ) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
         let patches = self.patches(input);
-        let weights = self.conv_weight.val().reshape([out_channels, in_channels * 9]);
-        let update = filters::update_filters(patches, weights, lr, temperature, rule);
-        let learned = update.weights.reshape([out_channels, in_channels, 3, 3]);
-        self.conv_weight = self.conv_weight.clone().map(|_| learned);
-        update.statistics
+        let update = filters::update_filters(patches.clone(), self.flat_filters(), lr, temperature, rule);
+        self.set_flat_filters(update.weights);
+        (update.statistics, update.wins, patches)
+    }
+
+    /// Restarts the filters that won no patch (`wins`, `[1, K]`) as patches of `patches`
+    /// ([`filters::revive_idle`]).
+    pub(crate) fn revive_idle_filters(&mut self, wins: Tensor<2>, patches: Tensor<2>, seed: u64, step: usize) {
+        let revived = filters::revive_idle(self.flat_filters(), wins, patches, seed, step);
+        self.set_flat_filters(revived);
+    }
+
+    /// The conv filters as rows, `[K, in_channels · 9]`.
+    fn flat_filters(&self) -> Tensor<2> {
+        let [out_channels, in_channels, _, _] = self.conv_weight.dims();
+        self.conv_weight.val().reshape([out_channels, in_channels * 9])
+    }
+
+    fn set_flat_filters(&mut self, rows: Tensor<2>) {
+        let [out_channels, in_channels, _, _] = self.conv_weight.dims();
+        let filters = rows.reshape([out_channels, in_channels, 3, 3]);
+        self.conv_weight = self.conv_weight.clone().map(|_| filters);
     }
 
     /// Sets the input standardisation from per-channel means and variances.

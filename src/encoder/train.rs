@@ -16,6 +16,10 @@ use crate::data::{ImageSet, Item, label_groups, split};
 use crate::encoder::{HebbianEncoder, whitening};
 use crate::progress;
 
+/// Steps between two checks for filters that won no patch since the last (`projected` rule),
+/// which then restart as patches ([`crate::encoder::filters::revive_idle`]).
+const REVIVE_EVERY: usize = 25;
+
 /// Which learning a log row belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -75,6 +79,38 @@ impl TrainingLog {
             );
         }
         out
+    }
+
+    /// A log read back from [`TrainingLog::to_csv`]'s text.
+    pub(crate) fn from_csv(text: &str) -> Result<Self> {
+        let mut rows = Vec::new();
+        for (line, record) in text.lines().enumerate().skip(1) {
+            let fields: Vec<&str> = record.split(',').collect();
+            let parsed = (|| {
+                let stage = match *fields.first()? {
+                    "filters" => Stage::Filters,
+                    "lateral" => Stage::Lateral,
+                    _ => return None,
+                };
+                let number = |at: usize| fields.get(at)?.parse::<f32>().ok();
+                let count = |at: usize| fields.get(at)?.parse::<usize>().ok();
+                Some(LayerStats {
+                    stage,
+                    step: count(1)?,
+                    epoch: count(2)?,
+                    layer: count(3)?,
+                    energy: number(4)?,
+                    delta: number(5)?,
+                    norm: number(6)?,
+                    winners: number(7),
+                })
+            })();
+            match parsed {
+                Some(row) => rows.push(row),
+                None => bail!("line {}: expected stage,step,epoch,layer,energy,delta,norm,winners", line + 1),
+            }
+        }
+        Ok(Self { rows })
     }
 
     /// Training steps taken: every layer's filter steps plus the lateral stage's.
@@ -209,6 +245,7 @@ pub fn train(
         }
         let mut pending = Pending::new(Stage::Filters, 4);
         let filter_steps = batches * config.filter_epochs;
+        let mut wins_since_check: Option<Tensor<2>> = None;
         let mut step = 0;
         for (epoch, order) in epoch_orders(items, config.filter_epochs, config, &mut rng).iter().enumerate() {
             for batch in order.chunks(config.batch_size) {
@@ -218,7 +255,16 @@ pub fn train(
                     FilterRule::Projected => config.filter_lr * (1.0 - (step - 1) as f64 / filter_steps as f64),
                     FilterRule::Softhebb => config.filter_lr,
                 };
-                let stats = encoder.layer_mut(layer).learn_filters(input, lr, config.temperature, config.filter_rule);
+                let target = encoder.layer_mut(layer);
+                let (stats, wins, patches) = target.learn_filters(input, lr, config.temperature, config.filter_rule);
+                if config.filter_rule == FilterRule::Projected {
+                    let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
+                    if step % REVIVE_EVERY == 0 && step < filter_steps {
+                        target.revive_idle_filters(since, patches, config.seed, step);
+                    } else {
+                        wins_since_check = Some(since);
+                    }
+                }
                 pending.steps.push((step, epoch + 1, vec![layer + 1], stats));
                 bar.inc(1);
                 if step % config.log_every == 0 || step == filter_steps {
@@ -430,6 +476,33 @@ mod tests {
         assert!(selective >= 6, "{selective} of 16 filters prefer one orientation 2x over the rest: {preferences:?}");
         assert_eq!(covered, 4, "every orientation has a filter that prefers it: {preferences:?}");
         assert!(selective_before < selective, "learning made them selective ({selective_before} before)");
+    }
+
+    #[test]
+    fn a_log_reads_back_from_its_csv() {
+        let row = |stage, step, layer, winners| LayerStats {
+            stage,
+            step,
+            epoch: 1,
+            layer,
+            energy: 1.5,
+            delta: 0.25,
+            norm: 3.0,
+            winners,
+        };
+        let log = TrainingLog {
+            rows: vec![
+                row(Stage::Filters, 1, 1, Some(0.5)),
+                row(Stage::Filters, 1, 2, Some(1.0)),
+                row(Stage::Lateral, 1, 1, None),
+                row(Stage::Lateral, 2, 1, None),
+            ],
+        };
+        let back = TrainingLog::from_csv(&log.to_csv()).unwrap();
+        assert_eq!(back.rows, log.rows);
+        assert_eq!(back.steps(), 4);
+        let error = TrainingLog::from_csv("header\nfilters,1,x").unwrap_err().to_string();
+        assert!(error.contains("line 2"), "{error}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::schedule::Schedule;
 use super::{Binarise, Patterns, image_file_pattern, image_pattern, neurons, overlap_matrix};
 use crate::compute::device::{ComputeDevice, read_f32};
 use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
-use crate::data::{ImageSet, folder, mnist, sheet};
+use crate::data::{ImageSet, Part, folder, mnist, sheet};
 use crate::render::{self, item_image};
 use crate::run::RunFolder;
 use crate::run::npy::{read_npy_f32, write_npy_f32};
@@ -72,7 +72,7 @@ pub(crate) fn load_patterns(source: &PatternSource, side: u32, binarise: Binaris
     let (states, sources): (Vec<f32>, Vec<String>) = match source {
         PatternSource::Folder { root, limit } => {
             let config = FolderConfig { root: root.clone(), limit: *limit, per_class: 0, seed: 0 };
-            let images = folder::load(&config, side as usize, ColorMode::Rgba, true)?;
+            let images = folder::load(&config, side as usize, ColorMode::Rgba, Part::All, true)?;
             (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
         }
         PatternSource::Sheet { path, tile, border, limit } => {

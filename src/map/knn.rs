@@ -286,6 +286,24 @@ mod tests {
     }
 
     #[test]
+    fn auto_searches_exactly_up_to_the_bound_and_approximately_past_it() {
+        let cpu = Device::flex();
+        // 4,000 x 7,680: 6.1e10 multiply-adds, exact; 6,000 x 7,680: 1.4e11, approximate.
+        assert!(!is_approximate(NeighbourSearch::Auto, 4000, 7680, &cpu));
+        assert!(is_approximate(NeighbourSearch::Auto, 6000, 7680, &cpu));
+        assert!(!is_approximate(NeighbourSearch::Exact, 1_000_000, 7680, &cpu));
+        assert!(is_approximate(NeighbourSearch::Approximate, 10, 4, &cpu));
+        // The pipeline's search follows the switch: a forced approximate search of a small set
+        // still finds every item itself first.
+        let f = features(40, 16);
+        let map = MapConfig { neighbours: NeighbourSearch::Approximate, ..MapConfig::default() };
+        let found = search_all_for_map(&f, 5, &map, &cpu, true).unwrap();
+        assert!((0..40).all(|row| found.row(row).0[0] as usize == row));
+        let exact = search_all_for_map(&f, 5, &MapConfig::default(), &cpu, true).unwrap();
+        assert_eq!(exact, search_all(&f, 5, &cpu, true).unwrap());
+    }
+
+    #[test]
     fn matches_brute_force() {
         let f = features(40, 7);
         let got = all_neighbours(&f, 3, &Device::flex(), true).unwrap();

@@ -5,10 +5,11 @@
 pub(crate) mod items;
 pub mod npy;
 pub(crate) mod reader;
+pub(crate) mod shards;
 pub(crate) mod writer;
 
 pub(crate) use reader::Run;
-pub(crate) use writer::{RunFolder, write_atomically};
+pub(crate) use writer::{RunFolder, write_atomically, write_atomically_with};
 
 /// The resolved config of the run (every default written out).
 pub(crate) const CONFIG_FILE: &str = "config.toml";
@@ -33,5 +34,8 @@ pub(crate) const TRAINING_CHART_FILE: &str = "training.png";
 pub(crate) const FILTERS_FILE: &str = "filters.png";
 /// The interactive map, one self-contained page.
 pub(crate) const MAP_HTML_FILE: &str = "map.html";
+/// The files `hebb train` writes, which `hebb map` carries into the finished run.
+pub(crate) const TRAINED_FILES: [&str; 5] =
+    [CONFIG_FILE, ENCODER_FILE, TRAINING_LOG_FILE, TRAINING_CHART_FILE, FILTERS_FILE];
 /// `hebb eval`'s scores.
 pub(crate) const EVAL_FILE: &str = "eval.json";

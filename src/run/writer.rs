@@ -73,6 +73,19 @@ impl RunFolder {
         Ok(Self { target: target.to_path_buf(), staging, committed: false })
     }
 
+    /// Starts writing a new version of the run folder `existing`, beginning with copies of its
+    /// files named in `keep` (those that exist).
+    pub(crate) fn update(existing: &Path, keep: &[&str]) -> Result<Self> {
+        let folder = Self::create(existing)?;
+        for file in keep {
+            let from = existing.join(file);
+            if from.is_file() {
+                std::fs::copy(&from, folder.path(file)).with_context(|| format!("cannot copy {}", from.display()))?;
+            }
+        }
+        Ok(folder)
+    }
+
     /// Where `file` is written before the commit.
     pub(crate) fn path(&self, file: &str) -> PathBuf {
         self.staging.join(file)
@@ -117,11 +130,17 @@ impl Drop for RunFolder {
 
 /// Writes one file under a temporary name beside it, then renames it into place.
 pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    write_atomically_with(path, |tmp| {
+        std::fs::write(tmp, contents).with_context(|| format!("cannot write {}", tmp.display()))
+    })
+}
+
+/// Has `write` write the file at a temporary path beside `path`, then renames it into place.
+pub(crate) fn write_atomically_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let name = path.file_name().context("a file name is needed")?.to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
     track(&tmp);
-    let written = std::fs::write(&tmp, contents)
-        .with_context(|| format!("cannot write {}", tmp.display()))
+    let written = write(&tmp)
         .and_then(|()| std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display())));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);

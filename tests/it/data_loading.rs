@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use hebb::config::{ColorMode, FolderConfig, GridOrder, MnistConfig};
-use hebb::data::{folder, mnist, sheet};
+use hebb::data::{Part, folder, mnist, sheet};
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
 use crate::common::{sheet_config, write_mnist, write_sheet};
@@ -123,7 +123,7 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
     std::fs::write(dogs.join("broken.jpg"), b"this is not a jpeg").unwrap();
     std::fs::write(root.join("n001").join("n001_boxes.txt"), "x").unwrap();
 
-    let set = folder::load(&folder_config(root.clone()), 16, ColorMode::Rgb, true).unwrap();
+    let set = folder::load(&folder_config(root.clone()), 16, ColorMode::Rgb, Part::All, true).unwrap();
     assert_eq!(set.len(), 3);
     assert_eq!(set.skipped, 1);
     let labels: Vec<_> = set.items.iter().map(|i| i.label.clone().unwrap()).collect();
@@ -136,14 +136,14 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
 
     let mut sampled = folder_config(root.clone());
     sampled.per_class = 1;
-    let set = folder::load(&sampled, 16, ColorMode::Grey, true).unwrap();
+    let set = folder::load(&sampled, 16, ColorMode::Grey, Part::All, true).unwrap();
     assert_eq!(set.len() + set.skipped, 2, "one file per class");
-    let again = folder::load(&sampled, 16, ColorMode::Grey, true).unwrap();
+    let again = folder::load(&sampled, 16, ColorMode::Grey, Part::All, true).unwrap();
     assert_eq!(set.items, again.items, "the same seed samples the same files");
 
     let mut limited = folder_config(root);
     limited.limit = 2;
-    let set = folder::load(&limited, 16, ColorMode::Rgb, true).unwrap();
+    let set = folder::load(&limited, 16, ColorMode::Rgb, Part::All, true).unwrap();
     assert_eq!(set.len() + set.skipped, 2);
 }
 
@@ -161,7 +161,7 @@ fn folder_links_that_loop_are_followed_once() {
     std::os::unix::fs::symlink(".", class.join("again")).unwrap();
     // class1 -> class0: another label for the same folder, read once.
     std::os::unix::fs::symlink("class0", root.join("class1")).unwrap();
-    let set = folder::load(&folder_config(root), 8, ColorMode::Rgb, true).unwrap();
+    let set = folder::load(&folder_config(root), 8, ColorMode::Rgb, Part::All, true).unwrap();
     assert_eq!(set.len(), 3, "each real image once: {:?}", set.items);
 }
 
@@ -170,7 +170,8 @@ fn folder_errors_name_the_folder() {
     let dir = tempfile::tempdir().unwrap();
     let err = format!(
         "{:#}",
-        folder::load(&folder_config(dir.path().join("tiny-imagenet-200/train")), 16, ColorMode::Rgb, true).unwrap_err()
+        folder::load(&folder_config(dir.path().join("tiny-imagenet-200/train")), 16, ColorMode::Rgb, Part::All, true)
+            .unwrap_err()
     );
     assert!(
         err.contains("tiny-imagenet-200/train") && err.contains("does not exist") && err.contains("unzip"),
@@ -179,13 +180,13 @@ fn folder_errors_name_the_folder() {
 
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(empty.join("class")).unwrap();
-    let err = format!("{:#}", folder::load(&folder_config(empty), 16, ColorMode::Rgb, true).unwrap_err());
+    let err = format!("{:#}", folder::load(&folder_config(empty), 16, ColorMode::Rgb, Part::All, true).unwrap_err());
     assert!(err.contains("holds no image file"), "{err}");
 
     let broken = dir.path().join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("x.png"), b"nope").unwrap();
-    let err = format!("{:#}", folder::load(&folder_config(broken), 16, ColorMode::Rgb, true).unwrap_err());
+    let err = format!("{:#}", folder::load(&folder_config(broken), 16, ColorMode::Rgb, Part::All, true).unwrap_err());
     assert!(err.contains("could be decoded"), "{err}");
 }
 

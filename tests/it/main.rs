@@ -10,3 +10,4 @@ mod hard_edges;
 mod hopfield_cli;
 mod map_html;
 mod map_layout;
+mod shards;
