@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::commands::bench::map::MapInput;
 use crate::commands::query::{self, QueryTarget};
 use crate::commands::{bench, encode, eval, view};
-use crate::compute::device::{self, DeviceChoice};
+use crate::compute::device::{self, ComputeDevice, DeviceChoice};
 use crate::config::{ConfigFile, EncodeConfig};
 use crate::map::pipeline::TOP_K;
 use crate::run::shards::Shard;
@@ -239,20 +239,24 @@ pub(crate) fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
     file.validate().with_context(|| format!("invalid config {origin}{with}"))
 }
 
+/// The validated config and the chosen device (printed) of `encode` and `train`.
+fn encode_setup(args: &EncodeArgs) -> Result<(EncodeConfig, ComputeDevice)> {
+    let config = resolve_encode_config(args)?;
+    let device = device::select(args.device.device)?;
+    eprintln!("device: {}", device.description);
+    Ok((config, device))
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Encode(args) => {
-            let config = resolve_encode_config(&args)?;
-            let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            let (config, device) = encode_setup(&args)?;
             let summary = encode::run(&config, &device, args.quiet)?;
             println!("{}", summary.table());
             Ok(())
         }
         Command::Train(args) => {
-            let config = resolve_encode_config(&args)?;
-            let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            let (config, device) = encode_setup(&args)?;
             let dir = encode::train(&config, &device, args.quiet)?;
             println!("trained encoder in {}; next: hebb embed --run {0} --shard I/N", dir.display());
             Ok(())

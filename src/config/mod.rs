@@ -366,6 +366,9 @@ pub struct TrainingConfig {
     /// Train on the training part of `hebb eval`'s seeded 80/20 split only, so that the probe's
     /// test images were never seen by the encoder (needs labels).
     pub holdout: bool,
+    /// Train on a seeded sample of this many items (0 = all of them, or all of the holdout's
+    /// training part); features are still extracted for every item.
+    pub sample: usize,
     /// Seed of the shuffling (and of the holdout split).
     pub seed: u64,
     pub shuffle: bool,
@@ -385,6 +388,7 @@ impl Default for TrainingConfig {
             temperature: 1.0,
             statistics_sample: 4096,
             holdout: false,
+            sample: 0,
             seed: DEFAULT_SEED,
             shuffle: true,
             log_every: 25,

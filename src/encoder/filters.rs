@@ -93,6 +93,14 @@ pub(crate) fn revive_idle(
     let picks: Vec<i64> =
         (0..filters).map(|f| i64::from(below(pcg3(seed as u32, step as u32, f as u32), count))).collect();
     let picks = Tensor::<1, Int>::from_data(TensorData::new(picks, [filters]), &weights.device());
+    let picks = if std::env::var("REVIVE").is_ok_and(|v| v == "worst") && patches.dims()[0] >= filters {
+        let coverage =
+            patches.clone().matmul(weights.clone().transpose()).max_dim(1) / norms(patches.clone()).clamp_min(1e-6);
+        let (_, worst) = coverage.neg().reshape([patches.dims()[0]]).topk_with_indices(filters, 0);
+        worst
+    } else {
+        picks
+    };
     let replacement = unit_rows(patches.select(0, picks));
     let idle = wins.transpose().lower_equal_elem(0.0).expand([filters, dim]);
     weights.mask_where(idle, replacement)

@@ -125,16 +125,26 @@ impl TrainingLog {
 }
 
 /// The items the encoder trains on: all of them, or with `training.holdout` the training part of
-/// the seeded stratified split that `hebb eval`'s probe tests on.
+/// the seeded stratified split that `hebb eval`'s probe tests on; then, with `training.sample`,
+/// a seeded sample of those (in index order).
 pub(crate) fn training_items(config: &TrainingConfig, items: &[Item]) -> Result<Vec<usize>> {
-    if !config.holdout {
-        return Ok((0..items.len()).collect());
+    let mut chosen: Vec<usize> = if config.holdout {
+        if !items.iter().any(|i| i.label.is_some()) {
+            bail!(
+                "key `training.holdout`: the split it holds out is stratified by label, and the data set has no labels"
+            );
+        }
+        let (groups, _) = label_groups(items);
+        split::stratified(&groups, config.seed).0
+    } else {
+        (0..items.len()).collect()
+    };
+    if config.sample > 0 && config.sample < chosen.len() {
+        chosen.shuffle(&mut seeded(config.seed));
+        chosen.truncate(config.sample);
+        chosen.sort_unstable();
     }
-    if !items.iter().any(|i| i.label.is_some()) {
-        bail!("key `training.holdout`: the split it holds out is stratified by label, and the data set has no labels");
-    }
-    let (groups, _) = label_groups(items);
-    Ok(split::stratified(&groups, config.seed).0)
+    Ok(chosen)
 }
 
 /// The order in which `items` are visited in each of `epochs` epochs.
@@ -519,5 +529,13 @@ mod tests {
         let unlabelled: Vec<Item> = items.iter().map(|i| Item { label: None, ..i.clone() }).collect();
         let error = training_items(&config, &unlabelled).unwrap_err().to_string();
         assert!(error.contains("training.holdout"), "{error}");
+        // A sample of the training part: seeded, sorted, a subset.
+        config.sample = 12;
+        let sample = training_items(&config, &items).unwrap();
+        assert_eq!(sample.len(), 12);
+        assert!(sample.windows(2).all(|w| w[0] < w[1]) && sample.iter().all(|i| train.contains(i)));
+        assert_eq!(sample, training_items(&config, &items).unwrap());
+        config.holdout = false;
+        assert_eq!(training_items(&config, &items).unwrap().len(), 12);
     }
 }

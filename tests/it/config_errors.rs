@@ -30,7 +30,7 @@ fn defaults_fill_everything_but_the_source() {
 
 #[test]
 fn shipped_configs_parse() {
-    for name in ["emoji", "seed-emoji", "tinyimagenet", "pokemon", "mnist"] {
+    for name in ["emoji", "seed-emoji", "tinyimagenet", "tinyimagenet-full", "pokemon", "mnist"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.toml"));
         EncodeConfig::load(Some(&path)).unwrap_or_else(|e| panic!("{name}: {e:#}"));
     }

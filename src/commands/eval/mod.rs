@@ -110,6 +110,9 @@ pub(crate) struct Scores {
     pub ari_map: Option<f64>,
 }
 
+/// K-Means starts (at least) whose best inertia gives the clusters NMI and ARI score.
+const EVAL_KMEANS_RUNS: usize = 10;
+
 /// Scores an embedding against `labels` (group indices, `label_count` groups); the 2-D map's
 /// scores only when `with_map`.
 pub(crate) fn score(
@@ -121,7 +124,10 @@ pub(crate) fn score(
     device: &ComputeDevice,
     with_map: bool,
 ) -> Result<Scores> {
-    let clusters_config = ClusterConfig { n_clusters: label_count, ..run.config.clusters.clone() };
+    // As many clusters as labels, and the best of several seeded K-Means starts, so that NMI and
+    // ARI measure the features more than one start's luck.
+    let n_runs = run.config.clusters.n_runs.max(EVAL_KMEANS_RUNS);
+    let clusters_config = ClusterConfig { n_clusters: label_count, n_runs, ..run.config.clusters.clone() };
     // Scores measure the features, so their neighbours are exact whatever the run searched with.
     let map_config = MapConfig { neighbours: NeighbourSearch::Exact, ..run.config.map.clone() };
     let stage = pipeline::run(features, &map_config, &clusters_config, &device.device, with_map, true)?;
