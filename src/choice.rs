@@ -13,16 +13,17 @@ pub(crate) trait Choice: Copy + 'static {
 }
 
 /// Declares an enum whose variants each carry one doc line (its help) and the name a user types
-/// (`Variant = "name"`), with [`Choice`] and a `Display` that prints the name.
+/// (`Variant = "name"`), and any other attributes after the doc line (`#[default]`), with
+/// [`Choice`] and a `Display` that prints the name.
 macro_rules! choice {
     (
         $(#[$meta:meta])*
         $vis:vis enum $ty:ident {
-            $( #[doc = $help:literal] $variant:ident = $name:literal, )+
+            $( #[doc = $help:literal] $(#[$attribute:meta])* $variant:ident = $name:literal, )+
         }
     ) => {
         $(#[$meta])*
-        $vis enum $ty { $( #[doc = $help] $variant, )+ }
+        $vis enum $ty { $( #[doc = $help] $(#[$attribute])* $variant, )+ }
 
         impl $crate::choice::Choice for $ty {
             const ALL: &'static [Self] = &[$(Self::$variant),+];

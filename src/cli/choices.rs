@@ -6,6 +6,7 @@ use clap::builder::PossibleValue;
 
 use crate::choice::Choice;
 use crate::compute::device::DeviceChoice;
+use crate::config::NeighbourSearch;
 use crate::hopfield::Binarise;
 use crate::hopfield::dynamics::Dynamics;
 use crate::hopfield::rules::Rule;
@@ -23,4 +24,4 @@ macro_rules! value_enum {
     )+};
 }
 
-value_enum!(DeviceChoice, Binarise, Dynamics, Rule);
+value_enum!(DeviceChoice, Binarise, Dynamics, Rule, NeighbourSearch);

@@ -11,7 +11,7 @@ use crate::commands::bench::map::MapInput;
 use crate::commands::query::{self, QueryTarget};
 use crate::commands::{bench, encode, eval, view};
 use crate::compute::device::{self, ComputeDevice, DeviceChoice};
-use crate::config::{ConfigFile, EncodeConfig};
+use crate::config::{ConfigFile, EncodeConfig, NeighbourSearch};
 use crate::map::pipeline::TOP_K;
 use crate::run::shards::Shard;
 use crate::run::{EVAL_FILE, Run, write_atomically};
@@ -206,6 +206,10 @@ pub(crate) struct BenchMapArgs {
     /// Seed of the synthetic features.
     #[arg(long, default_value_t = 42, requires = "synthetic")]
     pub seed: u64,
+    /// How neighbours are found (overrides `map.neighbours`); an approximate search is checked
+    /// against the exact one on 1,000 items.
+    #[arg(long, value_enum)]
+    pub neighbours: Option<NeighbourSearch>,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -315,11 +319,14 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Map(args)) => {
-            let input = match (&args.run, args.synthetic) {
+            let mut input = match (&args.run, args.synthetic) {
                 (Some(run), _) => MapInput::from_run(Run::open(run)?),
                 (None, Some(rows)) => MapInput::synthetic(rows, args.dim, args.seed)?,
                 (None, None) => bail!("bench map: give --run <folder> or --synthetic <rows>"),
             };
+            if let Some(search) = args.neighbours {
+                input.config.map.neighbours = search;
+            }
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             println!("{}", bench::map::run(&input, &device)?);

@@ -4,6 +4,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::DEFAULT_SEED;
+use crate::choice::choice;
 
 /// UMAP settings, with umap-learn's names and defaults.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -25,18 +26,19 @@ pub struct MapConfig {
     pub neighbours: NeighbourSearch,
 }
 
-/// How the map finds each item's nearest neighbours.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum NeighbourSearch {
-    /// Exact on a GPU and for small sets; approximate on the CPU once the exact search's
-    /// N² · D / 2 multiply-adds pass a measured bound.
-    #[default]
-    Auto,
-    /// Every item against every item (blocked matrix products).
-    Exact,
-    /// NN-descent on a reduced copy, re-ranked exactly (CPU).
-    Approximate,
+choice! {
+    /// How the map finds each item's nearest neighbours.
+    #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum NeighbourSearch {
+        /// Exact on a GPU and for small sets, approximate on the CPU past a measured size.
+        #[default]
+        Auto = "auto",
+        /// Every item against every item (blocked matrix products).
+        Exact = "exact",
+        /// NN-descent on a reduced copy, re-ranked exactly (CPU).
+        Approximate = "approximate",
+    }
 }
 
 impl Default for MapConfig {
