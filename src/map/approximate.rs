@@ -17,6 +17,8 @@
 //!   the lists it leaves, not from the offers.
 
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::Relaxed;
 
 use rayon::prelude::*;
 
@@ -154,13 +156,46 @@ fn offer(list: &mut Vec<Entry>, width: usize, id: u32, distance: f32, round: u16
     true
 }
 
+/// The candidate lists the join threads share: each behind its own lock, with its worst kept
+/// distance readable without one, so that the many offers a list would refuse never wait.
+struct SharedLists {
+    width: usize,
+    lists: Vec<Mutex<Vec<Entry>>>,
+    /// Bits of each list's worst kept distance (infinite while it is not full). It only falls.
+    worst: Vec<AtomicU32>,
+}
+
+impl SharedLists {
+    fn new(lists: Vec<Vec<Entry>>, width: usize) -> Self {
+        let worst = lists.iter().map(|l| AtomicU32::new(Self::worst_of(l, width).to_bits())).collect();
+        Self { width, lists: lists.into_iter().map(Mutex::new).collect(), worst }
+    }
+
+    fn worst_of(list: &[Entry], width: usize) -> f32 {
+        if list.len() >= width { list[width - 1].distance } else { f32::INFINITY }
+    }
+
+    /// [`offer`] to list `to`. An offer farther than the list's worst is refused without the
+    /// lock; one at exactly that distance still goes through, for the tie rule.
+    fn offer(&self, to: u32, id: u32, distance: f32, round: u16) {
+        let to = to as usize;
+        if distance > f32::from_bits(self.worst[to].load(Relaxed)) {
+            return;
+        }
+        let mut list = lock(&self.lists[to]);
+        if offer(&mut list, self.width, id, distance, round) {
+            self.worst[to].store(Self::worst_of(&list, self.width).to_bits(), Relaxed);
+        }
+    }
+}
+
 /// NN-descent over the `n` reduced rows: each item's `width` nearest others, nearest first.
 fn descend(reduced: &[f32], n: usize, width: usize, seed: u64, quiet: bool) -> Vec<Vec<Entry>> {
     let dim = reduced.len() / n.max(1);
     let row = |i: u32| &reduced[i as usize * dim..(i as usize + 1) * dim];
     let seed = seed as u32;
     // The random start: `width` distinct others per item.
-    let lists: Vec<Mutex<Vec<Entry>>> = (0..n)
+    let start: Vec<Vec<Entry>> = (0..n)
         .into_par_iter()
         .map(|v| {
             let mut list = Vec::with_capacity(width + 1);
@@ -172,30 +207,32 @@ fn descend(reduced: &[f32], n: usize, width: usize, seed: u64, quiet: bool) -> V
                     offer(&mut list, width, id, distance(row(v as u32), row(id)), 0);
                 }
             }
-            Mutex::new(list)
+            list
         })
         .collect();
+    let shared = SharedLists::new(start, width);
     let bar = progress::bar(MAX_ROUNDS as u64, "neighbours (NN-descent)", quiet);
     for round in 1..=MAX_ROUNDS as u16 {
-        let (fresh, old) = candidates(&lists, width, seed, round);
-        lists.par_iter().enumerate().for_each(|(v, _)| {
+        let (fresh, old) = candidates(&shared.lists, width, seed, round);
+        (0..n).into_par_iter().for_each(|v| {
             let (fresh, old) = (&fresh[v], &old[v]);
             for (i, &a) in fresh.iter().enumerate() {
                 for &b in fresh[i + 1..].iter().chain(old.iter().filter(|&&b| b != a)) {
                     let d = distance(row(a), row(b));
-                    offer(&mut lock(&lists[a as usize]), width, b, d, round);
-                    offer(&mut lock(&lists[b as usize]), width, a, d, round);
+                    shared.offer(a, b, d, round);
+                    shared.offer(b, a, d, round);
                 }
             }
         });
-        let changed: usize = lists.par_iter().map(|list| lock(list).iter().filter(|e| e.round == round).count()).sum();
+        let changed: usize =
+            shared.lists.par_iter().map(|list| lock(list).iter().filter(|e| e.round == round).count()).sum();
         bar.inc(1);
         if (changed as f64) < SETTLED_SHARE * (n * width) as f64 {
             break;
         }
     }
     bar.finish_and_clear();
-    lists.into_iter().map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
+    shared.lists.into_iter().map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
 }
 
 fn lock(list: &Mutex<Vec<Entry>>) -> std::sync::MutexGuard<'_, Vec<Entry>> {
