@@ -251,7 +251,8 @@ pub enum FilterMode {
 #[serde(rename_all = "kebab-case")]
 pub enum FilterRule {
     /// Filters kept at unit norm (projected back after every step) with a rate that falls
-    /// linearly to 0 over each layer's steps: they settle within the steps a small set has.
+    /// linearly to 0 over each layer's steps, so they settle within the steps a small set has;
+    /// filters that win nothing for a while restart where the data is least covered.
     #[default]
     Projected,
     /// SoftHebb's own: filters start at norm 25 and each moves at η · √|‖w‖ − 1|, so learning

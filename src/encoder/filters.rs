@@ -14,12 +14,14 @@
 //!     shrinks as ‖w_k‖ nears 1, the norm the rule converges to;
 //!   - `projected`: every filter moves by η (which the caller lowers step by step) and is put
 //!     back on the unit sphere, before and after the step. Learning never stalls on the norm, so
-//!     the filters' directions settle in the few hundred steps a small set gives.
+//!     the filters' directions settle in the few hundred steps a small set gives; the caller
+//!     restarts filters that stopped winning with [`revive_idle`].
 
+use anyhow::Result;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 
-use crate::compute::hash::{below, pcg3};
+use crate::compute::device::{read_f32, read_indices};
 use crate::config::FilterRule;
 
 /// The signed soft competition: softmax(u / τ) over the filters (dim 1 of `[P, K]`), negated for
@@ -76,34 +78,35 @@ pub fn update_filters(
     FilterUpdate { weights: updated, statistics, wins }
 }
 
-/// Filters that won no patch (`wins`, `[1, K]`, summed over some steps) restart as the
-/// unit-norm patch of `patches` (`[P, D]`) that a hash of (`seed`, `step`, filter) picks; the
-/// others stay. A filter the competition has pushed away from all data is lost capacity; as a
-/// patch it is back among the data, where the rule can move it again (k-means' restart of an
-/// empty cluster).
-pub(crate) fn revive_idle(
-    weights: Tensor<2>,
-    wins: Tensor<2>,
-    patches: Tensor<2>,
-    seed: u64,
-    step: usize,
-) -> Tensor<2> {
+/// Filters that won no patch (`wins`, `[1, K]`, summed over some steps) restart as patches of
+/// `patches` (`[P, D]`): those the current filters cover worst (the lowest best cosine with any
+/// filter), at unit norm; the others stay. A filter the competition has pushed away from all data
+/// is lost capacity; put where the data is least represented, it can learn again (k-means'
+/// restart of an empty cluster).
+pub(crate) fn revive_idle(weights: Tensor<2>, wins: Tensor<2>, patches: Tensor<2>) -> Result<Tensor<2>> {
     let [filters, dim] = weights.dims();
-    let count = patches.dims()[0] as u32;
-    let picks: Vec<i64> =
-        (0..filters).map(|f| i64::from(below(pcg3(seed as u32, step as u32, f as u32), count))).collect();
-    let picks = Tensor::<1, Int>::from_data(TensorData::new(picks, [filters]), &weights.device());
-    let picks = if std::env::var("REVIVE").is_ok_and(|v| v == "worst") && patches.dims()[0] >= filters {
-        let coverage =
-            patches.clone().matmul(weights.clone().transpose()).max_dim(1) / norms(patches.clone()).clamp_min(1e-6);
-        let (_, worst) = coverage.neg().reshape([patches.dims()[0]]).topk_with_indices(filters, 0);
-        worst
-    } else {
-        picks
-    };
+    let idle: Vec<usize> =
+        read_f32(wins, "filter wins")?.iter().enumerate().filter(|(_, w)| **w <= 0.0).map(|(f, _)| f).collect();
+    if idle.is_empty() {
+        return Ok(weights);
+    }
+    let count = patches.dims()[0];
+    let coverage =
+        patches.clone().matmul(weights.clone().transpose()).max_dim(1) / norms(patches.clone()).clamp_min(1e-6);
+    let (_, worst) = coverage.neg().reshape([count]).topk_with_indices(idle.len().min(count), 0);
+    let worst = read_indices(worst, "worst covered patches")?;
+    // The i-th idle filter takes the i-th worst covered patch (with fewer patches, they repeat).
+    let mut picks: Vec<i64> = (0..filters as i64).collect();
+    let mut replaced = vec![0.0f32; filters];
+    for (i, &f) in idle.iter().enumerate() {
+        picks[f] = i64::from(worst[i % worst.len()]);
+        replaced[f] = 1.0;
+    }
+    let device = weights.device();
+    let picks = Tensor::<1, Int>::from_data(TensorData::new(picks, [filters]), &device);
     let replacement = unit_rows(patches.select(0, picks));
-    let idle = wins.transpose().lower_equal_elem(0.0).expand([filters, dim]);
-    weights.mask_where(idle, replacement)
+    let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [filters, 1]), &device).bool();
+    Ok(weights.mask_where(replaced.expand([filters, dim]), replacement))
 }
 
 /// Every row scaled to unit norm (a zero row stays zero).
@@ -202,6 +205,21 @@ mod tests {
         assert_close(&values(update.weights), &[1.0, 0.0, -0.5 / root, 1.0 / root], 1e-6);
         // mean u² = (1 + 0) / 2; mean |step| = 0.5 / 4; every norm is 1; only filter 0 wins.
         assert_close(&values(update.statistics), &[0.5, 0.125, 0.0, 0.5], 1e-6);
+    }
+
+    #[test]
+    fn an_idle_filter_restarts_as_the_worst_covered_patch() {
+        // Filter 0 = [1, 0] won 3 patches, filter 1 = [−1, 0] none. Of the patches [2, 0], [0, 3]
+        // and [1, 1], [0, 3] is the farthest from every filter (best cosine 0), so filter 1
+        // becomes [0, 1]; filter 0 stays.
+        let weights = matrix(vec![1.0, 0.0, -1.0, 0.0], [2, 2]);
+        let wins = matrix(vec![3.0, 0.0], [1, 2]);
+        let patches = matrix(vec![2.0, 0.0, 0.0, 3.0, 1.0, 1.0], [3, 2]);
+        assert_close(&values(revive_idle(weights.clone(), wins, patches).unwrap()), &[1.0, 0.0, 0.0, 1.0], 1e-6);
+        // One patch for two idle filters: both take it.
+        let one = matrix(vec![0.0, 2.0], [1, 2]);
+        let none_won = matrix(vec![0.0, 0.0], [1, 2]);
+        assert_close(&values(revive_idle(weights, none_won, one).unwrap()), &[0.0, 1.0, 0.0, 1.0], 1e-6);
     }
 
     #[test]

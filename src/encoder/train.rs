@@ -266,16 +266,11 @@ pub fn train(
                     FilterRule::Softhebb => config.filter_lr,
                 };
                 let target = encoder.layer_mut(layer);
-                if step == 1 && std::env::var("INIT").is_ok_and(|v| v == "patches") {
-                    let patches = target.patches(input.clone());
-                    let k = target.filters().dims()[0];
-                    target.revive_idle_filters(Tensor::zeros([1, k], device), patches, config.seed, 0);
-                }
                 let (stats, wins, patches) = target.learn_filters(input, lr, config.temperature, config.filter_rule);
-                if config.filter_rule == FilterRule::Projected && !std::env::var("REVIVE").is_ok_and(|v| v == "none") {
+                if config.filter_rule == FilterRule::Projected {
                     let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
                     if step % REVIVE_EVERY == 0 && step < filter_steps {
-                        target.revive_idle_filters(since, patches, config.seed, step);
+                        target.revive_idle_filters(since, patches)?;
                     } else {
                         wins_since_check = Some(since);
                     }
