@@ -79,8 +79,8 @@ pub fn update_filters(
 }
 
 /// Filters that won no patch (`wins`, `[1, K]`, summed over some steps) restart as patches of
-/// `patches` (`[P, D]`): those the current filters cover worst (the lowest best cosine with any
-/// filter), at unit norm; the others stay. A filter the competition has pushed away from all data
+/// `patches` (`[P, D]`): those of at least the mean norm that the current filters cover worst
+/// (the lowest best cosine with any filter), at unit norm; the others stay. A filter the competition has pushed away from all data
 /// is lost capacity; put where the data is least represented, it can learn again (k-means'
 /// restart of an empty cluster).
 pub(crate) fn revive_idle(weights: Tensor<2>, wins: Tensor<2>, patches: Tensor<2>) -> Result<Tensor<2>> {
@@ -91,12 +91,16 @@ pub(crate) fn revive_idle(weights: Tensor<2>, wins: Tensor<2>, patches: Tensor<2
         return Ok(weights);
     }
     let count = patches.dims()[0];
-    let coverage =
-        patches.clone().matmul(weights.clone().transpose()).max_dim(1) / norms(patches.clone()).clamp_min(1e-6);
+    let patch_norms = norms(patches.clone());
+    let coverage = patches.clone().matmul(weights.clone().transpose()).max_dim(1) / patch_norms.clone().clamp_min(1e-6);
+    // Only patches of at least the mean norm compete: a near-empty patch is covered by no filter,
+    // but it is noise, not data the filters miss.
+    let faint = patch_norms.clone().lower(patch_norms.mean().unsqueeze::<2>().expand([count, 1]));
+    let coverage = coverage.mask_fill(faint, 2.0);
     let (_, worst) = coverage.neg().reshape([count]).topk_with_indices(idle.len().min(count), 0);
     let worst = read_indices(worst, "worst covered patches")?;
     // The i-th idle filter takes the i-th worst covered patch (with fewer patches, they repeat).
-    let mut picks: Vec<i64> = (0..filters as i64).collect();
+    let mut picks = vec![0i64; filters];
     let mut replaced = vec![0.0f32; filters];
     for (i, &f) in idle.iter().enumerate() {
         picks[f] = i64::from(worst[i % worst.len()]);
@@ -219,7 +223,11 @@ mod tests {
         // One patch for two idle filters: both take it.
         let one = matrix(vec![0.0, 2.0], [1, 2]);
         let none_won = matrix(vec![0.0, 0.0], [1, 2]);
-        assert_close(&values(revive_idle(weights, none_won, one).unwrap()), &[0.0, 1.0, 0.0, 1.0], 1e-6);
+        assert_close(&values(revive_idle(weights, none_won, one.clone()).unwrap()), &[0.0, 1.0, 0.0, 1.0], 1e-6);
+        // More filters than patches, only the last idle: the others keep their weights.
+        let three = matrix(vec![1.0, 0.0, 0.6, 0.8, -1.0, 0.0], [3, 2]);
+        let wins = matrix(vec![1.0, 2.0, 0.0], [1, 3]);
+        assert_close(&values(revive_idle(three, wins, one).unwrap()), &[1.0, 0.0, 0.6, 0.8, 0.0, 1.0], 1e-6);
     }
 
     #[test]
