@@ -252,7 +252,7 @@ pub enum FilterMode {
 pub enum FilterRule {
     /// Filters kept at unit norm (projected back after every step) with a rate that falls
     /// linearly to 0 over each layer's steps, so they settle within the steps a small set has;
-    /// filters that win nothing for a while restart where the data is least covered.
+    /// filters that win nothing for a while restart as patches of the data.
     #[default]
     Projected,
     /// SoftHebb's own: filters start at norm 25 and each moves at η · √|‖w‖ − 1|, so learning

@@ -17,11 +17,10 @@
 //!     the filters' directions settle in the few hundred steps a small set gives; the caller
 //!     restarts filters that stopped winning with [`revive_idle`].
 
-use anyhow::Result;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 
-use crate::compute::device::{read_f32, read_indices};
+use crate::compute::hash::{below, pcg3};
 use crate::config::FilterRule;
 
 /// The signed soft competition: softmax(u / τ) over the filters (dim 1 of `[P, K]`), negated for
@@ -78,39 +77,26 @@ pub fn update_filters(
     FilterUpdate { weights: updated, statistics, wins }
 }
 
-/// Filters that won no patch (`wins`, `[1, K]`, summed over some steps) restart as patches of
-/// `patches` (`[P, D]`): those of at least the mean norm that the current filters cover worst
-/// (the lowest best cosine with any filter), at unit norm; the others stay. A filter the competition has pushed away from all data
-/// is lost capacity; put where the data is least represented, it can learn again (k-means'
-/// restart of an empty cluster).
-pub(crate) fn revive_idle(weights: Tensor<2>, wins: Tensor<2>, patches: Tensor<2>) -> Result<Tensor<2>> {
+/// Filters that won no patch (`wins`, `[1, K]`, summed over some steps) restart as the
+/// unit-norm patch of `patches` (`[P, D]`) that a hash of (`seed`, `step`, filter) picks; the
+/// others stay. A filter the competition has pushed away from all data is lost capacity; as a
+/// patch it is back among the data, where the rule can move it again (k-means' restart of an
+/// empty cluster).
+pub(crate) fn revive_idle(
+    weights: Tensor<2>,
+    wins: Tensor<2>,
+    patches: Tensor<2>,
+    seed: u64,
+    step: usize,
+) -> Tensor<2> {
     let [filters, dim] = weights.dims();
-    let idle: Vec<usize> =
-        read_f32(wins, "filter wins")?.iter().enumerate().filter(|(_, w)| **w <= 0.0).map(|(f, _)| f).collect();
-    if idle.is_empty() {
-        return Ok(weights);
-    }
-    let count = patches.dims()[0];
-    let patch_norms = norms(patches.clone());
-    let coverage = patches.clone().matmul(weights.clone().transpose()).max_dim(1) / patch_norms.clone().clamp_min(1e-6);
-    // Only patches of at least the mean norm compete: a near-empty patch is covered by no filter,
-    // but it is noise, not data the filters miss.
-    let faint = patch_norms.clone().lower(patch_norms.mean().unsqueeze::<2>().expand([count, 1]));
-    let coverage = coverage.mask_fill(faint, 2.0);
-    let (_, worst) = coverage.neg().reshape([count]).topk_with_indices(idle.len().min(count), 0);
-    let worst = read_indices(worst, "worst covered patches")?;
-    // The i-th idle filter takes the i-th worst covered patch (with fewer patches, they repeat).
-    let mut picks = vec![0i64; filters];
-    let mut replaced = vec![0.0f32; filters];
-    for (i, &f) in idle.iter().enumerate() {
-        picks[f] = i64::from(worst[i % worst.len()]);
-        replaced[f] = 1.0;
-    }
-    let device = weights.device();
-    let picks = Tensor::<1, Int>::from_data(TensorData::new(picks, [filters]), &device);
+    let count = patches.dims()[0] as u32;
+    let picks: Vec<i64> =
+        (0..filters).map(|f| i64::from(below(pcg3(seed as u32, step as u32, f as u32), count))).collect();
+    let picks = Tensor::<1, Int>::from_data(TensorData::new(picks, [filters]), &weights.device());
     let replacement = unit_rows(patches.select(0, picks));
-    let replaced = Tensor::<2>::from_data(TensorData::new(replaced, [filters, 1]), &device).bool();
-    Ok(weights.mask_where(replaced.expand([filters, dim]), replacement))
+    let idle = wins.transpose().lower_equal_elem(0.0).expand([filters, dim]);
+    weights.mask_where(idle, replacement)
 }
 
 /// Every row scaled to unit norm (a zero row stays zero).
@@ -212,22 +198,22 @@ mod tests {
     }
 
     #[test]
-    fn an_idle_filter_restarts_as_the_worst_covered_patch() {
-        // Filter 0 = [1, 0] won 3 patches, filter 1 = [−1, 0] none. Of the patches [2, 0], [0, 3]
-        // and [1, 1], [0, 3] is the farthest from every filter (best cosine 0), so filter 1
-        // becomes [0, 1]; filter 0 stays.
-        let weights = matrix(vec![1.0, 0.0, -1.0, 0.0], [2, 2]);
-        let wins = matrix(vec![3.0, 0.0], [1, 2]);
-        let patches = matrix(vec![2.0, 0.0, 0.0, 3.0, 1.0, 1.0], [3, 2]);
-        assert_close(&values(revive_idle(weights.clone(), wins, patches).unwrap()), &[1.0, 0.0, 0.0, 1.0], 1e-6);
-        // One patch for two idle filters: both take it.
+    fn idle_filters_restart_as_hash_picked_patches_and_the_others_stay() {
+        // Filters 0 and 2 won patches, filter 1 none: only filter 1 changes, to the unit-norm
+        // version of the patch that pcg3(seed, step, 1) picks, the same on every call.
+        let weights = matrix(vec![1.0, 0.0, -1.0, 0.0, 0.6, 0.8], [3, 2]);
+        let wins = matrix(vec![3.0, 0.0, 1.0], [1, 3]);
+        let patches = matrix(vec![2.0, 0.0, 0.0, 3.0, 3.0, 4.0], [3, 2]);
+        let revived = values(revive_idle(weights.clone(), wins.clone(), patches.clone(), 7, 25));
+        let pick = below(pcg3(7, 25, 1), 3) as usize;
+        let unit = [[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]][pick];
+        assert_close(&revived, &[1.0, 0.0, unit[0], unit[1], 0.6, 0.8], 1e-6);
+        assert_eq!(revived, values(revive_idle(weights, wins, patches, 7, 25)));
+        // More filters than patches: every pick stays in range.
         let one = matrix(vec![0.0, 2.0], [1, 2]);
-        let none_won = matrix(vec![0.0, 0.0], [1, 2]);
-        assert_close(&values(revive_idle(weights, none_won, one.clone()).unwrap()), &[0.0, 1.0, 0.0, 1.0], 1e-6);
-        // More filters than patches, only the last idle: the others keep their weights.
-        let three = matrix(vec![1.0, 0.0, 0.6, 0.8, -1.0, 0.0], [3, 2]);
-        let wins = matrix(vec![1.0, 2.0, 0.0], [1, 3]);
-        assert_close(&values(revive_idle(three, wins, one).unwrap()), &[1.0, 0.0, 0.6, 0.8, 0.0, 1.0], 1e-6);
+        let none_won = matrix(vec![0.0, 0.0, 0.0], [1, 3]);
+        let all = values(revive_idle(matrix(vec![1.0; 6], [3, 2]), none_won, one, 1, 1));
+        assert_close(&all, &[0.0, 1.0, 0.0, 1.0, 0.0, 1.0], 1e-6);
     }
 
     #[test]

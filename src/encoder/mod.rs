@@ -249,10 +249,9 @@ impl HebbianLayer {
 
     /// Restarts the filters that won no patch (`wins`, `[1, K]`) as patches of `patches`
     /// ([`filters::revive_idle`]).
-    pub(crate) fn revive_idle_filters(&mut self, wins: Tensor<2>, patches: Tensor<2>) -> Result<()> {
-        let revived = filters::revive_idle(self.flat_filters(), wins, patches)?;
+    pub(crate) fn revive_idle_filters(&mut self, wins: Tensor<2>, patches: Tensor<2>, seed: u64, step: usize) {
+        let revived = filters::revive_idle(self.flat_filters(), wins, patches, seed, step);
         self.set_flat_filters(revived);
-        Ok(())
     }
 
     /// The conv filters as rows, `[K, in_channels · 9]`.

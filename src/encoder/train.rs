@@ -270,7 +270,7 @@ pub fn train(
                 if config.filter_rule == FilterRule::Projected {
                     let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
                     if step % REVIVE_EVERY == 0 && step < filter_steps {
-                        target.revive_idle_filters(since, patches)?;
+                        target.revive_idle_filters(since, patches, config.seed, step);
                     } else {
                         wins_since_check = Some(since);
                     }
