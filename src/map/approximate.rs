@@ -62,10 +62,15 @@ impl Entry {
 /// [`super::knn::search_all`] returns them, most similar first), found approximately.
 pub(crate) fn search_all(features: &Features, k: usize, seed: u64, quiet: bool) -> Neighbours {
     let n = features.rows;
+    // One bar over the three steps: the reduced copy, the rounds (at most), the re-ranking.
+    let bar = progress::bar(MAX_ROUNDS as u64 + 2, "neighbours (NN-descent)", quiet);
     let reduced = reduce(features, REDUCED_DIM.min(features.dim), seed);
+    bar.inc(1);
     let width = CANDIDATES.max(k).min(n - 1);
-    let lists = descend(&reduced, n, width, seed, quiet);
-    rerank(features, &lists, k)
+    let lists = descend(&reduced, n, width, seed, || bar.inc(1));
+    let ranked = rerank(features, &lists, k);
+    bar.finish_and_clear();
+    ranked
 }
 
 /// The centred rows projected onto `axes` orthonormal directions near the top principal ones:
@@ -190,7 +195,7 @@ impl SharedLists {
 }
 
 /// NN-descent over the `n` reduced rows: each item's `width` nearest others, nearest first.
-fn descend(reduced: &[f32], n: usize, width: usize, seed: u64, quiet: bool) -> Vec<Vec<Entry>> {
+fn descend(reduced: &[f32], n: usize, width: usize, seed: u64, on_round: impl Fn()) -> Vec<Vec<Entry>> {
     let dim = reduced.len() / n.max(1);
     let row = |i: u32| &reduced[i as usize * dim..(i as usize + 1) * dim];
     let seed = seed as u32;
@@ -211,7 +216,6 @@ fn descend(reduced: &[f32], n: usize, width: usize, seed: u64, quiet: bool) -> V
         })
         .collect();
     let shared = SharedLists::new(start, width);
-    let bar = progress::bar(MAX_ROUNDS as u64, "neighbours (NN-descent)", quiet);
     for round in 1..=MAX_ROUNDS as u16 {
         let (fresh, old) = candidates(&shared.lists, width, seed, round);
         (0..n).into_par_iter().for_each(|v| {
@@ -226,12 +230,11 @@ fn descend(reduced: &[f32], n: usize, width: usize, seed: u64, quiet: bool) -> V
         });
         let changed: usize =
             shared.lists.par_iter().map(|list| lock(list).iter().filter(|e| e.round == round).count()).sum();
-        bar.inc(1);
+        on_round();
         if (changed as f64) < SETTLED_SHARE * (n * width) as f64 {
             break;
         }
     }
-    bar.finish_and_clear();
     shared.lists.into_iter().map(|list| list.into_inner().unwrap_or_else(|e| e.into_inner())).collect()
 }
 

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use crate::compute::device::{is_wgpu, read_f32};
 use crate::compute::matmul::{self, View};
 use crate::encoder::features::Features;
+use crate::progress;
 
 /// Most power iterations.
 pub(crate) const ITERATIONS: usize = 40;
@@ -22,13 +23,18 @@ const SETTLED: f32 = 1e-6;
 /// Rows per product in the CPU pass (a block of 4,608-wide rows stays in L2).
 const HOST_BLOCK_ROWS: usize = 32;
 
-/// Coordinates of every row on the first two principal axes.
-pub(crate) fn principal_components(features: &Features, device: &Device) -> Result<Vec<[f32; 2]>> {
-    if is_wgpu(device) {
-        principal_components_tensor(features, device)
+/// Coordinates of every row on the first two principal axes, with a progress bar over the
+/// iterations (its length is [`ITERATIONS`], the most there can be) unless `quiet`.
+pub(crate) fn principal_components(features: &Features, device: &Device, quiet: bool) -> Result<Vec<[f32; 2]>> {
+    let bar = progress::bar(ITERATIONS as u64, "pca", quiet);
+    let tick = || bar.inc(1);
+    let result = if is_wgpu(device) {
+        principal_components_tensor(features, device, tick)
     } else {
-        Ok(principal_components_host(features))
-    }
+        Ok(principal_components_host(features, tick))
+    };
+    bar.finish_and_clear();
+    result
 }
 
 /// A fixed, deterministic start: two independent patterns over the feature axis, `d x 2`.
@@ -47,7 +53,7 @@ fn settle(basis: &mut Vec<f32>, mut next: Vec<f32>) -> bool {
 }
 
 /// The power iteration as tensor ops on `device`.
-fn principal_components_tensor(features: &Features, device: &Device) -> Result<Vec<[f32; 2]>> {
+fn principal_components_tensor(features: &Features, device: &Device, on_iteration: impl Fn()) -> Result<Vec<[f32; 2]>> {
     let (n, d) = (features.rows, features.dim);
     let x: Tensor<2> = Tensor::from_data(TensorData::new(features.values.clone(), [n, d]), device);
     let centred = x.clone() - x.mean_dim(0);
@@ -55,6 +61,7 @@ fn principal_components_tensor(features: &Features, device: &Device) -> Result<V
     for _ in 0..ITERATIONS {
         let v: Tensor<2> = Tensor::from_data(TensorData::new(basis.clone(), [d, 2]), device);
         let next = read(centred.clone().transpose().matmul(centred.clone().matmul(v)))?;
+        on_iteration();
         if settle(&mut basis, next) {
             break;
         }
@@ -65,7 +72,7 @@ fn principal_components_tensor(features: &Features, device: &Device) -> Result<V
 }
 
 /// The power iteration on the host, one pass over the rows per iteration.
-fn principal_components_host(features: &Features) -> Vec<[f32; 2]> {
+fn principal_components_host(features: &Features, on_iteration: impl Fn()) -> Vec<[f32; 2]> {
     let (n, d) = (features.rows, features.dim);
     if n == 0 || d == 0 {
         return vec![[0.0, 0.0]; n];
@@ -85,6 +92,7 @@ fn principal_components_host(features: &Features) -> Vec<[f32; 2]> {
         {
             next.iter_mut().zip(part).for_each(|(a, b)| *a += b);
         }
+        on_iteration();
         if settle(&mut basis, next) {
             break;
         }
@@ -169,7 +177,7 @@ mod tests {
             values.extend([0.1 * (i % 5) as f32, 0.0, t, 0.01 * t]);
         }
         let features = Features { rows: 50, dim: 4, values };
-        let pcs = principal_components(&features, &Device::flex()).unwrap();
+        let pcs = principal_components(&features, &Device::flex(), true).unwrap();
         // First component is (up to sign) the centred feature 2.
         let sign = -pcs[0][0].signum();
         for (i, p) in pcs.iter().enumerate() {
@@ -189,8 +197,8 @@ mod tests {
             })
             .collect();
         let features = Features { rows, dim, values };
-        let host = principal_components_host(&features);
-        let tensor = principal_components_tensor(&features, &Device::flex()).unwrap();
+        let host = principal_components_host(&features, || ());
+        let tensor = principal_components_tensor(&features, &Device::flex(), || ()).unwrap();
         for (h, t) in host.iter().zip(&tensor) {
             assert!((h[0] - t[0]).abs() < 1e-3 && (h[1] - t[1]).abs() < 1e-3, "{h:?} vs {t:?}");
         }

@@ -69,9 +69,7 @@ pub fn run(
     timed("neighbours", started);
     let layout = if with_layout {
         let started = Instant::now();
-        let spinner = progress::spinner("pca", quiet);
-        let initial = pca::principal_components(features, device)?;
-        spinner.finish_and_clear();
+        let initial = pca::principal_components(features, device, quiet)?;
         timed("pca", started);
         let started = Instant::now();
         let manifold = fuzzy_graph(&with_self, map, quiet)?;
