@@ -44,12 +44,12 @@ pub(crate) enum Command {
     Embed(EmbedArgs),
     /// The third stage: merge a run's shards in order, then neighbours, map, clusters and
     /// pictures, finishing the run folder as `hebb encode` does.
-    Map(MapArgs),
+    Map(RunArgs),
     /// The most similar images to a data set item or an image file, from a finished run.
     Query(QueryArgs),
     /// Write a finished run's interactive map (map.html: pan, zoom, hover for neighbours, search,
     /// select) and print its path.
-    View(ViewArgs),
+    View(RunArgs),
     /// Score a labelled run (kNN-5 accuracy, linear probe, NMI, ARI) against random-filter and pixel baselines.
     Eval(EvalArgs),
     /// Binary Hopfield associative memory.
@@ -106,18 +106,6 @@ pub(crate) struct EmbedArgs {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct MapArgs {
-    /// Run folder written by `hebb train`, with every shard `hebb embed` writes.
-    #[arg(long)]
-    pub run: PathBuf,
-    #[command(flatten)]
-    pub device: DeviceArgs,
-    /// No progress bars.
-    #[arg(long)]
-    pub quiet: bool,
-}
-
-#[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["item", "image"])))]
 pub(crate) struct QueryArgs {
     /// Run folder written by `hebb encode` (e.g. outputs/emoji).
@@ -139,9 +127,11 @@ pub(crate) struct QueryArgs {
     pub device: DeviceArgs,
 }
 
+/// A run folder and where to compute: `view` (a finished run) and `map` (a trained run with
+/// its shards, or a finished one to map again).
 #[derive(Debug, Args)]
-pub(crate) struct ViewArgs {
-    /// Run folder written by `hebb encode`.
+pub(crate) struct RunArgs {
+    /// Run folder written by `hebb encode`, or by `hebb train` and `hebb embed` (for `map`).
     #[arg(long)]
     pub run: PathBuf,
     #[command(flatten)]

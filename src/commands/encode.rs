@@ -257,11 +257,7 @@ fn trained_config(run_dir: &Path) -> Result<EncodeConfig> {
 /// The config and encoder of a trained run folder.
 fn open_trained(run_dir: &Path, device: &ComputeDevice) -> Result<(EncodeConfig, HebbianEncoder)> {
     let config = trained_config(run_dir)?;
-    let encoder_path = run_dir.join(ENCODER_FILE);
-    let encoder = HebbianEncoder::for_config(&config, &device.device)
-        .try_load_file(&encoder_path)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("cannot load the encoder {}", encoder_path.display()))?;
+    let encoder = HebbianEncoder::load(&config, &run_dir.join(ENCODER_FILE), &device.device)?;
     Ok((config, encoder))
 }
 

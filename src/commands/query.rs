@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use burn::module::Module;
 
 use crate::compute::device::ComputeDevice;
 use crate::data::pixels::{decode_file, to_planar};
@@ -32,11 +31,7 @@ pub(crate) fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Re
     let planar = to_planar(decode_file(path)?, side, color);
     let single =
         ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;
-    let encoder_path = run.dir.join(ENCODER_FILE);
-    let encoder = HebbianEncoder::for_config(&run.config, &device.device)
-        .try_load_file(&encoder_path)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("cannot load the encoder {}", encoder_path.display()))?;
+    let encoder = HebbianEncoder::load(&run.config, &run.dir.join(ENCODER_FILE), &device.device)?;
     let features = features::extract(&encoder, &single, 1, &device.device, true)?;
     if features.dim != run.features.dim {
         bail!("the saved encoder gives {} features, {} has {}", features.dim, FEATURES_FILE, run.features.dim);

@@ -16,7 +16,7 @@ pub mod train;
 pub(crate) mod whitening;
 
 use crate::compute::rng::{SeededRng, seeded};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::module::{adaptive_avg_pool2d, conv2d, unfold4d};
@@ -307,6 +307,14 @@ impl HebbianEncoder {
             config.features.clone(),
             device,
         )
+    }
+
+    /// The trained encoder a run saved at `path`, for the run's `config`.
+    pub(crate) fn load(config: &EncodeConfig, path: &std::path::Path, device: &Device) -> Result<Self> {
+        Self::for_config(config, device)
+            .try_load_file(path)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("cannot load the encoder {}", path.display()))
     }
 
     /// A freshly initialised encoder for `in_channels x side x side` images.

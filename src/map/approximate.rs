@@ -23,6 +23,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use rayon::prelude::*;
 
 use super::knn::Neighbours;
+use super::pca::column_means;
 use crate::compute::hash::{below, pcg, pcg3};
 use crate::compute::matmul::{self, View};
 use crate::encoder::features::Features;
@@ -94,19 +95,6 @@ fn reduce(features: &Features, axes: usize, seed: u64) -> Vec<f32> {
     }
     orthonormalise_columns(&mut basis, d, axes);
     centred_product(x, n, d, &mean, &basis, axes)
-}
-
-/// Column means of the `n x d` rows, summed in f64.
-fn column_means(x: &[f32], n: usize, d: usize) -> Vec<f32> {
-    let sums = x.par_chunks(d * 256).map(|rows| {
-        let mut sums = vec![0.0f64; d];
-        for row in rows.chunks(d) {
-            sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v as f64);
-        }
-        sums
-    });
-    let sums = sums.reduce(|| vec![0.0; d], |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect());
-    sums.iter().map(|s| (s / n.max(1) as f64) as f32).collect()
 }
 
 /// `(X − 1 μᵀ) B` for `B` of `d x axes`, row-major.

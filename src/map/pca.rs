@@ -78,12 +78,7 @@ fn principal_components_host(features: &Features, on_iteration: impl Fn()) -> Ve
         return vec![[0.0, 0.0]; n];
     }
     let group = n.div_ceil(64).max(HOST_BLOCK_ROWS) * d;
-    // Column means, from per-group sums added in order.
-    let mut mean = vec![0.0f64; d];
-    for sums in features.values.par_chunks(group).map(|rows| column_sums(rows, d)).collect::<Vec<_>>() {
-        mean.iter_mut().zip(sums).for_each(|(m, s)| *m += s);
-    }
-    let mean: Vec<f32> = mean.iter().map(|s| (s / n as f64) as f32).collect();
+    let mean = column_means(&features.values, n, d);
     let mut basis = start(d);
     for _ in 0..ITERATIONS {
         let mut next = vec![0.0f32; d * 2];
@@ -106,6 +101,17 @@ fn principal_components_host(features: &Features, on_iteration: impl Fn()) -> Ve
             [p[0] - shift[0], p[1] - shift[1]]
         })
         .collect()
+}
+
+/// Column means of `n` rows of length `d`, from per-group f64 sums added in order (the same
+/// result on any number of threads).
+pub(crate) fn column_means(x: &[f32], n: usize, d: usize) -> Vec<f32> {
+    let group = n.div_ceil(64).max(HOST_BLOCK_ROWS) * d;
+    let mut mean = vec![0.0f64; d];
+    for sums in x.par_chunks(group).map(|rows| column_sums(rows, d)).collect::<Vec<_>>() {
+        mean.iter_mut().zip(sums).for_each(|(m, s)| *m += s);
+    }
+    mean.iter().map(|s| (s / n.max(1) as f64) as f32).collect()
 }
 
 fn column_sums(rows: &[f32], d: usize) -> Vec<f64> {
