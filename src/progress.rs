@@ -18,12 +18,3 @@ pub(crate) fn bar(len: u64, message: &str, quiet: bool) -> ProgressBar {
 fn target(quiet: bool) -> ProgressDrawTarget {
     if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() }
 }
-
-/// A spinner for a step whose length is not known, labelled `message`.
-pub(crate) fn spinner(message: &str, quiet: bool) -> ProgressBar {
-    let spinner = ProgressBar::with_draw_target(None, target(quiet));
-    spinner.set_style(ProgressStyle::with_template("{msg:>12} {spinner} {elapsed}").expect("static template"));
-    spinner.set_message(message.to_string());
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    spinner
-}

@@ -197,10 +197,19 @@ pub(crate) fn map_stage(
     let coords = stage.layout.expect("the layout was asked for").coords;
     let clusters = stage.clusters;
 
-    let spinner = progress::spinner("rendering", quiet);
     let render_config = &config.render;
-    let pictures =
-        render::save_map_pictures(&folder, &config.name, images, &coords, &clusters, &neighbours, render_config)?;
+    // The map's pictures, then the neighbour grid.
+    let bar = progress::bar(render::map_picture_count(images, render_config) + 1, "rendering", quiet);
+    let pictures = render::save_map_pictures(
+        &folder,
+        &config.name,
+        images,
+        &coords,
+        &clusters,
+        &neighbours,
+        render_config,
+        &|| bar.inc(1),
+    )?;
     let mut files = pictures.files;
     let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
     let rows: Vec<(usize, Vec<(usize, f32)>)> = queries
@@ -212,7 +221,7 @@ pub(crate) fn map_stage(
         .collect();
     render::save_png(&render::neighbour_grid(images, &rows, render_config.cell_size)?, &folder.path(NEIGHBOURS_FILE))?;
     files.push(NEIGHBOURS_FILE);
-    spinner.finish_and_clear();
+    bar.finish_and_clear();
     clock.lap("render");
 
     write_npy_f32(&folder.path(FEATURES_FILE), features.rows, features.dim, &features.values)?;

@@ -13,6 +13,15 @@ fn available() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The most memory this process has held resident so far (Linux's `VmHWM`), in bytes, or `None`
+/// where it cannot be read.
+pub(crate) fn peak_resident() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// `bytes` in the largest unit that keeps it at least 1.
 pub(crate) fn human(bytes: f64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB", "PB", "EB"];
@@ -51,5 +60,8 @@ mod tests {
         assert_eq!(err, "key `render.canvas_size`: needs about 10.9 TB of memory, more than the 24.0 GB available");
         assert!(check_against("--side", 1e30, None).is_err());
         assert!(available().is_some_and(|a| a > 0), "this machine reports its memory");
+        let before = peak_resident().expect("this machine reports the peak");
+        let block = vec![1u8; 64 << 20];
+        assert!(peak_resident().unwrap() >= before.max(block.iter().map(|&b| b as u64).sum()));
     }
 }

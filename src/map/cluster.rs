@@ -39,12 +39,33 @@ const TOLERANCE: f32 = 1e-4;
 /// `device`. With fewer rows than clusters asked for, the count is reduced to the row count.
 /// With `n_runs` > 1, run r starts from seed `seed + r` and the lowest inertia wins.
 pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<usize>> {
+    kmeans_reporting(values, rows, dim, config, device, &|_| {})
+}
+
+/// Units of work [`kmeans_reporting`] reports for `config`: per run, one per k-means++ centre
+/// and one per Lloyd iteration it may take (a run that settles early reports the rest at once,
+/// so the total is an upper bound that the end always reaches).
+pub fn kmeans_work(config: &ClusterConfig) -> u64 {
+    config.n_runs as u64 * (config.n_clusters as u64 + config.max_iter)
+}
+
+/// [`kmeans`], calling `progress` with each finished part of [`kmeans_work`].
+pub fn kmeans_reporting(
+    values: &[f32],
+    rows: usize,
+    dim: usize,
+    config: &ClusterConfig,
+    device: &Device,
+    progress: &dyn Fn(u64),
+) -> Result<Vec<usize>> {
     let k = cluster_count(config, rows)?;
     let engine = Engine::new(values, rows, dim, device)?;
     let mut best: Option<Clustering> = None;
     for run in 0..config.n_runs as u64 {
         let start = engine.kmeans_plus_plus(k, config.seed.wrapping_add(run))?;
-        let clustering = engine.lloyd(start, config.max_iter)?;
+        progress(config.n_clusters as u64);
+        let clustering = engine.lloyd(start, config.max_iter, &|| progress(1))?;
+        progress(config.max_iter.saturating_sub(clustering.iterations));
         if best.as_ref().is_none_or(|b| clustering.inertia < b.inertia) {
             best = Some(clustering);
         }
@@ -114,10 +135,10 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn lloyd(&self, start: Vec<f32>, iterations: u64) -> Result<Clustering> {
+    fn lloyd(&self, start: Vec<f32>, iterations: u64, on_iteration: &dyn Fn()) -> Result<Clustering> {
         match self {
-            Engine::Device(points, _) => points.lloyd(start, iterations),
-            Engine::Cpu(points) => Ok(points.lloyd(start, iterations)),
+            Engine::Device(points, _) => points.lloyd(start, iterations, on_iteration),
+            Engine::Cpu(points) => Ok(points.lloyd(start, iterations, on_iteration)),
         }
     }
 }
@@ -183,6 +204,8 @@ struct Clustering {
     labels: Vec<usize>,
     /// Sum of squared distances to the assigned centroids.
     inertia: f64,
+    /// Lloyd iterations it took.
+    iterations: u64,
 }
 
 /// The points on the device, with their squared norms.
@@ -209,11 +232,14 @@ impl Points {
 
     /// linfa's Lloyd iteration from `start` (`k x dim`, row-major) for at most `iterations`
     /// steps, then the assignment to the final centroids.
-    fn lloyd(&self, start: Vec<f32>, iterations: u64) -> Result<Clustering> {
+    fn lloyd(&self, start: Vec<f32>, iterations: u64, on_iteration: &dyn Fn()) -> Result<Clustering> {
         let device = self.x.device();
         let k = start.len() / self.dim;
         let mut centroids: Tensor<2> = Tensor::from_data(TensorData::new(start, [k, self.dim]), &device);
-        for _ in 0..iterations {
+        let mut done = 0;
+        while done < iterations {
+            done += 1;
+            on_iteration();
             let nearest: Tensor<1, Int> = self.squared_distances(&centroids).argmin(1).reshape([self.rows]);
             let members: Tensor<2> = nearest.one_hot::<2>(k).float(); // rows x k
             let sums = members.clone().transpose().matmul(self.x.clone()); // k x dim
@@ -229,7 +255,7 @@ impl Points {
         let inertia = read_f32(distances.clone().min_dim(1).sum(), "K-Means inertia")?[0] as f64;
         let nearest = distances.argmin(1).reshape([self.rows]);
         let labels = crate::compute::device::read_indices(nearest, "K-Means labels")?;
-        Ok(Clustering { labels: labels.into_iter().map(|i| i as usize).collect(), inertia })
+        Ok(Clustering { labels: labels.into_iter().map(|i| i as usize).collect(), inertia, iterations: done })
     }
 }
 
@@ -290,7 +316,7 @@ impl<'a> HostPoints<'a> {
     /// product, then each row's nearest centroid (same tie rule: the lower index) and the chunk's
     /// per-cluster sums and counts while its rows are in cache. The chunks' sums are added in
     /// chunk order, so the result does not depend on the thread count.
-    fn lloyd(&self, start: Vec<f32>, iterations: u64) -> Clustering {
+    fn lloyd(&self, start: Vec<f32>, iterations: u64, on_iteration: &dyn Fn()) -> Clustering {
         let (dim, k) = (self.dim, start.len() / self.dim);
         let nearest = |distances: &[f32]| -> (usize, f32) {
             distances
@@ -299,7 +325,10 @@ impl<'a> HostPoints<'a> {
                 .fold((0, f32::INFINITY), |best, (c, &d)| if d < best.1 { (c, d) } else { best })
         };
         let mut centroids = start;
-        for _ in 0..iterations {
+        let mut done = 0;
+        while done < iterations {
+            done += 1;
+            on_iteration();
             let partial: Vec<(Vec<f32>, Vec<f32>)> = self
                 .values
                 .par_chunks(self.chunk_rows * dim)
@@ -332,6 +361,7 @@ impl<'a> HostPoints<'a> {
         }
         let assigned: Vec<(usize, f32)> = self.squared_distances(&centroids, k).chunks(k).map(nearest).collect();
         Clustering {
+            iterations: done,
             inertia: assigned.iter().map(|&(_, d)| d as f64).sum(),
             labels: assigned.into_iter().map(|(label, _)| label).collect(),
         }
@@ -384,6 +414,22 @@ mod tests {
         assert!(labels[10..].iter().all(|&l| l == labels[10]));
         assert_ne!(labels[0], labels[10]);
         assert_eq!(labels, kmeans(&values, 20, 2, &config, &device).unwrap());
+    }
+
+    #[test]
+    fn progress_ends_at_the_announced_work() {
+        let values = blobs(300, 4, 3);
+        let config = ClusterConfig { n_clusters: 3, n_runs: 2, ..Default::default() };
+        let (reported, calls) = (std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0));
+        let labels = kmeans_reporting(&values, 300, 4, &config, &Device::flex(), &|done| {
+            reported.fetch_add(done, std::sync::atomic::Ordering::Relaxed);
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })
+        .unwrap();
+        assert_eq!(reported.into_inner(), kmeans_work(&config));
+        // Per run: the start, at least one Lloyd iteration, and the rest of max_iter at once.
+        assert!(calls.into_inner() >= 2 * 3, "the progress moved during the runs, not only at the end");
+        assert_eq!(labels, kmeans(&values, 300, 4, &config, &Device::flex()).unwrap());
     }
 
     /// Overlapping blobs, so that Lloyd takes many iterations and the stopping rule matters.

@@ -82,9 +82,12 @@ pub fn run(
         None
     };
     let started = Instant::now();
-    let spinner = progress::spinner("k-means", quiet);
-    let clusters = cluster::kmeans(&features.values, features.rows, features.dim, clusters, device)?;
-    spinner.finish_and_clear();
+    let bar = progress::bar(cluster::kmeans_work(clusters), "k-means", quiet);
+    let clusters =
+        cluster::kmeans_reporting(&features.values, features.rows, features.dim, clusters, device, &|done| {
+            bar.inc(done)
+        })?;
+    bar.finish_and_clear();
     timed("kmeans", started);
     Ok(MapStage { with_self, layout, clusters, timings })
 }

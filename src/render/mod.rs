@@ -311,7 +311,9 @@ where
 
 /// The pictures of the map: the sprite canvas, the same framed by cluster with a legend, the
 /// scatter charts by cluster and (when there are labels) by label, and (`render.html`) the
-/// interactive map, which shows each item's `neighbours`.
+/// interactive map, which shows each item's `neighbours`. `on_picture` is called after each of
+/// the [`map_picture_count`] files.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn save_map_pictures(
     folder: &RunFolder,
     title: &str,
@@ -320,23 +322,27 @@ pub(crate) fn save_map_pictures(
     clusters: &[usize],
     neighbours: &Neighbours,
     render_config: &RenderConfig,
+    on_picture: &dyn Fn(),
 ) -> Result<MapPictures> {
     let placement = canvas::place(coords, render_config);
     let coverage = canvas::coverage(&placement, render_config.canvas_size, render_config.margin, canvas::COVERAGE_CELL);
     let (plain, framed) = canvas::sprite_canvases(images, &placement, render_config, clusters);
     save_png(&plain, &folder.path(CANVAS_FILE))?;
+    on_picture();
     let mut order: Vec<usize> = (0..coords.len()).collect();
     order.shuffle(&mut seeded(render_config.seed));
     let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
     let cluster_names: Vec<String> =
         (0..n_clusters).map(|c| format!("cluster {c} ({})", clusters.iter().filter(|&&x| x == c).count())).collect();
     save_png(&add_legend(&framed, &cluster_names)?, &folder.path(CLUSTERS_FILE))?;
+    on_picture();
     let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
     save_png(
         &scatter_chart(coords, clusters, &cluster_names, &order, "UMAP map, K-Means clusters", 1200)?,
         &folder.path(MAP_CLUSTERS_FILE),
     )?;
     files.push(MAP_CLUSTERS_FILE);
+    on_picture();
     if images.has_labels() {
         let (labels, label_names) = crate::data::label_groups(&images.items);
         save_png(
@@ -344,12 +350,19 @@ pub(crate) fn save_map_pictures(
             &folder.path(MAP_LABELS_FILE),
         )?;
         files.push(MAP_LABELS_FILE);
+        on_picture();
     }
     if render_config.html {
         folder.write(MAP_HTML_FILE, html::map_page(title, images, coords, clusters, neighbours, render_config)?)?;
         files.push(MAP_HTML_FILE);
+        on_picture();
     }
     Ok(MapPictures { files, coverage })
+}
+
+/// How many files [`save_map_pictures`] writes for `images` under `render_config`.
+pub(crate) fn map_picture_count(images: &ImageSet, render_config: &RenderConfig) -> u64 {
+    3 + u64::from(images.has_labels()) + u64::from(render_config.html)
 }
 
 /// What [`save_map_pictures`] wrote.
@@ -374,5 +387,30 @@ mod tests {
         let mut clear = RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 0]));
         overlay(&mut clear, &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])), 0, 0);
         assert_eq!(clear.get_pixel(0, 0), &Rgba([100, 50, 0, 128]));
+    }
+
+    #[test]
+    fn every_map_picture_is_announced_and_reported() {
+        use crate::config::ColorMode;
+        use crate::data::Item;
+        let side = 8;
+        let items = (0..6).map(|i| {
+            let item = Item { source: format!("#{i}"), label: Some(format!("label {}", i % 2)) };
+            (item, vec![(40 * i) as u8; side * side * 4])
+        });
+        let images = ImageSet::new(side, ColorMode::Rgba, items.collect(), 0).unwrap();
+        let coords: Vec<[f32; 2]> = (0..6).map(|i| [i as f32, (i * i) as f32]).collect();
+        let clusters = [0, 0, 1, 1, 2, 2];
+        let neighbours = Neighbours { k: 1, indices: vec![1, 0, 3, 2, 5, 4], similarities: vec![0.9; 6] };
+        let dir = tempfile::tempdir().unwrap();
+        let folder = RunFolder::create(&dir.path().join("run")).unwrap();
+        let config = RenderConfig { canvas_size: 200, ..Default::default() };
+        let calls = std::sync::atomic::AtomicU64::new(0);
+        let pictures = save_map_pictures(&folder, "t", &images, &coords, &clusters, &neighbours, &config, &|| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })
+        .unwrap();
+        assert_eq!(calls.into_inner(), map_picture_count(&images, &config));
+        assert_eq!(pictures.files.len() as u64, map_picture_count(&images, &config));
     }
 }

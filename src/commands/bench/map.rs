@@ -9,6 +9,7 @@ use burn::tensor::Device;
 
 use super::timed;
 use crate::compute::device::{ComputeDevice, is_wgpu};
+use crate::compute::memory;
 use crate::config::{ClusterConfig, ColorMode, EncodeConfig, MapConfig};
 use crate::data::{ImageSet, Item};
 use crate::encoder::features::Features;
@@ -41,8 +42,14 @@ impl MapInput {
         MapInput { source: run.dir.display().to_string(), features: run.features, config: run.config, images }
     }
 
-    /// `rows` unit-norm features of `dim` values around 50 seeded random centres, with
-    /// 16 x 16 tiles coloured by centre as their images, under the embedded default's settings.
+    /// `rows` unit-norm features of `dim` values in 50 seeded clusters, with 16 x 16 tiles
+    /// coloured by cluster as their images, under the embedded default's settings. Like real
+    /// image features, each cluster has a low intrinsic dimension: an item is its cluster's
+    /// centre plus a point of an 8-dimensional patch (seeded latent coordinates times the
+    /// cluster's own seeded basis) plus a little independent noise in every dimension, so that
+    /// an item's nearest neighbours are the items nearest in the latent patch. (With only
+    /// independent noise around the centres, every item of a cluster would be about as far as
+    /// every other, and which 15 are "nearest" would be arbitrary.)
     pub(crate) fn synthetic(rows: usize, dim: usize, seed: u64) -> Result<MapInput> {
         use crate::compute::hash::pcg3;
         use rayon::prelude::*;
@@ -50,13 +57,22 @@ impl MapInput {
             bail!("--synthetic needs at least 2 rows and --dim at least 1, got {rows} x {dim}");
         }
         let centres = 50;
+        let latent = 8;
         let seed = seed as u32;
         let uniform = |a: usize, b: usize, c: u32| pcg3(seed ^ c, a as u32, b as u32) as f32 / u32::MAX as f32 - 0.5;
+        // Each cluster's basis, `latent x dim`, one after another.
+        let bases: Vec<f32> =
+            (0..centres * latent).flat_map(|axis| (0..dim).map(move |j| uniform(axis, j, 3))).collect();
         let mut values = vec![0f32; rows * dim];
         values.par_chunks_mut(dim).enumerate().for_each(|(row, out)| {
             let centre = row % centres;
             for (j, v) in out.iter_mut().enumerate() {
-                *v = uniform(centre, j, 1) + 0.6 * uniform(row, j, 2);
+                *v = uniform(centre, j, 1) + 0.05 * uniform(row, j, 4);
+            }
+            for l in 0..latent {
+                let z = uniform(row, l, 2);
+                let axis = &bases[(centre * latent + l) * dim..][..dim];
+                out.iter_mut().zip(axis).for_each(|(v, a)| *v += z * a);
             }
             let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
             out.iter_mut().for_each(|v| *v /= norm);
@@ -80,6 +96,8 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
     let config = &input.config;
     let dev = &device.device;
     let stage = pipeline::run(features, &config.map, &config.clusters, dev, true, true)?;
+    // Read before the baselines, which hold their own copies.
+    let peak = memory::peak_resident();
     let [knn_s, pca_s, graph_s, ours_s, kmeans_s] =
         ["neighbours", "pca", "graph", "layout", "kmeans"].map(|step| stage.seconds(&[step]));
     let width = stage.with_self.k;
@@ -132,6 +150,7 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
                         &ours_clusters,
                         &neighbours,
                         &config.render,
+                        &|| {},
                     )
                 })?
                 .1,
@@ -195,6 +214,14 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
         format!("items in the same cluster as linfa from hebb's start{runs}"),
         agreement * 100.0
     ));
+    if let Some(peak) = peak {
+        let ratio = peak as f64 / (features.values.len() * size_of::<f32>()) as f64;
+        table.push_str(&format!(
+            "{:<60} {:>10} ({ratio:.2} x the features)\n",
+            "peak resident memory up to the end of hebb's stages",
+            memory::human(peak as f64)
+        ));
+    }
     let total = knn_s + pca_s + graph_s + ours_s + kmeans_s + render_s.unwrap_or(0.0);
     let with_renders = if render_s.is_some() { "with" } else { "without" };
     table.push_str(&format!(
