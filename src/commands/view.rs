@@ -21,7 +21,7 @@ pub(crate) fn run(run: &Run, device: &ComputeDevice, quiet: bool) -> Result<Path
     }
     let width = (TOP_K + 1).min(run.features.rows);
     let neighbours =
-        knn::drop_self(&knn::search_all_for_map(&run.features, width, &run.config.map, &device.device, quiet)?);
+        knn::drop_self(&knn::search_all_for_map(&run.features, width, &run.config.map, &device.device, quiet)?.0);
     let page = map_page(&run.config.name, &images, &coords, &clusters, &neighbours, &run.config.render)?;
     let path = run.dir.join(MAP_HTML_FILE);
     write_atomically(&path, page.as_bytes())?;

@@ -60,8 +60,10 @@ impl Entry {
 }
 
 /// Every item's `k` most similar items by cosine similarity, itself included (as the exact
-/// [`super::knn::search_all`] returns them, most similar first), found approximately.
-pub(crate) fn search_all(features: &Features, k: usize, seed: u64, quiet: bool) -> Neighbours {
+/// [`super::knn::search_all`] returns them, most similar first), found approximately; and the
+/// reduced copy the search ran in (centred rows on [`REDUCED_DIM`] axes near the top principal
+/// ones), which holds the features' first principal components too.
+pub(crate) fn search_all(features: &Features, k: usize, seed: u64, quiet: bool) -> (Neighbours, Features) {
     let n = features.rows;
     // One bar over the three steps: the reduced copy, the rounds (at most), the re-ranking.
     let bar = progress::bar(MAX_ROUNDS as u64 + 2, "neighbours (NN-descent)", quiet);
@@ -71,7 +73,8 @@ pub(crate) fn search_all(features: &Features, k: usize, seed: u64, quiet: bool) 
     let lists = descend(&reduced, n, width, seed, || bar.inc(1));
     let ranked = rerank(features, &lists, k);
     bar.finish_and_clear();
-    ranked
+    let axes = REDUCED_DIM.min(features.dim);
+    (ranked, Features { rows: n, dim: axes, values: reduced })
 }
 
 /// The centred rows projected onto `axes` orthonormal directions near the top principal ones:
@@ -357,7 +360,7 @@ mod tests {
     fn finds_nearly_all_exact_neighbours_and_itself_first() {
         let features = manifold_features(3000, 96);
         let exact = knn::search_all(&features, 15, &Device::flex(), true).unwrap();
-        let found = search_all(&features, 15, 7, true);
+        let (found, _) = search_all(&features, 15, 7, true);
         assert_eq!((found.k, found.len()), (15, 3000));
         let recall = recall(&found, &exact);
         assert!(recall >= 0.95, "recall@15 {recall}");
@@ -375,14 +378,14 @@ mod tests {
     #[test]
     fn a_seed_gives_the_same_neighbours_on_any_number_of_threads() {
         let features = manifold_features(1500, 40);
-        let many = search_all(&features, 10, 3, true);
+        let (many, _) = search_all(&features, 10, 3, true);
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
             .unwrap()
-            .install(|| search_all(&features, 10, 3, true));
+            .install(|| search_all(&features, 10, 3, true).0);
         assert!(many == one, "one thread and many found different neighbours");
-        assert!(many == search_all(&features, 10, 3, true), "two runs with one seed differ");
+        assert!(many == search_all(&features, 10, 3, true).0, "two runs with one seed differ");
     }
 
     #[test]
@@ -395,6 +398,26 @@ mod tests {
             let full: f32 = distance(features.row(a), features.row(b));
             let near = distance(&reduced[a * 8..(a + 1) * 8], &reduced[b * 8..(b + 1) * 8]);
             assert!((full - near).abs() < 1e-3 + 1e-2 * full, "{a}-{b}: {full} vs {near}");
+        }
+    }
+
+    #[test]
+    fn the_reduced_copy_has_the_features_principal_components() {
+        // What the map's PCA start reads from the reduced copy instead of the features.
+        use crate::map::pca::principal_components;
+        let features = manifold_features(400, 100);
+        let (_, reduced) = search_all(&features, 10, 1, true);
+        let cpu = burn::tensor::Device::flex();
+        let full = principal_components(&features, &cpu, true).unwrap();
+        let near = principal_components(&reduced, &cpu, true).unwrap();
+        // The same plane up to a rotation or reflection (the top two variances may be equal):
+        // every pairwise distance on it is kept.
+        let apart =
+            |p: &[[f32; 2]], a: usize, b: usize| ((p[a][0] - p[b][0]).powi(2) + (p[a][1] - p[b][1]).powi(2)).sqrt();
+        let spread = (0..400).map(|i| apart(&full, 0, i)).fold(0.0f32, f32::max);
+        for (a, b) in [(0, 1), (5, 300), (17, 399), (100, 200)] {
+            let (f, n) = (apart(&full, a, b), apart(&near, a, b));
+            assert!((f - n).abs() < 1e-2 * spread, "{a}-{b}: {f} against {n} (spread {spread})");
         }
     }
 }

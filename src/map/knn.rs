@@ -174,21 +174,23 @@ pub(crate) fn is_approximate(search: NeighbourSearch, rows: usize, dim: usize, d
 }
 
 /// Every item's top `k` among all items, itself included, by the search `map` asks for:
-/// [`search_all`], or NN-descent ([`approximate::search_all`], seeded by `map.seed`).
+/// [`search_all`], or NN-descent ([`approximate::search_all`], seeded by `map.seed`), which also
+/// returns the reduced copy it searched in.
 pub(crate) fn search_all_for_map(
     features: &Features,
     k: usize,
     map: &MapConfig,
     device: &Device,
     quiet: bool,
-) -> Result<Neighbours> {
+) -> Result<(Neighbours, Option<Features>)> {
     if !is_approximate(map.neighbours, features.rows, features.dim, device) {
-        return search_all(features, k, device, quiet);
+        return Ok((search_all(features, k, device, quiet)?, None));
     }
     if k == 0 || k > features.rows {
         bail!("cannot take {k} neighbours from {} items", features.rows);
     }
-    Ok(approximate::search_all(features, k, map.seed, quiet))
+    let (neighbours, reduced) = approximate::search_all(features, k, map.seed, quiet);
+    Ok((neighbours, Some(reduced)))
 }
 
 /// Columns one task offers to at a time in the transposed pass (their lists stay in L1).
@@ -298,10 +300,12 @@ mod tests {
         // still finds every item itself first.
         let f = features(40, 16);
         let map = MapConfig { neighbours: NeighbourSearch::Approximate, ..MapConfig::default() };
-        let found = search_all_for_map(&f, 5, &map, &cpu, true).unwrap();
+        let (found, reduced) = search_all_for_map(&f, 5, &map, &cpu, true).unwrap();
         assert!((0..40).all(|row| found.row(row).0[0] as usize == row));
-        let exact = search_all_for_map(&f, 5, &MapConfig::default(), &cpu, true).unwrap();
+        assert!(reduced.is_some_and(|r| r.rows == 40 && r.dim == 16), "the reduced copy comes back");
+        let (exact, reduced) = search_all_for_map(&f, 5, &MapConfig::default(), &cpu, true).unwrap();
         assert_eq!(exact, search_all(&f, 5, &cpu, true).unwrap());
+        assert!(reduced.is_none());
     }
 
     #[test]

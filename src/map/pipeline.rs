@@ -65,11 +65,13 @@ pub fn run(
     let mut timings = Vec::new();
     let mut timed = |step: &'static str, started: Instant| timings.push((step, started.elapsed().as_secs_f64()));
     let started = Instant::now();
-    let with_self = knn::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)?;
+    let (with_self, reduced) = knn::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)?;
     timed("neighbours", started);
     let layout = if with_layout {
         let started = Instant::now();
-        let initial = pca::principal_components(features, device, quiet)?;
+        // NN-descent's reduced copy spans axes near the top principal ones: its first two
+        // principal components are the features' own, for a fraction of the passes.
+        let initial = pca::principal_components(reduced.as_ref().unwrap_or(features), device, quiet)?;
         timed("pca", started);
         let started = Instant::now();
         let manifold = fuzzy_graph(&with_self, map, quiet)?;
