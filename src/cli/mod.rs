@@ -200,6 +200,10 @@ pub(crate) struct BenchMapArgs {
     /// against the exact one on 1,000 items.
     #[arg(long, value_enum)]
     pub neighbours: Option<NeighbourSearch>,
+    /// Keep the timed renders (canvases, charts, map.html) in this folder (replaced if it exists)
+    /// instead of discarding them, e.g. to open the synthetic 100,000-item map.html.
+    #[arg(long)]
+    pub keep_renders: Option<PathBuf>,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -319,7 +323,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            println!("{}", bench::map::run(&input, &device)?);
+            println!("{}", bench::map::run(&input, &device, args.keep_renders.as_deref())?);
             Ok(())
         }
         Command::Bench(BenchCommand::Encode(args)) => {

@@ -355,6 +355,9 @@ pub struct TrainingConfig {
     pub lr: f64,
     /// Epochs of filter learning per layer (`encoder.filters = "hebbian"`), layer by layer.
     pub filter_epochs: usize,
+    /// How many layers, from the first, learn their filters (`encoder.filters = "hebbian"`; 0 =
+    /// all); the layers above keep their seeded random filters.
+    pub filter_layers: usize,
     /// How the filters move: `projected` or `softhebb` ([`FilterRule`]).
     pub filter_rule: FilterRule,
     /// Learning rate η of the filters: the start of the linear decay (`projected`), or the factor
@@ -384,6 +387,7 @@ impl Default for TrainingConfig {
             batch_size: 16,
             lr: 0.001,
             filter_epochs: 1,
+            filter_layers: 0,
             filter_rule: FilterRule::default(),
             filter_lr: 0.05,
             temperature: 1.0,

@@ -228,12 +228,20 @@ pub fn train(
     let batches = items.len().div_ceil(config.batch_size);
     let layers = encoder.num_layers();
     let sample = statistics_sample(items, config, &mut rng);
-    let hebbian = encoder_config.filters == FilterMode::Hebbian;
-    let per_layer =
-        if encoder_config.standardise || encoder_config.whiten { sample.len().div_ceil(config.batch_size) } else { 0 }
-            + if hebbian { batches * config.filter_epochs } else { 0 };
+    let learned_layers = match encoder_config.filters {
+        FilterMode::Hebbian if config.filter_layers == 0 => layers,
+        FilterMode::Hebbian => config.filter_layers.min(layers),
+        FilterMode::Random => 0,
+    };
+    let statistics_steps =
+        if encoder_config.standardise || encoder_config.whiten { sample.len().div_ceil(config.batch_size) } else { 0 };
+    let filter_steps = batches * config.filter_epochs;
     let lateral_steps = if encoder.has_lateral() { batches * config.epochs } else { 0 };
-    let bar = progress::bar((per_layer * layers + lateral_steps) as u64, "training", quiet);
+    let bar = progress::bar(
+        (statistics_steps * layers + filter_steps * learned_layers + lateral_steps) as u64,
+        "training",
+        quiet,
+    );
     let mut log = TrainingLog::default();
     let report = |line: Option<String>| {
         if let (Some(line), false) = (line, quiet) {
@@ -247,14 +255,11 @@ pub fn train(
         } else if encoder_config.standardise {
             fit_statistics(encoder, layer, images, &sample, config.batch_size, device);
         }
-        if encoder_config.standardise || encoder_config.whiten {
-            bar.inc(sample.len().div_ceil(config.batch_size) as u64);
-        }
-        if !hebbian {
+        bar.inc(statistics_steps as u64);
+        if layer >= learned_layers {
             continue;
         }
         let mut pending = Pending::new(Stage::Filters, 4);
-        let filter_steps = batches * config.filter_epochs;
         let mut wins_since_check: Option<Tensor<2>> = None;
         let mut step = 0;
         for (epoch, order) in epoch_orders(items, config.filter_epochs, config, &mut rng).iter().enumerate() {

@@ -227,15 +227,20 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
     assert_clean_error(&out, &["no labels"]);
 }
 
-/// The post-encoding benchmark on synthetic features: every stage runs, renders included, and
-/// the device K-Means reproduces linfa's clusters.
+/// The post-encoding benchmark on synthetic features: every stage runs, renders included (and
+/// kept when asked), the peak memory is reported, and the device K-Means reproduces linfa's
+/// clusters.
 #[test]
 fn bench_map_runs_on_synthetic_features() {
     let dir = tempfile::tempdir().unwrap();
-    let out = hebb(&["bench", "map", "--synthetic", "300", "--dim", "24", "--device", "cpu"], dir.path());
+    let args = ["bench", "map", "--synthetic", "300", "--dim", "24", "--device", "cpu", "--keep-renders", "renders"];
+    let out = hebb(&args, dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("300 x 24 features from synthetic data"), "{table}");
+    assert!(dir.path().join("renders/map.html").is_file(), "--keep-renders keeps the renders");
+    let peak = table.lines().find(|l| l.starts_with("peak resident memory")).expect("the peak is measured");
+    assert!(peak.contains("x the features"), "{peak}");
     assert!(table.contains("renders (canvas, clusters, scatter charts, map.html)"), "{table}");
     assert!(table.contains("grid layout: 300 items into 18 x 17 cells"), "{table}");
     let agreement =

@@ -4,6 +4,8 @@
 //! linfa's own CPU fit from the same seed, the baseline for hebb's device iteration.
 //!
 
+use std::path::Path;
+
 use anyhow::{Result, bail};
 use burn::tensor::Device;
 
@@ -91,7 +93,8 @@ impl MapInput {
 }
 
 /// Runs the post-encoding benchmark and returns the printed table.
-pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
+/// The renders go to a temporary folder that is removed, or into `keep_renders`.
+pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>) -> Result<String> {
     let features = &input.features;
     let config = &input.config;
     let dev = &device.device;
@@ -136,25 +139,27 @@ pub fn run(input: &MapInput, device: &ComputeDevice) -> Result<String> {
     let (_, grid_s) = timed(|| Ok(canvas::grid_cells(&coords, columns, rows)))?;
     let render_s = match &input.images {
         Some(images) => {
-            // Rendered into a run folder that is never committed: dropping it removes the files.
-            let folder = RunFolder::create(&std::env::temp_dir().join("hebb-bench-map"))?;
+            // Rendered into a run folder that is committed only to keep the renders: dropping
+            // it removes the files.
+            let folder = RunFolder::create(keep_renders.unwrap_or(&std::env::temp_dir().join("hebb-bench-map")))?;
             let neighbours = knn::drop_self(&stage.with_self.truncate(TOP_K + 1));
             let title = &input.source;
-            Some(
-                timed(|| {
-                    render::save_map_pictures(
-                        &folder,
-                        title,
-                        images,
-                        &coords,
-                        &ours_clusters,
-                        &neighbours,
-                        &config.render,
-                        &|| {},
-                    )
-                })?
-                .1,
-            )
+            let (_, seconds) = timed(|| {
+                render::save_map_pictures(
+                    &folder,
+                    title,
+                    images,
+                    &coords,
+                    &ours_clusters,
+                    &neighbours,
+                    &config.render,
+                    &|| {},
+                )
+            })?;
+            if keep_renders.is_some() {
+                eprintln!("kept the renders in {}", folder.commit()?.display());
+            }
+            Some(seconds)
         }
         None => None,
     };
