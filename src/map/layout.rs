@@ -236,21 +236,25 @@ fn run_edges(
         *next_sample += per_sample[local];
 
         let negatives = ((now - *next_negative) / per_negative[local]).max(0.0) as usize;
+        // The negative samples all push the head from where the pull left it, and the pushes
+        // are added at the end: no sample waits on the one before it (a chain of `powf`s), so
+        // the CPU computes them side by side.
+        let current = moved;
+        let mut push = [0.0f32; 2];
         for p in 0..negatives {
             let k = below(pcg3(p as u32, round, e as u32), n as u32) as usize;
             if k == j {
                 continue;
             }
-            let (current, other) = (positions.get(j), positions.get(k));
+            let other = positions.get(k);
             let coefficient = repulsive_coefficient(squared_distance(current, other), a, b, gamma);
             if coefficient > 0.0 {
-                let mut pushed = current;
                 for d in 0..2 {
-                    pushed[d] += (coefficient * (current[d] - other[d])).clamp(-CLIP, CLIP) * alpha;
+                    push[d] += (coefficient * (current[d] - other[d])).clamp(-CLIP, CLIP) * alpha;
                 }
-                positions.set(j, pushed);
             }
         }
+        positions.set(j, [current[0] + push[0], current[1] + push[1]]);
         *next_negative += negatives as f32 * per_negative[local];
     }
 }

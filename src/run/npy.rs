@@ -37,9 +37,18 @@ pub fn read_npy_f32(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
     if npy.order() != npyz::Order::C {
         bail!("{} is in Fortran order, expected C (row-major) order", path.display());
     }
-    let values: Vec<f32> = npy
-        .into_vec()
-        .with_context(|| format!("{} is not a float32 matrix of the size it announces", path.display()))?;
+    let wrong = || format!("{} is not a float32 matrix of the size it announces", path.display());
+    // Allocated once at the announced size (collecting the values would grow the vector by
+    // doubling, and the peak memory with it), after checking that the size can fit.
+    let count = rows.checked_mul(cols).and_then(|c| usize::try_from(c).ok()).with_context(wrong)?;
+    crate::compute::memory::check(&format!("{} ({rows} x {cols} values)", path.display()), count as f64 * 4.0)?;
+    let mut values = Vec::with_capacity(count);
+    for value in npy.data::<f32>().with_context(wrong)? {
+        values.push(value.with_context(wrong)?);
+    }
+    if values.len() != count {
+        bail!("{}", wrong());
+    }
     Ok((rows as usize, cols as usize, values))
 }
 
@@ -73,6 +82,22 @@ mod tests {
         writer.finish().unwrap();
         let err = format!("{:#}", read_npy_f32(&integers).unwrap_err());
         assert!(err.contains("i.npy") && err.contains("float32"), "{err}");
+        // A header that announces more values than memory holds is refused before allocating.
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4000000000, 4000000), }";
+        let mut huge = b"\x93NUMPY\x01\x00".to_vec();
+        let padded = format!("{header:<117}\n");
+        huge.extend((padded.len() as u16).to_le_bytes());
+        huge.extend(padded.as_bytes());
+        let huge_path = dir.path().join("huge.npy");
+        std::fs::write(&huge_path, &huge).unwrap();
+        let err = format!("{:#}", read_npy_f32(&huge_path).unwrap_err());
+        assert!(err.contains("huge.npy") && err.contains("memory"), "{err}");
+        // A file cut short is an error, not a short matrix.
+        let cut = dir.path().join("cut.npy");
+        write_npy_f32(&cut, 2, 3, &[1.0; 6]).unwrap();
+        let bytes = std::fs::read(&cut).unwrap();
+        std::fs::write(&cut, &bytes[..bytes.len() - 4]).unwrap();
+        assert!(format!("{:#}", read_npy_f32(&cut).unwrap_err()).contains("cut.npy"));
         std::fs::write(&path, b"not numpy").unwrap();
         assert!(format!("{:#}", read_npy_f32(&path).unwrap_err()).contains("not a .npy file"));
         assert!(write_npy_f32(&path, 2, 2, &[1.0]).is_err());
