@@ -494,6 +494,37 @@ mod tests {
     }
 
     #[test]
+    fn only_the_first_filter_layers_learn() {
+        let device = Device::flex();
+        let tiles =
+            (0..32).map(|i| (Item { source: format!("bars#{i}"), label: None }, bars(i % 4, i / 4 % 4))).collect();
+        let images = ImageSet::new(16, ColorMode::Grey, tiles, 0).unwrap();
+        let config = EncoderConfig {
+            channels: vec![4, 4, 4, 4],
+            filters: FilterMode::Hebbian,
+            lateral: LateralMode::None,
+            ..EncoderConfig::default()
+        };
+        let weights = |encoder: &HebbianEncoder| -> Vec<Vec<f32>> {
+            (0..4).map(|l| read_f32(encoder.layer(l).filters().flatten::<1>(0, 3), "filters").unwrap()).collect()
+        };
+        let items: Vec<usize> = (0..images.len()).collect();
+        let learned = |filter_layers: usize| {
+            let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
+            let before = weights(&encoder);
+            let training = TrainingConfig { filter_layers, filter_epochs: 1, ..TrainingConfig::default() };
+            let log = train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
+            let after = weights(&encoder);
+            let changed: Vec<bool> = before.iter().zip(&after).map(|(b, a)| b != a).collect();
+            let logged: Vec<usize> = (1..=4).filter(|l| log.rows.iter().any(|r| r.layer == *l)).collect();
+            (changed, logged)
+        };
+        assert_eq!(learned(2), (vec![true, true, false, false], vec![1, 2]));
+        assert_eq!(learned(0), (vec![true; 4], vec![1, 2, 3, 4]), "0 learns every layer");
+        assert_eq!(learned(9), (vec![true; 4], vec![1, 2, 3, 4]), "more than there are learns every layer");
+    }
+
+    #[test]
     fn a_log_reads_back_from_its_csv() {
         let row = |stage, step, layer, winners| LayerStats {
             stage,

@@ -74,6 +74,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
     filter_config.encoder.filters = FilterMode::Hebbian;
     filter_config.encoder.lateral = LateralMode::None;
     filter_config.training.filter_epochs = 1;
+    filter_config.training.filter_layers = 0;
     let mut encoder = HebbianEncoder::for_config(&filter_config, dev);
     let order: Vec<usize> = (0..n).collect();
     let started = Instant::now();
