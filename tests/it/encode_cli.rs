@@ -11,7 +11,8 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let sheet = dir.path().join("sheet.png");
     let sprites = write_sheet(&sheet, 4, 3, 8);
-    let config = write_tiny_config(dir.path(), &sheet, "filter_epochs = 2");
+    // Every layer learns, so that each one's statistics line shows.
+    let config = write_tiny_config(dir.path(), &sheet, "filter_epochs = 2\nfilter_layers = 0");
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -78,6 +79,7 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     // The resolved config rebuilds the same run.
     let resolved = hebb::config::EncodeConfig::load(Some(&run.join("config.toml"))).unwrap();
     assert_eq!(resolved.training.filter_epochs, 2);
+    assert_eq!(resolved.training.filter_layers, 0);
 
     // A quiet re-run with the same seed replaces the folder with identical features.
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
