@@ -447,6 +447,19 @@ mod tests {
             .collect()
     }
 
+    /// `count` 16-px images of bars in four orientations and four phases, labelled by orientation.
+    fn bar_images(count: usize) -> ImageSet {
+        let tiles = (0..count)
+            .map(|i| (Item { source: format!("bars#{i}"), label: Some((i % 4).to_string()) }, bars(i % 4, i / 4 % 4)))
+            .collect();
+        ImageSet::new(16, ColorMode::Grey, tiles, 0).unwrap()
+    }
+
+    /// An encoder config with learned filters and no lateral path, at `channels`.
+    fn learned_filters(channels: Vec<usize>) -> EncoderConfig {
+        EncoderConfig { channels, filters: FilterMode::Hebbian, lateral: LateralMode::None, ..EncoderConfig::default() }
+    }
+
     /// A filter's preferred orientation and how much more it responds to it than to the next.
     fn preference(response: &[f32; 4]) -> (usize, f32) {
         let mut order: Vec<usize> = (0..4).collect();
@@ -461,16 +474,8 @@ mod tests {
     #[test]
     fn first_layer_filters_become_orientation_selective_on_oriented_bars() {
         let device = Device::flex();
-        let tiles = (0..256)
-            .map(|i| (Item { source: format!("bars#{i}"), label: Some((i % 4).to_string()) }, bars(i % 4, i / 4 % 4)))
-            .collect();
-        let images = ImageSet::new(16, ColorMode::Grey, tiles, 0).unwrap();
-        let config = EncoderConfig {
-            channels: vec![16, 4, 4, 4],
-            filters: FilterMode::Hebbian,
-            lateral: LateralMode::None,
-            ..EncoderConfig::default()
-        };
+        let images = bar_images(256);
+        let config = learned_filters(vec![16, 4, 4, 4]);
         let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
         let before = responses(&encoder, &device);
         let training = TrainingConfig { filter_epochs: 5, ..TrainingConfig::default() };
@@ -496,15 +501,8 @@ mod tests {
     #[test]
     fn only_the_first_filter_layers_learn() {
         let device = Device::flex();
-        let tiles =
-            (0..32).map(|i| (Item { source: format!("bars#{i}"), label: None }, bars(i % 4, i / 4 % 4))).collect();
-        let images = ImageSet::new(16, ColorMode::Grey, tiles, 0).unwrap();
-        let config = EncoderConfig {
-            channels: vec![4, 4, 4, 4],
-            filters: FilterMode::Hebbian,
-            lateral: LateralMode::None,
-            ..EncoderConfig::default()
-        };
+        let images = bar_images(32);
+        let config = learned_filters(vec![4, 4, 4, 4]);
         let weights = |encoder: &HebbianEncoder| -> Vec<Vec<f32>> {
             (0..4).map(|l| read_f32(encoder.layer(l).filters().flatten::<1>(0, 3), "filters").unwrap()).collect()
         };
