@@ -39,6 +39,11 @@ pub(crate) fn extract(
         let features = encoder.features(images.batch_tensor(batch, device));
         dim = features.dims()[1];
         let batch_values = read_f32(features, "features")?;
+        if values.is_empty() {
+            // The whole matrix's size is known from the first batch: one allocation, so that
+            // the vector never doubles (a doubling copies it and briefly holds it 1.5 times).
+            values.reserve_exact(images.len() * dim);
+        }
         values.extend(batch_values);
         bar.inc(batch.len() as u64);
     }

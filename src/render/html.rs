@@ -163,13 +163,40 @@ pub(crate) fn map_page(
         similarities,
         atlases,
     };
-    // `</` would end the script element that holds the data.
-    let json = serde_json::to_string(&data)?.replace("</", "<\\/");
-    Ok(TEMPLATE.replacen("/*HEBB_DATA*/", &json, 1).replacen(
-        "<title>hebb map</title>",
-        &format!("<title>hebb map: {}</title>", html_escape(title)),
-        1,
-    ))
+    // The page in one buffer: the template's head (with the title), the data, its tail.
+    let (head, tail) = TEMPLATE.split_once("/*HEBB_DATA*/").context("map.html has no data marker")?;
+    let head = head.replacen("<title>hebb map</title>", &format!("<title>hebb map: {}</title>", html_escape(title)), 1);
+    let mut page = ScriptSafe { out: head.into_bytes(), after_lt: false };
+    serde_json::to_writer(&mut page, &data)?;
+    let mut page = page.out;
+    page.extend_from_slice(tail.as_bytes());
+    Ok(String::from_utf8(page)?)
+}
+
+/// Appends JSON to a buffer with every `</` written as `<\/`, which would otherwise end the
+/// script element that holds it (`<` only occurs inside JSON strings, where `\/` means `/`).
+/// Escaped as it is written, so that a large page is never copied whole.
+struct ScriptSafe {
+    out: Vec<u8>,
+    /// The last byte written was `<`.
+    after_lt: bool,
+}
+
+impl std::io::Write for ScriptSafe {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for &byte in bytes {
+            if self.after_lt && byte == b'/' {
+                self.out.push(b'\\');
+            }
+            self.out.push(byte);
+            self.after_lt = byte == b'<';
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `text` safe inside HTML.
@@ -187,5 +214,23 @@ mod tests {
         assert_eq!(level_sides(30_000, 96), vec![16, 32]);
         assert_eq!(level_sides(100_000, 64), vec![16]);
         assert_eq!(level_sides(500, 12), vec![12]);
+    }
+
+    #[test]
+    fn data_cannot_end_its_script_element() {
+        // Split writes, as a serialiser makes them: a `<` at the end of one and `/` at the
+        // start of the next is escaped too.
+        use std::io::Write;
+        let text = "a </script> b <</ c < / d";
+        let json = serde_json::to_vec(&text).unwrap();
+        for size in [1, 2, 3, json.len()] {
+            let mut page = ScriptSafe { out: Vec::new(), after_lt: false };
+            for piece in json.chunks(size) {
+                page.write_all(piece).unwrap();
+            }
+            let written = String::from_utf8(page.out).unwrap();
+            assert!(!written.contains("</"), "{written}");
+            assert_eq!(serde_json::from_str::<String>(&written).unwrap(), text, "the JSON still reads back");
+        }
     }
 }

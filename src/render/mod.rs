@@ -328,6 +328,7 @@ pub(crate) fn save_map_pictures(
     let coverage = canvas::coverage(&placement, render_config.canvas_size, render_config.margin, canvas::COVERAGE_CELL);
     let (plain, framed) = canvas::sprite_canvases(images, &placement, render_config, clusters);
     save_png(&plain, &folder.path(CANVAS_FILE))?;
+    drop(plain);
     on_picture();
     let mut order: Vec<usize> = (0..coords.len()).collect();
     order.shuffle(&mut seeded(render_config.seed));

@@ -28,6 +28,41 @@ pub(crate) fn write_npy_f32(path: &Path, rows: usize, cols: usize, values: &[f32
 
 /// Reads a 2-D `f32` `.npy` file (C order): rows, columns, values.
 pub fn read_npy_f32(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
+    let mut values = Vec::new();
+    let (rows, cols) = append_npy_f32(path, &mut values)?;
+    Ok((rows, cols, values))
+}
+
+/// The rows and columns a 2-D `f32` `.npy` file announces, read from its header alone.
+pub(crate) fn npy_shape(path: &Path) -> Result<(usize, usize)> {
+    let (_, rows, cols) = open_matrix(path)?;
+    Ok((rows, cols))
+}
+
+/// Appends the values of a 2-D `f32` `.npy` file (C order) to `values`: rows, columns.
+///
+/// The room is reserved once at the announced size, after checking that it can fit: pushing
+/// into a vector without room grows it by doubling, and a doubling copies it (briefly 1.5
+/// times its size in memory). A caller that reserved room for several files beforehand keeps
+/// its one allocation.
+pub(crate) fn append_npy_f32(path: &Path, values: &mut Vec<f32>) -> Result<(usize, usize)> {
+    let (npy, rows, cols) = open_matrix(path)?;
+    let wrong = || format!("{} is not a float32 matrix of the size it announces", path.display());
+    let count = rows.checked_mul(cols).with_context(wrong)?;
+    crate::compute::memory::check(&format!("{} ({rows} x {cols} values)", path.display()), count as f64 * 4.0)?;
+    values.reserve_exact(count);
+    let before = values.len();
+    for value in npy.data::<f32>().with_context(wrong)? {
+        values.push(value.with_context(wrong)?);
+    }
+    if values.len() - before != count {
+        bail!("{}", wrong());
+    }
+    Ok((rows, cols))
+}
+
+/// Opens a `.npy` file and checks that it holds a row-major matrix: the file, rows, columns.
+fn open_matrix(path: &Path) -> Result<(npyz::NpyFile<BufReader<File>>, usize, usize)> {
     let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let npy =
         npyz::NpyFile::new(BufReader::new(file)).with_context(|| format!("{} is not a .npy file", path.display()))?;
@@ -37,19 +72,8 @@ pub fn read_npy_f32(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
     if npy.order() != npyz::Order::C {
         bail!("{} is in Fortran order, expected C (row-major) order", path.display());
     }
-    let wrong = || format!("{} is not a float32 matrix of the size it announces", path.display());
-    // Allocated once at the announced size (collecting the values would grow the vector by
-    // doubling, and the peak memory with it), after checking that the size can fit.
-    let count = rows.checked_mul(cols).and_then(|c| usize::try_from(c).ok()).with_context(wrong)?;
-    crate::compute::memory::check(&format!("{} ({rows} x {cols} values)", path.display()), count as f64 * 4.0)?;
-    let mut values = Vec::with_capacity(count);
-    for value in npy.data::<f32>().with_context(wrong)? {
-        values.push(value.with_context(wrong)?);
-    }
-    if values.len() != count {
-        bail!("{}", wrong());
-    }
-    Ok((rows as usize, cols as usize, values))
+    let size = |v: u64| usize::try_from(v).with_context(|| format!("{} announces {v} rows or columns", path.display()));
+    Ok((npy, size(rows)?, size(cols)?))
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 
 use super::items::{items_csv, read_items_csv};
-use super::npy::{read_npy_f32, write_npy_f32};
+use super::npy::{append_npy_f32, npy_shape, write_npy_f32};
 use super::{write_atomically, write_atomically_with};
+use crate::compute::memory;
 use crate::data::{Item, Part};
 use crate::encoder::features::Features;
 
@@ -112,12 +113,20 @@ pub(crate) fn merge(run_dir: &Path) -> Result<Option<(Vec<Item>, Features)>> {
     if !missing.is_empty() {
         bail!("{}: shard(s) {} missing; run `hebb embed --shard` for each", dir.display(), missing.join(", "));
     }
-    let (mut items, mut values, mut dim) = (Vec::new(), Vec::new(), 0);
+    // The merged matrix in one allocation of the shards' total size (growing it shard by shard
+    // would copy it at every doubling).
+    let mut total = 0usize;
+    for shard in &found {
+        let (rows, cols) = npy_shape(&shard.features_path(run_dir))?;
+        total = total.saturating_add(rows.saturating_mul(cols));
+    }
+    memory::check(&format!("the {count} shards in {} ({total} values)", dir.display()), total as f64 * 4.0)?;
+    let (mut items, mut values, mut dim) = (Vec::new(), Vec::with_capacity(total), 0);
     for shard in found {
         let items_path = shard.items_path(run_dir);
         let shard_items = read_items_csv(&items_path)?;
         let features_path = shard.features_path(run_dir);
-        let (rows, cols, shard_values) = read_npy_f32(&features_path)?;
+        let (rows, cols) = append_npy_f32(&features_path, &mut values)?;
         if rows != shard_items.len() {
             bail!(
                 "{} has {rows} rows for the {} items of {}",
@@ -133,7 +142,6 @@ pub(crate) fn merge(run_dir: &Path) -> Result<Option<(Vec<Item>, Features)>> {
             dim = cols;
         }
         items.extend(shard_items);
-        values.extend(shard_values);
     }
     let rows = items.len();
     Ok(Some((items, Features { rows, dim, values })))
