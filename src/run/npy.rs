@@ -76,6 +76,17 @@ fn open_matrix(path: &Path) -> Result<(npyz::NpyFile<BufReader<File>>, usize, us
     Ok((npy, size(rows)?, size(cols)?))
 }
 
+/// A `.npy` file of `f32` that announces `rows x cols` and holds no values.
+#[cfg(test)]
+pub(crate) fn write_header_only(path: &Path, rows: u64, cols: u64) {
+    let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let padded = format!("{header:<117}\n");
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((padded.len() as u16).to_le_bytes());
+    bytes.extend(padded.as_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,13 +118,8 @@ mod tests {
         let err = format!("{:#}", read_npy_f32(&integers).unwrap_err());
         assert!(err.contains("i.npy") && err.contains("float32"), "{err}");
         // A header that announces more values than memory holds is refused before allocating.
-        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4000000000, 4000000), }";
-        let mut huge = b"\x93NUMPY\x01\x00".to_vec();
-        let padded = format!("{header:<117}\n");
-        huge.extend((padded.len() as u16).to_le_bytes());
-        huge.extend(padded.as_bytes());
         let huge_path = dir.path().join("huge.npy");
-        std::fs::write(&huge_path, &huge).unwrap();
+        write_header_only(&huge_path, 4_000_000_000, 4_000_000);
         let err = format!("{:#}", read_npy_f32(&huge_path).unwrap_err());
         assert!(err.contains("huge.npy") && err.contains("memory"), "{err}");
         // A file cut short is an error, not a short matrix.

@@ -198,5 +198,15 @@ mod tests {
         write(0, 2, vec![item(0)], features(1, 0.0)).unwrap();
         let error = merge(dir.path()).unwrap_err().to_string();
         assert!(error.contains("mixes shards of 2 and of 3 parts"), "{error}");
+        // Shards that announce more values than memory holds are refused before any is read.
+        std::fs::remove_file(Shard { index: 0, count: 2 }.features_path(dir.path())).unwrap();
+        std::fs::remove_file(Shard { index: 0, count: 2 }.items_path(dir.path())).unwrap();
+        crate::run::npy::write_header_only(
+            &Shard { index: 2, count: 3 }.features_path(dir.path()),
+            4_000_000_000,
+            4_000,
+        );
+        let error = format!("{:#}", merge(dir.path()).unwrap_err());
+        assert!(error.contains("the 3 shards") && error.contains("memory"), "{error}");
     }
 }
