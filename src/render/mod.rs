@@ -78,13 +78,19 @@ pub(crate) fn group_colour(g: usize) -> [u8; 3] {
     [c.0, c.1, c.2]
 }
 
-/// Adds a legend (colour square and name per group) in the top-left corner of an opaque canvas.
+/// Adds a legend (colour square and name per group, on a dark panel) in the top-left corner of
+/// an opaque canvas.
 /// The canvas is freed once flattened: at 100,000 items the render stage sets the peak memory.
 pub(crate) fn add_legend(canvas: RgbaImage, names: &[String]) -> Result<RgbImage> {
     let opaque = flatten(&canvas);
     drop(canvas);
     plot_on(opaque, |root| {
         let style = TextStyle::from((FONT, 22).into_font()).color(&TEXT);
+        // A dark panel under the entries, so that the sprites beneath do not hide the names.
+        let widest = names.iter().map(|name| root.estimate_text_size(name, &style).map_or(0, |(w, _)| w)).max();
+        let (right, bottom) = (40 + widest.unwrap_or(0) as i32 + 10, 12 + 28 * names.len() as i32);
+        let [r, g, b] = BACKGROUND;
+        root.draw(&Rectangle::new([(4, 4), (right, bottom)], RGBAColor(r, g, b, 0.85).filled())).map_err(plot_error)?;
         for (g, name) in names.iter().enumerate() {
             let y = 12 + 28 * g as i32;
             let [r, gr, b] = group_colour(g);
