@@ -41,7 +41,7 @@ pub(crate) fn extract(
         let batch_values = read_f32(features, "features")?;
         if values.is_empty() {
             // The whole matrix's size is known from the first batch: one allocation, so that
-            // the vector never doubles (a doubling copies it and briefly holds it 1.5 times).
+            // the vector never doubles (a doubling copies it: old and new both resident).
             values.reserve_exact(images.len() * dim);
         }
         values.extend(batch_values);

@@ -42,9 +42,9 @@ pub(crate) fn npy_shape(path: &Path) -> Result<(usize, usize)> {
 /// Appends the values of a 2-D `f32` `.npy` file (C order) to `values`: rows, columns.
 ///
 /// The room is reserved once at the announced size, after checking that it can fit: pushing
-/// into a vector without room grows it by doubling, and a doubling copies it (briefly 1.5
-/// times its size in memory). A caller that reserved room for several files beforehand keeps
-/// its one allocation.
+/// into a vector without room grows it by doubling, and a doubling copies it (old and new
+/// both resident for a moment). A caller that reserved room for several files beforehand
+/// keeps its one allocation.
 pub(crate) fn append_npy_f32(path: &Path, values: &mut Vec<f32>) -> Result<(usize, usize)> {
     let (npy, rows, cols) = open_matrix(path)?;
     let wrong = || format!("{} is not a float32 matrix of the size it announces", path.display());
