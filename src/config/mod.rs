@@ -355,6 +355,10 @@ pub struct TrainingConfig {
     pub lr: f64,
     /// Epochs of filter learning per layer (`encoder.filters = "hebbian"`), layer by layer.
     pub filter_epochs: usize,
+    /// Each filter-learning step learns from one in this many of the batch's patches, a
+    /// different one each step in turn (1: all of them). The update is scaled to a fixed size
+    /// every step, so fewer patches per step make a step cheaper, not smaller.
+    pub filter_patch_stride: usize,
     /// How many layers, from the first, learn their filters (`encoder.filters = "hebbian"`; 0 =
     /// all); the layers above keep their seeded random filters.
     pub filter_layers: usize,
@@ -386,7 +390,8 @@ impl Default for TrainingConfig {
             epochs: 1,
             batch_size: 16,
             lr: 0.001,
-            filter_epochs: 3,
+            filter_epochs: 6,
+            filter_patch_stride: 4,
             filter_layers: 2,
             filter_rule: FilterRule::default(),
             filter_lr: 0.05,
@@ -470,6 +475,7 @@ impl ConfigFile {
         positive("training.batch_size", self.training.batch_size)?;
         positive("training.log_every", self.training.log_every)?;
         positive("training.filter_epochs", self.training.filter_epochs)?;
+        positive("training.filter_patch_stride", self.training.filter_patch_stride)?;
         for (key, value) in [
             ("training.lr", self.training.lr),
             ("training.filter_lr", self.training.filter_lr),

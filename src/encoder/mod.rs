@@ -21,7 +21,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::module::{adaptive_avg_pool2d, conv2d, unfold4d};
 use burn::tensor::ops::{ConvOptions, UnfoldOptions};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::RngExt;
 
 use crate::config::{
@@ -231,17 +231,20 @@ impl HebbianLayer {
         }
     }
 
-    /// One SoftHebb step on the filters from a batch of this layer's inputs. Returns the
-    /// statistics `[mean u², mean |Δw|, mean |‖w‖ − 1|, share of filters winning somewhere]`,
-    /// the patches each filter won (`[1, K]`) and the batch's patches.
+    /// One SoftHebb step on the filters from a batch of this layer's inputs, learning from one
+    /// in every `patch_stride` of its patches (the `step`-th turn of [`every_nth_row`]).
+    /// Returns the statistics `[mean u², mean |Δw|, mean |‖w‖ − 1|, share of filters winning
+    /// somewhere]`, the patches each filter won (`[1, K]`) and the patches it learned from.
     pub(crate) fn learn_filters(
         &mut self,
         input: Tensor<4>,
         lr: f64,
         temperature: f64,
         rule: FilterRule,
+        patch_stride: usize,
+        step: usize,
     ) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
-        let patches = self.patches(input);
+        let patches = every_nth_row(self.patches(input), patch_stride, step);
         let update = filters::update_filters(patches.clone(), self.flat_filters(), lr, temperature, rule);
         self.set_flat_filters(update.weights);
         (update.statistics, update.wins, patches)
@@ -282,6 +285,19 @@ impl HebbianLayer {
     pub(crate) fn has_lateral(&self) -> bool {
         self.lateral.is_some()
     }
+}
+
+/// One in every `stride` rows of `rows`, starting at row `step % stride`, so that successive
+/// steps take every row in turn (a stride of 1, or no more rows than it, keeps them all).
+pub(crate) fn every_nth_row(rows: Tensor<2>, stride: usize, step: usize) -> Tensor<2> {
+    let [count, _] = rows.dims();
+    if stride <= 1 || count <= stride {
+        return rows;
+    }
+    let picked: Vec<i64> = (step % stride..count).step_by(stride).map(|i| i as i64).collect();
+    let len = picked.len();
+    let device = rows.device();
+    rows.select(0, Tensor::<1, Int>::from_data(TensorData::new(picked, [len]), &device))
 }
 
 /// Side of a stride-2, padding-1, 3x3 conv's output.
@@ -405,6 +421,24 @@ fn unit_rows(rows: Tensor<2>) -> Tensor<2> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_stride_takes_every_row_in_turn() {
+        let device = Device::flex();
+        let all: Vec<f32> = (0..10).map(|v| v as f32).collect();
+        let rows = Tensor::<2>::from_data(TensorData::new(all.clone(), [10, 1]), &device);
+        let picked = |stride, step| -> Vec<f32> {
+            every_nth_row(rows.clone(), stride, step).into_data().try_into_vec().unwrap()
+        };
+        assert_eq!(picked(1, 5), all);
+        assert_eq!(picked(4, 0), vec![0.0, 4.0, 8.0]);
+        assert_eq!(picked(4, 1), vec![1.0, 5.0, 9.0]);
+        assert_eq!(picked(4, 7), vec![3.0, 7.0]);
+        assert_eq!(picked(10, 3), all, "no more rows than the stride: all of them");
+        let mut seen: Vec<f32> = (0..4).flat_map(|step| picked(4, step)).collect();
+        seen.sort_by(f32::total_cmp);
+        assert_eq!(seen, all, "four steps take every row once");
+    }
 
     #[test]
     fn patches_times_filters_is_the_conv() {

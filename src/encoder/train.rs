@@ -271,7 +271,14 @@ pub fn train(
                     FilterRule::Softhebb => config.filter_lr,
                 };
                 let target = encoder.layer_mut(layer);
-                let (stats, wins, patches) = target.learn_filters(input, lr, config.temperature, config.filter_rule);
+                let (stats, wins, patches) = target.learn_filters(
+                    input,
+                    lr,
+                    config.temperature,
+                    config.filter_rule,
+                    config.filter_patch_stride,
+                    step - 1,
+                );
                 if config.filter_rule == FilterRule::Projected {
                     let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
                     if step % REVIVE_EVERY == 0 && step < filter_steps {
@@ -478,7 +485,7 @@ mod tests {
         let config = learned_filters(vec![16, 4, 4, 4]);
         let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
         let before = responses(&encoder, &device);
-        let training = TrainingConfig { filter_epochs: 5, ..TrainingConfig::default() };
+        let training = TrainingConfig { filter_epochs: 5, filter_patch_stride: 1, ..TrainingConfig::default() };
         let items: Vec<usize> = (0..images.len()).collect();
         train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
         let after = responses(&encoder, &device);
