@@ -530,6 +530,29 @@ mod tests {
     }
 
     #[test]
+    fn a_patch_stride_learns_from_part_of_each_batch() {
+        let device = Device::flex();
+        let images = bar_images(32);
+        let config = learned_filters(vec![4, 4, 4, 4]);
+        let items: Vec<usize> = (0..images.len()).collect();
+        let first_layer = |filter_patch_stride: usize| {
+            let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
+            let training =
+                TrainingConfig { filter_layers: 1, filter_epochs: 2, filter_patch_stride, ..TrainingConfig::default() };
+            train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
+            read_f32(encoder.layer(0).filters().flatten::<1>(0, 3), "filters").unwrap()
+        };
+        let untrained = {
+            let encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
+            read_f32(encoder.layer(0).filters().flatten::<1>(0, 3), "filters").unwrap()
+        };
+        let (all, quarter) = (first_layer(1), first_layer(4));
+        assert!(quarter != untrained, "a quarter of the patches still moves the filters");
+        assert!(quarter != all, "the stride changed what the filters learned from");
+        assert!(quarter.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
     fn a_log_reads_back_from_its_csv() {
         let row = |stage, step, layer, winners| LayerStats {
             stage,
