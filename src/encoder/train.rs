@@ -462,6 +462,11 @@ mod tests {
         ImageSet::new(16, ColorMode::Grey, tiles, 0).unwrap()
     }
 
+    /// Layer `layer`'s filters, flattened.
+    fn layer_filters(encoder: &HebbianEncoder, layer: usize) -> Vec<f32> {
+        read_f32(encoder.layer(layer).filters().flatten::<1>(0, 3), "filters").unwrap()
+    }
+
     /// An encoder config with learned filters and no lateral path, at `channels`.
     fn learned_filters(channels: Vec<usize>) -> EncoderConfig {
         EncoderConfig { channels, filters: FilterMode::Hebbian, lateral: LateralMode::None, ..EncoderConfig::default() }
@@ -510,9 +515,8 @@ mod tests {
         let device = Device::flex();
         let images = bar_images(32);
         let config = learned_filters(vec![4, 4, 4, 4]);
-        let weights = |encoder: &HebbianEncoder| -> Vec<Vec<f32>> {
-            (0..4).map(|l| read_f32(encoder.layer(l).filters().flatten::<1>(0, 3), "filters").unwrap()).collect()
-        };
+        let weights =
+            |encoder: &HebbianEncoder| -> Vec<Vec<f32>> { (0..4).map(|l| layer_filters(encoder, l)).collect() };
         let items: Vec<usize> = (0..images.len()).collect();
         let learned = |filter_layers: usize| {
             let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
@@ -540,12 +544,9 @@ mod tests {
             let training =
                 TrainingConfig { filter_layers: 1, filter_epochs: 2, filter_patch_stride, ..TrainingConfig::default() };
             train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
-            read_f32(encoder.layer(0).filters().flatten::<1>(0, 3), "filters").unwrap()
+            layer_filters(&encoder, 0)
         };
-        let untrained = {
-            let encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
-            read_f32(encoder.layer(0).filters().flatten::<1>(0, 3), "filters").unwrap()
-        };
+        let untrained = layer_filters(&HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device), 0);
         let (all, quarter) = (first_layer(1), first_layer(4));
         assert!(quarter != untrained, "a quarter of the patches still moves the filters");
         assert!(quarter != all, "the stride changed what the filters learned from");
