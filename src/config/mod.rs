@@ -337,11 +337,17 @@ pub struct FeaturesConfig {
     /// Average-pool each map to `grid x grid` positions before flattening (0 keeps every
     /// position; a map already at or below the grid is kept as it is).
     pub grid: usize,
+    /// Partial whitening: along the training sample's first `whiten_axes` principal axes, each
+    /// deviation σ_i is shrunk towards the last one's, to σ_i · (σ_k / σ_i)^`whiten_power`; the
+    /// other directions are kept (0: no whitening).
+    pub whiten_axes: usize,
+    /// 0 leaves the axes as they are, 1 gives them all the k-th's deviation.
+    pub whiten_power: f64,
 }
 
 impl Default for FeaturesConfig {
     fn default() -> Self {
-        Self { layers: FeatureLayers::default(), grid: 4 }
+        Self { layers: FeatureLayers::default(), grid: 4, whiten_axes: 256, whiten_power: 0.5 }
     }
 }
 
@@ -359,6 +365,11 @@ pub struct TrainingConfig {
     /// different one each step in turn (1: all of them). The update is scaled to a fixed size
     /// every step, so fewer patches per step make a step cheaper, not smaller.
     pub filter_patch_stride: usize,
+    /// Each learning layer sees at least this many images (0: no minimum). A set too small for
+    /// it in `filter_epochs` epochs learns for a whole multiple of them, each step from that
+    /// multiple's share of the patches (the stride multiplied), so that small sets get more
+    /// steps at about the same cost ([`TrainingConfig::filter_schedule`]).
+    pub filter_min_images: usize,
     /// How many layers, from the first, learn their filters (`encoder.filters = "hebbian"`; 0 =
     /// all); the layers above keep their seeded random filters.
     pub filter_layers: usize,
@@ -392,6 +403,7 @@ impl Default for TrainingConfig {
             lr: 0.001,
             filter_epochs: 3,
             filter_patch_stride: 1,
+            filter_min_images: 10_000,
             filter_layers: 2,
             filter_rule: FilterRule::default(),
             filter_lr: 0.05,
@@ -403,6 +415,17 @@ impl Default for TrainingConfig {
             shuffle: true,
             log_every: 25,
         }
+    }
+}
+
+impl TrainingConfig {
+    /// Epochs and patch stride of each learning layer's filter learning on `images` images:
+    /// `filter_epochs` and `filter_patch_stride`, both multiplied by the smallest whole factor
+    /// that takes `filter_epochs` x factor epochs to `filter_min_images` images.
+    pub(crate) fn filter_schedule(&self, images: usize) -> (usize, usize) {
+        let epochs_needed = self.filter_min_images.div_ceil(images.max(1));
+        let factor = epochs_needed.div_ceil(self.filter_epochs.max(1)).max(1);
+        (self.filter_epochs * factor, self.filter_patch_stride * factor)
     }
 }
 
@@ -484,6 +507,9 @@ impl ConfigFile {
             if !(value.is_finite() && value > 0.0) {
                 bail!("key `{key}`: expected a positive number, got {value}");
             }
+        }
+        if !(0.0..=1.0).contains(&self.features.whiten_power) {
+            bail!("key `features.whiten_power`: expected a number from 0 to 1, got {}", self.features.whiten_power);
         }
         self.map.validate()?;
         self.clusters.validate()?;

@@ -36,7 +36,11 @@ pub(crate) fn extract(
     let mut values = Vec::new();
     let mut dim = 0;
     for batch in indices.chunks(batch_size) {
-        let features = encoder.features(images.batch_tensor(batch, device));
+        // A short last batch is padded with repeats of its first image, so that every product
+        // has the same shape: the CPU's matrix product may sum in another order for another
+        // shape, and a row's features then depend on where the batches fall (shards).
+        let padded: Vec<usize> = batch.iter().copied().chain(std::iter::repeat(batch[0])).take(batch_size).collect();
+        let features = encoder.features(images.batch_tensor(&padded, device)).slice([0..batch.len()]);
         dim = features.dims()[1];
         let batch_values = read_f32(features, "features")?;
         if values.is_empty() {

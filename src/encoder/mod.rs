@@ -12,6 +12,7 @@ pub mod features;
 pub mod filters;
 pub(crate) mod fused;
 pub mod lateral;
+pub(crate) mod projection;
 pub mod train;
 pub(crate) mod whitening;
 
@@ -305,10 +306,21 @@ pub(crate) fn output_side(input_side: usize) -> usize {
     (input_side - 1) / 2 + 1
 }
 
+/// The features' partial whitening ([`projection`], `features.whiten_axes`): a feature row x
+/// becomes `c + ((c · axes) * gains) · axesᵀ` with `c = x − mean`, `axes` being `[D, k]`.
+#[derive(Module, Debug)]
+pub(crate) struct FeatureProjection {
+    mean: Param<Tensor<1>>,
+    axes: Param<Tensor<2>>,
+    gains: Param<Tensor<1>>,
+}
+
 /// The four-layer encoder and how a feature vector is read off it.
 #[derive(Module, Debug)]
 pub struct HebbianEncoder {
     layers: Vec<HebbianLayer>,
+    /// Present when `features.whiten_axes` > 0; the identity until fitted.
+    projection: Option<FeatureProjection>,
     #[module(skip)]
     readout: FeaturesConfig,
 }
@@ -344,13 +356,27 @@ impl HebbianEncoder {
         let mut rng = seeded(config.seed);
         let mut layers = Vec::with_capacity(config.channels.len());
         let (mut c_in, mut s_in) = (in_channels, side);
+        let mut pooled_dim = 0;
+        let last = config.channels.len() - 1;
         for (index, &c_out) in config.channels.iter().enumerate() {
             let whiten = config.whiten && index == 0;
             layers.push(HebbianLayer::new(c_in, c_out, s_in, config, whiten, &mut rng, device));
             c_in = c_out;
             s_in = output_side(s_in);
+            if index == last || readout.layers == FeatureLayers::All {
+                let pooled_side = if readout.grid == 0 { s_in } else { s_in.min(readout.grid) };
+                pooled_dim += c_out * pooled_side * pooled_side;
+            }
         }
-        Self { layers, readout }
+        let projection = (readout.whiten_axes > 0).then(|| {
+            let k = readout.whiten_axes.min(pooled_dim);
+            FeatureProjection {
+                mean: Param::from_tensor(Tensor::zeros([pooled_dim], device)),
+                axes: Param::from_tensor(Tensor::zeros([pooled_dim, k], device)),
+                gains: Param::from_tensor(Tensor::zeros([k], device)),
+            }
+        });
+        Self { layers, projection, readout }
     }
 
     pub(crate) fn num_layers(&self) -> usize {
@@ -390,10 +416,43 @@ impl HebbianEncoder {
         Ok(Tensor::cat(stats, 0))
     }
 
-    /// Features of a batch, `[B, D]`, each row of unit length: the last map, or every layer's
-    /// map each normalised on its own and concatenated; each map average-pooled to the
+    /// Features of a batch, `[B, D]`, each row of unit length: the pooled features
+    /// ([`Self::pooled_features`]), partially whitened when the readout whitens.
+    pub fn features(&self, input: Tensor<4>) -> Tensor<2> {
+        let pooled = self.pooled_features(input);
+        let Some(projection) = &self.projection else {
+            return pooled;
+        };
+        let centred = pooled - projection.mean.val().unsqueeze::<2>();
+        let axes = projection.axes.val();
+        let along = centred.clone().matmul(axes.clone()) * projection.gains.val().unsqueeze::<2>();
+        unit_rows(centred + along.matmul(axes.transpose()))
+    }
+
+    /// The whitening's axes `k` and feature width `D`, when the readout whitens.
+    pub(crate) fn projection_shape(&self) -> Option<(usize, usize)> {
+        self.projection.as_ref().map(|p| {
+            let [dim, k] = p.axes.dims();
+            (k, dim)
+        })
+    }
+
+    /// Sets the whitening from the pooled features' mean `[D]`, the unit axes `[D, k]` and
+    /// their gains `[k]`.
+    pub(crate) fn set_projection(&mut self, mean: Tensor<1>, axes: Tensor<2>, gains: Tensor<1>) {
+        if let Some(projection) = self.projection.take() {
+            self.projection = Some(FeatureProjection {
+                mean: projection.mean.map(|_| mean),
+                axes: projection.axes.map(|_| axes),
+                gains: projection.gains.map(|_| gains),
+            });
+        }
+    }
+
+    /// Pooled features of a batch, `[B, D]`, each row of unit length: the last map, or every
+    /// layer's map each normalised on its own and concatenated; each map average-pooled to the
     /// readout's grid first when it is larger.
-    pub fn features(&self, mut input: Tensor<4>) -> Tensor<2> {
+    pub(crate) fn pooled_features(&self, mut input: Tensor<4>) -> Tensor<2> {
         let mut parts = Vec::new();
         let last = self.layers.len() - 1;
         for (index, layer) in self.layers.iter().enumerate() {

@@ -1,7 +1,8 @@
 //! Training, greedy and local: layer by layer, each layer's input standardisation is fitted on
 //! the training images' statistics and its filters learn by SoftHebb on the outputs of the frozen
 //! layers below it; then every layer's lateral path learns by the seed's Hebbian rule, all layers
-//! at once. Every step's per-layer statistics are logged.
+//! at once; last, the features' partial whitening is fitted on the trained encoder's pooled
+//! features ([`projection`]). Every step's per-layer statistics are logged.
 
 use std::fmt::Write as _;
 
@@ -11,9 +12,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::seq::SliceRandom;
 
 use crate::compute::device::read_f32;
+use crate::compute::memory;
 use crate::config::{EncoderConfig, FilterMode, FilterRule, TrainingConfig};
 use crate::data::{ImageSet, Item, label_groups, split};
-use crate::encoder::{HebbianEncoder, whitening};
+use crate::encoder::{HebbianEncoder, projection, whitening};
 use crate::progress;
 
 /// Steps between two checks for filters that won no patch since the last (`projected` rule),
@@ -235,10 +237,13 @@ pub fn train(
     };
     let statistics_steps =
         if encoder_config.standardise || encoder_config.whiten { sample.len().div_ceil(config.batch_size) } else { 0 };
-    let filter_steps = batches * config.filter_epochs;
+    let (filter_epochs, patch_stride) = config.filter_schedule(items.len());
+    let filter_steps = batches * filter_epochs;
     let lateral_steps = if encoder.has_lateral() { batches * config.epochs } else { 0 };
+    let projection_steps =
+        if encoder.projection_shape().is_some() { sample.len().div_ceil(config.batch_size) } else { 0 };
     let bar = progress::bar(
-        (statistics_steps * layers + filter_steps * learned_layers + lateral_steps) as u64,
+        (statistics_steps * layers + filter_steps * learned_layers + lateral_steps + projection_steps) as u64,
         "training",
         quiet,
     );
@@ -248,6 +253,15 @@ pub fn train(
             bar.suspend(|| log::info!("{line}"));
         }
     };
+    if learned_layers > 0 && filter_epochs > config.filter_epochs {
+        report(Some(format!(
+            "filters: {} training images x {} epochs is fewer than training.filter_min_images = {}: \
+             {filter_epochs} epochs per layer, each step learning from one in {patch_stride} of the batch's patches",
+            items.len(),
+            config.filter_epochs,
+            config.filter_min_images
+        )));
+    }
 
     for layer in 0..layers {
         if encoder.layer(layer).whitens() {
@@ -262,7 +276,7 @@ pub fn train(
         let mut pending = Pending::new(Stage::Filters, 4);
         let mut wins_since_check: Option<Tensor<2>> = None;
         let mut step = 0;
-        for (epoch, order) in epoch_orders(items, config.filter_epochs, config, &mut rng).iter().enumerate() {
+        for (epoch, order) in epoch_orders(items, filter_epochs, config, &mut rng).iter().enumerate() {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
                 let input = encoder.input_of(layer, images.batch_tensor(batch, device));
@@ -271,14 +285,8 @@ pub fn train(
                     FilterRule::Softhebb => config.filter_lr,
                 };
                 let target = encoder.layer_mut(layer);
-                let (stats, wins, patches) = target.learn_filters(
-                    input,
-                    lr,
-                    config.temperature,
-                    config.filter_rule,
-                    config.filter_patch_stride,
-                    step - 1,
-                );
+                let (stats, wins, patches) =
+                    target.learn_filters(input, lr, config.temperature, config.filter_rule, patch_stride, step - 1);
                 if config.filter_rule == FilterRule::Projected {
                     let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
                     if step % REVIVE_EVERY == 0 && step < filter_steps {
@@ -313,8 +321,54 @@ pub fn train(
             }
         }
     }
+    if let Some(kept) = fit_projection(encoder, images, &sample, config, device, || bar.inc(1))? {
+        report(Some(kept));
+    }
     bar.finish_and_clear();
     Ok(log)
+}
+
+/// Fits the features' partial whitening ([`projection::fit`]) on the pooled features of the
+/// `sample` images, calling `on_batch` after each batch. Returns a line saying how much of the
+/// variance its axes span, or `None` when the encoder does not whiten or the sample is empty.
+pub(crate) fn fit_projection(
+    encoder: &mut HebbianEncoder,
+    images: &ImageSet,
+    sample: &[usize],
+    config: &TrainingConfig,
+    device: &Device,
+    on_batch: impl Fn(),
+) -> Result<Option<String>> {
+    let Some((k, dim)) = encoder.projection_shape() else {
+        return Ok(None);
+    };
+    if sample.is_empty() {
+        return Ok(None);
+    }
+    memory::check(
+        &format!(
+            "key `features.whiten_axes` (the pooled features of {} sample images, {dim} values each)",
+            sample.len()
+        ),
+        sample.len() as f64 * dim as f64 * 4.0,
+    )?;
+    let mut values = Vec::with_capacity(sample.len() * dim);
+    for batch in sample.chunks(config.batch_size) {
+        values.extend(read_f32(encoder.pooled_features(images.batch_tensor(batch, device)), "pooled features")?);
+        on_batch();
+    }
+    let fitted = projection::fit(values, sample.len(), dim, k, encoder.readout.whiten_power, config.seed);
+    let spanned = fitted.variances.iter().sum::<f64>() / fitted.total_variance.max(f64::MIN_POSITIVE);
+    encoder.set_projection(
+        Tensor::from_data(TensorData::new(fitted.mean, [dim]), device),
+        Tensor::from_data(TensorData::new(fitted.axes, [dim, k]), device),
+        Tensor::from_data(TensorData::new(fitted.gains, [k]), device),
+    );
+    Ok(Some(format!(
+        "features: whitening the top {k} of {dim} principal axes, {:.1}% of the variance of {} images",
+        100.0 * spanned,
+        sample.len()
+    )))
 }
 
 /// The images whose statistics standardise each layer's input: a seeded sample of `items`.
@@ -490,7 +544,12 @@ mod tests {
         let config = learned_filters(vec![16, 4, 4, 4]);
         let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
         let before = responses(&encoder, &device);
-        let training = TrainingConfig { filter_epochs: 5, filter_patch_stride: 1, ..TrainingConfig::default() };
+        let training = TrainingConfig {
+            filter_epochs: 5,
+            filter_patch_stride: 1,
+            filter_min_images: 0,
+            ..TrainingConfig::default()
+        };
         let items: Vec<usize> = (0..images.len()).collect();
         train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
         let after = responses(&encoder, &device);
@@ -521,7 +580,8 @@ mod tests {
         let learned = |filter_layers: usize| {
             let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
             let before = weights(&encoder);
-            let training = TrainingConfig { filter_layers, filter_epochs: 1, ..TrainingConfig::default() };
+            let training =
+                TrainingConfig { filter_layers, filter_epochs: 1, filter_min_images: 0, ..TrainingConfig::default() };
             let log = train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
             let after = weights(&encoder);
             let changed: Vec<bool> = before.iter().zip(&after).map(|(b, a)| b != a).collect();
@@ -541,8 +601,13 @@ mod tests {
         let items: Vec<usize> = (0..images.len()).collect();
         let first_layer = |filter_patch_stride: usize| {
             let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
-            let training =
-                TrainingConfig { filter_layers: 1, filter_epochs: 2, filter_patch_stride, ..TrainingConfig::default() };
+            let training = TrainingConfig {
+                filter_layers: 1,
+                filter_epochs: 2,
+                filter_patch_stride,
+                filter_min_images: 0,
+                ..TrainingConfig::default()
+            };
             train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
             layer_filters(&encoder, 0)
         };
@@ -578,6 +643,20 @@ mod tests {
         assert_eq!(back.steps(), 4);
         let error = TrainingLog::from_csv("header\nfilters,1,x").unwrap_err().to_string();
         assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn a_small_set_learns_for_more_epochs_from_fewer_patches_per_step() {
+        let config = TrainingConfig::default();
+        assert_eq!((config.filter_epochs, config.filter_patch_stride, config.filter_min_images), (3, 1, 10_000));
+        assert_eq!(config.filter_schedule(10_000), (3, 1), "3 epochs of 10,000 reach the minimum");
+        assert_eq!(config.filter_schedule(3_334), (3, 1));
+        assert_eq!(config.filter_schedule(1_911), (6, 2), "the embedded default: 6 epochs needed");
+        assert_eq!(config.filter_schedule(500), (21, 7), "20 epochs needed: 3 x 7");
+        let strided = TrainingConfig { filter_patch_stride: 4, ..config.clone() };
+        assert_eq!(strided.filter_schedule(1_911), (6, 8), "a configured stride is multiplied");
+        let off = TrainingConfig { filter_min_images: 0, ..config };
+        assert_eq!(off.filter_schedule(12), (3, 1));
     }
 
     #[test]

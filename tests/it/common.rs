@@ -88,8 +88,11 @@ pub fn write_mnist(images: &Path, labels: &Path, count: usize, side: usize, gzip
     write(labels, label_bytes);
 }
 
-/// A tiny encode config for a sheet at `sheet`, written to `dir/tiny.toml`.
+/// A tiny encode config for a sheet at `sheet`, written to `dir/tiny.toml`. Filter learning has no
+/// minimum of images unless `extra_training` sets `filter_min_images` (a dozen sprites would
+/// otherwise learn for hundreds of epochs).
 pub fn write_tiny_config(dir: &Path, sheet: &Path, extra_training: &str) -> std::path::PathBuf {
+    let minimum = if extra_training.contains("filter_min_images") { "" } else { "filter_min_images = 0" };
     let config = format!(
         r#"name = "tiny"
 output_dir = "{out}"
@@ -108,6 +111,7 @@ channels = [4, 4, 8, 8]
 [training]
 batch_size = 4
 log_every = 2
+{minimum}
 {extra_training}
 
 [map]

@@ -11,13 +11,16 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let sheet = dir.path().join("sheet.png");
     let sprites = write_sheet(&sheet, 4, 3, 8);
-    // Every layer learns, so that each one's statistics line shows.
-    let config = write_tiny_config(dir.path(), &sheet, "filter_epochs = 2\nfilter_layers = 0");
+    // Every layer learns, so that each one's statistics line shows. Two epochs of the 12 sprites
+    // are fewer than 40 images, so each layer learns for twice two epochs at a patch stride of 2.
+    let config = write_tiny_config(dir.path(), &sheet, "filter_epochs = 2\nfilter_layers = 0\nfilter_min_images = 40");
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("device: cpu"), "{stderr}");
     assert!(stderr.contains("L4 energy="), "statistics lines: {stderr}");
+    assert!(stderr.contains("4 epochs per layer, each step learning from one in 2"), "{stderr}");
+    assert!(stderr.contains("features: whitening the top 256 of 288 principal axes"), "{stderr}");
 
     let run = dir.path().join("outputs/tiny");
     for file in [
@@ -57,7 +60,7 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
         assert!(fields[3].parse::<usize>().unwrap() < 3);
     }
     // 32 px -> 16 -> 8 -> 4 -> 2 with 4, 4, 8, 8 channels, every map pooled to at most 4 x 4:
-    // (4 + 4 + 8) x 16 + 8 x 4 features.
+    // (4 + 4 + 8) x 16 + 8 x 4 = 288 features.
     let (rows, cols, values) = read_npy_f32(&run.join("features.npy")).unwrap();
     assert_eq!((rows, cols), (sprites, 288));
     for row in values.chunks(cols) {
@@ -67,13 +70,13 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     let items = std::fs::read_to_string(run.join("items.csv")).unwrap();
     assert_eq!(items.lines().count(), sprites + 1);
     assert!(items.starts_with("index,source,label\n0,"));
-    // Filter learning only (no lateral path by default): two epochs per layer, one row a step.
-    let steps = 2 * sprites.div_ceil(4);
+    // Filter learning only (no lateral path by default): four epochs per layer, one row a step.
+    let steps = 4 * sprites.div_ceil(4);
     let log = std::fs::read_to_string(run.join("training_log.csv")).unwrap();
     assert!(log.starts_with("stage,step,epoch,layer,energy,delta,norm,winners\n"), "{log}");
     assert_eq!(log.lines().count(), 1 + steps * 4);
     let last = log.lines().last().unwrap();
-    assert!(last.starts_with(&format!("filters,{steps},2,4,")), "{last}");
+    assert!(last.starts_with(&format!("filters,{steps},4,4,")), "{last}");
     let winners: f32 = last.rsplit(',').next().unwrap().parse().unwrap();
     assert!(winners > 0.0 && winners <= 1.0, "{last}");
     // The resolved config rebuilds the same run.

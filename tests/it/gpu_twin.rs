@@ -1,5 +1,6 @@
 //! The GPU path (wgpu; Mesa's lavapipe on machines without a GPU) against its CPU twin (flex).
 
+use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use hebb::compute::device::{self, DeviceChoice};
 use hebb::compute::wgsl::launch_count;
@@ -14,11 +15,14 @@ use hebb::encoder::train::train;
 use crate::common::{sheet_config, write_sheet};
 
 /// Features after the whole training (statistics, filters layer by layer, lateral path), and
-/// whether they were computed on a wgpu device.
+/// whether they were computed on a wgpu device. No feature whitening: each device would fit its
+/// own from its own features (its twin test moves one fitted encoder between the devices).
 fn features_after_training(device: &Device, config: &EncoderConfig, set: &hebb::data::ImageSet) -> (Vec<f32>, bool) {
-    let mut encoder = HebbianEncoder::new(4, set.side, config, FeaturesConfig::default(), device);
+    let readout = FeaturesConfig { whiten_axes: 0, ..FeaturesConfig::default() };
+    let mut encoder = HebbianEncoder::new(4, set.side, config, readout, device);
     let indices: Vec<usize> = (0..set.len()).collect();
-    let training = TrainingConfig { batch_size: 4, lr: 0.05, filter_lr: 0.1, ..TrainingConfig::default() };
+    let training =
+        TrainingConfig { batch_size: 4, lr: 0.05, filter_lr: 0.1, filter_min_images: 0, ..TrainingConfig::default() };
     train(&mut encoder, set, &indices, &training, config, device, true).unwrap();
     let features = encoder.features(set.batch_tensor(&indices, device));
     let on_wgpu = device::is_wgpu(&features.device());
@@ -84,6 +88,39 @@ fn wgpu_and_cpu_features_agree() {
         };
         assert!(gap <= tolerance, "{config:?}: GPU and CPU features differ by {gap} (relative)");
     }
+}
+
+/// The features' partial whitening, fitted on the CPU, applied on wgpu and on flex.
+#[test]
+fn wgpu_and_cpu_whitened_features_agree() {
+    let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
+    let cpu = device::cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sheet.png");
+    write_sheet(&path, 4, 4, 8);
+    let set = hebb::data::sheet::load(&sheet_config(path), 32, hebb::config::ColorMode::Rgba).unwrap();
+    let config = EncoderConfig { channels: vec![4, 8, 8, 8], seed: 3, ..EncoderConfig::default() };
+    let indices: Vec<usize> = (0..set.len()).collect();
+    let trained = |whiten_axes: usize| {
+        let readout = FeaturesConfig { whiten_axes, ..FeaturesConfig::default() };
+        let mut encoder = HebbianEncoder::new(4, set.side, &config, readout, &cpu.device);
+        let training = TrainingConfig { batch_size: 4, filter_min_images: 0, ..TrainingConfig::default() };
+        train(&mut encoder, &set, &indices, &training, &config, &cpu.device, true).unwrap();
+        encoder
+    };
+    let features = |encoder: &HebbianEncoder, device: &Device| {
+        let features = encoder.features(set.batch_tensor(&indices, device));
+        (device::is_wgpu(&features.device()), features.into_data().try_into_vec::<f32>().unwrap())
+    };
+    let encoder = trained(8);
+    let (cpu_on_wgpu, on_cpu) = features(&encoder, &cpu.device);
+    let (gpu_on_wgpu, on_gpu) = features(&encoder.clone().to_device(&gpu.device), &gpu.device);
+    assert!(gpu_on_wgpu && !cpu_on_wgpu, "the GPU run computed on wgpu, the CPU run on flex");
+    let unwhitened = features(&trained(0), &cpu.device).1;
+    let change = relative_gap(&on_cpu, &unwhitened);
+    assert!(change > 1e-2, "the whitening changes the features (by {change})");
+    let gap = relative_gap(&on_gpu, &on_cpu);
+    assert!(gap <= 1e-4, "GPU and CPU whitened features differ by {gap} (relative)");
 }
 
 /// One SoftHebb filter step, by each rule, on wgpu against flex: same filters and statistics.

@@ -36,6 +36,7 @@ root = "{root}"
 channels = [4, 4, 8, 8]
 [training]
 batch_size = 4
+filter_min_images = 0
 [map]
 n_neighbors = 5
 epochs = 40
