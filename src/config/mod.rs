@@ -347,7 +347,7 @@ pub struct FeaturesConfig {
 
 impl Default for FeaturesConfig {
     fn default() -> Self {
-        Self { layers: FeatureLayers::default(), grid: 4, whiten_axes: 256, whiten_power: 0.5 }
+        Self { layers: FeatureLayers::default(), grid: 4, whiten_axes: 0, whiten_power: 0.5 }
     }
 }
 

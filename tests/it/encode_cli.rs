@@ -20,7 +20,6 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     assert!(stderr.contains("device: cpu"), "{stderr}");
     assert!(stderr.contains("L4 energy="), "statistics lines: {stderr}");
     assert!(stderr.contains("4 epochs per layer, each step learning from one in 2"), "{stderr}");
-    assert!(stderr.contains("features: whitening the top 256 of 288 principal axes"), "{stderr}");
 
     let run = dir.path().join("outputs/tiny");
     for file in [

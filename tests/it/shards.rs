@@ -1,5 +1,6 @@
 //! `hebb train`, `hebb embed --shard I/N` in parallel processes and `hebb map`, against
-//! `hebb encode` in one process, on an image folder with an undecodable file in it.
+//! `hebb encode` in one process, on an image folder with an undecodable file in it. The features
+//! are whitened (`features.whiten_axes`), fitted once by `hebb train` and applied by every shard.
 
 use std::path::Path;
 use std::process::Command;
@@ -34,6 +35,8 @@ image_size = 16
 root = "{root}"
 [encoder]
 channels = [4, 4, 8, 8]
+[features]
+whiten_axes = 16
 [training]
 batch_size = 4
 filter_min_images = 0
