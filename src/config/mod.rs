@@ -425,7 +425,7 @@ impl TrainingConfig {
     pub(crate) fn filter_schedule(&self, images: usize) -> (usize, usize) {
         let epochs_needed = self.filter_min_images.div_ceil(images.max(1));
         let factor = epochs_needed.div_ceil(self.filter_epochs.max(1)).max(1);
-        (self.filter_epochs * factor, self.filter_patch_stride * factor)
+        (self.filter_epochs.saturating_mul(factor), self.filter_patch_stride.saturating_mul(factor))
     }
 }
 

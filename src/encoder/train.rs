@@ -149,17 +149,21 @@ pub(crate) fn training_items(config: &TrainingConfig, items: &[Item]) -> Result<
     Ok(chosen)
 }
 
-/// The order in which `items` are visited in each of `epochs` epochs.
-fn epoch_orders(items: &[usize], epochs: usize, config: &TrainingConfig, rng: &mut SeededRng) -> Vec<Vec<usize>> {
-    (0..epochs)
-        .map(|_| {
-            let mut order = items.to_vec();
-            if config.shuffle {
-                order.shuffle(rng);
-            }
-            order
-        })
-        .collect()
+/// The order in which `items` are visited in each of `epochs` epochs, made as each epoch starts
+/// (so that a huge epoch count costs nothing up front).
+fn epoch_orders<'a>(
+    items: &'a [usize],
+    epochs: usize,
+    config: &'a TrainingConfig,
+    rng: &'a mut SeededRng,
+) -> impl Iterator<Item = Vec<usize>> + 'a {
+    (0..epochs).map(move |_| {
+        let mut order = items.to_vec();
+        if config.shuffle {
+            order.shuffle(rng);
+        }
+        order
+    })
 }
 
 /// Statistics waiting on the device, read in one transfer every `log_every` steps.
@@ -238,12 +242,14 @@ pub fn train(
     let statistics_steps =
         if encoder_config.standardise || encoder_config.whiten { sample.len().div_ceil(config.batch_size) } else { 0 };
     let (filter_epochs, patch_stride) = config.filter_schedule(items.len());
-    let filter_steps = batches * filter_epochs;
-    let lateral_steps = if encoder.has_lateral() { batches * config.epochs } else { 0 };
+    let filter_steps = batches.saturating_mul(filter_epochs);
+    let lateral_steps = if encoder.has_lateral() { batches.saturating_mul(config.epochs) } else { 0 };
     let projection_steps =
         if encoder.projection_shape().is_some() { sample.len().div_ceil(config.batch_size) } else { 0 };
     let bar = progress::bar(
-        (statistics_steps * layers + filter_steps * learned_layers + lateral_steps + projection_steps) as u64,
+        [statistics_steps * layers, filter_steps.saturating_mul(learned_layers), lateral_steps, projection_steps]
+            .into_iter()
+            .fold(0u64, |total, steps| total.saturating_add(steps as u64)),
         "training",
         quiet,
     );
@@ -276,7 +282,7 @@ pub fn train(
         let mut pending = Pending::new(Stage::Filters, 4);
         let mut wins_since_check: Option<Tensor<2>> = None;
         let mut step = 0;
-        for (epoch, order) in epoch_orders(items, filter_epochs, config, &mut rng).iter().enumerate() {
+        for (epoch, order) in epoch_orders(items, filter_epochs, config, &mut rng).enumerate() {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
                 let input = encoder.input_of(layer, images.batch_tensor(batch, device));
@@ -309,7 +315,7 @@ pub fn train(
             (0..layers).filter(|&l| encoder.layer(l).has_lateral()).map(|l| l + 1).collect();
         let mut pending = Pending::new(Stage::Lateral, 3);
         let mut step = 0;
-        for (epoch, order) in epoch_orders(items, config.epochs, config, &mut rng).iter().enumerate() {
+        for (epoch, order) in epoch_orders(items, config.epochs, config, &mut rng).enumerate() {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
                 let stats = encoder.train_step(images.batch_tensor(batch, device), config.lr)?;
@@ -655,6 +661,8 @@ mod tests {
         assert_eq!(config.filter_schedule(500), (21, 7), "20 epochs needed: 3 x 7");
         let strided = TrainingConfig { filter_patch_stride: 4, ..config.clone() };
         assert_eq!(strided.filter_schedule(1_911), (6, 8), "a configured stride is multiplied");
+        let huge = TrainingConfig { filter_min_images: usize::MAX, ..config.clone() };
+        assert_eq!(huge.filter_schedule(1), (usize::MAX, usize::MAX / 3), "no overflow");
         let off = TrainingConfig { filter_min_images: 0, ..config };
         assert_eq!(off.filter_schedule(12), (3, 1));
     }
