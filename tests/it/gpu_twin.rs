@@ -29,6 +29,13 @@ fn features_after_training(device: &Device, config: &EncoderConfig, set: &hebb::
     (features.into_data().try_into_vec::<f32>().unwrap(), on_wgpu)
 }
 
+/// A generated sheet of `columns x rows` 8-px sprites in `dir`, loaded at 32 px with alpha.
+fn sprite_set(dir: &std::path::Path, columns: u32, rows: u32) -> hebb::data::ImageSet {
+    let path = dir.join("sheet.png");
+    write_sheet(&path, columns, rows, 8);
+    hebb::data::sheet::load(&sheet_config(path), 32, hebb::config::ColorMode::Rgba).unwrap()
+}
+
 /// Largest difference, relative to the largest magnitude.
 fn relative_gap(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
@@ -42,10 +49,7 @@ fn wgpu_and_cpu_features_agree() {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
     let cpu = device::cpu();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sheet.png");
-    write_sheet(&path, 3, 3, 8);
-    let config = sheet_config(path);
-    let set = hebb::data::sheet::load(&config, 32, hebb::config::ColorMode::Rgba).unwrap();
+    let set = sprite_set(dir.path(), 3, 3);
     let seed = EncoderConfig {
         channels: vec![4, 8, 8, 8],
         filters: FilterMode::Random,
@@ -96,9 +100,7 @@ fn wgpu_and_cpu_whitened_features_agree() {
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter (CI installs mesa-vulkan-drivers)");
     let cpu = device::cpu();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sheet.png");
-    write_sheet(&path, 4, 4, 8);
-    let set = hebb::data::sheet::load(&sheet_config(path), 32, hebb::config::ColorMode::Rgba).unwrap();
+    let set = sprite_set(dir.path(), 4, 4);
     let config = EncoderConfig { channels: vec![4, 8, 8, 8], seed: 3, ..EncoderConfig::default() };
     let indices: Vec<usize> = (0..set.len()).collect();
     let trained = |whiten_axes: usize| {
