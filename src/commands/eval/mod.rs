@@ -1,7 +1,7 @@
 //! `hebb eval`: how well a run's embedding agrees with the data set's labels, next to two
 //! baselines computed in the same command — the same encoder architecture with its seeded random
-//! filters and no lateral path ("random"; its input standardisation, when configured, fitted as
-//! the run's was), and the raw resized pixels ("pixels").
+//! filters and no lateral path ("random"; its input standardisation and feature whitening, when
+//! configured, fitted as the run's were), and the raw resized pixels ("pixels").
 //!
 //! Scores: leave-one-out kNN-5 accuracy (cosine, majority vote); the linear probe's test accuracy
 //! ([`probe`]) on the seeded stratified 80/20 split; and NMI and ARI against the labels of K-Means
