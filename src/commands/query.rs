@@ -32,7 +32,9 @@ pub(crate) fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Re
     let single =
         ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;
     let encoder = HebbianEncoder::load(&run.config, &run.dir.join(ENCODER_FILE), &device.device)?;
-    let features = features::extract(&encoder, &single, 1, &device.device, true)?;
+    // At the run's batch size (the image padded with copies of itself), so that its features are
+    // computed with the same product shapes as the run's, bit for bit.
+    let features = features::extract(&encoder, &single, run.config.training.batch_size, &device.device, true)?;
     if features.dim != run.features.dim {
         bail!("the saved encoder gives {} features, {} has {}", features.dim, FEATURES_FILE, run.features.dim);
     }

@@ -110,6 +110,17 @@ fn four_shards_at_once_merge_to_the_single_process_run() {
     succeeded(hebb(&["map", "--run", run_arg, "--device", "cpu", "--quiet"], dir.path()));
     assert_eq!(std::fs::read(run.join("features.npy")).unwrap(), std::fs::read(single.join("features.npy")).unwrap());
 
+    // A data set image queried as a file goes through the saved whitening as the shards did: it
+    // finds itself first, at similarity 1.
+    let image = dir.path().join("images/class1/img3.png");
+    let table = succeeded(hebb(
+        &["query", "--run", run_arg, "--image", image.to_str().unwrap(), "--device", "cpu"],
+        dir.path(),
+    ));
+    let first: Vec<&str> = table.lines().nth(2).unwrap().split_whitespace().collect();
+    assert!(first.last().unwrap().ends_with("class1/img3.png"), "{table}");
+    assert!((first[1].parse::<f32>().unwrap() - 1.0).abs() < 1e-5, "{table}");
+
     // Missing and mixed shards are refused by name.
     succeeded(hebb(&["embed", "--run", run_arg, "--shard", "0/2", "--device", "cpu", "--quiet"], dir.path()));
     let out = hebb(&["map", "--run", run_arg, "--device", "cpu", "--quiet"], dir.path());
