@@ -17,8 +17,10 @@
 use rayon::prelude::*;
 
 use crate::compute::matmul::{self, View};
+use crate::compute::orthonormal::orthonormalise_columns;
 use crate::compute::rng::seeded;
 use crate::encoder::whitening::symmetric_eigen;
+use crate::map::pca::column_means;
 use rand::RngExt;
 
 /// Extra basis vectors carried through the iteration, so that the last of the `k` kept axes
@@ -27,7 +29,7 @@ const OVERSAMPLE: usize = 16;
 
 /// Multiplications by `Xcᵀ Xc`: the spectra of pooled conv features fall off fast, and the
 /// Rayleigh-Ritz step sorts the axes out within the converged subspace.
-pub(crate) const ITERATIONS: usize = 6;
+const ITERATIONS: usize = 6;
 
 /// An axis whose variance is below this share of the largest one counts as empty.
 const EMPTY_AXIS_SHARE: f64 = 1e-9;
@@ -45,8 +47,8 @@ pub(crate) struct FittedProjection {
     pub total_variance: f64,
 }
 
-/// Fits the projection onto `k` axes of the `rows x dim` row-major `sample` (centred in place), dividing each axis
-/// by its deviation to `power`. `seed` draws the starting basis.
+/// Fits the whitening of the first `k` principal axes of the `rows x dim` row-major `sample`
+/// (centred in place) at `power`. `seed` draws the starting basis.
 pub(crate) fn fit(sample: Vec<f32>, rows: usize, dim: usize, k: usize, power: f64, seed: u64) -> FittedProjection {
     assert_eq!(sample.len(), rows * dim, "projection sample: {} values for {rows} x {dim}", sample.len());
     let mean = column_means(&sample, rows, dim);
@@ -100,86 +102,6 @@ pub(crate) fn fit(sample: Vec<f32>, rows: usize, dim: usize, k: usize, power: f6
     let gains =
         variances.iter().map(|&v| if v > 0.0 { ((floor / v).powf(power / 2.0) - 1.0) as f32 } else { 0.0 }).collect();
     FittedProjection { mean, axes, gains, variances, total_variance }
-}
-
-/// The mean of every column of a row-major `rows x dim` matrix, summed in f64.
-fn column_means(values: &[f32], rows: usize, dim: usize) -> Vec<f32> {
-    let sums = values
-        .par_chunks(dim)
-        .fold(
-            || vec![0.0f64; dim],
-            |mut sums, row| {
-                sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v as f64);
-                sums
-            },
-        )
-        .reduce(
-            || vec![0.0f64; dim],
-            |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
-    sums.iter().map(|s| (s / rows.max(1) as f64) as f32).collect()
-}
-
-/// Orthonormalises the `width` columns of a row-major `dim x width` matrix in place, by
-/// Cholesky QR twice over (Gram matrix, its Cholesky factor R in f64, then `Q = B R⁻¹` as one
-/// matrix product; the second pass repairs the first's loss of orthogonality). A column that
-/// depends on the ones before it becomes zero.
-fn orthonormalise_columns(matrix: &mut [f32], dim: usize, width: usize) {
-    for _pass in 0..2 {
-        let mut gram = vec![0.0f32; width * width];
-        let view = View::rows(matrix, width);
-        matmul::product(width, width, dim, View::transposed(matrix, width), view, &mut gram, true);
-        let inverse = inverse_cholesky_factor(&gram, width);
-        let mut orthonormal = vec![0.0f32; dim * width];
-        matmul::product(
-            dim,
-            width,
-            width,
-            View::rows(matrix, width),
-            View::rows(&inverse, width),
-            &mut orthonormal,
-            true,
-        );
-        matrix.copy_from_slice(&orthonormal);
-    }
-}
-
-/// `R⁻¹` (row-major, upper triangular) for the Cholesky factor `RᵀR = gram` of a Gram matrix.
-/// A column whose pivot is negligible against its own squared norm depends on the columns before
-/// it: its row and column of `R⁻¹` are zero, and it is left out of the factor.
-fn inverse_cholesky_factor(gram: &[f32], width: usize) -> Vec<f32> {
-    let g = |i: usize, j: usize| gram[i * width + j] as f64;
-    let mut r = vec![0.0f64; width * width];
-    let mut kept = vec![false; width];
-    for j in 0..width {
-        let pivot = g(j, j) - (0..j).map(|i| r[i * width + j].powi(2)).sum::<f64>();
-        let negligible = pivot.is_nan() || pivot <= 1e-6 * g(j, j).max(f64::MIN_POSITIVE);
-        if negligible {
-            continue;
-        }
-        kept[j] = true;
-        let rjj = pivot.sqrt();
-        r[j * width + j] = rjj;
-        for k in j + 1..width {
-            let dot: f64 = (0..j).map(|i| r[i * width + j] * r[i * width + k]).sum();
-            r[j * width + k] = (g(j, k) - dot) / rjj;
-        }
-    }
-    // Back substitution, one column of R⁻¹ at a time, over the kept indices only.
-    let mut inverse = vec![0.0f32; width * width];
-    for column in (0..width).filter(|&c| kept[c]) {
-        let mut x = vec![0.0f64; width];
-        x[column] = 1.0 / r[column * width + column];
-        for row in (0..column).rev().filter(|&i| kept[i]) {
-            let sum: f64 = (row + 1..=column).filter(|&k| kept[k]).map(|k| r[row * width + k] * x[k]).sum();
-            x[row] = -sum / r[row * width + row];
-        }
-        (0..width).for_each(|row| inverse[row * width + column] = x[row] as f32);
-    }
-    inverse
 }
 
 #[cfg(test)]
@@ -252,24 +174,6 @@ mod tests {
         for direction in directions.iter().chain([unit(2)].iter()) {
             let got = deviation_along(&whitened, direction);
             assert!((got - 1.0).abs() < 0.06, "along {direction:?}: deviation {got}, expected 1");
-        }
-    }
-
-    #[test]
-    fn cholesky_qr_orthonormalises_and_zeroes_dependent_columns() {
-        let (dim, width) = (50, 6);
-        let mut rng = seeded(5);
-        let mut matrix: Vec<f32> = (0..dim * width).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-        for i in 0..dim {
-            matrix[i * width + 3] = matrix[i * width] - 2.0 * matrix[i * width + 1];
-        }
-        orthonormalise_columns(&mut matrix, dim, width);
-        for a in 0..width {
-            for b in 0..width {
-                let dot: f32 = (0..dim).map(|i| matrix[i * width + a] * matrix[i * width + b]).sum();
-                let want = if a == b && a != 3 { 1.0 } else { 0.0 };
-                assert!((dot - want).abs() < 1e-5, "columns {a}, {b}: {dot}");
-            }
         }
     }
 

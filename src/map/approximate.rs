@@ -26,6 +26,7 @@ use super::knn::Neighbours;
 use super::pca::column_means;
 use crate::compute::hash::{below, pcg, pcg3};
 use crate::compute::matmul::{self, View};
+use crate::compute::orthonormal::orthonormalise_columns;
 use crate::encoder::features::Features;
 use crate::progress;
 
@@ -108,29 +109,6 @@ fn centred_product(x: &[f32], n: usize, d: usize, mean: &[f32], b: &[f32], axes:
         (0..axes).map(|a| (0..d).map(|j| mean[j] as f64 * b[j * axes + a] as f64).sum::<f64>() as f32).collect();
     out.par_chunks_mut(axes).for_each(|row| row.iter_mut().zip(&shift).for_each(|(v, s)| *v -= s));
     out
-}
-
-/// Gram–Schmidt (twice, in f64) on the `axes` columns of the `d x axes` matrix; a column that
-/// vanishes stays zero.
-fn orthonormalise_columns(m: &mut [f32], d: usize, axes: usize) {
-    let mut columns: Vec<Vec<f64>> = (0..axes).map(|a| (0..d).map(|j| m[j * axes + a] as f64).collect()).collect();
-    for a in 0..axes {
-        for _ in 0..2 {
-            for b in 0..a {
-                let dot: f64 = columns[a].iter().zip(&columns[b]).map(|(x, y)| x * y).sum();
-                let (done, rest) = columns.split_at_mut(a);
-                rest[0].iter_mut().zip(&done[b]).for_each(|(x, y)| *x -= dot * y);
-            }
-        }
-        let norm = columns[a].iter().map(|v| v * v).sum::<f64>().sqrt();
-        let scale = if norm > 1e-12 { 1.0 / norm } else { 0.0 };
-        columns[a].iter_mut().for_each(|v| *v *= scale);
-    }
-    for (a, column) in columns.iter().enumerate() {
-        for (j, v) in column.iter().enumerate() {
-            m[j * axes + a] = *v as f32;
-        }
-    }
 }
 
 /// Squared distance between two reduced rows.
