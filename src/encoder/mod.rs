@@ -20,8 +20,8 @@ use crate::compute::rng::{SeededRng, seeded};
 use anyhow::{Context, Result};
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
-use burn::tensor::module::{adaptive_avg_pool2d, conv2d, unfold4d};
-use burn::tensor::ops::{ConvOptions, UnfoldOptions};
+use burn::tensor::module::{adaptive_avg_pool2d, conv2d};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::RngExt;
 
@@ -214,9 +214,7 @@ impl HebbianLayer {
 
     /// [`Self::patches`] before whitening.
     pub(crate) fn raw_patches(&self, input: Tensor<4>) -> Tensor<2> {
-        let patches = unfold4d(self.standardised(input), [3, 3], UnfoldOptions::new([2, 2], [1, 1], [1, 1]));
-        let [batch, dim, positions] = patches.dims();
-        patches.swap_dims(1, 2).reshape([batch * positions, dim])
+        conv_patches(self.standardised(input))
     }
 
     /// Whether this layer whitens its input patches.
@@ -299,6 +297,20 @@ pub(crate) fn every_nth_row(rows: Tensor<2>, stride: usize, step: usize) -> Tens
     let len = picked.len();
     let device = rows.device();
     rows.select(0, Tensor::<1, Int>::from_data(TensorData::new(picked, [len]), &device))
+}
+
+/// The 3x3 patches that a stride-2, padding-1 conv sees, one row per output position: `[B, C,
+/// H, W]` becomes `[B · H' · W', C · 9]`, in the conv's order (image, row, column) with each row
+/// ordered as the conv's flattened filters (channel, then kernel row, then kernel column). A
+/// depthwise conv whose nine kernels per channel each pick one offset: burn's `unfold4d` is a
+/// full conv with an identity kernel, C times the work.
+fn conv_patches(input: Tensor<4>) -> Tensor<2> {
+    let [batch, channels, _, _] = input.dims();
+    let picks: Vec<f32> = (0..channels * 81).map(|at| f32::from(u8::from(at % 81 % 10 == 0))).collect();
+    let picks = Tensor::<4>::from_data(TensorData::new(picks, [channels * 9, 1, 3, 3]), &input.device());
+    let patches = conv2d(input, picks, None, ConvOptions::new([2, 2], [1, 1], [1, 1], channels));
+    let [_, dim, rows, columns] = patches.dims();
+    patches.reshape([batch, dim, rows * columns]).swap_dims(1, 2).reshape([batch * rows * columns, dim])
 }
 
 /// Side of a stride-2, padding-1, 3x3 conv's output.
