@@ -306,6 +306,8 @@ pub(crate) fn every_nth_row(rows: Tensor<2>, stride: usize, step: usize) -> Tens
 /// full conv with an identity kernel, C times the work.
 fn conv_patches(input: Tensor<4>) -> Tensor<2> {
     let [batch, channels, _, _] = input.dims();
+    // Each channel's 81 weights are its nine kernels of nine taps; kernel k's one is at tap k,
+    // weight 10k of the channel's.
     let picks: Vec<f32> = (0..channels * 81).map(|at| f32::from(u8::from(at % 81 % 10 == 0))).collect();
     let picks = Tensor::<4>::from_data(TensorData::new(picks, [channels * 9, 1, 3, 3]), &input.device());
     let patches = conv2d(input, picks, None, ConvOptions::new([2, 2], [1, 1], [1, 1], channels));
