@@ -378,8 +378,13 @@ pub struct TrainingConfig {
     /// Learning rate η of the filters: the start of the linear decay (`projected`), or the factor
     /// of √|‖w‖ − 1| (`softhebb`).
     pub filter_lr: f64,
-    /// Temperature τ of the soft competition y = softmax(u / τ) between a layer's filters.
+    /// Temperature τ of the first layer's soft competition y = softmax(u / τ) between its
+    /// filters.
     pub temperature: f64,
+    /// Each layer's τ is the one below's times this factor ([`TrainingConfig::temperature_of`]):
+    /// deeper layers' patches are longer, so their pre-activations larger and, at one τ, their
+    /// competition all but winner-take-all (1: one τ for all; the README's measurements of √8).
+    pub temperature_growth: f64,
     /// Images whose statistics standardise a layer's input (`encoder.standardise`; 0 = all).
     pub statistics_sample: usize,
     /// Train on the training part of `hebb eval`'s seeded 80/20 split only, so that the probe's
@@ -408,6 +413,7 @@ impl Default for TrainingConfig {
             filter_rule: FilterRule::default(),
             filter_lr: 0.05,
             temperature: 1.0,
+            temperature_growth: 1.0,
             statistics_sample: 4096,
             holdout: false,
             sample: 0,
@@ -426,6 +432,12 @@ impl TrainingConfig {
         let epochs_needed = self.filter_min_images.div_ceil(images.max(1));
         let factor = epochs_needed.div_ceil(self.filter_epochs.max(1)).max(1);
         (self.filter_epochs.saturating_mul(factor), self.filter_patch_stride.saturating_mul(factor))
+    }
+
+    /// τ of layer `layer`'s (from 0) soft competition: `temperature` x
+    /// `temperature_growth`^`layer`.
+    pub(crate) fn temperature_of(&self, layer: usize) -> f64 {
+        self.temperature * self.temperature_growth.powi(i32::try_from(layer).unwrap_or(i32::MAX))
     }
 }
 
@@ -503,6 +515,7 @@ impl ConfigFile {
             ("training.lr", self.training.lr),
             ("training.filter_lr", self.training.filter_lr),
             ("training.temperature", self.training.temperature),
+            ("training.temperature_growth", self.training.temperature_growth),
         ] {
             if !(value.is_finite() && value > 0.0) {
                 bail!("key `{key}`: expected a positive number, got {value}");

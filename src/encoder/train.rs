@@ -279,6 +279,7 @@ pub fn train(
         if layer >= learned_layers {
             continue;
         }
+        let temperature = config.temperature_of(layer);
         let mut pending = Pending::new(Stage::Filters, 4);
         let mut wins_since_check: Option<Tensor<2>> = None;
         let mut step = 0;
@@ -292,7 +293,7 @@ pub fn train(
                 };
                 let target = encoder.layer_mut(layer);
                 let (stats, wins, patches) =
-                    target.learn_filters(input, lr, config.temperature, config.filter_rule, patch_stride, step - 1);
+                    target.learn_filters(input, lr, temperature, config.filter_rule, patch_stride, step - 1);
                 if config.filter_rule == FilterRule::Projected {
                     let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
                     if step % REVIVE_EVERY == 0 && step < filter_steps {
@@ -665,6 +666,14 @@ mod tests {
         assert_eq!(huge.filter_schedule(1), (usize::MAX, usize::MAX / 3), "no overflow");
         let off = TrainingConfig { filter_min_images: 0, ..config };
         assert_eq!(off.filter_schedule(12), (3, 1));
+    }
+
+    #[test]
+    fn each_layer_s_temperature_grows_by_the_factor() {
+        let config = TrainingConfig { temperature: 0.5, temperature_growth: 3.0, ..TrainingConfig::default() };
+        let taus: Vec<f64> = (0..4).map(|layer| config.temperature_of(layer)).collect();
+        assert_eq!(taus, [0.5, 1.5, 4.5, 13.5]);
+        assert_eq!(TrainingConfig::default().temperature_of(3), 1.0, "one τ for all layers by default");
     }
 
     #[test]
