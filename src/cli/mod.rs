@@ -149,6 +149,12 @@ pub(crate) struct EvalArgs {
     /// Skip the scores of the 2-D map (each embedding's UMAP layout), the slowest part.
     #[arg(long)]
     pub no_map: bool,
+    /// Score the linear probe on this many seeded stratified 80/20 splits (the first is always
+    /// the same) and report its mean and standard deviation [default: enough splits for their
+    /// test parts to hold 2,000 items in all, at most 10; 1 for a run trained with
+    /// `training.holdout`].
+    #[arg(long, value_name = "N")]
+    pub probe_splits: Option<usize>,
     #[command(flatten)]
     pub device: DeviceArgs,
     /// No progress bars or notes.
@@ -297,7 +303,7 @@ fn run(cli: Cli) -> Result<()> {
             let run = Run::open(&args.run)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let scores = eval::evaluate(&run, &device, !args.no_map, args.quiet)?;
+            let scores = eval::evaluate(&run, &device, !args.no_map, args.probe_splits, args.quiet)?;
             print!("{}", eval::table(&scores));
             let path = args.run.join(EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;

@@ -387,8 +387,9 @@ pub struct TrainingConfig {
     pub temperature_growth: f64,
     /// Images whose statistics standardise a layer's input (`encoder.standardise`; 0 = all).
     pub statistics_sample: usize,
-    /// Train on the training part of `hebb eval`'s seeded 80/20 split only, so that the probe's
-    /// test images were never seen by the encoder (needs labels).
+    /// Train on the training part of `hebb eval`'s first seeded 80/20 split only, so that the
+    /// probe's test images were never seen by the encoder; `hebb eval` then scores the probe on that
+    /// split alone (needs labels).
     pub holdout: bool,
     /// Train on a seeded sample of this many items (0 = all of them, or all of the holdout's
     /// training part); features are still extracted for every item.

@@ -209,7 +209,7 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
     let out = hebb(&["eval", "--run", "outputs/tiny", "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
-    let names: Vec<&str> = table.lines().skip(1).map(|l| l.split_whitespace().next().unwrap()).collect();
+    let names: Vec<&str> = table.lines().skip(1).take(3).map(|l| l.split_whitespace().next().unwrap()).collect();
     assert_eq!(names, vec!["hebbian", "random", "pixels"], "{table}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/tiny/eval.json")).unwrap()).unwrap();
@@ -218,7 +218,52 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
         assert!((0.0..=1.0).contains(&accuracy));
         assert!((0.0..=1.0).contains(&entry["nmi_features"].as_f64().unwrap()));
         assert!(entry["ari_map"].as_f64().unwrap() <= 1.0);
+        // 12 items, 4 of them in each split's test part: the default takes the most splits, 10.
+        assert_eq!(entry["probe_split_accuracies"].as_array().unwrap().len(), 10);
+        assert!(entry["probe_sd"].as_f64().unwrap() >= 0.0);
     }
+    assert!(table.contains("probe over 10 splits, hebbian minus random"), "{table}");
+
+    // The probe on three splits: its mean, its deviation, and hebbian against random split by split.
+    let out = hebb(
+        &["eval", "--run", "outputs/tiny", "--no-map", "--probe-splits", "3", "--device", "cpu", "--quiet"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(table.contains("probe sd") && table.contains("probe over 3 splits, hebbian minus random"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/tiny/eval.json")).unwrap()).unwrap();
+    for entry in json.as_array().unwrap() {
+        let accuracies: Vec<f64> =
+            entry["probe_split_accuracies"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(accuracies.len(), 3);
+        let mean = accuracies.iter().sum::<f64>() / 3.0;
+        assert!((entry["probe_accuracy"].as_f64().unwrap() - mean).abs() < 1e-12);
+        assert!(entry["probe_sd"].as_f64().unwrap() >= 0.0);
+    }
+    let out = hebb(&["eval", "--run", "outputs/tiny", "--probe-splits", "0", "--device", "cpu"], dir.path());
+    assert_clean_error(&out, &["--probe-splits 0"]);
+
+    // A run whose encoder held out the first split's test part can only be scored on that split.
+    let held = write_tiny_config(dir.path(), &sheet, "holdout = true");
+    let text = std::fs::read_to_string(&held)
+        .unwrap()
+        .replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
+    std::fs::write(&held, text).unwrap();
+    let out = hebb(
+        &["encode", "--config", held.to_str().unwrap(), "--device", "cpu", "--quiet", "--name", "held"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hebb(&["eval", "--run", "outputs/held", "--probe-splits", "2", "--device", "cpu"], dir.path());
+    assert_clean_error(&out, &["--probe-splits 2", "training.holdout"]);
+    let out = hebb(&["eval", "--run", "outputs/held", "--no-map", "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/held/eval.json")).unwrap()).unwrap();
+    assert_eq!(json[0]["probe_split_accuracies"].as_array().unwrap().len(), 1, "by default one split");
+    assert!(json[0].get("probe_sd").is_none());
 
     // A run without labels cannot be evaluated.
     let unlabelled = write_tiny_config(dir.path(), &sheet, "");

@@ -4,8 +4,9 @@
 //! configured, fitted as the run's were), and the raw resized pixels ("pixels").
 //!
 //! Scores: leave-one-out kNN-5 accuracy (cosine, majority vote); the linear probe's test accuracy
-//! ([`probe`]) on the seeded stratified 80/20 split; and NMI and ARI against the labels of K-Means
-//! on the features and of K-Means on the 2-D map, with k = number of labels.
+//! ([`probe`]) on the seeded stratified 80/20 split, or its mean and deviation over several
+//! seeded splits (`--probe-splits`); and NMI and ARI against the labels of K-Means on the features
+//! and of K-Means on the 2-D map, with k = number of labels.
 
 pub(crate) mod probe;
 
@@ -102,7 +103,13 @@ pub(crate) fn ari(a: &[usize], b: &[usize]) -> f64 {
 pub(crate) struct Scores {
     pub embedding: String,
     pub knn5_accuracy: f64,
+    /// The mean of `probe_split_accuracies`.
     pub probe_accuracy: f64,
+    /// The probe's test accuracy on each split, the training seed's split first.
+    pub probe_split_accuracies: Vec<f64>,
+    /// Sample standard deviation of `probe_split_accuracies` (absent with one split).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_sd: Option<f64>,
     pub nmi_features: f64,
     pub ari_features: f64,
     /// Absent with `--no-map`.
@@ -113,13 +120,41 @@ pub(crate) struct Scores {
 /// K-Means starts (at least) whose best inertia gives the clusters NMI and ARI score.
 const EVAL_KMEANS_RUNS: usize = 10;
 
-/// Scores an embedding against `labels` (group indices, `label_count` groups); the 2-D map's
-/// scores only when `with_map`.
+/// Test items that the probe's splits hold in all when `--probe-splits` is not given: one split's
+/// 20% of a small set is few items (383 of the 1,911 emoji), and its accuracy moves by about ±0.02
+/// from one split to the next.
+const AUTO_PROBE_TEST_ITEMS: usize = 2000;
+
+/// The most splits the probe gets when `--probe-splits` is not given.
+const AUTO_PROBE_MAX_SPLITS: usize = 10;
+
+/// How many splits the probe is scored on when `--probe-splits` is not given: enough for their test
+/// parts to hold [`AUTO_PROBE_TEST_ITEMS`] items in all, at most [`AUTO_PROBE_MAX_SPLITS`]; one
+/// for a run trained with `training.holdout`, whose encoder saw the other splits' test items.
+pub(crate) fn auto_probe_split_count(labels: &[usize], training_seed: u64, holdout: bool) -> usize {
+    if holdout {
+        return 1;
+    }
+    let test_items = split::stratified(labels, training_seed).1.len().max(1);
+    AUTO_PROBE_TEST_ITEMS.div_ceil(test_items).clamp(1, AUTO_PROBE_MAX_SPLITS)
+}
+
+/// The seeded stratified splits the probe is scored on: the first is [`split::stratified`] with
+/// the training seed (the one `training.holdout` keeps unseen), each further one from a seed
+/// derived from it.
+pub(crate) fn probe_splits(labels: &[usize], training_seed: u64, count: usize) -> Vec<(Vec<usize>, Vec<usize>)> {
+    (0..count as u64)
+        .map(|i| split::stratified(labels, training_seed.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15))))
+        .collect()
+}
+
+/// Scores an embedding against `labels` (group indices from 0), the probe on each of `splits`; the
+/// 2-D map's scores only when `with_map`.
 pub(crate) fn score(
     name: &str,
     features: &Features,
     labels: &[usize],
-    label_count: usize,
+    splits: &[(Vec<usize>, Vec<usize>)],
     run: &Run,
     device: &ComputeDevice,
     with_map: bool,
@@ -127,6 +162,7 @@ pub(crate) fn score(
     // As many clusters as labels, and the best of several seeded K-Means starts, so that NMI and
     // ARI measure the features more than one start's luck.
     let n_runs = run.config.clusters.n_runs.max(EVAL_KMEANS_RUNS);
+    let label_count = labels.iter().max().map_or(1, |m| m + 1);
     let clusters_config = ClusterConfig { n_clusters: label_count, n_runs, ..run.config.clusters.clone() };
     // Scores measure the features, so their neighbours are exact whatever the run searched with.
     let map_config = MapConfig { neighbours: NeighbourSearch::Exact, ..run.config.map.clone() };
@@ -140,16 +176,30 @@ pub(crate) fn score(
         }
         None => None,
     };
-    let (train, test) = split::stratified(labels, run.config.training.seed);
+    let probe_split_accuracies: Vec<f64> = splits
+        .iter()
+        .map(|(train, test)| probe::accuracy(features, labels, train, test, run.config.training.seed))
+        .collect();
+    let (probe_accuracy, probe_sd) = mean_and_sd(&probe_split_accuracies);
     Ok(Scores {
         embedding: name.to_string(),
         knn5_accuracy: knn_accuracy(&voters, labels),
-        probe_accuracy: probe::accuracy(features, labels, &train, &test, run.config.training.seed),
+        probe_accuracy,
+        probe_split_accuracies,
+        probe_sd,
         nmi_features: nmi(labels, &on_features),
         ari_features: ari(labels, &on_features),
         nmi_map: on_map.as_ref().map(|m| nmi(labels, m)),
         ari_map: on_map.as_ref().map(|m| ari(labels, m)),
     })
+}
+
+/// Mean and, for two or more values, sample standard deviation.
+fn mean_and_sd(values: &[f64]) -> (f64, Option<f64>) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n.max(1.0);
+    let sd = (values.len() > 1).then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    (mean, sd)
 }
 
 /// Raw pixels as unit-length feature rows.
@@ -163,10 +213,31 @@ pub(crate) fn pixel_features(images: &ImageSet) -> Features {
     Features { rows: images.len(), dim, values }
 }
 
-/// Evaluates a run and its two baselines (with the 2-D map's scores when `with_map`).
-pub(crate) fn evaluate(run: &Run, device: &ComputeDevice, with_map: bool, quiet: bool) -> Result<Vec<Scores>> {
+/// Evaluates a run and its two baselines (with the 2-D map's scores when `with_map`), the probe
+/// on `probe_split_count` seeded splits ([`auto_probe_split_count`] when `None`).
+pub(crate) fn evaluate(
+    run: &Run,
+    device: &ComputeDevice,
+    with_map: bool,
+    probe_split_count: Option<usize>,
+    quiet: bool,
+) -> Result<Vec<Scores>> {
     if !run.items.iter().any(|i| i.label.is_some()) {
         bail!("run {} has no labels to evaluate against", run.dir.display());
+    }
+    let (labels, _) = label_groups(&run.items);
+    let seed = run.config.training.seed;
+    let probe_split_count =
+        probe_split_count.unwrap_or_else(|| auto_probe_split_count(&labels, seed, run.config.training.holdout));
+    if probe_split_count == 0 {
+        bail!("--probe-splits 0: expected at least 1 split");
+    }
+    if probe_split_count > 1 && run.config.training.holdout {
+        bail!(
+            "--probe-splits {probe_split_count}: run {} trained its encoder with `training.holdout`, which keeps \
+             only the first split's test part unseen; use --probe-splits 1",
+            run.dir.display()
+        );
     }
     let unlabelled = run.items.iter().filter(|i| i.label.is_none()).count();
     if unlabelled > 0 {
@@ -175,7 +246,6 @@ pub(crate) fn evaluate(run: &Run, device: &ComputeDevice, with_map: bool, quiet:
             run.items.len()
         );
     }
-    let (labels, names) = label_groups(&run.items);
     let images = run.load_images(quiet)?;
     let mut baseline = run.config.clone();
     baseline.encoder.filters = FilterMode::Random;
@@ -185,27 +255,32 @@ pub(crate) fn evaluate(run: &Run, device: &ComputeDevice, with_map: bool, quiet:
     train::train(&mut untrained, &images, &items, &baseline.training, &baseline.encoder, &device.device, true)?;
     let random = features::extract(&untrained, &images, run.config.training.batch_size, &device.device, quiet)?;
     let pixels = pixel_features(&images);
+    let splits = probe_splits(&labels, seed, probe_split_count);
     let mut scores = Vec::new();
     for (name, features) in [("hebbian", &run.features), ("random", &random), ("pixels", &pixels)] {
         if !quiet {
             log::info!("scoring {name} ({} x {})", features.rows, features.dim);
         }
-        scores.push(score(name, features, &labels, names.len(), run, device, with_map)?);
+        scores.push(score(name, features, &labels, &splits, run, device, with_map)?);
     }
     Ok(scores)
 }
 
-/// The scores as a table.
+/// The scores as a table; with several probe splits, a column of the probe's deviation and a line
+/// comparing the first two embeddings (hebbian and random) split by split.
 pub(crate) fn table(scores: &[Scores]) -> String {
+    let with_sd = scores.iter().any(|s| s.probe_sd.is_some());
+    let sd_header = if with_sd { format!(" {:>10}", "probe sd") } else { String::new() };
     let mut out = format!(
-        "{:<10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+        "{:<10} {:>10} {:>10}{sd_header} {:>10} {:>10} {:>10} {:>10}\n",
         "embedding", "kNN-5 acc", "probe acc", "NMI feat", "ARI feat", "NMI map", "ARI map"
     );
     let optional = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
     for s in scores {
+        let sd = if with_sd { format!(" {:>10}", optional(s.probe_sd)) } else { String::new() };
         let _ = writeln!(
             out,
-            "{:<10} {:>10.4} {:>10.4} {:>10.4} {:>10.4} {:>10} {:>10}",
+            "{:<10} {:>10.4} {:>10.4}{sd} {:>10.4} {:>10.4} {:>10} {:>10}",
             s.embedding,
             s.knn5_accuracy,
             s.probe_accuracy,
@@ -213,6 +288,25 @@ pub(crate) fn table(scores: &[Scores]) -> String {
             s.ari_features,
             optional(s.nmi_map),
             optional(s.ari_map)
+        );
+    }
+    if let [first, second, ..] = scores
+        && with_sd
+    {
+        let differences: Vec<f64> =
+            first.probe_split_accuracies.iter().zip(&second.probe_split_accuracies).map(|(a, b)| a - b).collect();
+        let (mean, sd) = mean_and_sd(&differences);
+        let count = |keep: fn(f64) -> bool| differences.iter().filter(|&&d| keep(d)).count();
+        let _ = writeln!(
+            out,
+            "probe over {} splits, {} minus {}: mean {mean:+.4} (sd {:.4}); ahead on {}, level on {}, behind on {}",
+            differences.len(),
+            first.embedding,
+            second.embedding,
+            sd.unwrap_or(0.0),
+            count(|d| d > 0.0),
+            count(|d| d == 0.0),
+            count(|d| d < 0.0),
         );
     }
     out
@@ -238,6 +332,66 @@ mod tests {
         // Independent: ARI below zero here, NMI zero.
         assert!(nmi(&[0, 0, 1, 1], &[0, 1, 0, 1]).abs() < 1e-12);
         assert!((ari(&[0, 0, 1, 1], &[0, 1, 0, 1]) - (-0.5)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn probe_splits_start_with_the_holdout_split_and_differ_after_it() {
+        let labels: Vec<usize> = (0..60).map(|i| i % 3).collect();
+        let splits = probe_splits(&labels, 9, 4);
+        assert_eq!(splits.len(), 4);
+        assert_eq!(splits[0], split::stratified(&labels, 9), "the first is the one training.holdout keeps unseen");
+        for (i, (train, test)) in splits.iter().enumerate() {
+            assert_eq!((train.len(), test.len()), (48, 12));
+            for class in 0..3 {
+                assert_eq!(test.iter().filter(|&&t| labels[t] == class).count(), 4, "split {i} is stratified");
+            }
+            for (other, _) in splits.iter().enumerate().filter(|&(j, _)| j != i) {
+                assert_ne!(splits[other].1, *test, "splits {i} and {other} hold out the same items");
+            }
+        }
+        assert_eq!(probe_splits(&labels, 9, 4), splits, "seeded");
+    }
+
+    #[test]
+    fn probe_splits_by_default_hold_2000_test_items_in_all() {
+        let classes = |items: usize| -> Vec<usize> { (0..items).map(|i| i % 10).collect() };
+        // 1,911 items in ten classes: 380 in each test part, 6 splits; 10,000: one; 100: 20 each,
+        // capped at 10.
+        assert_eq!(split::stratified(&classes(1911), 42).1.len(), 380);
+        assert_eq!(auto_probe_split_count(&classes(1911), 42, false), 6);
+        assert_eq!(auto_probe_split_count(&classes(10_000), 42, false), 1);
+        assert_eq!(auto_probe_split_count(&classes(100), 42, false), 10);
+        assert_eq!(auto_probe_split_count(&classes(100), 42, true), 1, "a holdout run has one unseen split");
+    }
+
+    #[test]
+    fn table_compares_the_first_two_embeddings_split_by_split() {
+        let row = |name: &str, accuracies: Vec<f64>| {
+            let (probe_accuracy, probe_sd) = mean_and_sd(&accuracies);
+            Scores {
+                embedding: name.to_string(),
+                knn5_accuracy: 0.5,
+                probe_accuracy,
+                probe_split_accuracies: accuracies,
+                probe_sd,
+                nmi_features: 0.5,
+                ari_features: 0.5,
+                nmi_map: None,
+                ari_map: None,
+            }
+        };
+        let one = table(&[row("hebbian", vec![0.7]), row("random", vec![0.6])]);
+        assert!(!one.contains("probe sd") && !one.contains("splits"), "{one}");
+        let three = table(&[row("hebbian", vec![0.7, 0.6, 0.8]), row("random", vec![0.6, 0.6, 0.9])]);
+        // Differences 0.1, 0, -0.1: mean 0, sd 0.1.
+        assert!(three.contains("probe sd"), "{three}");
+        assert!(three.lines().nth(1).unwrap().contains("0.7000     0.1000"), "{three}");
+        assert!(
+            three.contains(
+                "probe over 3 splits, hebbian minus random: mean +0.0000 (sd 0.1000); ahead on 1, level on 1, behind on 1"
+            ),
+            "{three}"
+        );
     }
 
     #[test]
