@@ -31,16 +31,18 @@ pub(crate) fn accuracy(features: &Features, labels: &[usize], train: &[usize], t
     let ridge = if validation.is_empty() {
         RIDGE_GRID[1]
     } else {
+        // One system for the whole grid: λ only changes its diagonal.
+        let inner = RidgeSystem::new(features, labels, classes, &inner_train);
         let mut best = (f64::MIN, RIDGE_GRID[1]);
         for &ridge in &RIDGE_GRID {
-            let score = fit(features, labels, classes, &inner_train, ridge).score(features, labels, &validation);
+            let score = inner.solve(ridge).score(features, labels, &validation);
             if score > best.0 {
                 best = (score, ridge);
             }
         }
         best.1
     };
-    fit(features, labels, classes, train, ridge).score(features, labels, test)
+    RidgeSystem::new(features, labels, classes, train).solve(ridge).score(features, labels, test)
 }
 
 /// A fitted probe: `dim + 1` (bias) rows of `classes` weights.
@@ -85,82 +87,124 @@ fn rows_with_bias(features: &Features, items: &[usize]) -> Vec<f32> {
     x
 }
 
-/// Fits the ridge probe on `items` with λ = `ridge` × the mean diagonal.
-fn fit(features: &Features, labels: &[usize], classes: usize, items: &[usize], ridge: f64) -> Probe {
-    let (n, dim) = (items.len(), features.dim + 1);
-    let x = rows_with_bias(features, items);
-    let mut targets = vec![0.0f64; n * classes];
-    for (row, &item) in items.iter().enumerate() {
-        targets[row * classes + labels[item]] = 1.0;
-    }
-    let primal = n > dim;
-    let size = if primal { dim } else { n };
-    let mut gram = vec![0.0f32; size * size];
-    if primal {
-        product(dim, dim, n, View::transposed(&x, dim), View::rows(&x, dim), &mut gram, true);
-    } else {
-        product(n, n, dim, View::rows(&x, dim), View::transposed(&x, dim), &mut gram, true);
-    }
-    let mut system: Vec<f64> = gram.iter().map(|&v| v as f64).collect();
-    let mean_diagonal = (0..size).map(|i| system[i * size + i]).sum::<f64>() / size as f64;
-    for i in 0..size {
-        system[i * size + i] += ridge * mean_diagonal.max(1e-12);
-    }
-    let rhs = if primal {
-        // Xᵀ T, dim x classes.
-        let mut rhs = vec![0.0f64; dim * classes];
-        for (row, &item) in items.iter().enumerate() {
-            let c = labels[item];
-            for d in 0..dim {
-                rhs[d * classes + c] += x[row * dim + d] as f64;
-            }
-        }
-        rhs
-    } else {
-        targets
-    };
-    let solution = cholesky_solve(system, size, rhs, classes);
-    let weights = if primal {
-        solution.iter().map(|&v| v as f32).collect()
-    } else {
-        // W = Xᵀ A.
-        let a: Vec<f32> = solution.iter().map(|&v| v as f32).collect();
-        let mut w = vec![0.0f32; dim * classes];
-        product(dim, classes, n, View::transposed(&x, dim), View::rows(&a, classes), &mut w, true);
-        w
-    };
-    Probe { weights, classes }
+/// The ridge probe's normal equations on one set of items, before λ is added to the diagonal:
+/// primal (XᵀX, XᵀT) when there are more items than dimensions, dual (XXᵀ, T) otherwise.
+struct RidgeSystem {
+    /// The items' rows with the bias column, `n x dim`.
+    x: Vec<f32>,
+    n: usize,
+    dim: usize,
+    classes: usize,
+    primal: bool,
+    gram: Vec<f64>,
+    mean_diagonal: f64,
+    rhs: Vec<f64>,
 }
 
+impl RidgeSystem {
+    fn new(features: &Features, labels: &[usize], classes: usize, items: &[usize]) -> RidgeSystem {
+        let (n, dim) = (items.len(), features.dim + 1);
+        let x = rows_with_bias(features, items);
+        let primal = n > dim;
+        let size = if primal { dim } else { n };
+        let mut gram32 = vec![0.0f32; size * size];
+        if primal {
+            product(dim, dim, n, View::transposed(&x, dim), View::rows(&x, dim), &mut gram32, true);
+        } else {
+            product(n, n, dim, View::rows(&x, dim), View::transposed(&x, dim), &mut gram32, true);
+        }
+        let gram: Vec<f64> = gram32.iter().map(|&v| v as f64).collect();
+        let mean_diagonal = (0..size).map(|i| gram[i * size + i]).sum::<f64>() / size as f64;
+        let mut rhs = vec![0.0f64; size * classes];
+        for (row, &item) in items.iter().enumerate() {
+            let c = labels[item];
+            if primal {
+                // Xᵀ T, dim x classes.
+                for d in 0..dim {
+                    rhs[d * classes + c] += x[row * dim + d] as f64;
+                }
+            } else {
+                rhs[row * classes + c] = 1.0;
+            }
+        }
+        RidgeSystem { x, n, dim, classes, primal, gram, mean_diagonal, rhs }
+    }
+
+    /// The probe with λ = `ridge` × the mean diagonal.
+    fn solve(&self, ridge: f64) -> Probe {
+        let size = if self.primal { self.dim } else { self.n };
+        let mut system = self.gram.clone();
+        for i in 0..size {
+            system[i * size + i] += ridge * self.mean_diagonal.max(1e-12);
+        }
+        let solution = cholesky_solve(system, size, self.rhs.clone(), self.classes);
+        let weights = if self.primal {
+            solution.iter().map(|&v| v as f32).collect()
+        } else {
+            // W = Xᵀ A.
+            let a: Vec<f32> = solution.iter().map(|&v| v as f32).collect();
+            let mut w = vec![0.0f32; self.dim * self.classes];
+            product(
+                self.dim,
+                self.classes,
+                self.n,
+                View::transposed(&self.x, self.dim),
+                View::rows(&a, self.classes),
+                &mut w,
+                true,
+            );
+            w
+        };
+        Probe { weights, classes: self.classes }
+    }
+}
+
+/// Columns of L computed together: each row's prefix is then read once per block rather than once
+/// per column, so that the factorisation works from cache instead of memory.
+const CHOLESKY_BLOCK: usize = 64;
+
 /// Solves `a x = b` for a symmetric positive definite `size x size` matrix `a` (row-major) and
-/// `columns` right-hand sides, by Cholesky: a = L Lᵀ, column by column, each column's rows in
-/// parallel.
+/// `columns` right-hand sides, by Cholesky: a = L Lᵀ, left-looking, L_ij = (a_ij − L_i,<j ·
+/// L_j,<j) / L_jj, a block of columns at a time, the rows below the block in parallel.
 fn cholesky_solve(a: Vec<f64>, size: usize, b: Vec<f64>, columns: usize) -> Vec<f64> {
     let mut rows: Vec<Vec<f64>> = a.chunks(size).map(|r| r.to_vec()).collect();
-    for j in 0..size {
-        let pivot_row = rows[j][..j].to_vec();
-        let pivot = (rows[j][j] - dot(&pivot_row, &pivot_row)).max(1e-300).sqrt();
-        rows[j][j] = pivot;
-        rows[j + 1..].par_iter_mut().for_each(|row| {
-            row[j] = (row[j] - dot(&row[..j], &pivot_row)) / pivot;
+    for start in (0..size).step_by(CHOLESKY_BLOCK) {
+        let end = (start + CHOLESKY_BLOCK).min(size);
+        // The block's own rows, one column after the other.
+        for j in start..end {
+            let (above, below) = rows.split_at_mut(j);
+            let pivot_row = &mut below[0];
+            for (k, row_k) in above.iter().enumerate().skip(start) {
+                pivot_row[k] = (pivot_row[k] - dot(&pivot_row[..k], &row_k[..k])) / row_k[k];
+            }
+            pivot_row[j] = (pivot_row[j] - dot(&pivot_row[..j], &pivot_row[..j])).max(1e-300).sqrt();
+        }
+        // Every row below it, the block's columns in order.
+        let (done, rest) = rows.split_at_mut(end);
+        let block = &done[start..end];
+        rest.par_iter_mut().for_each(|row| {
+            for (offset, pivot_row) in block.iter().enumerate() {
+                let j = start + offset;
+                row[j] = (row[j] - dot(&row[..j], &pivot_row[..j])) / pivot_row[j];
+            }
         });
     }
-    // L y = b, then Lᵀ x = y.
+    // L y = b, then Lᵀ x = y, all right-hand sides at once, row by row.
     let mut x = b;
-    for c in 0..columns {
-        for i in 0..size {
-            let mut v = x[i * columns + c];
-            for k in 0..i {
-                v -= rows[i][k] * x[k * columns + c];
-            }
-            x[i * columns + c] = v / rows[i][i];
+    for i in 0..size {
+        let (solved, current) = x.split_at_mut(i * columns);
+        let current = &mut current[..columns];
+        for (k, &l) in rows[i][..i].iter().enumerate() {
+            current.iter_mut().zip(&solved[k * columns..(k + 1) * columns]).for_each(|(v, &y)| *v -= l * y);
         }
-        for i in (0..size).rev() {
-            let mut v = x[i * columns + c];
-            for k in i + 1..size {
-                v -= rows[k][i] * x[k * columns + c];
-            }
-            x[i * columns + c] = v / rows[i][i];
+        current.iter_mut().for_each(|v| *v /= rows[i][i]);
+    }
+    for i in (0..size).rev() {
+        let (earlier, current) = x.split_at_mut(i * columns);
+        let current = &mut current[..columns];
+        current.iter_mut().for_each(|v| *v /= rows[i][i]);
+        for (k, &l) in rows[i][..i].iter().enumerate() {
+            earlier[k * columns..(k + 1) * columns].iter_mut().zip(&*current).for_each(|(v, &y)| *v -= l * y);
         }
     }
     x
@@ -189,6 +233,33 @@ mod tests {
         let x = cholesky_solve(vec![4.0, 2.0, 2.0, 3.0], 2, vec![2.0, 8.0, 1.0, 7.0], 2);
         for (got, want) in x.iter().zip([0.5, 1.25, 0.0, 1.5]) {
             assert!((got - want).abs() < 1e-12, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn blocked_cholesky_solves_a_system_larger_than_its_block() {
+        // a = MᵀM + I for a seeded M, 150 x 150 (two full blocks and a partial one), 3 right-hand sides.
+        let size = 150;
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        let m: Vec<f64> = (0..size * size).map(|_| next()).collect();
+        let mut a = vec![0.0f64; size * size];
+        for i in 0..size {
+            for j in 0..size {
+                a[i * size + j] = (0..size).map(|k| m[k * size + i] * m[k * size + j]).sum::<f64>();
+            }
+            a[i * size + i] += 1.0;
+        }
+        let b: Vec<f64> = (0..size * 3).map(|_| next()).collect();
+        let x = cholesky_solve(a.clone(), size, b.clone(), 3);
+        for i in 0..size {
+            for c in 0..3 {
+                let ax: f64 = (0..size).map(|k| a[i * size + k] * x[k * 3 + c]).sum();
+                assert!((ax - b[i * 3 + c]).abs() < 1e-9, "row {i}, column {c}: {ax} against {}", b[i * 3 + c]);
+            }
         }
     }
 
