@@ -90,7 +90,8 @@ fn rows_with_bias(features: &Features, items: &[usize]) -> Vec<f32> {
 /// The ridge probe's normal equations on one set of items, before λ is added to the diagonal:
 /// primal (XᵀX, XᵀT) when there are more items than dimensions, dual (XXᵀ, T) otherwise.
 struct RidgeSystem {
-    /// The items' rows with the bias column, `n x dim`.
+    /// The items' rows with the bias column, `n x dim`, kept for the dual form's W = XᵀA (empty
+    /// in the primal form).
     x: Vec<f32>,
     n: usize,
     dim: usize,
@@ -127,6 +128,7 @@ impl RidgeSystem {
                 rhs[row * classes + c] = 1.0;
             }
         }
+        let x = if primal { Vec::new() } else { x };
         RidgeSystem { x, n, dim, classes, primal, gram, mean_diagonal, rhs }
     }
 
