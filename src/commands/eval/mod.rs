@@ -24,6 +24,7 @@ use crate::encoder::{HebbianEncoder, train};
 use crate::map::cluster;
 use crate::map::knn::{self, Neighbours};
 use crate::map::pipeline::{self, TOP_K};
+use crate::progress;
 use crate::run::Run;
 
 /// Share of items whose neighbours' majority label is their own. Ties go to the label whose
@@ -148,13 +149,13 @@ pub(crate) fn probe_splits(labels: &[usize], training_seed: u64, count: usize) -
         .collect()
 }
 
-/// Scores an embedding against `labels` (group indices from 0), the probe on each of `splits`; the
-/// 2-D map's scores only when `with_map`.
+/// Scores an embedding against `labels` (group indices from 0), with the probe's accuracies on
+/// its splits ([`probe_accuracies`]); the 2-D map's scores only when `with_map`.
 pub(crate) fn score(
     name: &str,
     features: &Features,
     labels: &[usize],
-    splits: &[(Vec<usize>, Vec<usize>)],
+    probe_split_accuracies: Vec<f64>,
     run: &Run,
     device: &ComputeDevice,
     with_map: bool,
@@ -176,10 +177,6 @@ pub(crate) fn score(
         }
         None => None,
     };
-    let probe_split_accuracies: Vec<f64> = splits
-        .iter()
-        .map(|(train, test)| probe::accuracy(features, labels, train, test, run.config.training.seed))
-        .collect();
     let (probe_accuracy, probe_sd) = mean_and_sd(&probe_split_accuracies);
     Ok(Scores {
         embedding: name.to_string(),
@@ -192,6 +189,27 @@ pub(crate) fn score(
         nmi_map: on_map.as_ref().map(|m| nmi(labels, m)),
         ari_map: on_map.as_ref().map(|m| ari(labels, m)),
     })
+}
+
+/// The probe's test accuracy on each of `splits`, with a progress bar over them.
+fn probe_accuracies(
+    features: &Features,
+    labels: &[usize],
+    splits: &[(Vec<usize>, Vec<usize>)],
+    seed: u64,
+    quiet: bool,
+) -> Vec<f64> {
+    let bar = progress::bar(splits.len() as u64, "probe", quiet);
+    let accuracies = splits
+        .iter()
+        .map(|(train, test)| {
+            let accuracy = probe::accuracy(features, labels, train, test, seed);
+            bar.inc(1);
+            accuracy
+        })
+        .collect();
+    bar.finish_and_clear();
+    accuracies
 }
 
 /// Mean and, for two or more values, sample standard deviation.
@@ -261,7 +279,8 @@ pub(crate) fn evaluate(
         if !quiet {
             log::info!("scoring {name} ({} x {})", features.rows, features.dim);
         }
-        scores.push(score(name, features, &labels, &splits, run, device, with_map)?);
+        let accuracies = probe_accuracies(features, &labels, &splits, seed, quiet);
+        scores.push(score(name, features, &labels, accuracies, run, device, with_map)?);
     }
     Ok(scores)
 }
