@@ -155,6 +155,11 @@ pub(crate) struct EvalArgs {
     /// `training.holdout`].
     #[arg(long, value_name = "N")]
     pub probe_splits: Option<usize>,
+    /// Cluster the features with K-Means at this many seeds (the first is `clusters.seed`, each
+    /// the best of 10 starts) and report NMI's and ARI's means and NMI's standard deviation:
+    /// different seeds can find different clusterings, and NMI with them.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub kmeans_seeds: usize,
     #[command(flatten)]
     pub device: DeviceArgs,
     /// No progress bars or notes.
@@ -303,7 +308,7 @@ fn run(cli: Cli) -> Result<()> {
             let run = Run::open(&args.run)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let scores = eval::evaluate(&run, &device, !args.no_map, args.probe_splits, args.quiet)?;
+            let scores = eval::evaluate(&run, &device, !args.no_map, args.probe_splits, args.kmeans_seeds, args.quiet)?;
             print!("{}", eval::table(&scores));
             let path = args.run.join(EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;

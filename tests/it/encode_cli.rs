@@ -224,14 +224,28 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
     }
     assert!(table.contains("probe over 10 splits, hebbian minus random"), "{table}");
 
-    // The probe on three splits: its mean, its deviation, and hebbian against random split by split.
+    // The probe on three splits and K-Means at two seeds: means, deviations, and hebbian against
+    // random split by split and seed by seed.
     let out = hebb(
-        &["eval", "--run", "outputs/tiny", "--no-map", "--probe-splits", "3", "--device", "cpu", "--quiet"],
+        &[
+            "eval",
+            "--run",
+            "outputs/tiny",
+            "--no-map",
+            "--probe-splits",
+            "3",
+            "--kmeans-seeds",
+            "2",
+            "--device",
+            "cpu",
+            "--quiet",
+        ],
         dir.path(),
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(table.contains("probe sd") && table.contains("probe over 3 splits, hebbian minus random"), "{table}");
+    assert!(table.contains("NMI sd") && table.contains("NMI over 2 K-Means seeds, hebbian minus random"), "{table}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/tiny/eval.json")).unwrap()).unwrap();
     for entry in json.as_array().unwrap() {
@@ -241,9 +255,15 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
         let mean = accuracies.iter().sum::<f64>() / 3.0;
         assert!((entry["probe_accuracy"].as_f64().unwrap() - mean).abs() < 1e-12);
         assert!(entry["probe_sd"].as_f64().unwrap() >= 0.0);
+        let nmis: Vec<f64> = entry["nmi_seed_values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(nmis.len(), 2);
+        assert!((entry["nmi_features"].as_f64().unwrap() - (nmis[0] + nmis[1]) / 2.0).abs() < 1e-12);
+        assert!(entry["nmi_sd"].as_f64().unwrap() >= 0.0);
     }
     let out = hebb(&["eval", "--run", "outputs/tiny", "--probe-splits", "0", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["--probe-splits 0"]);
+    let out = hebb(&["eval", "--run", "outputs/tiny", "--kmeans-seeds", "0", "--device", "cpu"], dir.path());
+    assert_clean_error(&out, &["--kmeans-seeds 0"]);
 
     // A run whose encoder held out the first split's test part can only be scored on that split.
     let held = write_tiny_config(dir.path(), &sheet, "holdout = true");
@@ -264,6 +284,8 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/held/eval.json")).unwrap()).unwrap();
     assert_eq!(json[0]["probe_split_accuracies"].as_array().unwrap().len(), 1, "by default one split");
     assert!(json[0].get("probe_sd").is_none());
+    assert_eq!(json[0]["nmi_seed_values"].as_array().unwrap().len(), 1, "by default one K-Means seed");
+    assert!(json[0].get("nmi_sd").is_none());
 
     // A run without labels cannot be evaluated.
     let unlabelled = write_tiny_config(dir.path(), &sheet, "");

@@ -111,8 +111,15 @@ pub(crate) struct Scores {
     /// Sample standard deviation of `probe_split_accuracies` (absent with one split).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe_sd: Option<f64>,
+    /// The mean of `nmi_seed_values`.
     pub nmi_features: f64,
+    /// The mean ARI of the same clusterings.
     pub ari_features: f64,
+    /// NMI of the features' K-Means at each K-Means seed, `clusters.seed`'s first.
+    pub nmi_seed_values: Vec<f64>,
+    /// Sample standard deviation of `nmi_seed_values` (absent with one seed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nmi_sd: Option<f64>,
     /// Absent with `--no-map`.
     pub nmi_map: Option<f64>,
     pub ari_map: Option<f64>,
@@ -140,22 +147,28 @@ pub(crate) fn auto_probe_split_count(labels: &[usize], training_seed: u64, holdo
     AUTO_PROBE_TEST_ITEMS.div_ceil(test_items).clamp(1, AUTO_PROBE_MAX_SPLITS)
 }
 
+/// `count` seeds: `first`, then seeds derived from it (the probe's splits, the K-Means seeds).
+fn derived_seeds(first: u64, count: usize) -> Vec<u64> {
+    (0..count as u64).map(|i| first.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15))).collect()
+}
+
 /// The seeded stratified splits the probe is scored on: the first is [`split::stratified`] with
 /// the training seed (the one `training.holdout` keeps unseen), each further one from a seed
 /// derived from it.
 pub(crate) fn probe_splits(labels: &[usize], training_seed: u64, count: usize) -> Vec<(Vec<usize>, Vec<usize>)> {
-    (0..count as u64)
-        .map(|i| split::stratified(labels, training_seed.wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15))))
-        .collect()
+    derived_seeds(training_seed, count).into_iter().map(|seed| split::stratified(labels, seed)).collect()
 }
 
 /// Scores an embedding against `labels` (group indices from 0), with the probe's accuracies on
-/// its splits ([`probe_accuracies`]); the 2-D map's scores only when `with_map`.
+/// its splits ([`probe_accuracies`]) and the features' K-Means at `kmeans_seed_count` seeds
+/// ([`derived_seeds`] from `clusters.seed`); the 2-D map's scores (one seed) only when `with_map`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn score(
     name: &str,
     features: &Features,
     labels: &[usize],
     probe_split_accuracies: Vec<f64>,
+    kmeans_seed_count: usize,
     run: &Run,
     device: &ComputeDevice,
     with_map: bool,
@@ -165,6 +178,7 @@ pub(crate) fn score(
     let n_runs = run.config.clusters.n_runs.max(EVAL_KMEANS_RUNS);
     let label_count = labels.iter().max().map_or(1, |m| m + 1);
     let clusters_config = ClusterConfig { n_clusters: label_count, n_runs, ..run.config.clusters.clone() };
+    let kmeans_seeds = derived_seeds(run.config.clusters.seed, kmeans_seed_count.max(1));
     // Scores measure the features, so their neighbours are exact whatever the run searched with.
     let map_config = MapConfig { neighbours: NeighbourSearch::Exact, ..run.config.map.clone() };
     let stage = pipeline::run(features, &map_config, &clusters_config, &device.device, with_map, true)?;
@@ -178,14 +192,26 @@ pub(crate) fn score(
         None => None,
     };
     let (probe_accuracy, probe_sd) = mean_and_sd(&probe_split_accuracies);
+    // The first seed's clustering came with the stage; the others are K-Means alone.
+    let mut nmi_seed_values = vec![nmi(labels, &on_features)];
+    let mut ari_seed_values = vec![ari(labels, &on_features)];
+    for &seed in &kmeans_seeds[1..] {
+        let config = ClusterConfig { seed, ..clusters_config.clone() };
+        let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config, &device.device)?;
+        nmi_seed_values.push(nmi(labels, &clusters));
+        ari_seed_values.push(ari(labels, &clusters));
+    }
+    let (nmi_features, nmi_sd) = mean_and_sd(&nmi_seed_values);
     Ok(Scores {
         embedding: name.to_string(),
         knn5_accuracy: knn_accuracy(&voters, labels),
         probe_accuracy,
         probe_split_accuracies,
         probe_sd,
-        nmi_features: nmi(labels, &on_features),
-        ari_features: ari(labels, &on_features),
+        nmi_features,
+        ari_features: mean_and_sd(&ari_seed_values).0,
+        nmi_seed_values,
+        nmi_sd,
         nmi_map: on_map.as_ref().map(|m| nmi(labels, m)),
         ari_map: on_map.as_ref().map(|m| ari(labels, m)),
     })
@@ -238,6 +264,7 @@ pub(crate) fn evaluate(
     device: &ComputeDevice,
     with_map: bool,
     probe_split_count: Option<usize>,
+    kmeans_seed_count: usize,
     quiet: bool,
 ) -> Result<Vec<Scores>> {
     if !run.items.iter().any(|i| i.label.is_some()) {
@@ -249,6 +276,9 @@ pub(crate) fn evaluate(
         probe_split_count.unwrap_or_else(|| auto_probe_split_count(&labels, seed, run.config.training.holdout));
     if probe_split_count == 0 {
         bail!("--probe-splits 0: expected at least 1 split");
+    }
+    if kmeans_seed_count == 0 {
+        bail!("--kmeans-seeds 0: expected at least 1 seed");
     }
     if probe_split_count > 1 && run.config.training.holdout {
         bail!(
@@ -280,55 +310,80 @@ pub(crate) fn evaluate(
             log::info!("scoring {name} ({} x {})", features.rows, features.dim);
         }
         let accuracies = probe_accuracies(features, &labels, &splits, seed, quiet);
-        scores.push(score(name, features, &labels, accuracies, run, device, with_map)?);
+        scores.push(score(name, features, &labels, accuracies, kmeans_seed_count, run, device, with_map)?);
     }
     Ok(scores)
 }
 
-/// The scores as a table; with several probe splits, a column of the probe's deviation and a line
-/// comparing the first two embeddings (hebbian and random) split by split.
+/// The scores as a table; with several probe splits or K-Means seeds, a column of each one's
+/// deviation and a line comparing the first two embeddings (hebbian and random) split by split or
+/// seed by seed.
 pub(crate) fn table(scores: &[Scores]) -> String {
-    let with_sd = scores.iter().any(|s| s.probe_sd.is_some());
-    let sd_header = if with_sd { format!(" {:>10}", "probe sd") } else { String::new() };
+    let probe_sd = scores.iter().any(|s| s.probe_sd.is_some());
+    let nmi_sd = scores.iter().any(|s| s.nmi_sd.is_some());
+    let header = |on: bool, name: &str| if on { format!(" {name:>10}") } else { String::new() };
     let mut out = format!(
-        "{:<10} {:>10} {:>10}{sd_header} {:>10} {:>10} {:>10} {:>10}\n",
-        "embedding", "kNN-5 acc", "probe acc", "NMI feat", "ARI feat", "NMI map", "ARI map"
+        "{:<10} {:>10} {:>10}{} {:>10}{} {:>10} {:>10} {:>10}\n",
+        "embedding",
+        "kNN-5 acc",
+        "probe acc",
+        header(probe_sd, "probe sd"),
+        "NMI feat",
+        header(nmi_sd, "NMI sd"),
+        "ARI feat",
+        "NMI map",
+        "ARI map"
     );
     let optional = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
+    let column = |on: bool, v: Option<f64>| if on { format!(" {:>10}", optional(v)) } else { String::new() };
     for s in scores {
-        let sd = if with_sd { format!(" {:>10}", optional(s.probe_sd)) } else { String::new() };
         let _ = writeln!(
             out,
-            "{:<10} {:>10.4} {:>10.4}{sd} {:>10.4} {:>10.4} {:>10} {:>10}",
+            "{:<10} {:>10.4} {:>10.4}{} {:>10.4}{} {:>10.4} {:>10} {:>10}",
             s.embedding,
             s.knn5_accuracy,
             s.probe_accuracy,
+            column(probe_sd, s.probe_sd),
             s.nmi_features,
+            column(nmi_sd, s.nmi_sd),
             s.ari_features,
             optional(s.nmi_map),
             optional(s.ari_map)
         );
     }
-    if let [first, second, ..] = scores
-        && with_sd
-    {
-        let differences: Vec<f64> =
-            first.probe_split_accuracies.iter().zip(&second.probe_split_accuracies).map(|(a, b)| a - b).collect();
-        let (mean, sd) = mean_and_sd(&differences);
-        let count = |keep: fn(f64) -> bool| differences.iter().filter(|&&d| keep(d)).count();
-        let _ = writeln!(
-            out,
-            "probe over {} splits, {} minus {}: mean {mean:+.4} (sd {:.4}); ahead on {}, level on {}, behind on {}",
-            differences.len(),
-            first.embedding,
-            second.embedding,
-            sd.unwrap_or(0.0),
-            count(|d| d > 0.0),
-            count(|d| d == 0.0),
-            count(|d| d < 0.0),
-        );
+    if let [first, second, ..] = scores {
+        if probe_sd {
+            out += &comparison(
+                "probe",
+                "splits",
+                first,
+                second,
+                &first.probe_split_accuracies,
+                &second.probe_split_accuracies,
+            );
+        }
+        if nmi_sd {
+            out += &comparison("NMI", "K-Means seeds", first, second, &first.nmi_seed_values, &second.nmi_seed_values);
+        }
     }
     out
+}
+
+/// One line: `what` of `first` minus `second`, paired over the `unit` (splits or seeds).
+fn comparison(what: &str, unit: &str, first: &Scores, second: &Scores, a: &[f64], b: &[f64]) -> String {
+    let differences: Vec<f64> = a.iter().zip(b).map(|(a, b)| a - b).collect();
+    let (mean, sd) = mean_and_sd(&differences);
+    let count = |keep: fn(f64) -> bool| differences.iter().filter(|&&d| keep(d)).count();
+    format!(
+        "{what} over {} {unit}, {} minus {}: mean {mean:+.4} (sd {:.4}); ahead on {}, level on {}, behind on {}\n",
+        differences.len(),
+        first.embedding,
+        second.embedding,
+        sd.unwrap_or(0.0),
+        count(|d| d > 0.0),
+        count(|d| d == 0.0),
+        count(|d| d < 0.0),
+    )
 }
 
 #[cfg(test)]
@@ -384,32 +439,46 @@ mod tests {
     }
 
     #[test]
-    fn table_compares_the_first_two_embeddings_split_by_split() {
-        let row = |name: &str, accuracies: Vec<f64>| {
+    fn table_compares_the_first_two_embeddings_split_by_split_and_seed_by_seed() {
+        let row = |name: &str, accuracies: Vec<f64>, nmis: Vec<f64>| {
             let (probe_accuracy, probe_sd) = mean_and_sd(&accuracies);
+            let (nmi_features, nmi_sd) = mean_and_sd(&nmis);
             Scores {
                 embedding: name.to_string(),
                 knn5_accuracy: 0.5,
                 probe_accuracy,
                 probe_split_accuracies: accuracies,
                 probe_sd,
-                nmi_features: 0.5,
+                nmi_features,
                 ari_features: 0.5,
+                nmi_seed_values: nmis,
+                nmi_sd,
                 nmi_map: None,
                 ari_map: None,
             }
         };
-        let one = table(&[row("hebbian", vec![0.7]), row("random", vec![0.6])]);
-        assert!(!one.contains("probe sd") && !one.contains("splits"), "{one}");
-        let three = table(&[row("hebbian", vec![0.7, 0.6, 0.8]), row("random", vec![0.6, 0.6, 0.9])]);
+        let one = table(&[row("hebbian", vec![0.7], vec![0.3]), row("random", vec![0.6], vec![0.3])]);
+        assert!(!one.contains(" sd") && !one.contains(" over "), "{one}");
+        let three =
+            table(&[row("hebbian", vec![0.7, 0.6, 0.8], vec![0.3]), row("random", vec![0.6, 0.6, 0.9], vec![0.3])]);
         // Differences 0.1, 0, -0.1: mean 0, sd 0.1.
-        assert!(three.contains("probe sd"), "{three}");
+        assert!(three.contains("probe sd") && !three.contains("NMI sd"), "{three}");
         assert!(three.lines().nth(1).unwrap().contains("0.7000     0.1000"), "{three}");
         assert!(
             three.contains(
                 "probe over 3 splits, hebbian minus random: mean +0.0000 (sd 0.1000); ahead on 1, level on 1, behind on 1"
             ),
             "{three}"
+        );
+        let seeds = table(&[row("hebbian", vec![0.7], vec![0.30, 0.32]), row("random", vec![0.6], vec![0.31, 0.29])]);
+        // NMI means 0.31 and 0.30; differences -0.01, +0.03.
+        assert!(seeds.contains("NMI sd") && !seeds.contains("probe sd"), "{seeds}");
+        assert!(seeds.lines().nth(1).unwrap().contains("0.3100     0.0141"), "{seeds}");
+        assert!(
+            seeds.contains(
+                "NMI over 2 K-Means seeds, hebbian minus random: mean +0.0100 (sd 0.0283); ahead on 1, level on 0, behind on 1"
+            ),
+            "{seeds}"
         );
     }
 
