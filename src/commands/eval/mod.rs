@@ -4,9 +4,9 @@
 //! configured, fitted as the run's were), and the raw resized pixels ("pixels").
 //!
 //! Scores: leave-one-out kNN-5 accuracy (cosine, majority vote); the linear probe's test accuracy
-//! ([`probe`]) on the seeded stratified 80/20 split, or its mean and deviation over several
-//! seeded splits (`--probe-splits`); and NMI and ARI against the labels of K-Means on the features
-//! and of K-Means on the 2-D map, with k = number of labels.
+//! ([`probe`]), the mean over seeded stratified 80/20 splits (`--probe-splits`); and NMI and ARI
+//! against the labels of K-Means on the features (the mean over `--kmeans-seeds` seeds) and of
+//! K-Means on the 2-D map, with k = number of labels.
 
 pub(crate) mod probe;
 
