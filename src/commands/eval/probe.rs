@@ -135,11 +135,8 @@ impl RidgeSystem {
     /// The probe with λ = `ridge` × the mean diagonal.
     fn solve(&self, ridge: f64) -> Probe {
         let size = if self.primal { self.dim } else { self.n };
-        let mut system = self.gram.clone();
-        for i in 0..size {
-            system[i * size + i] += ridge * self.mean_diagonal.max(1e-12);
-        }
-        let solution = cholesky_solve(system, size, self.rhs.clone(), self.classes);
+        let shift = ridge * self.mean_diagonal.max(1e-12);
+        let solution = cholesky_solve(&self.gram, size, shift, self.rhs.clone(), self.classes);
         let weights = if self.primal {
             solution.iter().map(|&v| v as f32).collect()
         } else {
@@ -165,11 +162,20 @@ impl RidgeSystem {
 /// per column, so that the factorisation works from cache instead of memory.
 const CHOLESKY_BLOCK: usize = 64;
 
-/// Solves `a x = b` for a symmetric positive definite `size x size` matrix `a` (row-major) and
-/// `columns` right-hand sides, by Cholesky: a = L Lᵀ, left-looking, L_ij = (a_ij − L_i,<j ·
-/// L_j,<j) / L_jj, a block of columns at a time, the rows below the block in parallel.
-fn cholesky_solve(a: Vec<f64>, size: usize, b: Vec<f64>, columns: usize) -> Vec<f64> {
-    let mut rows: Vec<Vec<f64>> = a.chunks(size).map(|r| r.to_vec()).collect();
+/// Solves `(a + shift I) x = b` for a symmetric `size x size` matrix `a` (row-major) that the
+/// shift makes positive definite, and `columns` right-hand sides, by Cholesky: a + shift I = L Lᵀ,
+/// left-looking, L_ij = (a_ij − L_i,<j · L_j,<j) / L_jj, a block of columns at a time, the rows
+/// below the block in parallel.
+fn cholesky_solve(a: &[f64], size: usize, shift: f64, b: Vec<f64>, columns: usize) -> Vec<f64> {
+    let mut rows: Vec<Vec<f64>> = a
+        .chunks(size)
+        .enumerate()
+        .map(|(i, r)| {
+            let mut row = r.to_vec();
+            row[i] += shift;
+            row
+        })
+        .collect();
     for start in (0..size).step_by(CHOLESKY_BLOCK) {
         let end = (start + CHOLESKY_BLOCK).min(size);
         // The block's own rows, one column after the other.
@@ -232,7 +238,7 @@ mod tests {
     #[test]
     fn cholesky_solves_a_known_system() {
         // [[4, 2], [2, 3]] x = [[2, 8], [1, 7]]: x = [[0.5, 1.25], [0, 1.5]].
-        let x = cholesky_solve(vec![4.0, 2.0, 2.0, 3.0], 2, vec![2.0, 8.0, 1.0, 7.0], 2);
+        let x = cholesky_solve(&[4.0, 2.0, 2.0, 3.0], 2, 0.0, vec![2.0, 8.0, 1.0, 7.0], 2);
         for (got, want) in x.iter().zip([0.5, 1.25, 0.0, 1.5]) {
             assert!((got - want).abs() < 1e-12, "{x:?}");
         }
@@ -256,7 +262,7 @@ mod tests {
             a[i * size + i] += 1.0;
         }
         let b: Vec<f64> = (0..size * 3).map(|_| next()).collect();
-        let x = cholesky_solve(a.clone(), size, b.clone(), 3);
+        let x = cholesky_solve(&a, size, 0.0, b.clone(), 3);
         for i in 0..size {
             for c in 0..3 {
                 let ax: f64 = (0..size).map(|k| a[i * size + k] * x[k * 3 + c]).sum();
