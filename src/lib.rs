@@ -6,6 +6,7 @@
 //! - [`data`]: images from a sprite sheet, a folder or MNIST, brought to one size;
 //! - [`encoder`]: the Hebbian conv encoder, its training and its feature read-out;
 //! - [`map`]: cosine neighbours, the 2-D UMAP layout and K-Means clusters of the features;
+//! - [`eval`]: an embedding's scores against labels, beside random filters and raw pixels;
 //! - [`render`]: the pictures (canvases, charts, neighbour grids);
 //! - [`run`]: the run folder, written atomically and read back.
 //!
@@ -22,6 +23,7 @@ pub mod compute;
 pub mod config;
 pub mod data;
 pub mod encoder;
+pub mod eval;
 pub mod hopfield;
 pub mod map;
 pub mod progress;

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::bench::map::MapInput;
+use crate::commands::bench::quality::{self, QualityPlan};
 use crate::commands::query::{self, QueryTarget};
 use crate::commands::{bench, encode, eval, view};
 use crate::compute::device::{self, ComputeDevice, DeviceChoice};
@@ -180,6 +181,43 @@ pub(crate) enum BenchCommand {
     /// and one synchronous sweep with a dense W against the device's own read and matrix-product
     /// rates.
     Hopfield(BenchHopfieldArgs),
+    /// The quality suite: every labelled set a suite file lists, encoded at several seeds and
+    /// scored (kNN-5, linear probe, NMI) with learned filters, random filters and raw pixels;
+    /// one table with win counts and mean leads across the sets, and quality.json.
+    Quality(BenchQualityArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchQualityArgs {
+    /// Suite file: `[[sets]]` entries with `name` and `config` (relative to the file), e.g.
+    /// configs/suite/suite.toml (its sets are built by the scripts in data/suite/).
+    #[arg(long)]
+    pub suite: PathBuf,
+    /// Encoder seeds per set: training.seed and encoder.seed, then each moved up by 1.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub seeds: usize,
+    /// Leave this set out of the win counts and mean leads (still scored and shown), to judge a
+    /// setting on the sets it was not chosen on; repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub set_aside: Vec<String>,
+    /// Run only this set; repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Change a config key in every set, e.g. `training.filter_layers=4` or
+    /// `encoder.channels=[64,128,256,512]` (a TOML value; a bare word is a string); repeatable.
+    #[arg(long = "override", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// K-Means seeds behind each NMI (as `hebb eval --kmeans-seeds`).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub kmeans_seeds: usize,
+    /// Where the report goes (replaced only if hebb wrote it).
+    #[arg(long, default_value = "outputs/quality.json")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -308,8 +346,13 @@ fn run(cli: Cli) -> Result<()> {
             let run = Run::open(&args.run)?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let scores = eval::evaluate(&run, &device, !args.no_map, args.probe_splits, args.kmeans_seeds, args.quiet)?;
-            print!("{}", eval::table(&scores));
+            let options = crate::eval::EvalOptions {
+                with_map: !args.no_map,
+                probe_splits: args.probe_splits,
+                kmeans_seeds: args.kmeans_seeds,
+            };
+            let scores = eval::evaluate(&run, &device, options, args.quiet)?;
+            print!("{}", crate::eval::table(&scores));
             let path = args.run.join(EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;
             eprintln!("wrote {}", path.display());
@@ -335,6 +378,24 @@ fn run(cli: Cli) -> Result<()> {
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             println!("{}", bench::map::run(&input, &device, args.keep_renders.as_deref())?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Quality(args)) => {
+            let plan = QualityPlan::load(
+                &args.suite,
+                &args.only,
+                &args.set_aside,
+                args.seeds,
+                &args.overrides,
+                args.kmeans_seeds,
+            )?;
+            quality::check_output(&args.output)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let report = quality::run(&plan, &device, args.quiet);
+            print!("{}", quality::table(&report));
+            quality::write_report(&report, &args.output)?;
+            eprintln!("wrote {}", args.output.display());
             Ok(())
         }
         Command::Bench(BenchCommand::Encode(args)) => {

@@ -113,7 +113,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     let mut clock = Stopwatch::new();
     // Created first, so that an output folder that cannot be written fails before any work.
     let folder = RunFolder::create(&config.run_dir())?;
-    let images = load_images(config, quiet)?;
+    let images = data::load_usable(&config.data, quiet)?;
     clock.lap("load");
     let trained = train_stage(&folder, config, &images, device, quiet)?;
     clock.lap("train");
@@ -121,25 +121,6 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result
     clock.lap("extract");
     let summary = map_stage(folder, config, &images, &features, trained.steps, device, clock, quiet)?;
     Ok(summary)
-}
-
-/// The data set, checked to be large enough for a run.
-pub(crate) fn load_images(config: &EncodeConfig, quiet: bool) -> Result<ImageSet> {
-    let images = data::load(&config.data, quiet)?;
-    if images.len() < 3 {
-        bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
-    }
-    if !quiet {
-        log::info!(
-            "loaded {} images ({}x{} {:?}){}",
-            images.len(),
-            images.side,
-            images.side,
-            images.color,
-            if images.skipped > 0 { format!(", {} skipped", images.skipped) } else { String::new() },
-        );
-    }
-    Ok(images)
 }
 
 /// What the training stage leaves for extraction.
@@ -157,9 +138,7 @@ pub(crate) fn train_stage(
     device: &ComputeDevice,
     quiet: bool,
 ) -> Result<Trained> {
-    let mut encoder = HebbianEncoder::for_config(config, &device.device);
-    let items = train::training_items(&config.training, &images.items)?;
-    let log = train::train(&mut encoder, images, &items, &config.training, &config.encoder, &device.device, quiet)?;
+    let (encoder, log) = train::trained_encoder(config, images, &device.device, quiet)?;
     folder.write(CONFIG_FILE, config.to_toml()?)?;
     folder.write(TRAINING_LOG_FILE, log.to_csv())?;
     render::save_png(&render::training_chart(&log)?, &folder.path(TRAINING_CHART_FILE))?;
@@ -250,7 +229,7 @@ pub(crate) fn map_stage(
 pub fn train(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<PathBuf> {
     config.check_memory()?;
     let folder = RunFolder::create(&config.run_dir())?;
-    let images = load_images(config, quiet)?;
+    let images = data::load_usable(&config.data, quiet)?;
     train_stage(&folder, config, &images, device, quiet)?;
     folder.commit()
 }
@@ -296,7 +275,7 @@ pub fn map(run_dir: &Path, device: &ComputeDevice, quiet: bool) -> Result<Encode
         }
         None => bail!("{} has no feature shards; run `hebb embed --run {0} --shard I/N` first", run_dir.display()),
     };
-    let images = load_images(&config, quiet)?;
+    let images = data::load_usable(&config.data, quiet)?;
     if images.items != items {
         bail!(
             "the run's shards hold {} items that differ from the data set's {} (the data changed since `hebb embed`?)",

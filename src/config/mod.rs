@@ -375,6 +375,10 @@ pub struct TrainingConfig {
     pub filter_layers: usize,
     /// How the filters move: `projected` or `softhebb` ([`FilterRule`]).
     pub filter_rule: FilterRule,
+    /// Filters learn from brightness- and contrast-normalised patches: each patch's mean removed
+    /// and divided by its deviation (Coates & Ng 2011), so that they learn shapes rather than
+    /// how bright a patch is; the conv still sees the layer's input as it is.
+    pub filter_contrast: bool,
     /// Learning rate η of the filters: the start of the linear decay (`projected`), or the factor
     /// of √|‖w‖ − 1| (`softhebb`).
     pub filter_lr: f64,
@@ -383,7 +387,7 @@ pub struct TrainingConfig {
     pub temperature: f64,
     /// Each layer's τ is the one below's times this factor ([`TrainingConfig::temperature_of`]):
     /// deeper layers' patches are longer, so their pre-activations larger and, at one τ, their
-    /// competition all but winner-take-all (1: one τ for all; the README's measurements of √8).
+    /// competition all but winner-take-all (1: one τ for all; docs/results.md measures √8).
     pub temperature_growth: f64,
     /// Images whose statistics standardise a layer's input (`encoder.standardise`; 0 = all).
     pub statistics_sample: usize,
@@ -412,6 +416,7 @@ impl Default for TrainingConfig {
             filter_min_images: 10_000,
             filter_layers: 2,
             filter_rule: FilterRule::default(),
+            filter_contrast: false,
             filter_lr: 0.05,
             temperature: 1.0,
             temperature_growth: 1.0,

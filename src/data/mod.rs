@@ -145,6 +145,26 @@ pub(crate) fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
     (groups, names)
 }
 
+/// Loads the configured source, checked to hold enough usable images for a run, and says what it
+/// loaded unless `quiet`.
+pub(crate) fn load_usable(config: &DataConfig, quiet: bool) -> Result<ImageSet> {
+    let images = load(config, quiet)?;
+    if images.len() < 3 {
+        bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
+    }
+    if !quiet {
+        log::info!(
+            "loaded {} images ({}x{} {:?}){}",
+            images.len(),
+            images.side,
+            images.side,
+            images.color,
+            if images.skipped > 0 { format!(", {} skipped", images.skipped) } else { String::new() },
+        );
+    }
+    Ok(images)
+}
+
 /// Loads the configured source into an [`ImageSet`].
 pub(crate) fn load(config: &DataConfig, quiet: bool) -> Result<ImageSet> {
     load_part(config, Part::All, quiet)

@@ -99,6 +99,17 @@ pub(crate) fn revive_idle(
     weights.mask_where(idle, replacement)
 }
 
+/// Each patch (row of `[P, D]`) with its own mean removed and divided by its own deviation,
+/// √(variance + `epsilon`) (Coates & Ng 2011's brightness and contrast normalisation): filters
+/// then learn the patches' shapes, not how bright or how contrasted they are. `epsilon` keeps a
+/// flat patch (a single colour, the transparent background) near zero instead of blowing its
+/// noise up to full contrast.
+pub(crate) fn contrast_normalised(patches: Tensor<2>, epsilon: f64) -> Tensor<2> {
+    let centred = patches.clone() - patches.mean_dim(1);
+    let deviation = centred.clone().square().mean_dim(1).add_scalar(epsilon).sqrt();
+    centred / deviation
+}
+
 /// Every row scaled to unit norm (a zero row stays zero).
 fn unit_rows(weights: Tensor<2>) -> Tensor<2> {
     weights.clone() / norms(weights).clamp_min(1e-12)
@@ -195,6 +206,19 @@ mod tests {
         assert_close(&values(update.weights), &[1.0, 0.0, -0.5 / root, 1.0 / root], 1e-6);
         // mean u² = (1 + 0) / 2; mean |step| = 0.5 / 4; every norm is 1; only filter 0 wins.
         assert_close(&values(update.statistics), &[0.5, 0.125, 0.0, 0.5], 1e-6);
+    }
+
+    #[test]
+    fn contrast_normalisation_centres_each_patch_and_scales_it_by_its_deviation() {
+        // [1, 3]: mean 2, deviation √(1 + ε); [5, 5]: flat, stays 0; [0, 4] at ε = 0: [-1, 1].
+        let patches = matrix(vec![1.0, 3.0, 5.0, 5.0, 0.0, 4.0], [3, 2]);
+        let d = (1.0f32 + 0.5).sqrt();
+        assert_close(
+            &values(contrast_normalised(patches.clone(), 0.5)),
+            &[-1.0 / d, 1.0 / d, 0.0, 0.0, -2.0 / 4.5f32.sqrt(), 2.0 / 4.5f32.sqrt()],
+            1e-6,
+        );
+        assert_close(&values(contrast_normalised(patches.slice([2..3]), 0.0)), &[-1.0, 1.0], 1e-6);
     }
 
     #[test]

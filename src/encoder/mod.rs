@@ -232,8 +232,11 @@ impl HebbianLayer {
 
     /// One SoftHebb step on the filters from a batch of this layer's inputs, learning from one
     /// in every `patch_stride` of its patches (the `step`-th turn of [`every_nth_row`]).
-    /// Returns the statistics `[mean u², mean |Δw|, mean |‖w‖ − 1|, share of filters winning
-    /// somewhere]`, the patches each filter won (`[1, K]`) and the patches it learned from.
+    /// With `contrast`, each patch is first brightness- and contrast-normalised with that ε
+    /// ([`filters::contrast_normalised`]). Returns the statistics `[mean u², mean |Δw|,
+    /// mean |‖w‖ − 1|, share of filters winning somewhere]`, the patches each filter won (`[1, K]`)
+    /// and the patches it learned from.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn learn_filters(
         &mut self,
         input: Tensor<4>,
@@ -242,8 +245,13 @@ impl HebbianLayer {
         rule: FilterRule,
         patch_stride: usize,
         step: usize,
+        contrast: Option<f64>,
     ) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
         let patches = every_nth_row(self.patches(input), patch_stride, step);
+        let patches = match contrast {
+            Some(epsilon) => filters::contrast_normalised(patches, epsilon),
+            None => patches,
+        };
         let update = filters::update_filters(patches.clone(), self.flat_filters(), lr, temperature, rule);
         self.set_flat_filters(update.weights);
         (update.statistics, update.wins, patches)

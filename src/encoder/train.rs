@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 
 use crate::compute::device::read_f32;
 use crate::compute::memory;
-use crate::config::{EncoderConfig, FilterMode, FilterRule, TrainingConfig};
+use crate::config::{EncodeConfig, EncoderConfig, FilterMode, FilterRule, TrainingConfig};
 use crate::data::{ImageSet, Item, label_groups, split};
 use crate::encoder::{HebbianEncoder, projection, whitening};
 use crate::progress;
@@ -21,6 +21,11 @@ use crate::progress;
 /// Steps between two checks for filters that won no patch since the last (`projected` rule),
 /// which then restart as patches ([`crate::encoder::filters::revive_idle`]).
 const REVIVE_EVERY: usize = 25;
+
+/// ε of the patches' contrast normalisation (`training.filter_contrast`), against a patch's
+/// variance: inputs are standardised to unit variance per channel, so a patch of texture has a
+/// variance near 1 and a flat one near 0, which ε keeps small.
+const CONTRAST_EPSILON: f64 = 0.1;
 
 /// Which learning a log row belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,6 +224,20 @@ impl Pending {
     }
 }
 
+/// The encoder `config` describes, trained on its training items of `images`
+/// ([`training_items`]), with its training log.
+pub(crate) fn trained_encoder(
+    config: &EncodeConfig,
+    images: &ImageSet,
+    device: &Device,
+    quiet: bool,
+) -> Result<(HebbianEncoder, TrainingLog)> {
+    let mut encoder = HebbianEncoder::for_config(config, device);
+    let items = training_items(&config.training, &images.items)?;
+    let log = train(&mut encoder, images, &items, &config.training, &config.encoder, device, quiet)?;
+    Ok((encoder, log))
+}
+
 /// Trains `encoder` in place on the images at `items` (all of them, or a holdout's training
 /// part). A line of statistics goes to stderr every `log_every` steps unless `quiet`.
 pub fn train(
@@ -280,6 +299,7 @@ pub fn train(
             continue;
         }
         let temperature = config.temperature_of(layer);
+        let contrast = config.filter_contrast.then_some(CONTRAST_EPSILON);
         let mut pending = Pending::new(Stage::Filters, 4);
         let mut wins_since_check: Option<Tensor<2>> = None;
         let mut step = 0;
@@ -293,7 +313,7 @@ pub fn train(
                 };
                 let target = encoder.layer_mut(layer);
                 let (stats, wins, patches) =
-                    target.learn_filters(input, lr, temperature, config.filter_rule, patch_stride, step - 1);
+                    target.learn_filters(input, lr, temperature, config.filter_rule, patch_stride, step - 1, contrast);
                 if config.filter_rule == FilterRule::Projected {
                     let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
                     if step % REVIVE_EVERY == 0 && step < filter_steps {

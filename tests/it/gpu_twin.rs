@@ -15,14 +15,26 @@ use hebb::encoder::train::train;
 use crate::common::{sheet_config, write_sheet};
 
 /// Features after the whole training (statistics, filters layer by layer, lateral path), and
-/// whether they were computed on a wgpu device. No feature whitening: each device would fit its
-/// own from its own features (its twin test moves one fitted encoder between the devices).
-fn features_after_training(device: &Device, config: &EncoderConfig, set: &hebb::data::ImageSet) -> (Vec<f32>, bool) {
+/// whether they were computed on a wgpu device; filters learn from contrast-normalised patches
+/// when `contrast`. No feature whitening: each device would fit its own from its own features (its
+/// twin test moves one fitted encoder between the devices).
+fn features_after_training(
+    device: &Device,
+    config: &EncoderConfig,
+    contrast: bool,
+    set: &hebb::data::ImageSet,
+) -> (Vec<f32>, bool) {
     let readout = FeaturesConfig { whiten_axes: 0, ..FeaturesConfig::default() };
     let mut encoder = HebbianEncoder::new(4, set.side, config, readout, device);
     let indices: Vec<usize> = (0..set.len()).collect();
-    let training =
-        TrainingConfig { batch_size: 4, lr: 0.05, filter_lr: 0.1, filter_min_images: 0, ..TrainingConfig::default() };
+    let training = TrainingConfig {
+        batch_size: 4,
+        lr: 0.05,
+        filter_lr: 0.1,
+        filter_min_images: 0,
+        filter_contrast: contrast,
+        ..TrainingConfig::default()
+    };
     train(&mut encoder, set, &indices, &training, config, device, true).unwrap();
     let features = encoder.features(set.batch_tensor(&indices, device));
     let on_wgpu = device::is_wgpu(&features.device());
@@ -61,24 +73,28 @@ fn wgpu_and_cpu_features_agree() {
         seed: 3,
     };
     let learned = EncoderConfig { channels: vec![4, 8, 8, 8], seed: 3, ..EncoderConfig::default() };
-    for config in [
-        seed.clone(),
-        EncoderConfig { lateral: LateralMode::PerChannel, ..seed },
-        learned.clone(),
-        EncoderConfig {
-            activation: Activation::Relu,
-            normalise: Normalise::None,
-            lateral: LateralMode::Shared,
-            ..learned.clone()
-        },
-        EncoderConfig { whiten: true, normalise: Normalise::Spatial, ..learned },
+    for (config, contrast) in [
+        (seed.clone(), false),
+        (EncoderConfig { lateral: LateralMode::PerChannel, ..seed }, false),
+        (learned.clone(), false),
+        (learned.clone(), true),
+        (
+            EncoderConfig {
+                activation: Activation::Relu,
+                normalise: Normalise::None,
+                lateral: LateralMode::Shared,
+                ..learned.clone()
+            },
+            false,
+        ),
+        (EncoderConfig { whiten: true, normalise: Normalise::Spatial, ..learned }, false),
     ] {
         let launched = launch_count("hebbian_update");
-        let (on_gpu, ran_on_gpu) = features_after_training(&gpu.device, &config, &set);
+        let (on_gpu, ran_on_gpu) = features_after_training(&gpu.device, &config, contrast, &set);
         if config.lateral == LateralMode::Shared {
             assert!(launch_count("hebbian_update") > launched, "the shared lateral rule ran the WGSL kernel");
         }
-        let (on_cpu, ran_on_cpu) = features_after_training(&cpu.device, &config, &set);
+        let (on_cpu, ran_on_cpu) = features_after_training(&cpu.device, &config, contrast, &set);
         assert!(ran_on_gpu && !ran_on_cpu, "the GPU run computed on wgpu, the CPU run on flex");
         let gap = relative_gap(&on_gpu, &on_cpu);
         // Whitening divides by the square roots of small eigenvalues of a covariance summed in a
@@ -90,7 +106,7 @@ fn wgpu_and_cpu_features_agree() {
             (false, FilterMode::Hebbian) => 5e-4,
             (false, FilterMode::Random) => 1e-4,
         };
-        assert!(gap <= tolerance, "{config:?}: GPU and CPU features differ by {gap} (relative)");
+        assert!(gap <= tolerance, "{config:?} (contrast {contrast}): GPU and CPU features differ by {gap} (relative)");
     }
 }
 

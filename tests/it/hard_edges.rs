@@ -204,5 +204,5 @@ fn eval_warns_when_some_items_have_no_label() {
     assert!(out.status.success(), "{}", stderr(&out));
     let out = hebb(&["eval", "--run", "outputs/tiny", "--no-map", "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("2 of the run's 8 items have no label"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 of the 8 items have no label"), "{}", stderr(&out));
 }

@@ -10,4 +10,5 @@ mod hard_edges;
 mod hopfield_cli;
 mod map_html;
 mod map_layout;
+mod quality_suite;
 mod shards;

@@ -1,9 +1,11 @@
-//! `hebb bench`: throughput figures printed as a table, each compared with a baseline measured
-//! in the same run on the same device; one file per command, and the timing helpers they share.
+//! `hebb bench`: figures printed as a table, each compared with a baseline measured in the same
+//! run on the same device (throughput of encode, map and hopfield; the quality suite's scores
+//! against random filters and pixels); one file per command, and the timing helpers they share.
 
 pub(crate) mod encode;
 pub(crate) mod hopfield;
 pub(crate) mod map;
+pub(crate) mod quality;
 
 use std::time::Instant;
 

@@ -1,7 +1,8 @@
-//! `hebb eval`: how well a run's embedding agrees with the data set's labels, next to two
-//! baselines computed in the same command — the same encoder architecture with its seeded random
-//! filters and no lateral path ("random"; its input standardisation and feature whitening, when
-//! configured, fitted as the run's were), and the raw resized pixels ("pixels").
+//! Scoring an embedding against a data set's labels, next to two baselines computed in the same
+//! call: the same encoder architecture with its seeded random filters and no lateral path
+//! ("random"; its input standardisation and feature whitening, when configured, fitted as the
+//! learned encoder's were), and the raw resized pixels ("pixels"). `hebb eval` scores a run folder
+//! with it, `hebb bench quality` every set of a suite.
 //!
 //! Scores: leave-one-out kNN-5 accuracy (cosine, majority vote); the linear probe's test accuracy
 //! ([`probe`]), the mean over seeded stratified 80/20 splits (`--probe-splits`); and NMI and ARI
@@ -10,22 +11,21 @@
 
 pub(crate) mod probe;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::compute::device::ComputeDevice;
-use crate::config::{ClusterConfig, FilterMode, LateralMode, MapConfig, NeighbourSearch};
-use crate::data::{ImageSet, label_groups, split};
+use crate::config::{ClusterConfig, EncodeConfig, FilterMode, LateralMode, MapConfig, NeighbourSearch};
+use crate::data::{ImageSet, split};
 use crate::encoder::features::{self, Features};
-use crate::encoder::{HebbianEncoder, train};
+use crate::encoder::train;
 use crate::map::cluster;
 use crate::map::knn::{self, Neighbours};
 use crate::map::pipeline::{self, TOP_K};
 use crate::progress;
-use crate::run::Run;
 
 /// Share of items whose neighbours' majority label is their own. Ties go to the label whose
 /// first vote came from the more similar neighbour.
@@ -52,14 +52,15 @@ pub(crate) fn knn_accuracy(neighbours: &Neighbours, labels: &[usize]) -> f64 {
     correct as f64 / labels.len().max(1) as f64
 }
 
-/// How many items have each label (or pair of labels).
-type Counts<K> = HashMap<K, f64>;
+/// How many items have each label (or pair of labels), in key order, so that sums over them run in
+/// one order and a score is the same to the last bit on every run.
+type Counts<K> = BTreeMap<K, f64>;
 
 /// Contingency counts, row sums and column sums of two labelings.
 fn contingency(a: &[usize], b: &[usize]) -> (Counts<(usize, usize)>, Counts<usize>, Counts<usize>) {
-    let mut joint = HashMap::new();
-    let mut rows = HashMap::new();
-    let mut columns = HashMap::new();
+    let mut joint = BTreeMap::new();
+    let mut rows = BTreeMap::new();
+    let mut columns = BTreeMap::new();
     for (&x, &y) in a.iter().zip(b) {
         *joint.entry((x, y)).or_insert(0.0) += 1.0;
         *rows.entry(x).or_insert(0.0) += 1.0;
@@ -169,18 +170,18 @@ pub(crate) fn score(
     labels: &[usize],
     probe_split_accuracies: Vec<f64>,
     kmeans_seed_count: usize,
-    run: &Run,
+    config: &EncodeConfig,
     device: &ComputeDevice,
     with_map: bool,
 ) -> Result<Scores> {
     // As many clusters as labels, and the best of several seeded K-Means starts, so that NMI and
     // ARI measure the features more than one start's luck.
-    let n_runs = run.config.clusters.n_runs.max(EVAL_KMEANS_RUNS);
+    let n_runs = config.clusters.n_runs.max(EVAL_KMEANS_RUNS);
     let label_count = labels.iter().max().map_or(1, |m| m + 1);
-    let clusters_config = ClusterConfig { n_clusters: label_count, n_runs, ..run.config.clusters.clone() };
-    let kmeans_seeds = derived_seeds(run.config.clusters.seed, kmeans_seed_count.max(1));
+    let clusters_config = ClusterConfig { n_clusters: label_count, n_runs, ..config.clusters.clone() };
+    let kmeans_seeds = derived_seeds(config.clusters.seed, kmeans_seed_count.max(1));
     // Scores measure the features, so their neighbours are exact whatever the run searched with.
-    let map_config = MapConfig { neighbours: NeighbourSearch::Exact, ..run.config.map.clone() };
+    let map_config = MapConfig { neighbours: NeighbourSearch::Exact, ..config.map.clone() };
     let stage = pipeline::run(features, &map_config, &clusters_config, &device.device, with_map, true)?;
     let voters = knn::drop_self(&stage.with_self.truncate(TOP_K + 1));
     let on_features = stage.clusters;
@@ -257,60 +258,64 @@ pub(crate) fn pixel_features(images: &ImageSet) -> Features {
     Features { rows: images.len(), dim, values }
 }
 
-/// Evaluates a run and its two baselines (with the 2-D map's scores when `with_map`), the probe
-/// on `probe_split_count` seeded splits ([`auto_probe_split_count`] when `None`).
-pub(crate) fn evaluate(
-    run: &Run,
+/// How `hebb eval` scores: the 2-D map's scores too (`with_map`), the probe on
+/// `probe_splits` seeded splits ([`auto_probe_split_count`] when `None`), and the features'
+/// K-Means at `kmeans_seeds` seeds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EvalOptions {
+    pub with_map: bool,
+    pub probe_splits: Option<usize>,
+    pub kmeans_seeds: usize,
+}
+
+/// Scores `features`, the learned embedding of `images` under `config`, and its two baselines
+/// against `labels` (group indices from 0, one per image).
+pub(crate) fn evaluate_features(
+    config: &EncodeConfig,
+    images: &ImageSet,
+    labels: &[usize],
+    features: &Features,
     device: &ComputeDevice,
-    with_map: bool,
-    probe_split_count: Option<usize>,
-    kmeans_seed_count: usize,
+    options: EvalOptions,
     quiet: bool,
 ) -> Result<Vec<Scores>> {
-    if !run.items.iter().any(|i| i.label.is_some()) {
-        bail!("run {} has no labels to evaluate against", run.dir.display());
-    }
-    let (labels, _) = label_groups(&run.items);
-    let seed = run.config.training.seed;
-    let probe_split_count =
-        probe_split_count.unwrap_or_else(|| auto_probe_split_count(&labels, seed, run.config.training.holdout));
+    let seed = config.training.seed;
+    let holdout = config.training.holdout;
+    let probe_split_count = options.probe_splits.unwrap_or_else(|| auto_probe_split_count(labels, seed, holdout));
     if probe_split_count == 0 {
         bail!("--probe-splits 0: expected at least 1 split");
     }
-    if kmeans_seed_count == 0 {
+    if options.kmeans_seeds == 0 {
         bail!("--kmeans-seeds 0: expected at least 1 seed");
     }
-    if probe_split_count > 1 && run.config.training.holdout {
+    if probe_split_count > 1 && holdout {
         bail!(
-            "--probe-splits {probe_split_count}: run {} trained its encoder with `training.holdout`, which keeps \
-             only the first split's test part unseen; use --probe-splits 1",
-            run.dir.display()
+            "--probe-splits {probe_split_count}: the encoder trained with `training.holdout`, which keeps only the \
+             first split's test part unseen; use --probe-splits 1"
         );
     }
-    let unlabelled = run.items.iter().filter(|i| i.label.is_none()).count();
+    let unlabelled = images.items.iter().filter(|i| i.label.is_none()).count();
     if unlabelled > 0 {
         log::warn!(
-            "{unlabelled} of the run's {} items have no label; they are scored as one class, \"(none)\"",
-            run.items.len()
+            "{unlabelled} of the {} items have no label; they are scored as one class, \"(none)\"",
+            images.items.len()
         );
     }
-    let images = run.load_images(quiet)?;
-    let mut baseline = run.config.clone();
+    let mut baseline = config.clone();
     baseline.encoder.filters = FilterMode::Random;
     baseline.encoder.lateral = LateralMode::None;
-    let mut untrained = HebbianEncoder::for_config(&baseline, &device.device);
-    let items = train::training_items(&baseline.training, &images.items)?;
-    train::train(&mut untrained, &images, &items, &baseline.training, &baseline.encoder, &device.device, true)?;
-    let random = features::extract(&untrained, &images, run.config.training.batch_size, &device.device, quiet)?;
-    let pixels = pixel_features(&images);
-    let splits = probe_splits(&labels, seed, probe_split_count);
+    let (untrained, _) = train::trained_encoder(&baseline, images, &device.device, true)?;
+    let random = features::extract(&untrained, images, config.training.batch_size, &device.device, quiet)?;
+    let pixels = pixel_features(images);
+    let splits = probe_splits(labels, seed, probe_split_count);
     let mut scores = Vec::new();
-    for (name, features) in [("hebbian", &run.features), ("random", &random), ("pixels", &pixels)] {
+    for (name, features) in [("hebbian", features), ("random", &random), ("pixels", &pixels)] {
         if !quiet {
             log::info!("scoring {name} ({} x {})", features.rows, features.dim);
         }
-        let accuracies = probe_accuracies(features, &labels, &splits, seed, quiet);
-        scores.push(score(name, features, &labels, accuracies, kmeans_seed_count, run, device, with_map)?);
+        let accuracies = probe_accuracies(features, labels, &splits, seed, quiet);
+        let with_map = options.with_map;
+        scores.push(score(name, features, labels, accuracies, options.kmeans_seeds, config, device, with_map)?);
     }
     Ok(scores)
 }
