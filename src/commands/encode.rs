@@ -110,6 +110,7 @@ fn sample_items(len: usize, count: usize, seed: u64) -> Vec<usize> {
 /// `hebb embed` and `hebb map` run one at a time, in one process, on the whole data set.
 pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
     config.check_memory()?;
+    config.check_output_apart()?;
     let mut clock = Stopwatch::new();
     // Created first, so that an output folder that cannot be written fails before any work.
     let folder = RunFolder::create(&config.run_dir())?;
@@ -228,6 +229,7 @@ pub(crate) fn map_stage(
 /// `hebb train`: the encoder of a new run folder, which it returns.
 pub fn train(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<PathBuf> {
     config.check_memory()?;
+    config.check_output_apart()?;
     let folder = RunFolder::create(&config.run_dir())?;
     let images = data::load_usable(&config.data, quiet)?;
     train_stage(&folder, config, &images, device, quiet)?;

@@ -593,6 +593,47 @@ impl EncodeConfig {
         self.output_dir.join(&self.name)
     }
 
+    /// Refuses a run folder that holds one of the run's inputs (a re-run would replace it) or
+    /// that lies inside the image folder (its pictures would join the data set), naming the key.
+    pub(crate) fn check_output_apart(&self) -> Result<()> {
+        let run_dir = resolved(&self.run_dir());
+        let inputs: Vec<(&str, &Path)> = match &self.data.source {
+            DataSource::Sheet(sheet) => [
+                Some(("data.sheet.path", sheet.path.as_path())),
+                sheet.labels.as_deref().map(|l| ("data.sheet.labels", l)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+            DataSource::Folder(folder) => vec![("data.folder.root", folder.root.as_path())],
+            DataSource::Mnist(mnist) => [
+                Some(("data.mnist.images", mnist.images.as_path())),
+                mnist.labels.as_deref().map(|l| ("data.mnist.labels", l)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        };
+        for (key, input) in inputs {
+            let input = resolved(input);
+            if input.starts_with(&run_dir) {
+                bail!(
+                    "key `{key}`: {} is inside the run folder {}, which the run replaces; choose another `name` or `output_dir`",
+                    input.display(),
+                    run_dir.display()
+                );
+            }
+            if key == "data.folder.root" && run_dir.starts_with(&input) {
+                bail!(
+                    "key `output_dir`: the run folder {} is inside the image folder {} (`{key}`), whose images it would join; choose an `output_dir` outside it",
+                    run_dir.display(),
+                    input.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The resolved config as TOML, every default written out.
     pub fn to_toml(&self) -> Result<String> {
         let file = Config {
@@ -607,6 +648,26 @@ impl EncodeConfig {
             render: self.render.clone(),
         };
         toml::to_string_pretty(&file).context("cannot serialise the resolved config")
+    }
+}
+
+/// `path` made absolute with its links resolved, as far as it exists (the rest appended as given),
+/// so that two spellings of one place compare equal.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return rest.iter().rev().fold(real, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
     }
 }
 

@@ -2,6 +2,10 @@
 //! leaves a half-written folder and a re-run replaces the old one whole. Single files written
 //! beside a run (`eval.json`, a query's grid) go through [`write_atomically`].
 //!
+//! hebb replaces only what it wrote: every run folder carries a marker file ([`MARKER_FILE`]), and
+//! a folder or file already at a run's path without one is an error before any work, never
+//! moved or deleted.
+//!
 //! Every temporary name in use is registered, so that [`remove_pending`] (the binary calls it on
 //! Ctrl-C and SIGTERM) leaves nothing behind, and a run sweeps the partial folders that a killed
 //! run of the same name left (those whose process is gone).
@@ -10,6 +14,26 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
+
+/// The file that marks a folder as a run hebb wrote (and may therefore replace).
+pub(crate) const MARKER_FILE: &str = ".hebb-run";
+
+/// What the marker file holds.
+const MARKER_TEXT: &str = "This folder was written by hebb; a later run of the same name replaces it whole.\n";
+
+/// Refuses `target` when something is there that hebb did not write: a file, or a folder without
+/// the marker (a run written by a hebb older than the marker has none either).
+pub(crate) fn check_replaceable(target: &Path) -> Result<()> {
+    let Ok(metadata) = std::fs::symlink_metadata(target) else { return Ok(()) };
+    if metadata.is_dir() && target.join(MARKER_FILE).is_file() {
+        return Ok(());
+    }
+    let what = if metadata.is_dir() { "a folder that is not a hebb run" } else { "a file" };
+    anyhow::bail!(
+        "{} exists and is {what}; hebb replaces only folders it wrote: choose another name or output folder, or remove it",
+        target.display()
+    )
+}
 
 /// The temporary folders and files this process is writing.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -58,8 +82,10 @@ pub(crate) struct RunFolder {
 }
 
 impl RunFolder {
-    /// Starts writing the folder that will become `target`.
+    /// Starts writing the folder that will become `target`: an error, before anything is written,
+    /// when something hebb did not write is at `target` ([`check_replaceable`]).
     pub(crate) fn create(target: &Path) -> Result<Self> {
+        check_replaceable(target)?;
         let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = target.file_name().context("the run folder needs a name")?.to_string_lossy();
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create output folder {}", parent.display()))?;
@@ -70,7 +96,9 @@ impl RunFolder {
         }
         std::fs::create_dir(&staging).with_context(|| format!("cannot create {}", staging.display()))?;
         track(&staging);
-        Ok(Self { target: target.to_path_buf(), staging, committed: false })
+        let folder = Self { target: target.to_path_buf(), staging, committed: false };
+        folder.write(MARKER_FILE, MARKER_TEXT)?;
+        Ok(folder)
     }
 
     /// Starts writing a new version of the run folder `existing`, beginning with copies of its
@@ -96,8 +124,10 @@ impl RunFolder {
         std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))
     }
 
-    /// Moves the finished folder into place, replacing an earlier run of the same name.
+    /// Moves the finished folder into place, replacing an earlier run of the same name (checked
+    /// again: something may have appeared there during the run).
     pub(crate) fn commit(mut self) -> Result<PathBuf> {
+        check_replaceable(&self.target)?;
         let old = self.staging.with_file_name(format!(
             ".{}.old-{}",
             self.target.file_name().unwrap_or_default().to_string_lossy(),
@@ -176,6 +206,42 @@ mod tests {
         assert!(!dir.path().join(format!(".run.partial-{}", std::process::id())).exists());
         // (Other tests write at the same time, so only this folder's entries are checked.)
         assert!(!PENDING.lock().unwrap().iter().any(|p| p.starts_with(dir.path())));
+    }
+
+    #[test]
+    fn only_folders_hebb_wrote_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = dir.path().join("mine");
+        std::fs::create_dir(&mine).unwrap();
+        std::fs::write(mine.join("thesis.tex"), "years of work").unwrap();
+        let file = dir.path().join("notes");
+        std::fs::write(&file, "a file where a run would go").unwrap();
+        for (target, what) in [(&mine, "a folder that is not a hebb run"), (&file, "a file")] {
+            let err = RunFolder::create(target).err().expect("refused").to_string();
+            assert!(err.contains(&target.display().to_string()) && err.contains(what), "{err}");
+        }
+        assert_eq!(std::fs::read_to_string(mine.join("thesis.tex")).unwrap(), "years of work");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "a file where a run would go");
+        let names = |path: &Path| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(dir.path()), ["mine", "notes"], "nothing written beside them");
+        // A run hebb wrote carries the marker and is replaced; a folder that appears at the
+        // target during a run is not.
+        let run = dir.path().join("run");
+        RunFolder::create(&run).unwrap().commit().unwrap();
+        assert!(run.join(MARKER_FILE).is_file());
+        RunFolder::create(&run).unwrap().commit().unwrap();
+        let late = dir.path().join("late");
+        let folder = RunFolder::create(&late).unwrap();
+        std::fs::create_dir(&late).unwrap();
+        assert!(folder.commit().is_err());
+        assert_eq!(names(dir.path()), ["late", "mine", "notes", "run"]);
     }
 
     #[test]

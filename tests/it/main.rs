@@ -11,4 +11,5 @@ mod hopfield_cli;
 mod map_html;
 mod map_layout;
 mod quality_suite;
+mod safe_outputs;
 mod shards;

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 
 use super::timed;
@@ -19,7 +19,7 @@ use crate::map::knn;
 use crate::map::pipeline::{self, Layout, TOP_K};
 use crate::map::{self, cluster};
 use crate::render::{self, canvas};
-use crate::run::{Run, RunFolder};
+use crate::run::{Run, RunFolder, check_replaceable};
 
 /// Post-encoding benchmark input: features, the settings of the stages, and (when available)
 /// the images the renders paste.
@@ -95,6 +95,9 @@ impl MapInput {
 /// Runs the post-encoding benchmark and returns the printed table.
 /// The renders go to a temporary folder that is removed, or into `keep_renders`.
 pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>) -> Result<String> {
+    if let Some(path) = keep_renders {
+        check_replaceable(path).context("--keep-renders")?;
+    }
     let features = &input.features;
     let config = &input.config;
     let dev = &device.device;
