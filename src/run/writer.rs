@@ -28,9 +28,16 @@ pub(crate) fn check_replaceable(target: &Path) -> Result<()> {
     if metadata.is_dir() && target.join(MARKER_FILE).is_file() {
         return Ok(());
     }
-    let what = if metadata.is_dir() { "a folder that is not a hebb run" } else { "a file" };
+    if metadata.is_dir() {
+        anyhow::bail!(
+            "{} exists and is a folder that is not a hebb run (no {MARKER_FILE} file); hebb replaces only folders it \
+             wrote: choose another name or output folder, or remove it (a run of an older hebb has no marker: add an \
+             empty {MARKER_FILE} to it to let a re-run replace it)",
+            target.display()
+        )
+    }
     anyhow::bail!(
-        "{} exists and is {what}; hebb replaces only folders it wrote: choose another name or output folder, or remove it",
+        "{} exists and is a file; hebb replaces only folders it wrote: choose another name or output folder, or remove it",
         target.display()
     )
 }
