@@ -233,6 +233,10 @@ pub enum LateralMode {
     Shared,
     /// One N x N matrix per channel, ΔW_c = η · mean over the batch of a_c a_cᵀ.
     PerChannel,
+    /// One C x C matrix M of anti-Hebbian inhibition between channels, y = a − M a at each
+    /// position, ΔM = η · the off-diagonal part of the batch's mean Σ y yᵀ (Földiák 1990): channels
+    /// that fire together learn to inhibit each other until their outputs decorrelate.
+    Decorrelate,
 }
 
 /// Where the conv filters come from.
@@ -579,6 +583,7 @@ impl EncodeConfig {
                 LateralMode::None => 0.0,
                 LateralMode::Shared => positions(s_out).powi(2) * 4.0,
                 LateralMode::PerChannel => c_out * positions(s_out).powi(2) * 4.0,
+                LateralMode::Decorrelate => c_out * c_out * 4.0,
             };
             // The input, the patches the filters learn from, and a few outputs alive at once.
             let per_image = c_in * positions(s_in) + 9.0 * c_in * positions(s_out) + 3.0 * c_out * positions(s_out);

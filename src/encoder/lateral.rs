@@ -2,7 +2,10 @@
 //! activations, the lateral response with its inhibition, and the three statistics the seed logs.
 //!
 //! Activations arrive as `[batch, channels, positions]`. Lateral weights are `[1, N, N]` in the
-//! shared (seed) mode and `[channels, N, N]` in the per-channel mode. The same functions run on
+//! shared (seed) mode and `[channels, N, N]` in the per-channel mode, both between positions. The
+//! decorrelating mode's are `[1, C, C]`, between channels: anti-Hebbian inhibition that learns to
+//! take from each channel what it shares with the others (Földiák 1990), [`decorrelated`] and
+//! [`decorrelation_update`]. The same functions run on
 //! every backend: flex on the CPU is the twin of wgpu on the GPU.
 
 use anyhow::Result;
@@ -19,8 +22,9 @@ use crate::config::LateralMode;
 pub(crate) fn hebbian_delta(activations: Tensor<3>, mode: LateralMode, lr: f64) -> Tensor<3> {
     let [batch, channels, positions] = activations.dims();
     match mode {
-        // A layer without a lateral path has no weights and never asks for an update.
-        LateralMode::Shared | LateralMode::None => {
+        // A layer without a lateral path between positions never asks for this update
+        // (the decorrelating one learns by `decorrelation_update`).
+        LateralMode::Shared | LateralMode::None | LateralMode::Decorrelate => {
             let rows = activations.reshape([batch * channels, positions]);
             let outer = rows.clone().transpose().matmul(rows);
             (outer * (lr / channels as f64)).reshape([1, positions, positions])
@@ -44,6 +48,34 @@ pub(crate) fn lateral_response(activations: Tensor<3>, weights: Tensor<3>) -> Te
     };
     let mean = response.clone().mean_dim(2);
     response - mean
+}
+
+/// The channels after the decorrelating lateral inhibition M (`[1, C, C]`, zero diagonal):
+/// y = a − M a at every position of every image.
+pub(crate) fn decorrelated(activations: Tensor<3>, weights: Tensor<3>) -> Tensor<3> {
+    let [batch, channels, positions] = activations.dims();
+    let inhibition = weights.reshape([channels, channels]);
+    let columns = activations.clone().swap_dims(0, 1).reshape([channels, batch * positions]);
+    let inhibited = inhibition.matmul(columns).reshape([channels, batch, positions]).swap_dims(0, 1);
+    activations - inhibited
+}
+
+/// One anti-Hebbian step on the decorrelating weights M (`[1, C, C]`): with y = a − M a, each
+/// pair of channels' co-activity, summed over the positions and averaged over the batch,
+/// (1/B) Σ_b y_b y_bᵀ, off its diagonal, times η (clamped to [−1, 1]) is added to M, so that
+/// channels that fire together inhibit each other more until their outputs no longer correlate.
+pub(crate) fn decorrelation_update(activations: Tensor<3>, weights: Tensor<3>, lr: f64) -> WeightUpdate {
+    let [batch, channels, positions] = activations.dims();
+    let outputs = decorrelated(activations, weights.clone());
+    let columns = outputs.swap_dims(0, 1).reshape([channels, batch * positions]);
+    let coactivity = columns.clone().matmul(columns.transpose()) / batch as f64;
+    let device = coactivity.device();
+    let off_diagonal = Tensor::<2>::ones([channels, channels], &device) - Tensor::<2>::eye(channels, &device);
+    let delta = (coactivity * off_diagonal * lr).clamp(-1.0, 1.0).reshape([1, channels, channels]);
+    let delta_mean_abs = delta.clone().abs().mean();
+    let weights = weights + delta;
+    let norm = weights.clone().square().sum().sqrt();
+    WeightUpdate { weights, delta_mean_abs, norm }
 }
 
 /// One Hebbian step's result.
@@ -158,6 +190,57 @@ mod tests {
         // b0c0 [1,2] -> [-0.5,0.5]; b0c1 [0,1] -> [1,0] -> [0.5,-0.5];
         // b1c0 [3,0] -> [1.5,-1.5]; b1c1 [1,1] -> [1,1] -> [0,0].
         assert_close(&response, &[-0.5, 0.5, 0.5, -0.5, 1.5, -1.5, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn decorrelation_inhibits_channels_that_fire_together() {
+        // One image, channels c0 = [1, 2], c1 = [0, 1]; M = 0: y = a, Σ y yᵀ = [[5, 2], [2, 1]];
+        // off the diagonal, times η 0.5: M = [[0, 1], [1, 0]], |ΔM| mean 0.5, ‖M‖ √2.
+        let a = tensor3(vec![1., 2., 0., 1.], [1, 2, 2]);
+        let update = decorrelation_update(a.clone(), tensor3(vec![0.0; 4], [1, 2, 2]), 0.5);
+        assert_close(&values(update.weights.clone()), &[0.0, 1.0, 1.0, 0.0]);
+        assert_close(
+            &[update.delta_mean_abs.into_scalar::<f32>(), update.norm.into_scalar::<f32>()],
+            &[0.5, 2f32.sqrt()],
+        );
+        // With that M, y0 = a0 − a1 = [1, 1] and y1 = a1 − a0 = [−1, −1]; per image of a batch.
+        let batch = tensor3(vec![1., 2., 0., 1., 3., 0., 1., 1.], [2, 2, 2]);
+        assert_close(&values(decorrelated(batch, update.weights)), &[1., 1., -1., -1., 2., -1., -2., 1.]);
+    }
+
+    #[test]
+    fn decorrelation_learns_to_remove_a_shared_signal() {
+        // Two channels that share most of their signal: after learning, their outputs' correlation
+        // is far below the inputs'.
+        let mut seed = 11u64;
+        let mut uniform = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        };
+        let batch = |uniform: &mut dyn FnMut() -> f32| {
+            let mut values = Vec::new();
+            for _ in 0..8 {
+                let shared: Vec<f32> = (0..16).map(|_| uniform()).collect();
+                for _ in 0..2 {
+                    values.extend(shared.iter().map(|s| s + 0.3 * uniform()));
+                }
+            }
+            tensor3(values, [8, 2, 16])
+        };
+        let correlation = |y: Tensor<3>| {
+            let v = values(y.swap_dims(0, 1).reshape([2, 128]).reshape([1, 2, 128]));
+            let (x, z) = v.split_at(128);
+            let dot = |p: &[f32], q: &[f32]| p.iter().zip(q).map(|(a, b)| a * b).sum::<f32>();
+            dot(x, z) / (dot(x, x) * dot(z, z)).sqrt()
+        };
+        let mut weights = tensor3(vec![0.0; 4], [1, 2, 2]);
+        let probe = batch(&mut uniform);
+        let before = correlation(decorrelated(probe.clone(), weights.clone()));
+        for _ in 0..300 {
+            weights = decorrelation_update(batch(&mut uniform), weights, 0.01).weights;
+        }
+        let after = correlation(decorrelated(probe, weights));
+        assert!(before > 0.8 && after.abs() < 0.2, "correlation {before} -> {after}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The Hebbian convolutional encoder: four stride-2 3x3 conv layers. Each layer standardises its
 //! input channels (optional), convolves, applies ReLU or the triangle activation, normalises (each
 //! channel over its positions, or across channels at each position), and adds an optional
-//! lateral path whose weights learn by the seed's Hebbian rule. The conv filters are either the
+//! lateral path whose weights learn by the seed's Hebbian rule (between positions) or decorrelate
+//! the channels by an anti-Hebbian one. The conv filters are either the
 //! seed's seeded random weights or learned layer by layer by SoftHebb ([`filters`]). No gradients
 //! anywhere.
 //!
@@ -29,7 +30,7 @@ use crate::config::{
     Activation, EncodeConfig, EncoderConfig, FeatureLayers, FeaturesConfig, FilterMode, FilterRule, LateralMode,
     Normalise,
 };
-use lateral::{lateral_response, step_statistics, update_weights};
+use lateral::{decorrelated, decorrelation_update, lateral_response, step_statistics, update_weights};
 
 /// Smallest norm a channel or feature vector is divided by (as `F.normalize`).
 const NORM_EPS: f64 = 1e-12;
@@ -102,13 +103,13 @@ impl HebbianLayer {
             }
         };
         let positions = output_side(input_side).pow(2);
-        let lateral_count = match config.lateral {
-            LateralMode::None => 0,
-            LateralMode::Shared => 1,
-            LateralMode::PerChannel => out_channels,
+        let lateral_shape = match config.lateral {
+            LateralMode::None => None,
+            LateralMode::Shared => Some([1, positions, positions]),
+            LateralMode::PerChannel => Some([out_channels, positions, positions]),
+            LateralMode::Decorrelate => Some([1, out_channels, out_channels]),
         };
-        let lateral = (lateral_count > 0)
-            .then(|| Param::from_tensor(Tensor::zeros([lateral_count, positions, positions], device)));
+        let lateral = lateral_shape.map(|shape| Param::from_tensor(Tensor::zeros(shape, device)));
         Self {
             conv_weight: Param::from_data(weight, device),
             conv_bias: Param::from_data(TensorData::new(bias, [out_channels]), device),
@@ -177,14 +178,16 @@ impl HebbianLayer {
         let side = output_side(input.dims()[2]);
         let active = self.activations(input);
         let output = match &self.lateral {
+            Some(lateral) if self.settings.lateral == LateralMode::Decorrelate => decorrelated(active, lateral.val()),
             Some(lateral) => active.clone() + lateral_response(active, lateral.val()),
             None => active,
         };
         Self::to_map(output, side)
     }
 
-    /// Lateral training: updates the lateral weights by the Hebbian rule (ΔW clamped to
-    /// [-1, 1]) from this batch, then responds with the updated weights. Returns the output map
+    /// Lateral training: updates the lateral weights by the Hebbian rule, or the decorrelating
+    /// ones by the anti-Hebbian rule (ΔW clamped to [-1, 1]) from this batch, then responds with
+    /// the updated weights. Returns the output map
     /// and the step's statistics `[energy, delta, norm]`, or `None` for a layer without a
     /// lateral path.
     pub(crate) fn train_step(&mut self, input: Tensor<4>, lr: f64) -> Result<(Tensor<4>, Option<Tensor<1>>)> {
@@ -193,6 +196,13 @@ impl HebbianLayer {
         };
         let side = output_side(input.dims()[2]);
         let active = self.activations(input);
+        if self.settings.lateral == LateralMode::Decorrelate {
+            let update = decorrelation_update(active.clone(), lateral.val(), lr);
+            let stats = step_statistics(active.clone(), &update);
+            let output = decorrelated(active, update.weights.clone());
+            self.lateral = Some(lateral.map(|_| update.weights));
+            return Ok((Self::to_map(output, side), Some(stats)));
+        }
         let update = update_weights(active.clone(), lateral.val(), self.settings.lateral, lr)?;
         let stats = step_statistics(active.clone(), &update);
         let weights = update.weights;

@@ -78,6 +78,7 @@ fn wgpu_and_cpu_features_agree() {
         (EncoderConfig { lateral: LateralMode::PerChannel, ..seed }, false),
         (learned.clone(), false),
         (learned.clone(), true),
+        (EncoderConfig { lateral: LateralMode::Decorrelate, ..learned.clone() }, false),
         (
             EncoderConfig {
                 activation: Activation::Relu,
