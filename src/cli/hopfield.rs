@@ -47,7 +47,7 @@ pub(crate) struct CapacityArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = MNIST_IMAGES)]
     pub mnist: Option<PathBuf>,
     /// Side the digits are resized to, with --mnist.
-    #[arg(long, default_value_t = 28)]
+    #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(2..))]
     pub side: u32,
     /// Rules to compare.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse])]
@@ -106,7 +106,7 @@ pub(crate) struct StoreArgs {
     /// Keep at most this many images (0 keeps all).
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(2..))]
     pub side: u32,
     #[arg(long, value_enum, default_value_t = Binarise::Mean)]
     pub binarise: Binarise,
@@ -151,7 +151,7 @@ pub(crate) struct TableArgs {
     /// The matching IDX label file.
     #[arg(long, default_value = MNIST_LABELS)]
     pub labels: PathBuf,
-    #[arg(long, default_value_t = 28)]
+    #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(2..))]
     pub side: u32,
     /// Networks store the digits 0..k for k = 1..max-digits.
     #[arg(long, default_value_t = 9)]
@@ -189,7 +189,7 @@ pub(crate) struct RepairArgs {
     #[arg(long)]
     pub also: Vec<PathBuf>,
     /// Side the images are resized to: the network has side² neurons.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(2..))]
     pub side: u32,
     #[arg(long, value_enum, default_value_t = Binarise::Mean)]
     pub binarise: Binarise,

@@ -591,7 +591,14 @@ impl EncodeConfig {
         }
         memory::check("key `encoder.channels`", weights)?;
         memory::check("key `data.image_size` (one batch through the encoder)", batch_peak + weights)?;
-        memory::check("key `render.canvas_size`", 3.0 * (self.render.canvas_size as f64).powi(2) * 4.0)
+        memory::check("key `render.canvas_size`", 3.0 * (self.render.canvas_size as f64).powi(2) * 4.0)?;
+        // The neighbour grid: a row per query of the query and its neighbours, RGBA then RGB.
+        let cell = f64::from(self.render.cell_size);
+        let grid = (crate::map::pipeline::TOP_K as f64 + 1.0)
+            * (cell + 8.0)
+            * self.render.neighbour_rows as f64
+            * (cell + 30.0);
+        memory::check("keys `render.cell_size` and `render.neighbour_rows` (the neighbour grid)", grid * 7.0)
     }
 
     pub(crate) fn run_dir(&self) -> PathBuf {

@@ -67,6 +67,9 @@ impl Default for RenderConfig {
     }
 }
 
+/// The largest neighbour-grid cell: a sprite drawn bigger than this shows nothing more.
+const MAX_CELL_SIZE: u32 = 4096;
+
 impl RenderConfig {
     pub(crate) fn validate(&self) -> Result<()> {
         for (key, value) in [
@@ -77,6 +80,12 @@ impl RenderConfig {
             if value == 0 {
                 bail!("key `render.{key}`: expected a positive value, got 0");
             }
+        }
+        if self.cell_size > MAX_CELL_SIZE {
+            bail!(
+                "key `render.cell_size`: expected at most {MAX_CELL_SIZE} px per neighbour-grid cell, got {}",
+                self.cell_size
+            );
         }
         if 2 * self.margin >= self.canvas_size {
             bail!(

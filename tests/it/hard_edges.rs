@@ -111,6 +111,7 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_any_work() {
         ("image_size = 32", "image_size = 100000", "data.image_size"),
         ("channels = [4, 4, 8, 8]", "channels = [4, 8, 8, 100000000]", "encoder.channels"),
         ("canvas_size = 300", "canvas_size = 1000000", "render.canvas_size"),
+        ("neighbour_rows = 4", "neighbour_rows = 1000000000", "render.neighbour_rows"),
     ] {
         assert!(original.contains(from), "{from}");
         std::fs::write(&config, original.replace(from, to)).unwrap();
@@ -119,10 +120,20 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_any_work() {
         assert!(!stderr(&out).contains("loaded"), "refused before loading: {}", stderr(&out));
         assert!(!dir.path().join("outputs/tiny").exists());
     }
+    // A cell size past any use is refused by value (it once overflowed the grid's size).
+    std::fs::write(&config, original.replace("cell_size = 32", "cell_size = 1000000000")).unwrap();
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
+    assert_error(&out, &["render.cell_size", "at most 4096"]);
     let picture = image::RgbaImage::from_pixel(8, 8, image::Rgba([0, 0, 0, 255]));
     picture.save(dir.path().join("p.png")).unwrap();
     let out = hebb(&["hopfield", "repair", "--image", "p.png", "--side", "100000", "--device", "cpu"], dir.path());
     assert_error(&out, &["--side", "needs about"]);
+    // A network of 0 or 1 neurons is no network: refused where the flag is read.
+    for args in
+        [["hopfield", "store", "--random", "3", "--side", "0"], ["hopfield", "table", "--side", "1", "--device", "cpu"]]
+    {
+        assert_error(&hebb(&args, dir.path()), &["--side", "not in 2.."]);
+    }
 }
 
 #[test]
