@@ -516,6 +516,13 @@ impl ConfigFile {
         for &c in &self.encoder.channels {
             positive("encoder.channels", c)?;
         }
+        if self.training.filter_layers > self.encoder.channels.len() {
+            bail!(
+                "key `training.filter_layers`: expected 0 (all) to {} (the encoder's layers), got {}",
+                self.encoder.channels.len(),
+                self.training.filter_layers
+            );
+        }
         positive("training.epochs", self.training.epochs)?;
         positive("training.batch_size", self.training.batch_size)?;
         positive("training.log_every", self.training.log_every)?;

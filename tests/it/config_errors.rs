@@ -34,6 +34,10 @@ fn shipped_configs_parse() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.toml"));
         EncodeConfig::load(Some(&path)).unwrap_or_else(|e| panic!("{name}: {e:#}"));
     }
+    for name in ["mnist", "glyphs", "papirus", "desktop-icons", "supertux"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/suite/{name}.toml"));
+        EncodeConfig::load(Some(&path)).unwrap_or_else(|e| panic!("suite/{name}: {e:#}"));
+    }
     let default = EncodeConfig::load(None).unwrap();
     assert_eq!(default.name, "emoji");
 }
@@ -62,6 +66,8 @@ fn zero_and_negative_sizes_are_rejected_by_key() {
     assert!(err.contains("training.temperature_growth") && err.contains("positive"), "{err}");
     let err = error_of(&format!("{MINIMAL}\n[encoder]\nchannels = [4, 4]\n"));
     assert!(err.contains("encoder.channels"), "{err}");
+    let err = error_of(&format!("{MINIMAL}\n[training]\nfilter_layers = 100\n"));
+    assert!(err.contains("training.filter_layers") && err.contains("0 (all) to 4"), "{err}");
 }
 
 #[test]
