@@ -30,7 +30,7 @@ use crate::run::items::{items_csv, map_csv, read_items_csv};
 use crate::run::npy::{read_npy_f32, write_npy_f32};
 use crate::run::shards::{self, Shard};
 use crate::run::{
-    CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, FILTERS_FILE, ITEMS_FILE, MAP_FILE, NEIGHBOURS_FILE, RunFolder,
+    CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, FILTERS_FILE, ITEMS_FILE, MAP_FILE, NEIGHBOURS_FILE, RunFolder, RunLock,
     SUMMARY_FILE, TRAINED_FILES, TRAINING_CHART_FILE, TRAINING_LOG_FILE,
 };
 use crate::{data, progress, render};
@@ -254,6 +254,7 @@ fn open_trained(run_dir: &Path, device: &ComputeDevice) -> Result<(EncodeConfig,
 /// `hebb embed`: writes one shard of the run's features; returns (items, its features file).
 pub fn embed(run_dir: &Path, shard: Shard, device: &ComputeDevice, quiet: bool) -> Result<(usize, PathBuf)> {
     let (config, encoder) = open_trained(run_dir, device)?;
+    let _writing = RunLock::shared(run_dir)?;
     let images = data::load_part(&config.data, shard.part(), quiet)?;
     let features = if images.is_empty() {
         Features { rows: 0, dim: 0, values: Vec::new() }
@@ -269,6 +270,8 @@ pub fn embed(run_dir: &Path, shard: Shard, device: &ComputeDevice, quiet: bool) 
 pub fn map(run_dir: &Path, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
     let mut clock = Stopwatch::new();
     let config = trained_config(run_dir)?;
+    // Held until the new folder has replaced this one: no shard is written meanwhile.
+    let _replacing = RunLock::exclusive(run_dir)?;
     let (items, features) = match shards::merge(run_dir)? {
         Some(merged) => merged,
         None if run_dir.join(FEATURES_FILE).is_file() => {

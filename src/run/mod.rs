@@ -9,7 +9,7 @@ pub(crate) mod shards;
 pub(crate) mod writer;
 
 pub(crate) use reader::Run;
-pub(crate) use writer::{RunFolder, check_replaceable, write_atomically, write_atomically_with};
+pub(crate) use writer::{RunFolder, RunLock, check_replaceable, write_atomically, write_atomically_with};
 
 /// The resolved config of the run (every default written out).
 pub(crate) const CONFIG_FILE: &str = "config.toml";

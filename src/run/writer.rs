@@ -42,6 +42,47 @@ pub(crate) fn check_replaceable(target: &Path) -> Result<()> {
     )
 }
 
+/// An advisory lock on a run folder, taken on its marker file and held while this lives: shared
+/// by each `hebb embed` writing a shard into it, exclusive for `hebb map`, which replaces the
+/// folder, so that a map never deletes a shard written after it began. The lock is released
+/// when the process ends, however it ends.
+pub(crate) struct RunLock {
+    _marker: std::fs::File,
+}
+
+impl RunLock {
+    /// A shared lock for writing into `run_dir` (refused while a map holds it).
+    pub(crate) fn shared(run_dir: &Path) -> Result<Self> {
+        let marker = Self::open(run_dir)?;
+        if marker.try_lock_shared().is_err() {
+            anyhow::bail!(
+                "{} is being mapped by `hebb map`, which replaces the folder; write this shard when it has finished",
+                run_dir.display()
+            );
+        }
+        Ok(Self { _marker: marker })
+    }
+
+    /// An exclusive lock for replacing `run_dir`.
+    pub(crate) fn exclusive(run_dir: &Path) -> Result<Self> {
+        let marker = Self::open(run_dir)?;
+        if marker.try_lock().is_err() {
+            anyhow::bail!(
+                "{} is in use: a `hebb embed` is writing a shard into it (or a `hebb map` is mapping it); map it when \
+                 that has finished",
+                run_dir.display()
+            );
+        }
+        Ok(Self { _marker: marker })
+    }
+
+    fn open(run_dir: &Path) -> Result<std::fs::File> {
+        check_replaceable(run_dir)?;
+        let path = run_dir.join(MARKER_FILE);
+        std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))
+    }
+}
+
 /// The temporary folders and files this process is writing.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -249,6 +290,26 @@ mod tests {
         std::fs::create_dir(&late).unwrap();
         assert!(folder.commit().is_err());
         assert_eq!(names(dir.path()), ["late", "mine", "notes", "run"]);
+    }
+
+    #[test]
+    fn a_map_and_shard_writers_exclude_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        RunFolder::create(&run).unwrap().commit().unwrap();
+        let first = RunLock::shared(&run).unwrap();
+        let second = RunLock::shared(&run).expect("shards are written side by side");
+        let err = RunLock::exclusive(&run).err().expect("no map while shards are written").to_string();
+        assert!(err.contains("in use"), "{err}");
+        drop((first, second));
+        let map = RunLock::exclusive(&run).unwrap();
+        let err = RunLock::shared(&run).err().expect("no shard while the map runs").to_string();
+        assert!(err.contains("being mapped"), "{err}");
+        drop(map);
+        assert!(RunLock::shared(&run).is_ok());
+        let plain = dir.path().join("plain");
+        std::fs::create_dir(&plain).unwrap();
+        assert!(RunLock::shared(&plain).is_err(), "a folder hebb did not write is not locked, nor written");
     }
 
     #[test]

@@ -123,6 +123,20 @@ fn four_shards_at_once_merge_to_the_single_process_run() {
 
     // Missing and mixed shards are refused by name.
     succeeded(hebb(&["embed", "--run", run_arg, "--shard", "0/2", "--device", "cpu", "--quiet"], dir.path()));
+    // A map refuses while a shard writer holds the folder (here the test, as `hebb embed` does),
+    // and a shard writer refuses while a map does: no shard is deleted that the map did not merge.
+    let marker = std::fs::File::open(run.join(".hebb-run")).unwrap();
+    marker.lock_shared().unwrap();
+    let out = hebb(&["map", "--run", run_arg, "--device", "cpu", "--quiet"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("in use") && run.join("shards").is_dir(), "{stderr}");
+    marker.unlock().unwrap();
+    marker.lock().unwrap();
+    let out = hebb(&["embed", "--run", run_arg, "--shard", "1/2", "--device", "cpu", "--quiet"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("being mapped"), "{stderr}");
+    drop(marker);
+
     let out = hebb(&["map", "--run", run_arg, "--device", "cpu", "--quiet"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("1/2") && stderr.contains("missing"), "{stderr}");
