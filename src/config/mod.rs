@@ -118,6 +118,32 @@ impl DataTable {
 }
 
 impl DataConfig {
+    /// The files and folders the images (and labels) are read from, each with the key that names
+    /// it.
+    pub(crate) fn inputs(&self) -> Vec<(&'static str, &Path)> {
+        let (first, second) = match &self.source {
+            DataSource::Sheet(sheet) => {
+                (("data.sheet.path", sheet.path.as_path()), sheet.labels.as_deref().map(|l| ("data.sheet.labels", l)))
+            }
+            DataSource::Folder(folder) => (("data.folder.root", folder.root.as_path()), None),
+            DataSource::Mnist(mnist) => (
+                ("data.mnist.images", mnist.images.as_path()),
+                mnist.labels.as_deref().map(|l| ("data.mnist.labels", l)),
+            ),
+        };
+        std::iter::once(first).chain(second).collect()
+    }
+
+    /// Whether every item gets a label: a sheet or MNIST with its label file, or a folder (its
+    /// class folders name them).
+    pub(crate) fn labelled(&self) -> bool {
+        match &self.source {
+            DataSource::Sheet(sheet) => sheet.labels.is_some(),
+            DataSource::Folder(_) => true,
+            DataSource::Mnist(mnist) => mnist.labels.is_some(),
+        }
+    }
+
     /// The table that resolves to this, every value written out.
     fn to_table(&self) -> DataTable {
         let mut table =
@@ -616,23 +642,7 @@ impl EncodeConfig {
     /// that lies inside the image folder (its pictures would join the data set), naming the key.
     pub(crate) fn check_output_apart(&self) -> Result<()> {
         let run_dir = resolved(&self.run_dir());
-        let inputs: Vec<(&str, &Path)> = match &self.data.source {
-            DataSource::Sheet(sheet) => [
-                Some(("data.sheet.path", sheet.path.as_path())),
-                sheet.labels.as_deref().map(|l| ("data.sheet.labels", l)),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
-            DataSource::Folder(folder) => vec![("data.folder.root", folder.root.as_path())],
-            DataSource::Mnist(mnist) => [
-                Some(("data.mnist.images", mnist.images.as_path())),
-                mnist.labels.as_deref().map(|l| ("data.mnist.labels", l)),
-            ]
-            .into_iter()
-            .flatten()
-            .collect(),
-        };
+        let inputs = self.data.inputs();
         for (key, input) in inputs {
             let input = resolved(input);
             if input.starts_with(&run_dir) {

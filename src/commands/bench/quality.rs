@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::compute::device::ComputeDevice;
-use crate::config::{ConfigFile, DataSource, EncodeConfig, check_folder_name};
+use crate::config::{ConfigFile, EncodeConfig, check_folder_name};
 use crate::data::{self, embedded, label_groups};
 use crate::encoder::{features, train};
 use crate::eval::{self, EvalOptions, Scores};
@@ -196,17 +196,8 @@ fn load_set_config(path: &Path, overrides: &[(Vec<String>, toml::Value)]) -> Res
     let config = file.validate().with_context(|| format!("invalid config {origin}"))?;
     config.check_memory()?;
     let exists = |p: &Path| p.exists() || embedded::file(p).is_some();
-    let (labelled, inputs): (bool, Vec<&Path>) = match &config.data.source {
-        DataSource::Sheet(sheet) => (
-            sheet.labels.is_some(),
-            [Some(sheet.path.as_path()), sheet.labels.as_deref()].into_iter().flatten().collect(),
-        ),
-        DataSource::Folder(folder) => (true, vec![folder.root.as_path()]),
-        DataSource::Mnist(mnist) => (
-            mnist.labels.is_some(),
-            [Some(mnist.images.as_path()), mnist.labels.as_deref()].into_iter().flatten().collect(),
-        ),
-    };
+    let labelled = config.data.labelled();
+    let inputs: Vec<&Path> = config.data.inputs().into_iter().map(|(_, path)| path).collect();
     if !labelled {
         bail!("config {}: the data set has no labels to score against (set the source's `labels` key)", path.display());
     }
