@@ -3,7 +3,7 @@
 //! weight, linearly decaying learning rate, gradients clipped to ±4, both ends of an edge moved),
 //! but for one step: an edge's negative samples all push its head from where the pull left it
 //! and their pushes are added together, instead of each waiting for the one before (1.7x faster
-//! on the CPU, measured with the map's quality in the README). Negative samples come from a counter-based hash of (sample, seed ^ epoch,
+//! on the CPU, measured with the map's quality in docs/benchmarks.md). Negative samples come from a counter-based hash of (sample, seed ^ epoch,
 //! edge) ([`crate::compute::hash`]; its inner part is computed once per edge), so the CPU path with the
 //! edges in order reproduces a map exactly for a seed, and the lock-free paths — on all CPU
 //! threads (`map.parallel`) or in the GPU kernel (`shaders/umap_layout_epoch.wgsl`, all edges at
