@@ -1,4 +1,5 @@
-//! The `hebb hopfield` commands: their options and how each runs.
+//! The `hebb hopfield` commands' options, and each one's arguments turned into its settings
+//! (checked by the settings themselves, [`crate::hopfield::params`]) and handed to the command.
 
 use std::path::PathBuf;
 
@@ -6,17 +7,15 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
 use super::DeviceArgs;
+use crate::commands::hopfield::{self, Cue};
 use crate::compute::device;
 use crate::config::check_folder_name;
 use crate::data::embedded::{EMBEDDED_SHEET, MNIST_IMAGES, MNIST_LABELS, REPAIR_PICTURE};
-use crate::hopfield::capacity::{self, CapacitySettings};
-use crate::hopfield::dynamics::{Attractor, Dynamics};
+use crate::hopfield::dynamics::Dynamics;
 use crate::hopfield::network::{self, PatternSource};
-use crate::hopfield::repair::{self, RepairSettings};
+use crate::hopfield::params::{CapacityParams, RepairParams, TableParams};
 use crate::hopfield::rules::Rule;
-use crate::hopfield::{self, Binarise, Corruption};
-use crate::render;
-use crate::run::RunFolder;
+use crate::hopfield::{Binarise, Corruption};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum HopfieldCommand {
@@ -92,7 +91,7 @@ pub(crate) struct StoreArgs {
     #[arg(long)]
     pub sheet: Option<PathBuf>,
     /// Sprite side in the sheet, with --sheet.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub tile: u32,
     /// Transparent border around each sprite, with --sheet.
     #[arg(long, default_value_t = 1)]
@@ -235,23 +234,13 @@ pub(crate) struct RepairArgs {
     pub device: DeviceArgs,
 }
 
-/// Runs one `hebb hopfield` command.
+/// Runs one `hebb hopfield` command: its arguments as the experiment's settings, then the
+/// command ([`crate::commands::hopfield`]).
 pub fn run(command: HopfieldCommand) -> Result<()> {
     match command {
         HopfieldCommand::Repair(args) => {
-            if args.side < 2 {
-                bail!("--side: expected at least 2, got {}", args.side);
-            }
-            if args.max_iterations == 0 {
-                bail!("--max-iterations: expected at least 1");
-            }
-            if !(args.temperature >= 0.0 && args.final_temperature >= 0.0) {
-                bail!("--temperature and --final-temperature: expected values of at least 0");
-            }
             check_folder_name("--name", &args.name)?;
-            let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
-            let settings = RepairSettings {
+            let settings = RepairParams {
                 images: std::iter::once(args.image).chain(args.also).collect(),
                 side: args.side,
                 binarise: args.binarise,
@@ -268,17 +257,16 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
                 rule: args.rule,
                 dynamics: args.dynamics,
                 max_iterations: args.max_iterations,
-                beta: if args.beta.is_finite() && args.beta > 0.0 {
-                    args.beta
-                } else {
-                    bail!("--beta: expected a positive number, got {}", args.beta)
-                },
+                beta: args.beta,
                 temperature: (args.temperature, args.final_temperature),
                 patience: args.patience,
                 seed: args.seed,
-                run_dir: args.output_dir.join(&args.name),
             };
-            println!("{}", repair::run(&settings, &device)?.table());
+            settings.check()?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let run_dir = args.output_dir.join(&args.name);
+            println!("{}", hopfield::run_repair(&settings, &run_dir, &device)?.table());
             Ok(())
         }
         HopfieldCommand::Store(args) => {
@@ -298,13 +286,10 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
                     PatternSource::Sheet { path: EMBEDDED_SHEET.into(), tile: 32, border: 1, limit }
                 }
             };
-            if args.tile == 0 {
-                bail!("--tile: expected a positive sprite side");
-            }
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let run_dir = args.output_dir.join(&args.name);
-            let info = network::store(&source, args.side, args.binarise, args.rule, &run_dir, &device)?;
+            let info = hopfield::run_store(&source, args.side, args.binarise, args.rule, &run_dir, &device)?;
             println!(
                 "stored {} patterns of {} neurons ({} rule) in {}",
                 info.sources.len(),
@@ -315,58 +300,37 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             Ok(())
         }
         HopfieldCommand::Recall(args) => {
-            let net = network::Network::open(&args.network)?;
             let cue = match &args.image {
-                Some(image) => net.cue_from_image(image)?,
-                None => net.mixture(&args.mix)?,
+                Some(image) => Cue::Image(image),
+                None => Cue::Mixture(&args.mix),
             };
-            let cue = hopfield::flip_fraction(&cue, args.noise, args.seed)?;
-            let (recall, reached) = net.recall(&cue, args.max_iterations, args.seed);
-            let source = match reached {
-                Attractor::Pattern(k) | Attractor::Negative(k) => format!(" ({})", net.info.sources[k]),
-                Attractor::Spurious => String::new(),
-            };
-            println!("landed on    {reached}{source}");
-            println!("sweeps       {}", recall.iterations);
-            println!(
-                "energy       {:.2} -> {:.2}",
-                recall.energies[0],
-                recall.energies.last().copied().unwrap_or(recall.energies[0])
-            );
+            println!("{}", hopfield::run_recall(&args.network, cue, args.noise, args.max_iterations, args.seed)?);
             Ok(())
         }
         HopfieldCommand::Table(args) => {
             check_folder_name("--name", &args.name)?;
+            let params = TableParams {
+                images: args.mnist,
+                labels: args.labels,
+                side: args.side,
+                max_digits: args.max_digits,
+                sweeps: args.sweeps,
+                seed: args.seed,
+            };
+            params.check()?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
-            let table = hopfield::table::run(
-                &args.mnist,
-                &args.labels,
-                args.side,
-                args.max_digits,
-                &args.sweeps,
-                args.seed,
-                &device,
-            )?;
-            let text = table.text();
-            print!("{text}");
-            let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
-            folder.write("table.txt", &text)?;
-            render::save_png(&table.heatmap()?, &folder.path("table.png"))?;
-            eprintln!("wrote {}", folder.commit()?.display());
+            let run_dir = args.output_dir.join(&args.name);
+            print!("{}", hopfield::run_table(&params, &run_dir, &device)?);
+            eprintln!("wrote {}", run_dir.display());
             Ok(())
         }
         HopfieldCommand::Capacity(args) => {
-            if !(0.0..=1.0).contains(&args.threshold) {
-                bail!("--threshold: expected a value in [0, 1], got {}", args.threshold);
-            }
             check_folder_name("--name", &args.name)?;
-            let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
             let loads = if args.loads.is_empty() { (1..=24).map(|i| i as f64 * 0.025).collect() } else { args.loads };
             let (neurons, pool) = match &args.mnist {
                 Some(images) => {
-                    let n = hopfield::neurons(args.side)?;
+                    let n = crate::hopfield::neurons(args.side)?;
                     let most = loads.iter().map(|&l| ((l * n as f64).round() as usize).max(1)).max().unwrap_or(1);
                     let source = PatternSource::Mnist { images: images.clone(), limit: most };
                     let (pool, _) = network::load_patterns(&source, args.side, Binarise::Mean)?;
@@ -374,7 +338,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
                 }
                 None => (args.neurons, None),
             };
-            let settings = CapacitySettings {
+            let params = CapacityParams {
                 neurons,
                 pool,
                 rules: args.rules,
@@ -386,15 +350,12 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
                 max_iterations: args.max_iterations,
                 seed: args.seed,
             };
-            let points = capacity::run(&settings, &device)?;
-            print!("{}", capacity::table(&points, &settings.rules));
-            let folder = RunFolder::create(&args.output_dir.join(&args.name))?;
-            folder.write("capacity.csv", capacity::csv(&points))?;
-            render::save_png(
-                &capacity::chart(&points, &settings.rules, settings.neurons)?,
-                &folder.path("capacity.png"),
-            )?;
-            eprintln!("wrote {}", folder.commit()?.display());
+            params.check()?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let run_dir = args.output_dir.join(&args.name);
+            print!("{}", hopfield::run_capacity(&params, &run_dir, &device)?);
+            eprintln!("wrote {}", run_dir.display());
             Ok(())
         }
     }

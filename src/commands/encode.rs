@@ -19,13 +19,15 @@ use burn::module::Module;
 use serde::Serialize;
 
 use crate::compute::device::{ComputeDevice, read_f32};
+use crate::compute::features::Features;
 use crate::config::EncodeConfig;
+use crate::config::TOP_K;
 use crate::data::ImageSet;
 use crate::encoder::HebbianEncoder;
-use crate::encoder::features::{self, Features};
+use crate::encoder::features;
 use crate::encoder::train::{self, TrainingLog};
-use crate::map::knn;
-use crate::map::pipeline::{self, TOP_K};
+use crate::map::pipeline;
+use crate::neighbours;
 use crate::run::items::{items_csv, map_csv, read_items_csv};
 use crate::run::npy::{read_npy_f32, write_npy_f32};
 use crate::run::shards::{self, Shard};
@@ -173,7 +175,7 @@ pub(crate) fn map_stage(
     clock.add("neighbours", stage.seconds(&["neighbours"]));
     clock.add("umap", stage.seconds(&["pca", "graph", "layout"]));
     clock.add("kmeans", stage.seconds(&["kmeans"]));
-    let neighbours = knn::drop_self(&stage.with_self.truncate(TOP_K + 1));
+    let neighbours = neighbours::top_neighbours(&stage.with_self, TOP_K);
     let coords = stage.layout.expect("the layout was asked for").coords;
     let clusters = stage.clusters;
 

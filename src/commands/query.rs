@@ -11,7 +11,7 @@ use crate::compute::device::ComputeDevice;
 use crate::data::pixels::{decode_file, to_planar};
 use crate::data::{ImageSet, Item};
 use crate::encoder::{HebbianEncoder, features};
-use crate::map::knn;
+use crate::neighbours;
 use crate::render;
 use crate::run::{ENCODER_FILE, FEATURES_FILE, Run, write_atomically};
 
@@ -63,7 +63,7 @@ pub(crate) fn query(run: &Run, target: &QueryTarget, top: usize, device: &Comput
         QueryTarget::Image(path) => (encode_image(run, path, device)?, None),
     };
     let wanted = top.saturating_add(exclude.is_some() as usize).min(run.features.rows);
-    let found = knn::search(&vector, &run.features, wanted, &device.device, true)?;
+    let found = neighbours::exact::search(&vector, &run.features, wanted, &device.device, true)?;
     let (ids, sims) = found.row(0);
     Ok(ids
         .iter()

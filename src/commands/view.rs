@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 use crate::compute::device::ComputeDevice;
-use crate::map::knn;
-use crate::map::pipeline::TOP_K;
+use crate::config::TOP_K;
+use crate::neighbours;
 use crate::render::html::map_page;
 use crate::run::items::read_map_csv;
 use crate::run::{MAP_FILE, MAP_HTML_FILE, Run, write_atomically};
@@ -20,8 +20,9 @@ pub(crate) fn run(run: &Run, device: &ComputeDevice, quiet: bool) -> Result<Path
         bail!("{} has {} rows for the run's {} items", MAP_FILE, coords.len(), run.items.len());
     }
     let width = (TOP_K + 1).min(run.features.rows);
-    let neighbours =
-        knn::drop_self(&knn::search_all_for_map(&run.features, width, &run.config.map, &device.device, quiet)?.0);
+    let neighbours = neighbours::drop_self(
+        &neighbours::search_all_for_map(&run.features, width, &run.config.map, &device.device, quiet)?.0,
+    );
     let page = map_page(&run.config.name, &images, &coords, &clusters, &neighbours, &run.config.render)?;
     let path = run.dir.join(MAP_HTML_FILE);
     write_atomically(&path, page.as_bytes())?;

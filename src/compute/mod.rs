@@ -1,11 +1,13 @@
-//! What every stage computes with: the device (wgpu or the CPU twin), our WGSL kernels, the CPU
-//! matrix product our kernels' twins share (and the orthonormalisation built on it), and the
-//! integer hash shared with the shaders.
+//! What every stage computes with: the device (wgpu or the CPU twin), our WGSL kernels, the
+//! feature matrix the stages after the encoder pass on, the CPU matrix product our kernels' twins
+//! share, the linear algebra built on it (one home: [`linalg`]), and the integer hash shared with
+//! the shaders.
 
 pub mod device;
+pub mod features;
 pub(crate) mod hash;
+pub(crate) mod linalg;
 pub(crate) mod matmul;
 pub(crate) mod memory;
-pub(crate) mod orthonormal;
 pub(crate) mod rng;
 pub mod wgsl;

@@ -1,27 +1,14 @@
 //! Feature extraction: every image through the trained encoder, in batches, into one
 //! row-major `N x D` matrix of L2-normalised rows.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use burn::tensor::Device;
 
 use crate::compute::device::read_f32;
+use crate::compute::features::Features;
 use crate::data::ImageSet;
 use crate::encoder::HebbianEncoder;
 use crate::progress;
-
-/// Row-major `rows x dim` features.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Features {
-    pub rows: usize,
-    pub dim: usize,
-    pub values: Vec<f32>,
-}
-
-impl Features {
-    pub(crate) fn row(&self, index: usize) -> &[f32] {
-        &self.values[index * self.dim..(index + 1) * self.dim]
-    }
-}
 
 /// Encodes every image of `images`, `batch_size` at a time.
 pub(crate) fn extract(
@@ -55,41 +42,4 @@ pub(crate) fn extract(
     let features = Features { rows: images.len(), dim, values };
     features.check_usable()?;
     Ok(features)
-}
-
-impl Features {
-    /// Refuses features no stage can use: a value that is not finite, or every row zero (each
-    /// image encoded to nothing), naming the settings that usually cause them.
-    pub(crate) fn check_usable(&self) -> Result<()> {
-        if let Some(at) = self.values.iter().position(|v| !v.is_finite()) {
-            bail!(
-                "the features of item {} hold {} (not a finite number): a learning rate (`training.filter_lr`, \
-                 `training.lr`) is probably too large",
-                at / self.dim.max(1),
-                self.values[at]
-            );
-        }
-        if self.rows > 0 && self.values.iter().all(|&v| v == 0.0) {
-            bail!(
-                "every image's features are zero: the encoder's responses vanished (a learning rate such as \
-                 `training.filter_lr` is probably too large)"
-            );
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn features_that_no_stage_can_use_are_refused_by_cause() {
-        let features = |values: Vec<f32>| Features { rows: 2, dim: 2, values };
-        assert!(features(vec![0.6, 0.8, 0.0, 0.0]).check_usable().is_ok(), "one blank row is allowed");
-        let err = features(vec![0.6, 0.8, f32::NAN, 0.0]).check_usable().unwrap_err().to_string();
-        assert!(err.contains("item 1 hold NaN") && err.contains("training.filter_lr"), "{err}");
-        let err = features(vec![0.0; 4]).check_usable().unwrap_err().to_string();
-        assert!(err.contains("every image's features are zero"), "{err}");
-    }
 }

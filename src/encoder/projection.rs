@@ -10,17 +10,15 @@
 //! The axes are found on the host by subspace iteration with a Rayleigh-Ritz step: a seeded
 //! `D x (k + OVERSAMPLE)` basis is multiplied by the centred sample's `Xcᵀ Xc` [`ITERATIONS`]
 //! times (no `D x D` covariance is formed), then the small projected problem is solved exactly
-//! ([`crate::encoder::whitening::symmetric_eigen`]). Axes the sample cannot fill (fewer rows than
+//! ([`crate::compute::linalg::symmetric_eigen`]). Axes the sample cannot fill (fewer rows than
 //! axes) and axes with no variance are zero columns with a zero gain; σ_k is then the smallest
 //! variance that was found.
 
 use rayon::prelude::*;
 
+use crate::compute::linalg::{column_means, orthonormalise_columns, subspace_step, symmetric_eigen};
 use crate::compute::matmul::{self, View};
-use crate::compute::orthonormal::orthonormalise_columns;
 use crate::compute::rng::seeded;
-use crate::encoder::whitening::symmetric_eigen;
-use crate::map::pca::column_means;
 use rand::RngExt;
 
 /// Extra basis vectors carried through the iteration, so that the last of the `k` kept axes
@@ -59,22 +57,13 @@ pub(crate) fn fit(sample: Vec<f32>, rows: usize, dim: usize, k: usize, power: f6
     let mut rng = seeded(seed);
     let mut basis: Vec<f32> = (0..dim * width).map(|_| rng.random_range(-1.0f32..1.0)).collect();
     orthonormalise_columns(&mut basis, dim, width);
-    let mut scores = vec![0.0f32; rows * width];
+    // The sample is centred already: the iteration's mean is zero.
+    let zero_mean = vec![0.0f32; dim];
     for _ in 0..ITERATIONS {
-        // basis ← orth(Xcᵀ (Xc · basis))
-        matmul::product(rows, width, dim, View::rows(&centred, dim), View::rows(&basis, width), &mut scores, true);
-        matmul::product(
-            dim,
-            width,
-            rows,
-            View::transposed(&centred, dim),
-            View::rows(&scores, width),
-            &mut basis,
-            true,
-        );
-        orthonormalise_columns(&mut basis, dim, width);
+        subspace_step(&centred, rows, dim, &zero_mean, &mut basis, width);
     }
     // Rayleigh-Ritz: the covariance restricted to the basis, `width x width`, solved exactly.
+    let mut scores = vec![0.0f32; rows * width];
     matmul::product(rows, width, dim, View::rows(&centred, dim), View::rows(&basis, width), &mut scores, true);
     let mut small = vec![0.0f32; width * width];
     matmul::product(width, width, rows, View::transposed(&scores, width), View::rows(&scores, width), &mut small, true);

@@ -4,7 +4,10 @@
 //! gives them unit variance, so the filters' competition is not won by the directions that merely
 //! vary most (brightness, alpha). ε, a share of the mean eigenvalue, keeps noise directions from
 //! being blown up. The patches are at most 4 channels x 9 = 36 values, so the eigenvectors come
-//! from a cyclic Jacobi iteration in f64 on the host.
+//! from a cyclic Jacobi iteration in f64 on the host
+//! ([`crate::compute::linalg::symmetric_eigen`]).
+
+use crate::compute::linalg::symmetric_eigen;
 
 /// ε as a share of the mean eigenvalue of the covariance.
 pub(crate) const EPSILON_SHARE: f64 = 0.1;
@@ -23,55 +26,6 @@ pub(crate) fn zca_matrix(covariance: &[f64], dim: usize) -> Vec<f32> {
         }
     }
     z
-}
-
-/// Eigenvalues and eigenvectors (the columns of a row-major `dim x dim` matrix) of a symmetric
-/// matrix, by cyclic Jacobi rotations until the off-diagonal part is negligible.
-pub(crate) fn symmetric_eigen(matrix: &[f64], dim: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut a = matrix.to_vec();
-    let mut v = vec![0.0f64; dim * dim];
-    for i in 0..dim {
-        v[i * dim + i] = 1.0;
-    }
-    let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
-    for _sweep in 0..100 {
-        let off: f64 = (0..dim)
-            .flat_map(|i| (0..dim).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| a[i * dim + j].powi(2))
-            .sum();
-        if off.sqrt() <= 1e-14 * scale {
-            break;
-        }
-        for p in 0..dim {
-            for q in p + 1..dim {
-                let apq = a[p * dim + q];
-                if apq.abs() <= 1e-300 {
-                    continue;
-                }
-                let theta = (a[q * dim + q] - a[p * dim + p]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..dim {
-                    let (akp, akq) = (a[k * dim + p], a[k * dim + q]);
-                    a[k * dim + p] = c * akp - s * akq;
-                    a[k * dim + q] = s * akp + c * akq;
-                }
-                for k in 0..dim {
-                    let (apk, aqk) = (a[p * dim + k], a[q * dim + k]);
-                    a[p * dim + k] = c * apk - s * aqk;
-                    a[q * dim + k] = s * apk + c * aqk;
-                }
-                for k in 0..dim {
-                    let (vkp, vkq) = (v[k * dim + p], v[k * dim + q]);
-                    v[k * dim + p] = c * vkp - s * vkq;
-                    v[k * dim + q] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
-    ((0..dim).map(|i| a[i * dim + i]).collect(), v)
 }
 
 #[cfg(test)]

@@ -8,11 +8,10 @@
 //! picked from a small grid relative to the mean diagonal by fitting on 80% of the training part
 //! and scoring on the rest, then the probe is refitted on the whole training part.
 
-use rayon::prelude::*;
-
+use crate::compute::features::Features;
+use crate::compute::linalg::cholesky_solve;
 use crate::compute::matmul::{View, product};
 use crate::data::split;
-use crate::encoder::features::Features;
 
 /// λ candidates, as multiples of the mean diagonal of the system's matrix.
 const RIDGE_GRID: [f64; 3] = [1e-3, 1e-2, 1e-1];
@@ -158,118 +157,9 @@ impl RidgeSystem {
     }
 }
 
-/// Columns of L computed together: each row's prefix is then read once per block rather than once
-/// per column, so that the factorisation works from cache instead of memory.
-const CHOLESKY_BLOCK: usize = 64;
-
-/// Solves `(a + shift I) x = b` for a symmetric `size x size` matrix `a` (row-major) that the
-/// shift makes positive definite, and `columns` right-hand sides, by Cholesky: a + shift I = L Lᵀ,
-/// left-looking, L_ij = (a_ij − L_i,<j · L_j,<j) / L_jj, a block of columns at a time, the rows
-/// below the block in parallel.
-fn cholesky_solve(a: &[f64], size: usize, shift: f64, b: Vec<f64>, columns: usize) -> Vec<f64> {
-    let mut rows: Vec<Vec<f64>> = a
-        .chunks(size)
-        .enumerate()
-        .map(|(i, r)| {
-            let mut row = r.to_vec();
-            row[i] += shift;
-            row
-        })
-        .collect();
-    for start in (0..size).step_by(CHOLESKY_BLOCK) {
-        let end = (start + CHOLESKY_BLOCK).min(size);
-        // The block's own rows, one column after the other.
-        for j in start..end {
-            let (above, below) = rows.split_at_mut(j);
-            let pivot_row = &mut below[0];
-            for (k, row_k) in above.iter().enumerate().skip(start) {
-                pivot_row[k] = (pivot_row[k] - dot(&pivot_row[..k], &row_k[..k])) / row_k[k];
-            }
-            pivot_row[j] = (pivot_row[j] - dot(&pivot_row[..j], &pivot_row[..j])).max(1e-300).sqrt();
-        }
-        // Every row below it, the block's columns in order.
-        let (done, rest) = rows.split_at_mut(end);
-        let block = &done[start..end];
-        rest.par_iter_mut().for_each(|row| {
-            for (offset, pivot_row) in block.iter().enumerate() {
-                let j = start + offset;
-                row[j] = (row[j] - dot(&row[..j], &pivot_row[..j])) / pivot_row[j];
-            }
-        });
-    }
-    // L y = b, then Lᵀ x = y, all right-hand sides at once, row by row.
-    let mut x = b;
-    for i in 0..size {
-        let (solved, current) = x.split_at_mut(i * columns);
-        let current = &mut current[..columns];
-        for (k, &l) in rows[i][..i].iter().enumerate() {
-            current.iter_mut().zip(&solved[k * columns..(k + 1) * columns]).for_each(|(v, &y)| *v -= l * y);
-        }
-        current.iter_mut().for_each(|v| *v /= rows[i][i]);
-    }
-    for i in (0..size).rev() {
-        let (earlier, current) = x.split_at_mut(i * columns);
-        let current = &mut current[..columns];
-        current.iter_mut().for_each(|v| *v /= rows[i][i]);
-        for (k, &l) in rows[i][..i].iter().enumerate() {
-            earlier[k * columns..(k + 1) * columns].iter_mut().zip(&*current).for_each(|(v, &y)| *v -= l * y);
-        }
-    }
-    x
-}
-
-/// Dot product with four running sums (so the compiler can keep them in vector lanes).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut sums = [0.0f64; 4];
-    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a4.remainder().iter().zip(b4.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in a4.zip(b4) {
-        for l in 0..4 {
-            sums[l] += x[l] * y[l];
-        }
-    }
-    sums.iter().sum::<f64>() + tail
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cholesky_solves_a_known_system() {
-        // [[4, 2], [2, 3]] x = [[2, 8], [1, 7]]: x = [[0.5, 1.25], [0, 1.5]].
-        let x = cholesky_solve(&[4.0, 2.0, 2.0, 3.0], 2, 0.0, vec![2.0, 8.0, 1.0, 7.0], 2);
-        for (got, want) in x.iter().zip([0.5, 1.25, 0.0, 1.5]) {
-            assert!((got - want).abs() < 1e-12, "{x:?}");
-        }
-    }
-
-    #[test]
-    fn blocked_cholesky_solves_a_system_larger_than_its_block() {
-        // a = MᵀM + I for a seeded M, 150 x 150 (two full blocks and a partial one), 3 right-hand sides.
-        let size = 150;
-        let mut state = 7u64;
-        let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
-        };
-        let m: Vec<f64> = (0..size * size).map(|_| next()).collect();
-        let mut a = vec![0.0f64; size * size];
-        for i in 0..size {
-            for j in 0..size {
-                a[i * size + j] = (0..size).map(|k| m[k * size + i] * m[k * size + j]).sum::<f64>();
-            }
-            a[i * size + i] += 1.0;
-        }
-        let b: Vec<f64> = (0..size * 3).map(|_| next()).collect();
-        let x = cholesky_solve(&a, size, 0.0, b.clone(), 3);
-        for i in 0..size {
-            for c in 0..3 {
-                let ax: f64 = (0..size).map(|k| a[i * size + k] * x[k * 3 + c]).sum();
-                assert!((ax - b[i * 3 + c]).abs() < 1e-9, "row {i}, column {c}: {ax} against {}", b[i * 3 + c]);
-            }
-        }
-    }
 
     /// `rows` unit vectors in `dim` dimensions, class c's items spread around its own direction.
     fn separable(rows: usize, dim: usize, classes: usize) -> (Features, Vec<usize>) {

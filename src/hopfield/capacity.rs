@@ -11,28 +11,12 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use super::dynamics::{Dynamics, recall_async_batch, recall_sync};
+use super::params::CapacityParams;
 use super::rules::{Rule, learn};
 use super::schedule::Schedule;
 use super::{Patterns, flip_fraction, overlap};
 use crate::compute::device::ComputeDevice;
 use crate::render;
-
-/// The experiment's settings.
-#[derive(Debug, Clone)]
-pub(crate) struct CapacitySettings {
-    pub neurons: usize,
-    /// Where the stored patterns come from: random, or a pool (e.g. MNIST digits) of which the
-    /// first P are stored at each load.
-    pub pool: Option<Patterns>,
-    pub rules: Vec<Rule>,
-    pub loads: Vec<f64>,
-    pub noise: f64,
-    pub trials: usize,
-    pub threshold: f32,
-    pub dynamics: Dynamics,
-    pub max_iterations: usize,
-    pub seed: u64,
-}
 
 /// One (rule, load) cell of the result.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -45,13 +29,8 @@ pub(crate) struct CapacityPoint {
 }
 
 /// Runs the experiment.
-pub fn run(settings: &CapacitySettings, device: &ComputeDevice) -> Result<Vec<CapacityPoint>> {
-    if settings.neurons < 2 || settings.trials == 0 || settings.loads.is_empty() || settings.rules.is_empty() {
-        bail!("capacity: need at least 2 neurons, 1 trial, 1 load and 1 rule");
-    }
-    if !matches!(settings.dynamics, Dynamics::Sync | Dynamics::Async) {
-        bail!("capacity recalls with --dynamics sync or async");
-    }
+pub fn run(settings: &CapacityParams, device: &ComputeDevice) -> Result<Vec<CapacityPoint>> {
+    settings.check()?;
     let n = settings.neurons;
     let mut points = Vec::new();
     for (l, &load) in settings.loads.iter().enumerate() {
@@ -190,7 +169,7 @@ mod tests {
 
     #[test]
     fn hebbian_collapses_where_the_pseudo_inverse_holds() {
-        let settings = CapacitySettings {
+        let settings = CapacityParams {
             neurons: 300,
             pool: None,
             rules: vec![Rule::Hebbian, Rule::Storkey, Rule::PseudoInverse],
@@ -220,7 +199,7 @@ mod tests {
         let mnist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist/t10k-1000-images-idx3-ubyte.gz");
         let source = crate::hopfield::network::PatternSource::Mnist { images: mnist, limit: 40 };
         let (pool, _) = crate::hopfield::network::load_patterns(&source, 16, crate::hopfield::Binarise::Mean).unwrap();
-        let mut settings = CapacitySettings {
+        let mut settings = CapacityParams {
             neurons: 256,
             pool: Some(pool),
             rules: vec![Rule::Hebbian],
@@ -242,7 +221,7 @@ mod tests {
     #[test]
     fn daydreaming_raises_capacity_above_hebbian() {
         // The seed notebook's setting at one load: N = 400, 30% noise, 90% overlap, asynchronous.
-        let settings = CapacitySettings {
+        let settings = CapacityParams {
             neurons: 400,
             pool: None,
             rules: vec![Rule::Hebbian, Rule::Daydreaming],

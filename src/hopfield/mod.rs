@@ -1,11 +1,15 @@
 //! Binary Hopfield associative memory: images as ±1 patterns, learning rules that store them
-//! ([`rules`]), recall dynamics that repair corrupted cues ([`dynamics`]), and the
-//! self-repairing picture ([`repair`]). Matrix work runs on the run's device through burn;
-//! flex on the CPU is its twin.
+//! ([`rules`]), recall dynamics that repair corrupted cues ([`dynamics`]), saved networks
+//! ([`network`]), and the experiments with their checked settings ([`params`]): the
+//! self-repairing picture ([`repair`]), the recall table ([`table`]) and the capacity curve
+//! ([`capacity`]). The `hebb hopfield` commands that run them and write their folders are in
+//! [`crate::commands::hopfield`]. Matrix work runs on the run's device through burn; flex on the
+//! CPU is its twin.
 
 pub(crate) mod capacity;
 pub mod dynamics;
 pub(crate) mod network;
+pub(crate) mod params;
 pub(crate) mod repair;
 pub mod rules;
 pub mod schedule;

@@ -11,10 +11,9 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::dynamics::{Attractor, Recall, attractor, recall_async_ordered};
-use super::rules::{Rule, learn};
+use super::rules::Rule;
 use super::schedule::Schedule;
 use super::{Binarise, Patterns, image_file_pattern, image_pattern, neurons, overlap_matrix};
-use crate::compute::device::{ComputeDevice, read_f32};
 use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
 use crate::data::{ImageSet, Part, folder, mnist, sheet};
 use crate::render::{self, item_image};
@@ -137,26 +136,16 @@ pub(crate) fn overlap_heatmap(overlaps: &[f32], count: usize) -> Result<RgbImage
     })
 }
 
-/// Learns and saves a network.
-pub(crate) fn store(
-    source: &PatternSource,
-    side: u32,
-    binarise: Binarise,
-    rule: Rule,
-    run_dir: &Path,
-    device: &ComputeDevice,
-) -> Result<NetworkInfo> {
-    let (patterns, sources) = load_patterns(source, side, binarise)?;
-    let weights = learn(rule, &patterns, &device.device)?;
-    let weights = read_f32(weights, "the weights")?;
-    let info = NetworkInfo { side, rule, binarise, sources };
+/// Saves a learned network in a new run folder at `run_dir`: `network.json`, `weights.npy`,
+/// `patterns.npy` and the patterns' overlaps as `overlaps.png` ([`Network::open`] reads it back).
+pub(crate) fn save(info: &NetworkInfo, patterns: &Patterns, weights: &[f32], run_dir: &Path) -> Result<()> {
     let folder = RunFolder::create(run_dir)?;
-    folder.write("network.json", serde_json::to_string_pretty(&info)?)?;
-    write_npy_f32(&folder.path("weights.npy"), patterns.len, patterns.len, &weights)?;
+    folder.write("network.json", serde_json::to_string_pretty(info)?)?;
+    write_npy_f32(&folder.path("weights.npy"), patterns.len, patterns.len, weights)?;
     write_npy_f32(&folder.path("patterns.npy"), patterns.count, patterns.len, &patterns.states)?;
-    render::save_png(&overlap_heatmap(&overlap_matrix(&patterns), patterns.count)?, &folder.path("overlaps.png"))?;
+    render::save_png(&overlap_heatmap(&overlap_matrix(patterns), patterns.count)?, &folder.path("overlaps.png"))?;
     folder.commit()?;
-    Ok(info)
+    Ok(())
 }
 
 impl Network {

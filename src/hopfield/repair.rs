@@ -1,46 +1,54 @@
-//! `hebb hopfield repair`: the self-repairing picture. Stores one image (and optionally others),
-//! corrupts it, lets the network recall it, and writes a strip (original | corrupted | recalled)
-//! and an animated GIF of the recall into a run folder.
+//! The self-repairing picture: stores one image (and optionally others), corrupts it and lets
+//! the network recall it, keeping every state of the recall for the pictures
+//! (`hebb hopfield repair` writes them: [`crate::commands::hopfield`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::Tensor;
-use image::codecs::gif::GifEncoder;
-use image::{Delay, Frame, GrayImage, RgbaImage, imageops::FilterType};
 use serde::Serialize;
 
 use super::dynamics::{
-    Dynamics, Recall, attractor, energy, recall_async_ordered, recall_dense, recall_sync, relax_random_neurons,
+    Attractor, Dynamics, Recall, attractor, energy, recall_async_ordered, recall_dense, recall_sync,
+    relax_random_neurons,
 };
+use super::params::RepairParams;
 use super::rules::{Rule, learn};
 use super::schedule::Schedule;
-use super::{
-    Binarise, Corruption, Patterns, accuracy, corrupt, image_file_pattern, neurons, overlap, pattern_image,
-    pattern_silhouette,
-};
+use super::{Patterns, accuracy, corrupt, image_file_pattern, neurons, overlap};
 use crate::compute::device::{ComputeDevice, read_f32};
-use crate::run::RunFolder;
 
-/// Everything one repair needs.
-#[derive(Debug, Clone)]
-pub(crate) struct RepairSettings {
-    /// The image to repair, then any others to store beside it.
-    pub images: Vec<PathBuf>,
-    pub side: u32,
-    pub binarise: Binarise,
-    pub corruption: Corruption,
-    pub rule: Rule,
-    pub dynamics: Dynamics,
-    pub max_iterations: usize,
-    /// Inverse temperature of dense retrieval.
-    pub beta: f64,
-    /// Temperature of asynchronous recall at the first and the last sweep (0, 0: deterministic).
-    pub temperature: (f32, f32),
-    /// Unchanged updates in a row that end a random-neuron recall.
-    pub patience: usize,
-    pub seed: u64,
-    pub run_dir: PathBuf,
+/// One repair: the stored picture, its corrupted cue and the recall from it.
+pub(crate) struct Repair {
+    pub stored: usize,
+    pub neurons: usize,
+    /// The first image's pattern, the cue made from it, and the recall from the cue.
+    pub original: Vec<f32>,
+    pub cue: Vec<f32>,
+    pub recall: Recall,
+    pub landed_on: Attractor,
+}
+
+impl Repair {
+    /// The report of this repair, written to `run_dir`.
+    pub(crate) fn report(&self, settings: &RepairParams, run_dir: &Path) -> RepairReport {
+        let (original, state) = (&self.original, &self.recall.state);
+        RepairReport {
+            run_dir: run_dir.to_path_buf(),
+            stored: self.stored,
+            neurons: self.neurons,
+            rule: settings.rule,
+            dynamics: settings.dynamics,
+            iterations: self.recall.iterations,
+            accuracy_before: accuracy(original, &self.cue),
+            accuracy_after: accuracy(original, state),
+            overlap_before: overlap(original, &self.cue),
+            overlap_after: overlap(original, state),
+            energy_before: self.recall.energies[0],
+            energy_after: *self.recall.energies.last().unwrap_or(&self.recall.energies[0]),
+            landed_on: self.landed_on.to_string(),
+        }
+    }
 }
 
 /// What a repair reports.
@@ -103,13 +111,9 @@ fn sync_recall(weights: &Tensor<2>, w: &[f32], cue: &[f32], max_steps: usize) ->
     Ok(Recall { state, iterations, energies, frames })
 }
 
-fn upscale(picture: &GrayImage, side: u32) -> RgbaImage {
-    let rgba = image::DynamicImage::ImageLuma8(picture.clone()).to_rgba8();
-    image::imageops::resize(&rgba, side, side, FilterType::Nearest)
-}
-
-/// Runs one repair and writes its run folder.
-pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairReport> {
+/// Stores the images, corrupts the first and recalls it.
+pub(crate) fn repair(settings: &RepairParams, device: &ComputeDevice) -> Result<Repair> {
+    settings.check()?;
     let n = neurons(settings.side)?;
     let mut states = Vec::with_capacity(settings.images.len() * n);
     for path in &settings.images {
@@ -145,54 +149,12 @@ pub fn run(settings: &RepairSettings, device: &ComputeDevice) -> Result<RepairRe
             Recall { frames: vec![cue.clone(), state.clone()], state, iterations: settings.max_iterations, energies }
         }
     };
-
-    let shown = (settings.side * (256 / settings.side).max(1)).max(settings.side);
-    let folder = RunFolder::create(&settings.run_dir)?;
-    let gap = 8;
-    let mut strip = RgbaImage::from_pixel(3 * shown + 4 * gap, shown + 2 * gap, image::Rgba([128, 128, 128, 255]));
-    for (i, state) in [original, &cue, &recall.state].into_iter().enumerate() {
-        let panel = upscale(&pattern_image(state, settings.side), shown);
-        image::imageops::overlay(&mut strip, &panel, (gap + i as u32 * (shown + gap)) as i64, gap as i64);
-    }
-    strip.save_with_format(folder.path("strip.png"), image::ImageFormat::Png).context("cannot write strip.png")?;
-    let recalled = if settings.binarise == Binarise::Alpha {
-        pattern_silhouette(&recall.state, settings.side)
-    } else {
-        image::DynamicImage::ImageLuma8(pattern_image(&recall.state, settings.side)).to_rgba8()
-    };
-    recalled
-        .save_with_format(folder.path("recalled.png"), image::ImageFormat::Png)
-        .context("cannot write recalled.png")?;
-    let gif = std::fs::File::create(folder.path("recall.gif")).context("cannot create recall.gif")?;
-    let mut encoder = GifEncoder::new(gif);
-    encoder.set_repeat(image::codecs::gif::Repeat::Infinite).context("cannot write recall.gif")?;
-    let frames = recall.frames.iter().map(|state| {
-        Frame::from_parts(
-            upscale(&pattern_image(state, settings.side), shown),
-            0,
-            0,
-            Delay::from_numer_denom_ms(120, 1),
-        )
-    });
-    encoder.encode_frames(frames).context("cannot write recall.gif")?;
-    drop(encoder);
-
-    let report = RepairReport {
-        run_dir: settings.run_dir.clone(),
+    Ok(Repair {
         stored: patterns.count,
         neurons: n,
-        rule: settings.rule,
-        dynamics: settings.dynamics,
-        iterations: recall.iterations,
-        accuracy_before: accuracy(original, &cue),
-        accuracy_after: accuracy(original, &recall.state),
-        overlap_before: overlap(original, &cue),
-        overlap_after: overlap(original, &recall.state),
-        energy_before: recall.energies[0],
-        energy_after: *recall.energies.last().unwrap_or(&recall.energies[0]),
-        landed_on: attractor(&patterns, &recall.state).to_string(),
-    };
-    folder.write("summary.json", serde_json::to_string_pretty(&report)?)?;
-    folder.commit()?;
-    Ok(report)
+        original: original.to_vec(),
+        cue,
+        landed_on: attractor(&patterns, &recall.state),
+        recall,
+    })
 }

@@ -11,6 +11,7 @@ use image::{GrayImage, Luma, RgbImage, imageops::FilterType};
 use plotters::prelude::*;
 
 use super::dynamics::recall_async_batch;
+use super::params::TableParams;
 use super::rules::{Rule, learn};
 use super::schedule::Schedule;
 use super::{Patterns, accuracy, flip_fraction, neurons};
@@ -61,22 +62,10 @@ fn first_digits(images: &Path, labels: &Path, side: u32) -> Result<Vec<Vec<f32>>
 }
 
 /// Runs the experiment.
-pub fn run(
-    images: &Path,
-    labels: &Path,
-    side: u32,
-    max_digits: usize,
-    sweeps: &[usize],
-    seed: u64,
-    device: &ComputeDevice,
-) -> Result<AccuracyTable> {
-    if !(1..=10).contains(&max_digits) {
-        bail!("--max-digits: expected 1 to 10, got {max_digits}");
-    }
-    if sweeps.is_empty() || sweeps.contains(&0) {
-        bail!("--sweeps: expected positive sweep counts");
-    }
-    neurons(side)?;
+pub(crate) fn run(params: &TableParams, device: &ComputeDevice) -> Result<AccuracyTable> {
+    params.check()?;
+    let TableParams { images, labels, side, max_digits, sweeps, seed } = params;
+    let (side, max_digits, seed) = (*side, *max_digits, *seed);
     let digits = first_digits(images, labels, side)?;
     let n = neurons(side)?;
     let zero = &digits[0];
@@ -176,16 +165,15 @@ mod tests {
     #[test]
     fn one_stored_digit_is_always_recalled_and_the_table_has_its_shape() {
         let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist");
-        let table = run(
-            &mnist.join("t10k-1000-images-idx3-ubyte.gz"),
-            &mnist.join("t10k-1000-labels-idx1-ubyte.gz"),
-            20,
-            3,
-            &[1, 4],
-            7,
-            &crate::compute::device::cpu(),
-        )
-        .unwrap();
+        let params = TableParams {
+            images: mnist.join("t10k-1000-images-idx3-ubyte.gz"),
+            labels: mnist.join("t10k-1000-labels-idx1-ubyte.gz"),
+            side: 20,
+            max_digits: 3,
+            sweeps: vec![1, 4],
+            seed: 7,
+        };
+        let table = run(&params, &crate::compute::device::cpu()).unwrap();
         assert_eq!((table.accuracy.len(), table.accuracy[0].len(), table.accuracy[0][0].len()), (2, 10, 3));
         for sweeps in &table.accuracy {
             assert!(sweeps.iter().all(|row| row[0] == 1.0), "a single pattern below 50% noise comes back whole");

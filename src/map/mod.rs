@@ -2,9 +2,8 @@
 //! graph and curve parameters and our own seeded optimiser ([`layout`]) laying it out from a PCA
 //! start ([`pca`]).
 
-pub(crate) mod approximate;
 pub mod cluster;
-pub mod knn;
+
 pub(crate) mod layout;
 pub(crate) mod layout_kernel;
 pub(crate) mod pca;
@@ -14,9 +13,9 @@ use anyhow::{Result, bail};
 use burn::tensor::Device;
 use umap_rs::{GraphParams, LearnedManifold, ManifoldParams, Umap, UmapConfig};
 
+use crate::compute::features::Features;
 use crate::config::MapConfig;
-use crate::encoder::features::Features;
-use crate::map::knn::Neighbours;
+use crate::neighbours::Neighbours;
 use crate::progress;
 use layout::{Edges, LayoutParams};
 

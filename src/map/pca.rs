@@ -10,8 +10,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
 use crate::compute::device::{is_wgpu, read_f32};
+use crate::compute::features::Features;
+use crate::compute::linalg::column_means;
 use crate::compute::matmul::{self, View};
-use crate::encoder::features::Features;
 use crate::progress;
 
 /// Most power iterations.
@@ -101,25 +102,6 @@ fn principal_components_host(features: &Features, on_iteration: impl Fn()) -> Ve
             [p[0] - shift[0], p[1] - shift[1]]
         })
         .collect()
-}
-
-/// Column means of `n` rows of length `d`, from per-group f64 sums added in order (the same
-/// result on any number of threads).
-pub(crate) fn column_means(x: &[f32], n: usize, d: usize) -> Vec<f32> {
-    let group = n.div_ceil(64).max(HOST_BLOCK_ROWS) * d;
-    let mut mean = vec![0.0f64; d];
-    for sums in x.par_chunks(group).map(|rows| column_sums(rows, d)).collect::<Vec<_>>() {
-        mean.iter_mut().zip(sums).for_each(|(m, s)| *m += s);
-    }
-    mean.iter().map(|s| (s / n.max(1) as f64) as f32).collect()
-}
-
-fn column_sums(rows: &[f32], d: usize) -> Vec<f64> {
-    let mut sums = vec![0.0f64; d];
-    for row in rows.chunks(d) {
-        sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v as f64);
-    }
-    sums
 }
 
 /// `row · basis` for a `d x 2` basis.

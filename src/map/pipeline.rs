@@ -9,14 +9,11 @@ use burn::tensor::Device;
 use umap_rs::LearnedManifold;
 
 use super::cluster;
-use super::knn::{self, Neighbours};
 use super::{fuzzy_graph, lay_out, pca};
-use crate::config::{ClusterConfig, MapConfig};
-use crate::encoder::features::Features;
+use crate::compute::features::Features;
+use crate::config::{ClusterConfig, MapConfig, TOP_K};
+use crate::neighbours::{self, Neighbours};
 use crate::progress;
-
-/// Neighbours per item in the neighbour grid, in `query`'s default answer and in `eval`'s vote.
-pub(crate) const TOP_K: usize = 5;
 
 /// Neighbours searched per item (itself included): UMAP's `n_neighbors`, and at least enough
 /// for the [`TOP_K`] others, never more than the items.
@@ -65,7 +62,8 @@ pub fn run(
     let mut timings = Vec::new();
     let mut timed = |step: &'static str, started: Instant| timings.push((step, started.elapsed().as_secs_f64()));
     let started = Instant::now();
-    let (with_self, reduced) = knn::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)?;
+    let (with_self, reduced) =
+        neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)?;
     timed("neighbours", started);
     let layout = if with_layout {
         let started = Instant::now();

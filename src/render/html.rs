@@ -22,7 +22,7 @@ use super::canvas::unit_layout;
 use super::{group_colour, item_image};
 use crate::config::{CanvasLayout, ColorMode, RenderConfig};
 use crate::data::{ImageSet, label_groups};
-use crate::map::knn::Neighbours;
+use crate::neighbours::Neighbours;
 
 /// The page, with `/*HEBB_DATA*/` where the data goes.
 const TEMPLATE: &str = include_str!("map.html");

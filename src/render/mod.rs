@@ -20,7 +20,7 @@ use crate::compute::rng::seeded;
 use crate::config::RenderConfig;
 use crate::data::ImageSet;
 use crate::encoder::train::{LayerStats, Stage, TrainingLog};
-use crate::map::knn::Neighbours;
+use crate::neighbours::Neighbours;
 use crate::run::{CANVAS_FILE, CLUSTERS_FILE, MAP_CLUSTERS_FILE, MAP_HTML_FILE, MAP_LABELS_FILE, RunFolder};
 
 /// The family name the embedded font is registered under.

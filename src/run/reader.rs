@@ -7,9 +7,9 @@ use anyhow::{Result, bail};
 use super::items::read_items_csv;
 use super::npy::read_npy_f32;
 use super::{CONFIG_FILE, FEATURES_FILE, ITEMS_FILE};
+use crate::compute::features::Features;
 use crate::config::EncodeConfig;
 use crate::data::{ImageSet, Item};
-use crate::encoder::features::Features;
 
 /// A finished run, read back from its folder.
 pub(crate) struct Run {

@@ -12,9 +12,9 @@ use anyhow::{Context, Result, bail};
 use super::items::{items_csv, read_items_csv};
 use super::npy::{append_npy_f32, npy_shape, write_npy_f32};
 use super::{write_atomically, write_atomically_with};
+use crate::compute::features::Features;
 use crate::compute::memory;
 use crate::data::{Item, Part};
-use crate::encoder::features::Features;
 
 /// The run folder's sub-folder of shards.
 pub(crate) const SHARDS_DIR: &str = "shards";

@@ -215,9 +215,9 @@ fn wgpu_and_cpu_neighbours_agree() {
         let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
         row.iter_mut().for_each(|v| *v /= norm);
     }
-    let features = hebb::encoder::features::Features { rows, dim, values };
-    let on_gpu = hebb::map::knn::all_neighbours(&features, 5, &gpu.device, true).unwrap();
-    let on_cpu = hebb::map::knn::all_neighbours(&features, 5, &Device::flex(), true).unwrap();
+    let features = hebb::compute::features::Features { rows, dim, values };
+    let on_gpu = hebb::neighbours::all_neighbours(&features, 5, &gpu.device, true).unwrap();
+    let on_cpu = hebb::neighbours::all_neighbours(&features, 5, &Device::flex(), true).unwrap();
     assert_eq!(on_gpu.indices, on_cpu.indices);
     assert!(relative_gap(&on_gpu.similarities, &on_cpu.similarities) <= 1e-5);
 }

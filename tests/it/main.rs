@@ -1,6 +1,7 @@
 //! Integration tests: loaders on data made in the test, config errors, the CPU/GPU twin, and
 //! `hebb encode` end to end.
 
+mod architecture;
 mod common;
 mod config_errors;
 mod data_loading;

@@ -1,8 +1,8 @@
 //! UMAP on well-separated blobs: separated, trustworthy, reproducible for a seed on the CPU.
 
 use burn::tensor::Device;
+use hebb::compute::features::Features;
 use hebb::config::{ClusterConfig, MapConfig};
-use hebb::encoder::features::Features;
 use hebb::map::{self, pipeline};
 
 /// `blobs` groups of `per_blob` unit vectors in 16-D around orthogonal centres.

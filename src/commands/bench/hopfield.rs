@@ -8,8 +8,9 @@ use burn::tensor::{Device, Distribution, Tensor};
 
 use super::{time_per_call, timed, wait_for};
 use crate::compute::device::{ComputeDevice, is_wgpu};
-use crate::hopfield::capacity::{self, CapacitySettings};
+use crate::hopfield::capacity;
 use crate::hopfield::dynamics::{Dynamics, dense_sync_step, recall_sync, recall_sync_low_rank, sync_update};
+use crate::hopfield::params::CapacityParams;
 use crate::hopfield::rules::{Rule, learn};
 use crate::hopfield::{Patterns, flip_fraction};
 
@@ -90,7 +91,7 @@ pub fn run(device: &ComputeDevice, dense_neurons: usize) -> Result<String> {
     rows.push(("Storkey W, N = 4096, P = 3".to_string(), storkey_s));
     // The seed notebook's capacity experiment: N = 400, Hebbian and daydreaming, 10 loads,
     // 5 noisy cues (30%) per pattern, 90% overlap, asynchronous recall.
-    let settings = CapacitySettings {
+    let settings = CapacityParams {
         neurons: 400,
         pool: None,
         rules: vec![Rule::Hebbian, Rule::Daydreaming],

@@ -11,13 +11,14 @@ use burn::tensor::Device;
 
 use super::timed;
 use crate::compute::device::{ComputeDevice, is_wgpu};
+use crate::compute::features::Features;
 use crate::compute::memory;
+use crate::config::TOP_K;
 use crate::config::{ClusterConfig, ColorMode, EncodeConfig, MapConfig};
 use crate::data::{ImageSet, Item};
-use crate::encoder::features::Features;
-use crate::map::knn;
-use crate::map::pipeline::{self, Layout, TOP_K};
+use crate::map::pipeline::{self, Layout};
 use crate::map::{self, cluster};
+use crate::neighbours;
 use crate::render::{self, canvas};
 use crate::run::{Run, RunFolder, check_replaceable};
 
@@ -145,7 +146,7 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
             // Rendered into a run folder that is committed only to keep the renders: dropping
             // it removes the files.
             let folder = RunFolder::create(keep_renders.unwrap_or(&std::env::temp_dir().join("hebb-bench-map")))?;
-            let neighbours = knn::drop_self(&stage.with_self.truncate(TOP_K + 1));
+            let neighbours = neighbours::top_neighbours(&stage.with_self, TOP_K);
             let title = &input.source;
             let (_, seconds) = timed(|| {
                 render::save_map_pictures(
@@ -170,7 +171,7 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
         "bench map: {} x {} features from {}, on {}\n",
         features.rows, features.dim, input.source, device.description
     );
-    let approximate = knn::is_approximate(config.map.neighbours, features.rows, features.dim, dev);
+    let approximate = neighbours::is_approximate(config.map.neighbours, features.rows, features.dim, dev);
     let search = if approximate { "NN-descent, re-ranked exactly" } else { "exact" };
     let mut stages = vec![
         (format!("neighbours ({search}, cosine top-{width})"), knn_s),
@@ -254,13 +255,13 @@ struct RecallCheck {
 
 /// Checks `found` (every item's top k, itself included) against the exact search for
 /// [`RECALL_QUERIES`] items spread evenly over the set.
-fn recall_against_exact(features: &Features, found: &knn::Neighbours, device: &Device) -> Result<RecallCheck> {
+fn recall_against_exact(features: &Features, found: &neighbours::Neighbours, device: &Device) -> Result<RecallCheck> {
     let queries: Vec<usize> = {
         let count = RECALL_QUERIES.min(features.rows);
         (0..count).map(|i| i * features.rows / count).collect()
     };
     let values: Vec<f32> = queries.iter().flat_map(|&q| features.row(q).iter().copied()).collect();
-    let (exact, seconds) = timed(|| knn::search(&values, features, found.k, device, true))?;
+    let (exact, seconds) = timed(|| neighbours::exact::search(&values, features, found.k, device, true))?;
     let mut hits = 0;
     for (row, &q) in queries.iter().enumerate() {
         let (want, _) = exact.row(row);

@@ -22,12 +22,10 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use rayon::prelude::*;
 
-use super::knn::Neighbours;
-use super::pca::column_means;
+use super::Neighbours;
+use crate::compute::features::Features;
 use crate::compute::hash::{below, pcg, pcg3};
-use crate::compute::matmul::{self, View};
-use crate::compute::orthonormal::orthonormalise_columns;
-use crate::encoder::features::Features;
+use crate::compute::linalg::{centred_product, column_means, standard_normal, subspace_step};
 use crate::progress;
 
 /// Axes of the reduced copy NN-descent searches in.
@@ -61,7 +59,7 @@ impl Entry {
 }
 
 /// Every item's `k` most similar items by cosine similarity, itself included (as the exact
-/// [`super::knn::search_all`] returns them, most similar first), found approximately; and the
+/// [`super::exact::search_all`] returns them, most similar first), found approximately; and the
 /// reduced copy the search ran in (centred rows on [`REDUCED_DIM`] axes near the top principal
 /// ones), which holds the features' first principal components too.
 pub(crate) fn search_all(features: &Features, k: usize, seed: u64, quiet: bool) -> (Neighbours, Features) {
@@ -85,30 +83,11 @@ fn reduce(features: &Features, axes: usize, seed: u64) -> Vec<f32> {
     let mean = column_means(x, n, d);
     let gaussian = |i: usize| {
         let (a, b) = (pcg3(seed as u32, 1, i as u32), pcg3(seed as u32, 2, i as u32));
-        let u1 = (a as f64 + 1.0) / (u32::MAX as f64 + 2.0);
-        ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * b as f64 / u32::MAX as f64).cos()) as f32
+        standard_normal((a as f64 + 1.0) / (u32::MAX as f64 + 2.0), b as f64 / u32::MAX as f64) as f32
     };
-    let start: Vec<f32> = (0..d * axes).map(gaussian).collect();
-    let sampled = centred_product(x, n, d, &mean, &start, axes); // Xc Ω, n x axes
-    let mut basis = vec![0.0f32; d * axes]; // Xᵀ (Xc Ω); the mean's share is removed below
-    matmul::product(d, axes, n, View::transposed(x, d), View::rows(&sampled, axes), &mut basis, true);
-    let sums: Vec<f64> =
-        (0..axes).map(|a| sampled.iter().skip(a).step_by(axes).map(|&v| v as f64).sum::<f64>()).collect();
-    for (row, m) in basis.chunks_mut(axes).zip(&mean) {
-        row.iter_mut().zip(&sums).for_each(|(b, s)| *b -= (*m as f64 * s) as f32);
-    }
-    orthonormalise_columns(&mut basis, d, axes);
+    let mut basis: Vec<f32> = (0..d * axes).map(gaussian).collect();
+    subspace_step(x, n, d, &mean, &mut basis, axes);
     centred_product(x, n, d, &mean, &basis, axes)
-}
-
-/// `(X − 1 μᵀ) B` for `B` of `d x axes`, row-major.
-fn centred_product(x: &[f32], n: usize, d: usize, mean: &[f32], b: &[f32], axes: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; n * axes];
-    matmul::product(n, axes, d, View::rows(x, d), View::rows(b, axes), &mut out, true);
-    let shift: Vec<f32> =
-        (0..axes).map(|a| (0..d).map(|j| mean[j] as f64 * b[j * axes + a] as f64).sum::<f64>() as f32).collect();
-    out.par_chunks_mut(axes).for_each(|row| row.iter_mut().zip(&shift).for_each(|(v, s)| *v -= s));
-    out
 }
 
 /// Squared distance between two reduced rows.
@@ -310,7 +289,7 @@ fn sum_in_lanes(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::map::knn;
+    use crate::neighbours::exact;
     use burn::tensor::Device;
 
     /// `n` unit rows in `dim` dimensions near a curved 3-D manifold: a seeded random point of
@@ -363,7 +342,7 @@ mod tests {
     #[test]
     fn finds_nearly_all_exact_neighbours_and_itself_first() {
         let features = manifold_features(3000, 96);
-        let exact = knn::search_all(&features, 15, &Device::flex(), true).unwrap();
+        let exact = exact::search_all(&features, 15, &Device::flex(), true).unwrap();
         let (found, _) = search_all(&features, 15, 7, true);
         assert_eq!((found.k, found.len()), (15, 3000));
         let recall = recall(&found, &exact);
@@ -384,7 +363,7 @@ mod tests {
         // 12 centres and 12 x 12 patch axes: 156 directions, far more than 64 axes hold (a
         // 64-axis copy found 97.8% here).
         let features = patchy_features(6000, 512, 12, 12);
-        let exact = knn::search_all(&features, 15, &Device::flex(), true).unwrap();
+        let exact = exact::search_all(&features, 15, &Device::flex(), true).unwrap();
         let (found, _) = search_all(&features, 15, 7, true);
         let recall = recall(&found, &exact);
         assert!(recall >= 0.99, "recall@15 {recall}");
