@@ -2,7 +2,10 @@
 //! with one line that names the key and the estimate, instead of an allocation failure or the
 //! kernel's out-of-memory kill.
 
-use anyhow::{Result, bail};
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
 
 /// Bytes this process may still allocate: the machine's available memory (Linux's
 /// `MemAvailable`), or `None` where it cannot be read.
@@ -38,6 +41,33 @@ pub(crate) fn human(bytes: f64) -> String {
 /// (the key or option that sets it) when it exceeds the memory available.
 pub(crate) fn check(what: &str, bytes: f64) -> Result<()> {
     check_against(what, bytes, available())
+}
+
+/// Reads a whole file of at most `limit` bytes, checked before it is read: a file larger than
+/// that, larger than the memory available, or not a regular file (a device such as `/dev/zero`,
+/// a pipe) is refused with one line naming it, instead of reading until memory runs out. The
+/// error keeps the I/O error as its source, so a missing file can still be told apart.
+pub(crate) fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let metadata = file.metadata().with_context(|| format!("cannot read {}", path.display()))?;
+    if !metadata.is_file() {
+        bail!("cannot read {}: not a regular file", path.display());
+    }
+    if metadata.len() > limit {
+        bail!(
+            "cannot read {}: {} is larger than the {} allowed",
+            path.display(),
+            human(metadata.len() as f64),
+            human(limit as f64)
+        );
+    }
+    check(&format!("reading {}", path.display()), metadata.len() as f64)?;
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        bail!("cannot read {}: it grew past the {} allowed while it was read", path.display(), human(limit as f64));
+    }
+    Ok(bytes)
 }
 
 fn check_against(what: &str, bytes: f64, available: Option<u64>) -> Result<()> {

@@ -60,6 +60,9 @@ pub type ConfigFile = Config<DataTable>;
 /// Everything one `hebb encode` run needs, checked and resolved.
 pub type EncodeConfig = Config<DataConfig>;
 
+/// The largest config file hebb reads: 16 MiB, far beyond any real one.
+const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
 /// Neighbours per item in the neighbour grid, in `query`'s default answer and in `eval`'s vote.
 pub(crate) const TOP_K: usize = 5;
 
@@ -81,10 +84,12 @@ impl ConfigFile {
     pub fn read(path: Option<&Path>) -> Result<(Self, String)> {
         let (text, origin) = match path {
             None => (DEFAULT_CONFIG_TOML.to_string(), "(embedded default configs/emoji.toml)".to_string()),
-            Some(path) => (
-                std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?,
-                path.display().to_string(),
-            ),
+            Some(path) => {
+                let bytes = memory::read_file(path, MAX_CONFIG_BYTES)?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| anyhow::anyhow!("config file {}: expected UTF-8 text (TOML)", path.display()))?;
+                (text, path.display().to_string())
+            }
         };
         Ok((Self::parse(&text, &origin)?, origin))
     }

@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use image::{RgbaImage, imageops::FilterType};
 
+use crate::compute::memory;
 use crate::config::ColorMode;
 use crate::data::embedded;
 
@@ -60,14 +61,16 @@ pub(crate) fn to_planar(mut image: RgbaImage, side: usize, color: ColorMode) -> 
 /// Reads a file's bytes; a missing file that is one of the embedded data files is served from
 /// the binary, so the default configuration runs from any folder.
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(bytes),
-        Err(e) => match embedded::file(path) {
-            Some(bytes) => Ok(bytes.to_vec()),
-            None => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        },
+    if !path.exists()
+        && let Some(bytes) = embedded::file(path)
+    {
+        return Ok(bytes.to_vec());
     }
+    memory::read_file(path, MAX_INPUT_BYTES)
 }
+
+/// The largest input file (an image, a sheet, an IDX file) hebb reads: 4 GiB.
+const MAX_INPUT_BYTES: u64 = 4 << 30;
 
 /// Decodes an image file of any supported format (grey, RGB or RGBA) into RGBA.
 pub(crate) fn decode_file(path: &Path) -> Result<RgbaImage> {

@@ -17,6 +17,7 @@ pub(crate) mod projection;
 pub mod train;
 pub(crate) mod whitening;
 
+use crate::compute::linalg::standard_normal;
 use crate::compute::rng::{SeededRng, seeded};
 use anyhow::{Context, Result};
 use burn::module::{Module, Param};
@@ -69,11 +70,11 @@ pub(crate) struct HebbianLayer {
     settings: LayerSettings,
 }
 
-/// A standard normal value drawn from `rng` (Box-Muller), for SoftHebb's init.
+/// A standard normal value drawn from `rng`, for SoftHebb's init.
 fn normal(rng: &mut SeededRng) -> f32 {
     let u1: f32 = rng.random_range(f32::EPSILON..1.0);
     let u2: f32 = rng.random_range(0.0..1.0);
-    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+    standard_normal(u1 as f64, u2 as f64) as f32
 }
 
 impl HebbianLayer {

@@ -17,6 +17,7 @@ pub(crate) mod sweep_kernel;
 pub(crate) mod sync_kernel;
 pub(crate) mod table;
 
+use crate::compute::memory;
 use crate::compute::rng::seeded;
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -80,6 +81,14 @@ choice! {
 
 /// The neurons of a network of `side x side` images, refused (naming `--side`) when the weights
 /// W (N x N) and their working copies cannot fit in memory.
+/// Refuses a network of `neurons` that cannot fit in memory with `states` more values (patterns,
+/// cues, sweep orders) beside it; `what` names the options that set the sizes. The weights are
+/// held twice, on the device and read back, in f32.
+pub(crate) fn check_memory(what: &str, neurons: usize, states: f64) -> Result<()> {
+    let n = neurons as f64;
+    memory::check(what, (2.0 * n * n + states) * 4.0)
+}
+
 pub(crate) fn neurons(side: u32) -> Result<usize> {
     let n = side as f64 * side as f64;
     crate::compute::memory::check("--side (the weights W are side² x side²)", n * n * 4.0 * 3.0)?;

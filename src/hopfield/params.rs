@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 
 use super::dynamics::Dynamics;
 use super::rules::Rule;
-use super::{Binarise, Corruption, Patterns, neurons};
+use super::{Binarise, Corruption, Patterns, check_memory, neurons};
 
 /// Everything one repair needs.
 #[derive(Debug, Clone)]
@@ -31,7 +31,8 @@ pub(crate) struct RepairParams {
 
 impl RepairParams {
     pub(crate) fn check(&self) -> Result<()> {
-        neurons(self.side)?;
+        let n = neurons(self.side)?;
+        check_memory("--side", n, (self.images.len() + self.max_iterations + 2) as f64 * n as f64)?;
         if self.max_iterations == 0 {
             bail!("--max-iterations: expected at least 1");
         }
@@ -73,6 +74,14 @@ impl CapacityParams {
         if !(0.0..=1.0).contains(&self.threshold) {
             bail!("--threshold: expected a value in [0, 1], got {}", self.threshold);
         }
+        if let Some(bad) = self.loads.iter().find(|&&load| !(load.is_finite() && load > 0.0)) {
+            bail!("--loads: expected positive loads, got {bad}");
+        }
+        // The largest load's patterns and cues, and the sweep orders of asynchronous recall.
+        let n = self.neurons as f64;
+        let patterns = self.loads.iter().fold(1.0f64, |most, &load| most.max((load * n).round()));
+        let states = patterns * n * (1.0 + 2.0 * self.trials as f64) + self.max_iterations as f64 * n;
+        check_memory("--neurons, --loads and --trials", self.neurons, states)?;
         Ok(())
     }
 }
@@ -98,7 +107,10 @@ impl TableParams {
         if self.sweeps.is_empty() || self.sweeps.contains(&0) {
             bail!("--sweeps: expected positive sweep counts");
         }
-        neurons(self.side)?;
+        let n = neurons(self.side)?;
+        // The sweep orders of the longest recall, and the noisy cues.
+        let most_sweeps = self.sweeps.iter().copied().max().unwrap_or(1) as f64;
+        check_memory("--sweeps and --side", n, (most_sweeps + 20.0) * n as f64)?;
         Ok(())
     }
 }

@@ -143,6 +143,30 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_any_work() {
 }
 
 #[test]
+fn command_line_sizes_past_memory_are_refused_by_flag_and_endless_files_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&["hopfield", "store", "--random", "1000000000"], &["--random and --side", "needs about"]),
+        (&["hopfield", "table", "--sweeps", "4294967295"], &["--sweeps and --side", "needs about"]),
+        (&["hopfield", "capacity", "--neurons", "1000000"], &["--neurons, --loads and --trials", "needs about"]),
+        (&["bench", "map", "--synthetic", "1000000000"], &["--synthetic and --dim", "needs about"]),
+        (&["bench", "map", "--synthetic", "1000", "--dim", "1000000000"], &["--synthetic and --dim", "needs about"]),
+        (&["bench", "hopfield", "--dense-neurons", "10000000"], &["--dense-neurons", "needs about"]),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&str> = args.iter().copied().chain(["--device", "cpu"]).collect();
+        assert_error(&hebb(&args, dir.path()), expected);
+    }
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing was written");
+    // A device that never ends is refused unread, as a config and as an image.
+    if std::path::Path::new("/dev/zero").exists() {
+        assert_error(&hebb(&["encode", "--config", "/dev/zero"], dir.path()), &["/dev/zero", "not a regular file"]);
+        let out = hebb(&["hopfield", "repair", "--image", "/dev/zero", "--device", "cpu"], dir.path());
+        assert_error(&out, &["/dev/zero", "not a regular file"]);
+    }
+}
+
+#[test]
 fn ctrl_c_during_a_run_leaves_no_partial_folder() {
     let dir = tempfile::tempdir().unwrap();
     let sheet = dir.path().join("sheet.png");

@@ -12,16 +12,13 @@ use crate::hopfield::capacity;
 use crate::hopfield::dynamics::{Dynamics, dense_sync_step, recall_sync, recall_sync_low_rank, sync_update};
 use crate::hopfield::params::CapacityParams;
 use crate::hopfield::rules::{Rule, learn};
-use crate::hopfield::{Patterns, flip_fraction};
+use crate::hopfield::{self, Patterns, flip_fraction};
 
 /// One synchronous sweep with a dense `n x n` W (Hebbian, P = 5), for one probe and for 1,000,
 /// each against a baseline measured here on the same device: for one probe, reading W once (a
 /// sum over all of W, the memory-bound floor of a matrix-vector product); for 1,000 probes, the
 /// device's fp32 matrix-product rate on a square 4096 GEMM. Rows: (name, value, unit).
 fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'static str)>> {
-    if n < 2 {
-        bail!("--dense-neurons: expected at least 2 neurons, got {n}");
-    }
     let weights = learn(Rule::Hebbian, &Patterns::random(5, n, 4), device)?;
     let repeats = 5;
     let read_s = time_per_call(repeats, || Ok(weights.clone().sum()))?;
@@ -65,6 +62,11 @@ fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'sta
 
 /// Runs the Hopfield benchmark and returns the printed table.
 pub fn run(device: &ComputeDevice, dense_neurons: usize) -> Result<String> {
+    if dense_neurons < 2 {
+        bail!("--dense-neurons: expected at least 2 neurons, got {dense_neurons}");
+    }
+    // W, and 1,000 probes of the dense sweep with their results.
+    hopfield::check_memory("--dense-neurons", dense_neurons, 2000.0 * dense_neurons as f64)?;
     let dev = &device.device;
     let mut rows: Vec<(String, f64)> = Vec::new();
     let (n, p) = (10_000, 5);

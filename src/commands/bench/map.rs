@@ -59,6 +59,8 @@ impl MapInput {
         if rows < 2 || dim == 0 {
             bail!("--synthetic needs at least 2 rows and --dim at least 1, got {rows} x {dim}");
         }
+        // The features, and the copies the map stage makes of them at most.
+        memory::check("--synthetic and --dim", 3.0 * rows as f64 * dim as f64 * 4.0)?;
         let centres = 50;
         let latent = 8;
         let seed = seed as u32;

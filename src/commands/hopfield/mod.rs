@@ -75,6 +75,12 @@ pub(crate) fn run_store(
     run_dir: &Path,
     device: &ComputeDevice,
 ) -> Result<NetworkInfo> {
+    let n = hopfield::neurons(side)?;
+    let random = match source {
+        PatternSource::Random { count, .. } => *count as f64,
+        _ => 0.0,
+    };
+    hopfield::check_memory("--random and --side", n, 2.0 * random * n as f64)?;
     let (patterns, sources) = network::load_patterns(source, side, binarise)?;
     let weights = read_f32(learn(rule, &patterns, &device.device)?, "the weights")?;
     let info = NetworkInfo { side, rule, binarise, sources };
