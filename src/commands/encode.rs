@@ -26,7 +26,7 @@ use crate::data::ImageSet;
 use crate::encoder::HebbianEncoder;
 use crate::encoder::features;
 use crate::encoder::train::{self, TrainingLog};
-use crate::map::pipeline;
+use crate::map::pipeline::{self, MapRequest};
 use crate::neighbours;
 use crate::run::items::{items_csv, map_csv, read_items_csv};
 use crate::run::npy::{read_npy_f32, write_npy_f32};
@@ -171,13 +171,14 @@ pub(crate) fn map_stage(
     mut clock: Stopwatch,
     quiet: bool,
 ) -> Result<EncodeSummary> {
-    let stage = pipeline::run(features, &config.map, &config.clusters, &device.device, true, quiet)?;
-    clock.add("neighbours", stage.seconds(&["neighbours"]));
-    clock.add("umap", stage.seconds(&["pca", "graph", "layout"]));
-    clock.add("kmeans", stage.seconds(&["kmeans"]));
-    let neighbours = neighbours::top_neighbours(&stage.with_self, TOP_K);
-    let coords = stage.layout.expect("the layout was asked for").coords;
-    let clusters = stage.clusters;
+    let request = MapRequest { features, map: &config.map, clusters: &config.clusters, device: &device.device, quiet };
+    let output = pipeline::run(&request)?;
+    clock.add("neighbours", output.timings.neighbours);
+    clock.add("umap", output.timings.umap());
+    clock.add("kmeans", output.timings.kmeans);
+    let neighbours = neighbours::top_neighbours(&output.with_self, TOP_K);
+    let coords = output.layout.coords;
+    let clusters = output.clusters;
 
     let render_config = &config.render;
     // The map's pictures, then the neighbour grid.

@@ -88,6 +88,9 @@ pub struct EncoderConfig {
     /// & Ng 2011); the first layer then skips the per-channel standardisation.
     pub whiten: bool,
     pub lateral: LateralMode,
+    /// How many layers, from the first, have the lateral path (0: all of them); the layers above
+    /// output their normalised activations as they are.
+    pub lateral_layers: usize,
     /// Seed of the conv weights' random init.
     pub seed: u64,
 }
@@ -102,18 +105,31 @@ impl Default for EncoderConfig {
             standardise: true,
             whiten: false,
             lateral: LateralMode::default(),
+            lateral_layers: 0,
             seed: DEFAULT_SEED,
         }
     }
 }
 
 impl EncoderConfig {
+    /// Whether layer `layer` (from 0) has the lateral path.
+    pub(crate) fn has_lateral(&self, layer: usize) -> bool {
+        self.lateral != LateralMode::None && (self.lateral_layers == 0 || layer < self.lateral_layers)
+    }
+
     pub(super) fn validate(&self) -> Result<()> {
         if self.channels.len() != 4 {
             bail!("key `encoder.channels`: expected 4 layer widths, got {}", self.channels.len());
         }
         for &c in &self.channels {
             positive("encoder.channels", c)?;
+        }
+        if self.lateral_layers > self.channels.len() {
+            bail!(
+                "key `encoder.lateral_layers`: expected 0 (all) to {} (the encoder's layers), got {}",
+                self.channels.len(),
+                self.lateral_layers
+            );
         }
         Ok(())
     }

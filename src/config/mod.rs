@@ -154,10 +154,11 @@ impl EncodeConfig {
         let positions = |side: f64| side * side;
         let mut weights = 0.0;
         let mut batch_peak: f64 = 0.0;
-        for pair in layers.windows(2) {
+        for (layer, pair) in layers.windows(2).enumerate() {
             let ((c_in, s_in), (c_out, s_out)) = (pair[0], pair[1]);
             weights += c_in * c_out * 9.0 * 4.0;
             weights += match self.encoder.lateral {
+                _ if !self.encoder.has_lateral(layer) => 0.0,
                 LateralMode::None => 0.0,
                 LateralMode::Shared => positions(s_out).powi(2) * 4.0,
                 LateralMode::PerChannel => c_out * positions(s_out).powi(2) * 4.0,

@@ -78,7 +78,7 @@ fn normal(rng: &mut SeededRng) -> f32 {
 }
 
 impl HebbianLayer {
-    /// A layer for `input_side x input_side` inputs. Random filters: uniform in ±1/√fan_in
+    /// Layer `index` (from 0), for `input_side x input_side` inputs. Random filters: uniform in ±1/√fan_in
     /// (PyTorch's default bound) with a bias from the same range, drawn from `rng`, as the seed.
     /// Hebbian filters: SoftHebb's normal init of norm ≈ 25, no bias. Lateral weights zero.
     fn new(
@@ -86,10 +86,12 @@ impl HebbianLayer {
         out_channels: usize,
         input_side: usize,
         config: &EncoderConfig,
-        whiten: bool,
+        index: usize,
         rng: &mut SeededRng,
         device: &Device,
     ) -> Self {
+        // Only the first layer whitens its patches; the lateral path may stop below the top.
+        let (whiten, lateral) = (config.whiten && index == 0, config.has_lateral(index));
         let fan_in = in_channels * 9;
         let (weight, bias) = match config.filters {
             FilterMode::Random => {
@@ -105,6 +107,7 @@ impl HebbianLayer {
         };
         let positions = output_side(input_side).pow(2);
         let lateral_shape = match config.lateral {
+            _ if !lateral => None,
             LateralMode::None => None,
             LateralMode::Shared => Some([1, positions, positions]),
             LateralMode::PerChannel => Some([out_channels, positions, positions]),
@@ -392,8 +395,7 @@ impl HebbianEncoder {
         let mut pooled_dim = 0;
         let last = config.channels.len() - 1;
         for (index, &c_out) in config.channels.iter().enumerate() {
-            let whiten = config.whiten && index == 0;
-            layers.push(HebbianLayer::new(c_in, c_out, s_in, config, whiten, &mut rng, device));
+            layers.push(HebbianLayer::new(c_in, c_out, s_in, config, index, &mut rng, device));
             c_in = c_out;
             s_in = output_side(s_in);
             if index == last || readout.layers == FeatureLayers::All {
@@ -550,5 +552,20 @@ mod tests {
         for (a, b) in conv.iter().zip(&via_patches) {
             assert!((a - b).abs() < 1e-3 * a.abs().max(1.0), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn the_lateral_path_stops_at_lateral_layers() {
+        let device = Device::flex();
+        let with = |lateral, lateral_layers| {
+            let config =
+                EncoderConfig { channels: vec![4, 4, 4, 4], lateral, lateral_layers, ..EncoderConfig::default() };
+            let encoder = HebbianEncoder::new(1, 32, &config, FeaturesConfig::default(), &device);
+            (0..4).map(|l| encoder.layer(l).has_lateral()).collect::<Vec<_>>()
+        };
+        assert_eq!(with(LateralMode::Decorrelate, 2), [true, true, false, false]);
+        assert_eq!(with(LateralMode::Decorrelate, 0), [true; 4], "0: every layer");
+        assert_eq!(with(LateralMode::Shared, 1), [true, false, false, false]);
+        assert_eq!(with(LateralMode::None, 3), [false; 4], "no lateral path at all");
     }
 }

@@ -25,7 +25,7 @@ use crate::data::{ImageSet, split};
 use crate::encoder::features;
 use crate::encoder::train;
 use crate::map::cluster;
-use crate::map::pipeline;
+use crate::map::pipeline::{self, MapRequest};
 use crate::neighbours;
 use crate::progress;
 use metrics::{ari, knn_accuracy, nmi};
@@ -112,16 +112,19 @@ pub(crate) fn score(
     let kmeans_seeds = derived_seeds(config.clusters.seed, kmeans_seed_count.max(1));
     // Scores measure the features, so their neighbours are exact whatever the run searched with.
     let map_config = MapConfig { neighbours: NeighbourSearch::Exact, ..config.map.clone() };
-    let stage = pipeline::run(features, &map_config, &clusters_config, &device.device, with_map, true)?;
-    let voters = neighbours::top_neighbours(&stage.with_self, TOP_K);
-    let on_features = stage.clusters;
-    let on_map = match stage.layout {
-        Some(layout) => {
-            let flat: Vec<f32> = layout.coords.iter().flatten().copied().collect();
-            Some(cluster::kmeans(&flat, layout.coords.len(), 2, &clusters_config, &device.device)?)
-        }
-        None => None,
+    let request =
+        MapRequest { features, map: &map_config, clusters: &clusters_config, device: &device.device, quiet: true };
+    let (with_self, on_features, on_map) = if with_map {
+        let output = pipeline::run(&request)?;
+        let coords = &output.layout.coords;
+        let flat: Vec<f32> = coords.iter().flatten().copied().collect();
+        let on_map = cluster::kmeans(&flat, coords.len(), 2, &clusters_config, &device.device)?;
+        (output.with_self, output.clusters, Some(on_map))
+    } else {
+        let output = pipeline::run_unmapped(&request)?;
+        (output.with_self, output.clusters, None)
     };
+    let voters = neighbours::top_neighbours(&with_self, TOP_K);
     let (probe_accuracy, probe_sd) = mean_and_sd(&probe_split_accuracies);
     // The first seed's clustering came with the stage; the others are K-Means alone.
     let mut nmi_seed_values = vec![nmi(labels, &on_features)];

@@ -1,6 +1,7 @@
 //! The map stage in one call, as `encode`, `eval` and `bench` all run it: the cosine neighbours
-//! of every item, then (unless skipped) the PCA start, UMAP's fuzzy graph and our layout, and
-//! K-Means on the features. Every step is timed.
+//! of every item, the PCA start, UMAP's fuzzy graph and our layout, and K-Means on the features
+//! ([`run`]); or the neighbours and K-Means alone, without a map ([`run_unmapped`]). Every step
+//! is timed.
 
 use std::time::Instant;
 
@@ -21,6 +22,15 @@ pub(crate) fn search_width(config: &MapConfig, rows: usize) -> usize {
     config.n_neighbors.max(TOP_K + 1).min(rows)
 }
 
+/// What the map stage runs on, and how.
+pub struct MapRequest<'a> {
+    pub features: &'a Features,
+    pub map: &'a MapConfig,
+    pub clusters: &'a ClusterConfig,
+    pub device: &'a Device,
+    pub quiet: bool,
+}
+
 /// The 2-D map and what it was built from.
 pub struct Layout {
     /// PCA's start positions.
@@ -31,63 +41,85 @@ pub struct Layout {
     pub coords: Vec<[f32; 2]>,
 }
 
-/// Everything the map stage computes.
-pub struct MapStage {
-    /// Each item's [`search_width`] nearest neighbours, itself first.
-    pub with_self: Neighbours,
-    /// Absent when the layout was skipped.
-    pub layout: Option<Layout>,
-    /// K-Means cluster of every item, on the features.
-    pub clusters: Vec<usize>,
-    /// (step, seconds) in order: neighbours, pca, graph, layout, kmeans.
-    pub timings: Vec<(&'static str, f64)>,
+/// Seconds each step of the stage took (0 for a step that did not run).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    pub neighbours: f64,
+    pub pca: f64,
+    pub graph: f64,
+    pub layout: f64,
+    pub kmeans: f64,
 }
 
-impl MapStage {
-    /// Seconds spent in the named steps.
-    pub(crate) fn seconds(&self, steps: &[&str]) -> f64 {
-        self.timings.iter().filter(|(step, _)| steps.contains(step)).map(|(_, s)| s).sum()
+impl Timings {
+    /// The map's own steps: the PCA start, the graph and the layout.
+    pub(crate) fn umap(&self) -> f64 {
+        self.pca + self.graph + self.layout
     }
 }
 
-/// Runs the map stage on `features`; the layout only when `with_layout`.
-pub fn run(
-    features: &Features,
-    map: &MapConfig,
-    clusters: &ClusterConfig,
-    device: &Device,
-    with_layout: bool,
-    quiet: bool,
-) -> Result<MapStage> {
-    let mut timings = Vec::new();
-    let mut timed = |step: &'static str, started: Instant| timings.push((step, started.elapsed().as_secs_f64()));
+/// Everything the map stage computes.
+pub struct MapOutput {
+    /// Each item's [`search_width`] nearest neighbours, itself first.
+    pub with_self: Neighbours,
+    pub layout: Layout,
+    /// K-Means cluster of every item, on the features.
+    pub clusters: Vec<usize>,
+    pub timings: Timings,
+}
+
+/// The neighbours and clusters of every item, without a map.
+pub struct Unmapped {
+    /// Each item's [`search_width`] nearest neighbours, itself first.
+    pub with_self: Neighbours,
+    /// K-Means cluster of every item, on the features.
+    pub clusters: Vec<usize>,
+    pub timings: Timings,
+}
+
+/// `step()`, with its seconds added to `seconds`.
+fn timed<T>(seconds: &mut f64, step: impl FnOnce() -> Result<T>) -> Result<T> {
     let started = Instant::now();
-    let (with_self, reduced) =
-        neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)?;
-    timed("neighbours", started);
-    let layout = if with_layout {
-        let started = Instant::now();
-        // NN-descent's reduced copy spans axes near the top principal ones: its first two
-        // principal components are the features' own, for a fraction of the passes.
-        let initial = pca::principal_components(reduced.as_ref().unwrap_or(features), device, quiet)?;
-        timed("pca", started);
-        let started = Instant::now();
-        let manifold = fuzzy_graph(&with_self, map, quiet)?;
-        timed("graph", started);
-        let started = Instant::now();
-        let coords = lay_out(&manifold, initial.clone(), map, device, quiet)?;
-        timed("layout", started);
-        Some(Layout { initial, manifold, coords })
-    } else {
-        None
-    };
-    let started = Instant::now();
+    let result = step();
+    *seconds += started.elapsed().as_secs_f64();
+    result
+}
+
+/// Runs the whole map stage: neighbours, the map, clusters.
+pub fn run(request: &MapRequest) -> Result<MapOutput> {
+    let MapRequest { features, map, device, quiet, .. } = *request;
+    let mut timings = Timings::default();
+    let (with_self, reduced) = timed(&mut timings.neighbours, || {
+        neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)
+    })?;
+    // NN-descent's reduced copy spans axes near the top principal ones: its first two principal
+    // components are the features' own, for a fraction of the passes.
+    let initial =
+        timed(&mut timings.pca, || pca::principal_components(reduced.as_ref().unwrap_or(features), device, quiet))?;
+    let manifold = timed(&mut timings.graph, || fuzzy_graph(&with_self, map, quiet))?;
+    let coords = timed(&mut timings.layout, || lay_out(&manifold, initial.clone(), map, device, quiet))?;
+    let clusters = timed(&mut timings.kmeans, || clusters(request))?;
+    Ok(MapOutput { with_self, layout: Layout { initial, manifold, coords }, clusters, timings })
+}
+
+/// Runs the stage without the map: neighbours and clusters.
+pub fn run_unmapped(request: &MapRequest) -> Result<Unmapped> {
+    let MapRequest { features, map, device, quiet, .. } = *request;
+    let mut timings = Timings::default();
+    let (with_self, _) = timed(&mut timings.neighbours, || {
+        neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)
+    })?;
+    let clusters = timed(&mut timings.kmeans, || clusters(request))?;
+    Ok(Unmapped { with_self, clusters, timings })
+}
+
+/// K-Means on the features, with a progress bar.
+fn clusters(request: &MapRequest) -> Result<Vec<usize>> {
+    let MapRequest { features, clusters, device, quiet, .. } = *request;
     let bar = progress::bar(cluster::kmeans_work(clusters), "k-means", quiet);
-    let clusters =
-        cluster::kmeans_reporting(&features.values, features.rows, features.dim, clusters, device, &|done| {
-            bar.inc(done)
-        })?;
+    let found = cluster::kmeans_reporting(&features.values, features.rows, features.dim, clusters, device, &|done| {
+        bar.inc(done)
+    })?;
     bar.finish_and_clear();
-    timed("kmeans", started);
-    Ok(MapStage { with_self, layout, clusters, timings })
+    Ok(found)
 }

@@ -68,6 +68,8 @@ fn zero_and_negative_sizes_are_rejected_by_key() {
     assert!(err.contains("encoder.channels"), "{err}");
     let err = error_of(&format!("{MINIMAL}\n[training]\nfilter_layers = 100\n"));
     assert!(err.contains("training.filter_layers") && err.contains("0 (all) to 4"), "{err}");
+    let err = error_of(&format!("{MINIMAL}\n[encoder]\nlateral_layers = 5\n"));
+    assert!(err.contains("encoder.lateral_layers") && err.contains("0 (all) to 4"), "{err}");
 }
 
 #[test]

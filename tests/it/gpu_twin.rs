@@ -70,6 +70,7 @@ fn wgpu_and_cpu_features_agree() {
         standardise: false,
         whiten: false,
         lateral: LateralMode::Shared,
+        lateral_layers: 0,
         seed: 3,
     };
     let learned = EncoderConfig { channels: vec![4, 8, 8, 8], seed: 3, ..EncoderConfig::default() };

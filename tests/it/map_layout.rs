@@ -28,8 +28,9 @@ fn layout(features: &Features, config: &MapConfig) -> Vec<[f32; 2]> {
 }
 
 fn layout_on(features: &Features, config: &MapConfig, device: &Device) -> Vec<[f32; 2]> {
-    let stage = pipeline::run(features, config, &ClusterConfig::default(), device, true, true).unwrap();
-    stage.layout.expect("the layout was asked for").coords
+    let clusters = ClusterConfig::default();
+    let request = pipeline::MapRequest { features, map: config, clusters: &clusters, device, quiet: true };
+    pipeline::run(&request).unwrap().layout.coords
 }
 
 #[test]

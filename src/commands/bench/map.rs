@@ -16,7 +16,7 @@ use crate::compute::memory;
 use crate::config::TOP_K;
 use crate::config::{ClusterConfig, ColorMode, EncodeConfig, MapConfig};
 use crate::data::{ImageSet, Item};
-use crate::map::pipeline::{self, Layout};
+use crate::map::pipeline::{self, Layout, MapRequest, Timings};
 use crate::map::{self, cluster};
 use crate::neighbours;
 use crate::render::{self, canvas};
@@ -104,14 +104,14 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
     let features = &input.features;
     let config = &input.config;
     let dev = &device.device;
-    let stage = pipeline::run(features, &config.map, &config.clusters, dev, true, true)?;
+    let request = MapRequest { features, map: &config.map, clusters: &config.clusters, device: dev, quiet: true };
+    let output = pipeline::run(&request)?;
     // Read before the baselines, which hold their own copies.
     let peak = memory::peak_resident();
-    let [knn_s, pca_s, graph_s, ours_s, kmeans_s] =
-        ["neighbours", "pca", "graph", "layout", "kmeans"].map(|step| stage.seconds(&[step]));
-    let width = stage.with_self.k;
-    let Layout { initial, manifold, coords } = stage.layout.expect("the layout was asked for");
-    let ours_clusters = stage.clusters;
+    let Timings { neighbours: knn_s, pca: pca_s, graph: graph_s, layout: ours_s, kmeans: kmeans_s } = output.timings;
+    let width = output.with_self.k;
+    let Layout { initial, manifold, coords } = output.layout;
+    let ours_clusters = output.clusters;
     let epochs = config.map.epochs_for(features.rows);
     // On the CPU, the other layout mode too: edges in order (reproducible) or lock-free threads.
     let other_mode = MapConfig { parallel: !config.map.parallel, ..config.map.clone() };
@@ -148,7 +148,7 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
             // Rendered into a run folder that is committed only to keep the renders: dropping
             // it removes the files.
             let folder = RunFolder::create(keep_renders.unwrap_or(&std::env::temp_dir().join("hebb-bench-map")))?;
-            let neighbours = neighbours::top_neighbours(&stage.with_self, TOP_K);
+            let neighbours = neighbours::top_neighbours(&output.with_self, TOP_K);
             let title = &input.source;
             let (_, seconds) = timed(|| {
                 render::save_map_pictures(
@@ -197,7 +197,7 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
         stages.push(("renders (canvas, clusters, scatter charts, map.html)".to_string(), seconds));
     }
     stages.push((format!("grid layout: {} items into {columns} x {rows} cells", features.rows), grid_s));
-    let check = if approximate { Some(recall_against_exact(features, &stage.with_self, dev)?) } else { None };
+    let check = if approximate { Some(recall_against_exact(features, &output.with_self, dev)?) } else { None };
     if let Some(check) = &check {
         stages.insert(1, (format!("  exact search for {} sampled items", check.queries), check.seconds));
         let all_s = check.seconds * features.rows as f64 / check.queries as f64;
