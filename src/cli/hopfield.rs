@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
-use super::DeviceArgs;
+use super::{DeviceArgs, at_least};
 use crate::commands::hopfield::{self, Cue};
 use crate::compute::device;
 use crate::config::check_folder_name;
@@ -39,7 +39,7 @@ pub(crate) enum HopfieldCommand {
 #[derive(Debug, Args)]
 pub(crate) struct CapacityArgs {
     /// Neurons N (random patterns).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = at_least(2))]
     pub neurons: usize,
     /// Store MNIST digits from this IDX file instead of random patterns (N = --side²); `--mnist`
     /// alone uses the shipped first 1,000 test digits.
@@ -58,14 +58,14 @@ pub(crate) struct CapacityArgs {
     #[arg(long, default_value_t = 0.05)]
     pub noise: f64,
     /// Cues per stored pattern.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least(1))]
     pub trials: usize,
     /// Overlap a recall must reach to count as a success.
     #[arg(long, default_value_t = 0.95)]
     pub threshold: f32,
     #[arg(long, value_enum, default_value_t = Dynamics::Sync)]
     pub dynamics: Dynamics,
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = at_least(1))]
     pub max_iterations: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -136,7 +136,7 @@ pub(crate) struct RecallArgs {
     /// Fraction of the cue's pixels flipped before recall.
     #[arg(long, default_value_t = 0.0)]
     pub noise: f64,
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = at_least(1))]
     pub max_iterations: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -153,10 +153,10 @@ pub(crate) struct TableArgs {
     #[arg(long, default_value_t = 28, value_parser = clap::value_parser!(u32).range(2..))]
     pub side: u32,
     /// Networks store the digits 0..k for k = 1..max-digits.
-    #[arg(long, default_value_t = 9)]
+    #[arg(long, default_value_t = 9, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10))]
     pub max_digits: usize,
     /// Sweep counts to compare.
-    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 5, 10])]
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 5, 10], value_parser = at_least(1))]
     pub sweeps: Vec<usize>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -209,7 +209,7 @@ pub(crate) struct RepairArgs {
     #[arg(long, value_enum, default_value_t = Dynamics::Async)]
     pub dynamics: Dynamics,
     /// Most sweeps (asynchronous) or steps (synchronous, dense).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = at_least(1))]
     pub max_iterations: usize,
     /// Inverse temperature β of `--dynamics dense`.
     #[arg(long, default_value_t = 1.0)]

@@ -119,7 +119,7 @@ pub(crate) struct QueryArgs {
     #[arg(long)]
     pub image: Option<PathBuf>,
     /// How many matches to list.
-    #[arg(long, default_value_t = TOP_K)]
+    #[arg(long, default_value_t = TOP_K, value_parser = at_least(1))]
     pub top: usize,
     /// Also write the query and its matches as one row of pictures to this PNG.
     #[arg(long)]
@@ -154,12 +154,12 @@ pub(crate) struct EvalArgs {
     /// the same) and report its mean and standard deviation [default: enough splits for their
     /// test parts to hold 2,000 items in all, at most 10; 1 for a run trained with
     /// `training.holdout`].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least(1))]
     pub probe_splits: Option<usize>,
     /// Cluster the features with K-Means at this many seeds (the first is `clusters.seed`, each
     /// the best of 10 starts) and report NMI's and ARI's means and NMI's standard deviation:
     /// different seeds can find different clusterings, and NMI with them.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least(1))]
     pub kmeans_seeds: usize,
     #[command(flatten)]
     pub device: DeviceArgs,
@@ -194,7 +194,7 @@ pub(crate) struct BenchQualityArgs {
     #[arg(long)]
     pub suite: PathBuf,
     /// Encoder seeds per set: training.seed and encoder.seed, then each moved up by 1.
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = at_least(1))]
     pub seeds: usize,
     /// Leave this set out of the win counts and mean leads (still scored and shown), to judge a
     /// setting on the sets it was not chosen on; repeatable.
@@ -208,7 +208,7 @@ pub(crate) struct BenchQualityArgs {
     #[arg(long = "override", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
     /// K-Means seeds behind each NMI (as `hebb eval --kmeans-seeds`).
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = at_least(1))]
     pub kmeans_seeds: usize,
     /// Where the report goes (replaced only if hebb wrote it).
     #[arg(long, default_value = "outputs/quality.json")]
@@ -226,7 +226,7 @@ pub(crate) struct BenchHopfieldArgs {
     pub device: DeviceArgs,
     /// Neurons of the dense-W sweep measurement [default: 16384 (128 x 128 images) on a GPU,
     /// 4096 on the CPU].
-    #[arg(long)]
+    #[arg(long, value_parser = at_least(2))]
     pub dense_neurons: Option<usize>,
 }
 
@@ -237,10 +237,10 @@ pub(crate) struct BenchMapArgs {
     pub run: Option<PathBuf>,
     /// Instead of a run: this many synthetic unit-norm features (clustered, seeded), with tiles
     /// as their images, under the default settings; e.g. 100000 for the 100k-item target.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least(2))]
     pub synthetic: Option<usize>,
     /// Feature length of the synthetic features (4608 = 128 channels x 6 x 6, the 96-px encoder).
-    #[arg(long, default_value_t = 4608, requires = "synthetic")]
+    #[arg(long, default_value_t = 4608, requires = "synthetic", value_parser = at_least(1))]
     pub dim: usize,
     /// Seed of the synthetic features.
     #[arg(long, default_value_t = 42, requires = "synthetic")]
@@ -265,7 +265,7 @@ pub(crate) struct BenchEncodeArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
     /// Number of images to measure on (the first ones of the data set).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = at_least(1))]
     pub images: usize,
 }
 
@@ -292,6 +292,11 @@ fn encode_setup(args: &EncodeArgs) -> Result<(EncodeConfig, ComputeDevice)> {
     let device = device::select(args.device.device)?;
     eprintln!("device: {}", device.description);
     Ok((config, device))
+}
+
+/// A parser of counts that refuses values below `least` when the command line is read.
+pub(crate) fn at_least(least: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(least..)
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -50,9 +50,6 @@ pub(crate) struct Match {
 
 /// The `top` most similar items (an item is not its own match).
 pub(crate) fn query(run: &Run, target: &QueryTarget, top: usize, device: &ComputeDevice) -> Result<Vec<Match>> {
-    if top == 0 {
-        bail!("--top: expected at least 1");
-    }
     let (vector, exclude) = match target {
         QueryTarget::Item(index) => {
             if *index >= run.features.rows {

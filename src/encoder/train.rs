@@ -10,6 +10,7 @@ use crate::compute::rng::{SeededRng, seeded};
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::seq::SliceRandom;
+use serde::Deserialize;
 
 use crate::compute::device::read_f32;
 use crate::compute::memory;
@@ -28,7 +29,8 @@ const REVIVE_EVERY: usize = 25;
 const CONTRAST_EPSILON: f64 = 0.1;
 
 /// Which learning a log row belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Stage {
     /// SoftHebb filter learning; steps count within the layer.
     Filters,
@@ -47,8 +49,8 @@ impl Stage {
 
 /// One layer's numbers at one step. Filters: energy = mean u², delta = mean |Δw| applied, norm =
 /// mean |‖w‖ − 1|, winners = share of filters that won a patch. Lateral: energy E[|a|²], delta =
-/// mean |ΔW|, norm = ‖W‖_F, no winners.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// mean |ΔW|, norm = ‖W‖_F, no winners. A row of `training_log.csv`, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct LayerStats {
     pub stage: Stage,
     pub step: usize,
@@ -90,32 +92,15 @@ impl TrainingLog {
 
     /// A log read back from [`TrainingLog::to_csv`]'s text.
     pub(crate) fn from_csv(text: &str) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
         let mut rows = Vec::new();
-        for (line, record) in text.lines().enumerate().skip(1) {
-            let fields: Vec<&str> = record.split(',').collect();
-            let parsed = (|| {
-                let stage = match *fields.first()? {
-                    "filters" => Stage::Filters,
-                    "lateral" => Stage::Lateral,
-                    _ => return None,
-                };
-                let number = |at: usize| fields.get(at)?.parse::<f32>().ok();
-                let count = |at: usize| fields.get(at)?.parse::<usize>().ok();
-                Some(LayerStats {
-                    stage,
-                    step: count(1)?,
-                    epoch: count(2)?,
-                    layer: count(3)?,
-                    energy: number(4)?,
-                    delta: number(5)?,
-                    norm: number(6)?,
-                    winners: number(7),
-                })
-            })();
-            match parsed {
-                Some(row) => rows.push(row),
-                None => bail!("line {}: expected stage,step,epoch,layer,energy,delta,norm,winners", line + 1),
-            }
+        for record in reader.records() {
+            let record = record?;
+            let line = record.position().map_or(0, |p| p.line());
+            let row = record.deserialize(None).map_err(|_| {
+                anyhow::anyhow!("line {line}: expected stage,step,epoch,layer,energy,delta,norm,winners")
+            })?;
+            rows.push(row);
         }
         Ok(Self { rows })
     }

@@ -176,7 +176,7 @@ fn bad_input_gives_one_clear_error() {
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = hebb(&["query", "--run", "outputs/tiny", "--item", "0", "--top", "0", "--device", "cpu"], dir.path());
-    assert_clean_error(&out, &["--top"]);
+    assert_clean_error(&out, &["--top", "0 is not in 1.."]);
     let out = hebb(&["query", "--run", "outputs/tiny", "--item", "99", "--device", "cpu"], dir.path());
     assert_clean_error(&out, &["--item 99"]);
     std::fs::write(dir.path().join("junk.png"), b"not a png").unwrap();
@@ -261,9 +261,9 @@ fn eval_scores_a_labelled_run_against_its_baselines() {
         assert!(entry["nmi_sd"].as_f64().unwrap() >= 0.0);
     }
     let out = hebb(&["eval", "--run", "outputs/tiny", "--probe-splits", "0", "--device", "cpu"], dir.path());
-    assert_clean_error(&out, &["--probe-splits 0"]);
+    assert_clean_error(&out, &["--probe-splits", "0 is not in 1.."]);
     let out = hebb(&["eval", "--run", "outputs/tiny", "--kmeans-seeds", "0", "--device", "cpu"], dir.path());
-    assert_clean_error(&out, &["--kmeans-seeds 0"]);
+    assert_clean_error(&out, &["--kmeans-seeds", "0 is not in 1.."]);
 
     // A run whose encoder held out the first split's test part can only be scored on that split.
     let held = write_tiny_config(dir.path(), &sheet, "holdout = true");

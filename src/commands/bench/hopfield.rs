@@ -3,7 +3,7 @@
 //! sweep with a dense W against the device's own rates for reading W and for fp32 GEMM.
 //!
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use burn::tensor::{Device, Distribution, Tensor};
 
 use super::{time_per_call, timed, wait_for};
@@ -62,9 +62,6 @@ fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'sta
 
 /// Runs the Hopfield benchmark and returns the printed table.
 pub fn run(device: &ComputeDevice, dense_neurons: usize) -> Result<String> {
-    if dense_neurons < 2 {
-        bail!("--dense-neurons: expected at least 2 neurons, got {dense_neurons}");
-    }
     // W, and 1,000 probes of the dense sweep with their results.
     hopfield::check_memory("--dense-neurons", dense_neurons, 2000.0 * dense_neurons as f64)?;
     let dev = &device.device;

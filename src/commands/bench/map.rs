@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burn::tensor::Device;
 
 use super::timed;
@@ -56,9 +56,6 @@ impl MapInput {
     pub(crate) fn synthetic(rows: usize, dim: usize, seed: u64) -> Result<MapInput> {
         use crate::compute::hash::pcg3;
         use rayon::prelude::*;
-        if rows < 2 || dim == 0 {
-            bail!("--synthetic needs at least 2 rows and --dim at least 1, got {rows} x {dim}");
-        }
         // The features, and the copies the map stage makes of them at most.
         memory::check("--synthetic and --dim", 3.0 * rows as f64 * dim as f64 * 4.0)?;
         let centres = 50;

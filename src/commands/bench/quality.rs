@@ -117,12 +117,6 @@ impl QualityPlan {
         overrides: &[String],
         kmeans_seeds: usize,
     ) -> Result<Self> {
-        if seeds == 0 {
-            bail!("--seeds 0: expected at least 1 seed");
-        }
-        if kmeans_seeds == 0 {
-            bail!("--kmeans-seeds 0: expected at least 1 seed");
-        }
         let text =
             std::fs::read_to_string(suite).with_context(|| format!("cannot read suite file {}", suite.display()))?;
         let file: SuiteFile =
