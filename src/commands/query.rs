@@ -99,6 +99,11 @@ pub(crate) fn table(run: &Run, target: &QueryTarget, matches: &[Match]) -> Strin
 
 /// Writes the query and its matches as one row of pictures (the data set is reloaded).
 pub(crate) fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], path: &Path) -> Result<()> {
+    // The format the file name asks for, checked before the data set is reloaded.
+    let format = match image::ImageFormat::from_path(path) {
+        Ok(format @ (image::ImageFormat::Png | image::ImageFormat::Jpeg | image::ImageFormat::Bmp)) => format,
+        _ => bail!("--grid {}: expected a file name ending in .png, .jpg or .bmp", path.display()),
+    };
     let mut all = run.load_images(true)?;
     let query_index = match target {
         QueryTarget::Item(index) => *index,
@@ -111,9 +116,9 @@ pub(crate) fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], pat
     };
     let row = vec![(query_index, matches.iter().map(|m| (m.index, m.similarity)).collect())];
     let picture = render::neighbour_grid(&all, &row, run.config.render.cell_size)?;
-    let mut png = Vec::new();
+    let mut encoded = Vec::new();
     picture
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .write_to(&mut std::io::Cursor::new(&mut encoded), format)
         .with_context(|| format!("cannot encode {}", path.display()))?;
-    write_atomically(path, &png)
+    write_atomically(path, &encoded)
 }

@@ -69,6 +69,9 @@ fn parse_idx<'a>(bytes: &'a [u8], magic: u32, path: &Path) -> Result<(Vec<usize>
 pub fn read_images(path: &Path) -> Result<IdxImages> {
     let bytes = read_maybe_gz(path)?;
     let (dims, payload) = parse_idx(&bytes, IMAGES_MAGIC, path)?;
+    if dims[1] == 0 || dims[2] == 0 {
+        bail!("{} declares images of {} x {} pixels; expected at least 1 x 1", path.display(), dims[1], dims[2]);
+    }
     Ok(IdxImages { count: dims[0], rows: dims[1], columns: dims[2], pixels: payload.to_vec() })
 }
 

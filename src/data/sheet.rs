@@ -80,7 +80,7 @@ pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<Image
     let sheet = decode_file(&config.path)?;
     let grid = SheetGrid::fit(sheet.width(), sheet.height(), config.tile_size, config.border, &config.path)?;
     let labels = match &config.labels {
-        Some(path) => Some(read_labels(path, config)?),
+        Some(path) => Some(read_labels(path, config, &grid)?),
         None => None,
     };
     let name = config.path.display().to_string();
@@ -122,7 +122,8 @@ struct LabelRow {
 }
 
 /// Reads a label CSV into a map from (column, row) to the cell's label row.
-fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), LabelRow>> {
+/// Every row must name a cell of `grid`, and the file must have at least one row.
+fn read_labels(path: &Path, config: &SheetConfig, grid: &SheetGrid) -> Result<HashMap<(u32, u32), LabelRow>> {
     let bytes = read_input(path)?;
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let headers = reader.headers().with_context(|| format!("cannot read the header of {}", path.display()))?.clone();
@@ -155,6 +156,19 @@ fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), 
         let label = record.get(label_at).unwrap_or("").to_string();
         let included = filters.iter().all(|&(at, value)| record.get(at) == Some(value));
         let cell = (number(column_at)?, number(row_at)?);
+        if cell.0 >= grid.columns || cell.1 >= grid.rows {
+            bail!(
+                "{} line {}: cell ({}, {}) is outside the sheet, which has {} x {} cells (columns 0..{}, rows 0..{})",
+                path.display(),
+                line + 2,
+                cell.0,
+                cell.1,
+                grid.columns,
+                grid.rows,
+                grid.columns - 1,
+                grid.rows - 1
+            );
+        }
         if labels.insert(cell, LabelRow { label, included }).is_some() {
             bail!(
                 "{} line {}: cell ({}, {}) is labelled twice; each cell may have one row",
@@ -164,6 +178,9 @@ fn read_labels(path: &Path, config: &SheetConfig) -> Result<HashMap<(u32, u32), 
                 cell.1
             );
         }
+    }
+    if labels.is_empty() {
+        bail!("label file {} has a header but no rows; give one row per labelled cell", path.display());
     }
     Ok(labels)
 }

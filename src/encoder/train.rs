@@ -357,6 +357,12 @@ pub(crate) fn fit_projection(
     if sample.is_empty() {
         return Ok(None);
     }
+    if encoder.readout.whiten_axes > k {
+        log::warn!(
+            "features.whiten_axes is {} but the features have {k} values; whitening all {k}",
+            encoder.readout.whiten_axes
+        );
+    }
     memory::check(
         &format!(
             "key `features.whiten_axes` (the pooled features of {} sample images, {dim} values each)",

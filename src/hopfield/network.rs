@@ -162,6 +162,23 @@ impl Network {
         if (rows, cols) != (n, n) || n as u64 != info.side as u64 * info.side as u64 || count != info.sources.len() {
             bail!("the files in {} do not describe one network", dir.display());
         }
+        if let Some(at) = weights.iter().position(|w| !w.is_finite()) {
+            bail!(
+                "{}: weight ({}, {}) is {} (not a finite number); store the network again",
+                dir.join("weights.npy").display(),
+                at / n,
+                at % n,
+                weights[at]
+            );
+        }
+        if let Some(at) = states.iter().position(|&s| s != 1.0 && s != -1.0) {
+            bail!(
+                "{}: pattern {} holds {} where every state is +1 or -1",
+                dir.join("patterns.npy").display(),
+                at / n,
+                states[at]
+            );
+        }
         Ok(Self { info, patterns: Patterns::new(count, n, states)?, weights })
     }
 

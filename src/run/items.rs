@@ -47,6 +47,16 @@ pub(crate) fn read_map_csv(path: &Path) -> Result<(Vec<[f32; 2]>, Vec<usize>)> {
         coords.push([row.x, row.y]);
         clusters.push(row.cluster);
     }
+    // K-Means makes fewer clusters than items: an id past that is not one hebb wrote.
+    if let Some(line) = clusters.iter().position(|&c| c >= clusters.len()) {
+        anyhow::bail!(
+            "{} line {}: cluster {} is not below the number of items ({})",
+            path.display(),
+            line + 2,
+            clusters[line],
+            clusters.len()
+        );
+    }
     Ok((coords, clusters))
 }
 
@@ -102,5 +112,10 @@ mod tests {
         let map = dir.path().join("map.csv");
         std::fs::write(&map, text).unwrap();
         assert_eq!(read_map_csv(&map).unwrap(), (vec![[0.5, -1.0], [2.0, 3.25]], vec![1, 0]));
+        // A cluster id no K-Means of these items can give is refused by line, not allocated for.
+        let text = String::from_utf8(map_csv(&[[0.5, -1.0], [2.0, 3.25]], &[1, 4294967295], &items).unwrap()).unwrap();
+        std::fs::write(&map, text).unwrap();
+        let err = read_map_csv(&map).unwrap_err().to_string();
+        assert!(err.contains("line 3: cluster 4294967295 is not below the number of items (2)"), "{err}");
     }
 }

@@ -138,6 +138,17 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     assert_eq!(table.lines().count(), 5);
     let answer = image::open(&grid_path).unwrap();
     assert_eq!(answer.width(), 8 + 4 * (32 + 8));
+    // The grid is written in the format its name asks for; a name no format fits is refused.
+    let jpeg = dir.path().join("answer.jpg");
+    let args = ["query", "--run", run_arg, "--item", "2", "--top", "3", "--device", "cpu", "--grid"];
+    let out = hebb(&[&args[..], &[jpeg.to_str().unwrap()]].concat(), dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(image::ImageFormat::from_path(&jpeg).unwrap(), image::ImageFormat::Jpeg);
+    assert_eq!(image::guess_format(&std::fs::read(&jpeg).unwrap()).unwrap(), image::ImageFormat::Jpeg);
+    let odd = dir.path().join("answer.tiff");
+    let out = hebb(&[&args[..], &[odd.to_str().unwrap()]].concat(), dir.path());
+    assert_clean_error(&out, &["--grid", "answer.tiff", ".png, .jpg or .bmp"]);
+    assert!(!odd.exists());
 }
 
 fn assert_clean_error(out: &Output, expected: &[&str]) {

@@ -76,6 +76,24 @@ fn sheet_geometry_that_overflows_and_doubled_labels_are_errors() {
     config.labels = Some(labels);
     let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
     assert!(err.contains("line 4") && err.contains("labelled twice"), "{err}");
+
+    // A label file with a header only, or a row naming a cell the 2 x 2 sheet does not have.
+    std::fs::write(config.labels.as_ref().unwrap(), "sheet_x,sheet_y,category\n").unwrap();
+    let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
+    assert!(err.contains("has a header but no rows"), "{err}");
+    std::fs::write(config.labels.as_ref().unwrap(), "sheet_x,sheet_y,category\n0,0,A\n5,1,B\n").unwrap();
+    let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
+    assert!(err.contains("line 3: cell (5, 1) is outside the sheet, which has 2 x 2 cells"), "{err}");
+
+    // IDX images of 0 x 0 pixels are refused by the file, not encoded to nothing.
+    let idx = dir.path().join("empty-idx3-ubyte");
+    let mut bytes = vec![0, 0, 8, 3];
+    for dim in [5u32, 0, 0] {
+        bytes.extend(dim.to_be_bytes());
+    }
+    std::fs::write(&idx, bytes).unwrap();
+    let err = format!("{:#}", hebb::data::mnist::read_images(&idx).unwrap_err());
+    assert!(err.contains("declares images of 0 x 0 pixels"), "{err}");
 }
 
 #[test]

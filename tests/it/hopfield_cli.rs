@@ -240,6 +240,16 @@ fn store_then_recall_reports_attractors_and_mixtures() {
     let out = hebb(&["hopfield", "recall", "--network", "outputs/net", "--mix", "9"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("pattern 9 does not exist"), "{stderr}");
+
+    // A weight that is not a number is refused when the network opens, never recalled with.
+    let weights = dir.path().join("outputs/net/weights.npy");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let at = bytes.len() - 4;
+    bytes[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&weights, bytes).unwrap();
+    let out = hebb(&["hopfield", "recall", "--network", "outputs/net", "--mix", "0"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("weight (399, 399) is NaN"), "{stderr}");
 }
 
 #[test]
