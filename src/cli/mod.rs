@@ -88,6 +88,10 @@ pub(crate) struct EncodeArgs {
     /// No per-step statistics lines and no progress bars (the training log is still written).
     #[arg(long)]
     pub quiet: bool,
+    /// Check the config, the memory it needs, its inputs and the run folder, print the folder the
+    /// run would write, and stop: nothing is loaded, trained or written.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +305,11 @@ pub(crate) fn at_least(least: u64) -> clap::builder::RangedU64ValueParser<usize>
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Encode(args) | Command::Train(args) if args.dry_run => {
+            let run_dir = encode::check(&resolve_encode_config(&args)?)?;
+            println!("config valid; the run would write {}", run_dir.display());
+            Ok(())
+        }
         Command::Encode(args) => {
             let (config, device) = encode_setup(&args)?;
             let summary = encode::run(&config, &device, args.quiet)?;

@@ -33,7 +33,7 @@ use crate::run::npy::{read_npy_f32, write_npy_f32};
 use crate::run::shards::{self, Shard};
 use crate::run::{
     CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, FILTERS_FILE, ITEMS_FILE, MAP_FILE, NEIGHBOURS_FILE, RunFolder, RunLock,
-    SUMMARY_FILE, TRAINED_FILES, TRAINING_CHART_FILE, TRAINING_LOG_FILE,
+    SUMMARY_FILE, TRAINED_FILES, TRAINING_CHART_FILE, TRAINING_LOG_FILE, check_replaceable,
 };
 use crate::{data, progress, render};
 
@@ -110,9 +110,24 @@ fn sample_items(len: usize, count: usize, seed: u64) -> Vec<usize> {
 
 /// Runs the whole `encode` pipeline for a validated config: the three stages `hebb train`,
 /// `hebb embed` and `hebb map` run one at a time, in one process, on the whole data set.
-pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
+/// The checks `encode` and `train` make before any work, alone (`--dry-run`): the memory the
+/// settings need, that the inputs exist, and that the run folder may be written (apart from the
+/// inputs, and replacing nothing hebb did not write). Returns the run folder's path.
+pub fn check(config: &EncodeConfig) -> Result<PathBuf> {
     config.check_memory()?;
     config.check_output_apart()?;
+    for (key, path) in config.data.inputs() {
+        if !path.exists() && data::embedded::file(path).is_none() {
+            bail!("key `{key}`: {} does not exist", path.display());
+        }
+    }
+    let run_dir = config.run_dir();
+    check_replaceable(&run_dir)?;
+    Ok(run_dir)
+}
+
+pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
+    check(config)?;
     let mut clock = Stopwatch::new();
     // Created first, so that an output folder that cannot be written fails before any work.
     let folder = RunFolder::create(&config.run_dir())?;
@@ -231,8 +246,7 @@ pub(crate) fn map_stage(
 
 /// `hebb train`: the encoder of a new run folder, which it returns.
 pub fn train(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<PathBuf> {
-    config.check_memory()?;
-    config.check_output_apart()?;
+    check(config)?;
     let folder = RunFolder::create(&config.run_dir())?;
     let images = data::load_usable(&config.data, quiet)?;
     train_stage(&folder, config, &images, device, quiet)?;

@@ -76,7 +76,17 @@ fn default_output_dir() -> PathBuf {
 impl ConfigFile {
     /// Parses a config file's text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        toml::from_str(text).with_context(|| format!("invalid config {origin}"))
+        toml::from_str(text).map_err(|e| {
+            // One line: where, then what (toml's own message draws the line under a caret).
+            let place = e.span().map_or(String::new(), |span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                let source = text.lines().nth(line - 1).unwrap_or("").trim();
+                format!(" line {line}, column {column} (`{source}`)")
+            });
+            anyhow::anyhow!("invalid config {origin}{place}: {}", e.message().trim().replace('\n', " "))
+        })
     }
 
     /// Reads a config file, or the embedded default when `path` is `None`; returns it with the

@@ -80,3 +80,100 @@ fn exactly_one_source_is_required() {
     let err = error_of(&both);
     assert!(err.contains("found several"), "{err}");
 }
+
+/// Random values of the right and the wrong types for every key of the resolved config, a few
+/// keys at a time (seeded), through `hebb encode --dry-run`: each is accepted or refused with one
+/// line naming what was wrong, never a panic or a multi-line dump.
+#[test]
+fn random_values_for_every_key_give_a_verdict_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    crate::common::write_sheet(&sheet, 2, 2, 8);
+    let config = crate::common::write_tiny_config(dir.path(), &sheet, "");
+    let base: toml::Table = {
+        let resolved = EncodeConfig::from_toml(&std::fs::read_to_string(&config).unwrap(), "tiny").unwrap();
+        toml::from_str(&resolved.to_toml().unwrap()).unwrap()
+    };
+    // Every (table, key) of the resolved config; the data source's own table too.
+    let mut keys: Vec<(Vec<String>, String)> = Vec::new();
+    fn collect(table: &toml::Table, path: &mut Vec<String>, keys: &mut Vec<(Vec<String>, String)>) {
+        for (key, value) in table {
+            match value {
+                toml::Value::Table(inner) => {
+                    path.push(key.clone());
+                    collect(inner, path, keys);
+                    path.pop();
+                }
+                _ => keys.push((path.clone(), key.clone())),
+            }
+        }
+    }
+    collect(&base, &mut Vec::new(), &mut keys);
+    assert!(keys.len() > 40, "{} keys", keys.len());
+    let values: Vec<toml::Value> = [
+        "0",
+        "1",
+        "-1",
+        "7",
+        "4294967297",
+        "9223372036854775807",
+        "0.0",
+        "-2.5",
+        "1e30",
+        "nan",
+        "inf",
+        "\"\"",
+        "\"x\"",
+        "\"relu\"",
+        "true",
+        "[]",
+        "[1]",
+        "[3, 3, 3, 3]",
+        "[1000000000, 1, 1, 1]",
+        "[\"a\"]",
+        "{ a = 1 }",
+    ]
+    .iter()
+    .map(|text| toml::from_str::<toml::Table>(&format!("v = {text}")).unwrap().remove("v").unwrap())
+    .collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    };
+    let (mut accepted, mut refused) = (0, 0);
+    for round in 0..120 {
+        let mut table = base.clone();
+        let mut changed = Vec::new();
+        for _ in 0..1 + next(2) {
+            let (path, key) = &keys[next(keys.len())];
+            let value = values[next(values.len())].clone();
+            let mut target = &mut table;
+            for part in path {
+                target = target.get_mut(part).and_then(|v| v.as_table_mut()).unwrap();
+            }
+            changed.push(format!("{}.{key} = {value}", path.join(".")));
+            target.insert(key.clone(), value);
+        }
+        let file = dir.path().join(format!("round{round}.toml"));
+        std::fs::write(&file, toml::to_string(&table).unwrap()).unwrap();
+        let out = crate::common::hebb(&["encode", "--dry-run", "--config", file.to_str().unwrap()], dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => {
+                accepted += 1;
+                assert!(String::from_utf8_lossy(&out.stdout).contains("config valid"), "{changed:?}");
+            }
+            Some(1) => {
+                refused += 1;
+                let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+                assert!(lines.len() == 1 && lines[0].starts_with("error: "), "{changed:?}: {stderr}");
+            }
+            other => panic!("{changed:?}: exit {other:?}: {stderr}"),
+        }
+    }
+    assert!(accepted > 5 && refused > 50, "{accepted} accepted, {refused} refused");
+    assert!(!dir.path().join("outputs").exists(), "a dry run writes nothing");
+}
