@@ -15,7 +15,7 @@ use crate::compute::device::{self, ComputeDevice, DeviceChoice};
 use crate::config::TOP_K;
 use crate::config::{ConfigFile, EncodeConfig, NeighbourSearch};
 use crate::run::shards::Shard;
-use crate::run::{EVAL_FILE, Run, write_atomically};
+use crate::run::{EVAL_FILE, Run, check_writable, write_atomically};
 use hopfield::HopfieldCommand;
 
 mod choices;
@@ -358,6 +358,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Eval(args) => {
             let run = Run::open(&args.run)?;
+            check_writable(&args.run.join(EVAL_FILE))?;
             let device = device::select(args.device.device)?;
             eprintln!("device: {}", device.description);
             let options = crate::eval::EvalOptions {

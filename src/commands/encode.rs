@@ -28,12 +28,12 @@ use crate::encoder::features;
 use crate::encoder::train::{self, TrainingLog};
 use crate::map::pipeline::{self, MapRequest};
 use crate::neighbours;
-use crate::run::items::{items_csv, map_csv, read_items_csv};
+use crate::run::items::{items_csv, map_csv, read_items_csv, skipped_csv};
 use crate::run::npy::{read_npy_f32, write_npy_f32};
 use crate::run::shards::{self, Shard};
 use crate::run::{
     CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, FILTERS_FILE, ITEMS_FILE, MAP_FILE, NEIGHBOURS_FILE, RunFolder, RunLock,
-    SUMMARY_FILE, TRAINED_FILES, TRAINING_CHART_FILE, TRAINING_LOG_FILE, check_replaceable,
+    SKIPPED_FILE, SUMMARY_FILE, TRAINED_FILES, TRAINING_CHART_FILE, TRAINING_LOG_FILE, check_replaceable,
 };
 use crate::{data, progress, render};
 
@@ -227,12 +227,16 @@ pub(crate) fn map_stage(
     folder.write(MAP_FILE, map_csv(&coords, &clusters, &images.items)?)?;
     files.extend(TRAINED_FILES);
     files.extend([FEATURES_FILE, ITEMS_FILE, MAP_FILE, SUMMARY_FILE]);
+    if !images.skipped.is_empty() {
+        folder.write(SKIPPED_FILE, skipped_csv(&images.skipped)?)?;
+        files.push(SKIPPED_FILE);
+    }
     clock.lap("write");
     let summary = EncodeSummary {
         run_dir: config.run_dir(),
         device: device.description.clone(),
         items: images.len(),
-        skipped: images.skipped,
+        skipped: images.skipped.len(),
         feature_dim: features.dim,
         training_steps,
         canvas_coverage: pictures.coverage,

@@ -13,7 +13,7 @@ use crate::data::{ImageSet, Item};
 use crate::encoder::{HebbianEncoder, features};
 use crate::neighbours;
 use crate::render;
-use crate::run::{ENCODER_FILE, FEATURES_FILE, Run, write_atomically};
+use crate::run::{ENCODER_FILE, FEATURES_FILE, Run, check_writable, write_atomically};
 
 /// What to look up.
 #[derive(Debug, Clone)]
@@ -29,8 +29,12 @@ pub(crate) fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Re
     let side = run.config.data.image_size as usize;
     let color = run.config.data.color;
     let planar = to_planar(decode_file(path)?, side, color);
-    let single =
-        ImageSet::new(side, color, vec![(Item { source: path.display().to_string(), label: None }, planar)], 0)?;
+    let single = ImageSet::new(
+        side,
+        color,
+        vec![(Item { source: path.display().to_string(), label: None }, planar)],
+        Vec::new(),
+    )?;
     let encoder = HebbianEncoder::load(&run.config, &run.dir.join(ENCODER_FILE), &device.device)?;
     // At the run's batch size (the image padded with copies of itself), so that its features are
     // computed with the same product shapes as the run's, bit for bit.
@@ -104,6 +108,7 @@ pub(crate) fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], pat
         Ok(format @ (image::ImageFormat::Png | image::ImageFormat::Jpeg | image::ImageFormat::Bmp)) => format,
         _ => bail!("--grid {}: expected a file name ending in .png, .jpg or .bmp", path.display()),
     };
+    check_writable(path).context("--grid")?;
     let mut all = run.load_images(true)?;
     let query_index = match target {
         QueryTarget::Item(index) => *index,

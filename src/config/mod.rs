@@ -179,7 +179,10 @@ impl EncodeConfig {
             batch_peak = batch_peak.max(self.training.batch_size as f64 * per_image * 4.0);
         }
         memory::check("key `encoder.channels`", weights)?;
-        memory::check("key `data.image_size` (one batch through the encoder)", batch_peak + weights)?;
+        memory::check(
+            "keys `data.image_size`, `encoder.channels` and `training.batch_size` (one batch through the encoder)",
+            batch_peak + weights,
+        )?;
         memory::check("key `render.canvas_size`", 3.0 * (self.render.canvas_size as f64).powi(2) * 4.0)?;
         // The neighbour grid: a row per query of the query and its neighbours, RGBA then RGB.
         let cell = f64::from(self.render.cell_size);

@@ -12,7 +12,7 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 use super::pixels::{decode_file, to_planar};
-use super::{ImageSet, Item, Part};
+use super::{ImageSet, Item, Part, Skipped};
 use crate::config::{ColorMode, FolderConfig};
 use crate::progress;
 
@@ -46,20 +46,25 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, qu
     for (path, label, image) in decoded {
         match image {
             Ok(pixels) => images.push((Item { source: path.display().to_string(), label }, pixels)),
-            Err(e) => failures.push(format!("{e:#}")),
+            Err(e) => failures.push(Skipped { source: path.display().to_string(), reason: e.root_cause().to_string() }),
         }
     }
     if !failures.is_empty() {
-        let mut named: Vec<String> = failures.iter().take(NAMED_FAILURES).map(|f| format!("\n  {f}")).collect();
+        let mut named: Vec<String> =
+            failures.iter().take(NAMED_FAILURES).map(|f| format!("\n  {}: {}", f.source, f.reason)).collect();
         if failures.len() > NAMED_FAILURES {
             named.push(format!("\n  ... and {} more", failures.len() - NAMED_FAILURES));
         }
-        log::warn!("skipped {} unreadable image file(s):{}", failures.len(), named.concat());
+        log::warn!(
+            "skipped {} unreadable image file(s) (all listed in the run's skipped.csv):{}",
+            failures.len(),
+            named.concat()
+        );
     }
     if images.is_empty() && part == Part::All {
         bail!("no image in {} could be decoded ({} failed)", config.root.display(), failures.len());
     }
-    ImageSet::from_images(side, color, images, failures.len())
+    ImageSet::from_images(side, color, images, failures)
 }
 
 /// Every image file under `root` with its label, sorted by path.

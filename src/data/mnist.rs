@@ -115,5 +115,5 @@ pub fn load(config: &MnistConfig, side: usize, color: ColorMode) -> Result<Image
             (item, to_planar(rgba, side, color))
         })
         .collect();
-    ImageSet::new(side, color, items, 0)
+    ImageSet::new(side, color, items, Vec::new())
 }

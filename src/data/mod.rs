@@ -14,6 +14,7 @@ pub(crate) mod split;
 
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
+use serde::Serialize;
 
 use crate::config::{ColorMode, DataConfig, DataSource};
 
@@ -25,6 +26,13 @@ pub struct Item {
     pub label: Option<String>,
 }
 
+/// A file left out of a data set because it could not be decoded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skipped {
+    pub source: String,
+    pub reason: String,
+}
+
 /// Images of one size and colour mode, ready to be encoded.
 #[derive(Debug, Clone)]
 pub struct ImageSet {
@@ -32,14 +40,19 @@ pub struct ImageSet {
     pub color: ColorMode,
     pub items: Vec<Item>,
     /// Files that could not be decoded and were left out.
-    pub skipped: usize,
+    pub skipped: Vec<Skipped>,
     pixels: Vec<u8>,
 }
 
 impl ImageSet {
     /// Builds a set from planar images (each `channels x side x side`), in item order; an error
     /// when there is none.
-    pub(crate) fn new(side: usize, color: ColorMode, images: Vec<(Item, Vec<u8>)>, skipped: usize) -> Result<Self> {
+    pub(crate) fn new(
+        side: usize,
+        color: ColorMode,
+        images: Vec<(Item, Vec<u8>)>,
+        skipped: Vec<Skipped>,
+    ) -> Result<Self> {
         let set = Self::from_images(side, color, images, skipped)?;
         if set.items.is_empty() {
             bail!("the data set is empty: no usable image was found");
@@ -52,7 +65,7 @@ impl ImageSet {
         side: usize,
         color: ColorMode,
         images: Vec<(Item, Vec<u8>)>,
-        skipped: usize,
+        skipped: Vec<Skipped>,
     ) -> Result<Self> {
         let per_image = color.channels() * side * side;
         let mut set = Self {
@@ -159,7 +172,7 @@ pub(crate) fn load_usable(config: &DataConfig, quiet: bool) -> Result<ImageSet> 
             images.side,
             images.side,
             images.color,
-            if images.skipped > 0 { format!(", {} skipped", images.skipped) } else { String::new() },
+            if images.skipped.is_empty() { String::new() } else { format!(", {} skipped", images.skipped.len()) },
         );
     }
     Ok(images)

@@ -111,7 +111,7 @@ pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<Image
     if images.is_empty() {
         bail!("sprite sheet {name} has no non-empty tile");
     }
-    ImageSet::new(side, color, images, 0)
+    ImageSet::new(side, color, images, Vec::new())
 }
 
 /// One cell's row of the label file.

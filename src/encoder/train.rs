@@ -531,7 +531,7 @@ mod tests {
         let tiles = (0..count)
             .map(|i| (Item { source: format!("bars#{i}"), label: Some((i % 4).to_string()) }, bars(i % 4, i / 4 % 4)))
             .collect();
-        ImageSet::new(16, ColorMode::Grey, tiles, 0).unwrap()
+        ImageSet::new(16, ColorMode::Grey, tiles, Vec::new()).unwrap()
     }
 
     /// Layer `layer`'s filters, flattened.

@@ -159,8 +159,23 @@ impl Network {
             serde_json::from_str(&text).with_context(|| format!("{} is not a network description", path.display()))?;
         let (count, n, states) = read_npy_f32(&dir.join("patterns.npy"))?;
         let (rows, cols, weights) = read_npy_f32(&dir.join("weights.npy"))?;
-        if (rows, cols) != (n, n) || n as u64 != info.side as u64 * info.side as u64 || count != info.sources.len() {
-            bail!("the files in {} do not describe one network", dir.display());
+        let neurons = info.side as u64 * info.side as u64;
+        if n as u64 != neurons || count != info.sources.len() {
+            bail!(
+                "{} holds {count} patterns of {n} states, but {} describes {} patterns of {neurons} neurons \
+                 (side {}); store the network again",
+                dir.join("patterns.npy").display(),
+                path.display(),
+                info.sources.len(),
+                info.side
+            );
+        }
+        if (rows, cols) != (n, n) {
+            bail!(
+                "{} is {rows} x {cols}, but the network has {n} neurons ({}); store the network again",
+                dir.join("weights.npy").display(),
+                path.display()
+            );
         }
         if let Some(at) = weights.iter().position(|w| !w.is_finite()) {
             bail!(

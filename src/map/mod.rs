@@ -94,7 +94,10 @@ pub(crate) fn lay_out(
     }
     bar.finish_and_clear();
     if embedding.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
-        bail!("the map has non-finite coordinates (degenerate features?)");
+        bail!(
+            "the map has non-finite coordinates: check `map.spread`, `map.min_dist`, `map.learning_rate` and \
+             `map.repulsion_strength` (or the features are degenerate)"
+        );
     }
     Ok(embedding)
 }

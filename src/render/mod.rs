@@ -408,7 +408,7 @@ mod tests {
             let item = Item { source: format!("#{i}"), label: Some(format!("label {}", i % 2)) };
             (item, vec![(40 * i) as u8; side * side * 4])
         });
-        let images = ImageSet::new(side, ColorMode::Rgba, items.collect(), 0).unwrap();
+        let images = ImageSet::new(side, ColorMode::Rgba, items.collect(), Vec::new()).unwrap();
         let coords: Vec<[f32; 2]> = (0..6).map(|i| [i as f32, (i * i) as f32]).collect();
         let clusters = [0, 0, 1, 1, 2, 2];
         let neighbours = Neighbours { k: 1, indices: vec![1, 0, 3, 2, 5, 4], similarities: vec![0.9; 6] };

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::data::Item;
+use crate::data::{Item, Skipped};
 
 /// One row of `items.csv`.
 #[derive(Serialize, Deserialize)]
@@ -79,6 +79,15 @@ pub(crate) fn items_csv(items: &[Item]) -> Result<Vec<u8>> {
         writer.serialize(ItemRow { index, source: item.source.clone(), label })?;
     }
     writer.into_inner().context("cannot write items.csv")
+}
+
+/// `source,reason` for every file left out of the data set.
+pub(crate) fn skipped_csv(skipped: &[Skipped]) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for file in skipped {
+        writer.serialize(file)?;
+    }
+    Ok(writer.into_inner()?)
 }
 
 /// `index,x,y,cluster,label,source` for every item.

@@ -9,7 +9,9 @@ pub(crate) mod shards;
 pub(crate) mod writer;
 
 pub(crate) use reader::Run;
-pub(crate) use writer::{RunFolder, RunLock, check_replaceable, write_atomically, write_atomically_with};
+pub(crate) use writer::{
+    RunFolder, RunLock, check_replaceable, check_writable, write_atomically, write_atomically_with,
+};
 
 /// The resolved config of the run (every default written out).
 pub(crate) const CONFIG_FILE: &str = "config.toml";
@@ -37,5 +39,8 @@ pub(crate) const MAP_HTML_FILE: &str = "map.html";
 /// The files `hebb train` writes, which `hebb map` carries into the finished run.
 pub(crate) const TRAINED_FILES: [&str; 5] =
     [CONFIG_FILE, ENCODER_FILE, TRAINING_LOG_FILE, TRAINING_CHART_FILE, FILTERS_FILE];
+/// `source,reason` of every file the data set left out because it could not be decoded (written
+/// only when there is one).
+pub(crate) const SKIPPED_FILE: &str = "skipped.csv";
 /// `hebb eval`'s scores.
 pub(crate) const EVAL_FILE: &str = "eval.json";

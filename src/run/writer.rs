@@ -206,6 +206,22 @@ impl Drop for RunFolder {
     }
 }
 
+/// Checks, before any work, that a file can be written at `path` as [`write_atomically`] will:
+/// its folder exists and takes a new file (one is created and removed again), and `path` is not
+/// a folder.
+pub(crate) fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        anyhow::bail!("{} is a folder; expected a file name", path.display());
+    }
+    let probe = path.with_file_name(format!(
+        ".{}.probe-{}",
+        path.file_name().context("a file name is needed")?.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&probe, b"").with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::remove_file(&probe).with_context(|| format!("cannot remove {}", probe.display()))
+}
+
 /// Writes one file under a temporary name beside it, then renames it into place.
 pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     write_atomically_with(path, |tmp| {

@@ -125,7 +125,9 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
 
     let set = folder::load(&folder_config(root.clone()), 16, ColorMode::Rgb, Part::All, true).unwrap();
     assert_eq!(set.len(), 3);
-    assert_eq!(set.skipped, 1);
+    assert_eq!(set.skipped.len(), 1);
+    assert!(set.skipped[0].source.ends_with("broken.jpg"), "{:?}", set.skipped);
+    assert!(!set.skipped[0].reason.is_empty());
     let labels: Vec<_> = set.items.iter().map(|i| i.label.clone().unwrap()).collect();
     assert_eq!(labels, vec!["n001", "n001", "n002"]);
     // The grey image is grey in all three channels.
@@ -137,14 +139,14 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
     let mut sampled = folder_config(root.clone());
     sampled.per_class = 1;
     let set = folder::load(&sampled, 16, ColorMode::Grey, Part::All, true).unwrap();
-    assert_eq!(set.len() + set.skipped, 2, "one file per class");
+    assert_eq!(set.len() + set.skipped.len(), 2, "one file per class");
     let again = folder::load(&sampled, 16, ColorMode::Grey, Part::All, true).unwrap();
     assert_eq!(set.items, again.items, "the same seed samples the same files");
 
     let mut limited = folder_config(root);
     limited.limit = 2;
     let set = folder::load(&limited, 16, ColorMode::Rgb, Part::All, true).unwrap();
-    assert_eq!(set.len() + set.skipped, 2);
+    assert_eq!(set.len() + set.skipped.len(), 2);
 }
 
 #[test]

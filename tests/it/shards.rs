@@ -104,6 +104,13 @@ fn four_shards_at_once_merge_to_the_single_process_run() {
     }
     let items = std::fs::read_to_string(run.join("items.csv")).unwrap();
     assert_eq!(items.lines().count(), 22, "21 images, the broken file skipped, plus the header");
+    // Both runs name the skipped file and why in skipped.csv.
+    for folder in [&run, &single] {
+        let skipped = std::fs::read_to_string(folder.join("skipped.csv")).unwrap();
+        let lines: Vec<&str> = skipped.lines().collect();
+        assert_eq!(lines[0], "source,reason");
+        assert!(lines.len() == 2 && lines[1].contains("class1/broken.png,"), "{skipped}");
+    }
 
     // A re-run of one shard, then of the merge, gives the same folder again.
     succeeded(hebb(&["embed", "--run", run_arg, "--shard", "0/1", "--device", "cpu", "--quiet"], dir.path()));

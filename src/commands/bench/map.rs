@@ -86,7 +86,7 @@ impl MapInput {
             let image = [r, g, b, 255].iter().flat_map(|&c| std::iter::repeat_n(c, side * side)).collect();
             (Item { source: format!("synthetic#{row}"), label: Some(format!("centre {}", row % centres)) }, image)
         });
-        let images = ImageSet::new(side, ColorMode::Rgba, tiles.collect(), 0)?;
+        let images = ImageSet::new(side, ColorMode::Rgba, tiles.collect(), Vec::new())?;
         let features = Features { rows, dim, values };
         Ok(MapInput { features, config, images: Some(images), source: format!("synthetic data (seed {seed})") })
     }

@@ -22,10 +22,10 @@ use crate::run::RunFolder;
 /// `hebb hopfield repair`: repairs the first image and writes `strip.png` (original | corrupted |
 /// recalled), `recalled.png`, `recall.gif` and `summary.json` into `run_dir`.
 pub(crate) fn run_repair(settings: &RepairParams, run_dir: &Path, device: &ComputeDevice) -> Result<RepairReport> {
+    let folder = RunFolder::create(run_dir)?;
     let repair = repair(settings, device)?;
     let (original, cue, recall) = (&repair.original, &repair.cue, &repair.recall);
     let shown = (settings.side * (256 / settings.side).max(1)).max(settings.side);
-    let folder = RunFolder::create(run_dir)?;
     let gap = 8;
     let mut strip = RgbaImage::from_pixel(3 * shown + 4 * gap, shown + 2 * gap, image::Rgba([128, 128, 128, 255]));
     for (i, state) in [original, cue, &recall.state].into_iter().enumerate() {
@@ -120,9 +120,10 @@ pub(crate) fn run_recall(network_dir: &Path, cue: Cue, noise: f64, max_iteration
 
 /// `hebb hopfield table`: the recall table, written as `table.txt` and `table.png`; its text.
 pub(crate) fn run_table(params: &TableParams, run_dir: &Path, device: &ComputeDevice) -> Result<String> {
+    // Created first, so that an output folder that cannot be written fails before any work.
+    let folder = RunFolder::create(run_dir)?;
     let table = table::run(params, device)?;
     let text = table.text();
-    let folder = RunFolder::create(run_dir)?;
     folder.write("table.txt", &text)?;
     render::save_png(&table.heatmap()?, &folder.path("table.png"))?;
     folder.commit()?;
@@ -132,8 +133,8 @@ pub(crate) fn run_table(params: &TableParams, run_dir: &Path, device: &ComputeDe
 /// `hebb hopfield capacity`: the capacity curve, written as `capacity.csv` and `capacity.png`;
 /// its table.
 pub(crate) fn run_capacity(params: &CapacityParams, run_dir: &Path, device: &ComputeDevice) -> Result<String> {
-    let points = capacity::run(params, device)?;
     let folder = RunFolder::create(run_dir)?;
+    let points = capacity::run(params, device)?;
     folder.write("capacity.csv", capacity::csv(&points))?;
     render::save_png(&capacity::chart(&points, &params.rules, params.neurons)?, &folder.path("capacity.png"))?;
     folder.commit()?;
