@@ -19,7 +19,7 @@ pub(crate) mod whitening;
 
 use crate::compute::linalg::standard_normal;
 use crate::compute::rng::{SeededRng, seeded};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::module::{adaptive_avg_pool2d, conv2d};
@@ -75,6 +75,17 @@ fn normal(rng: &mut SeededRng) -> f32 {
     let u1: f32 = rng.random_range(f32::EPSILON..1.0);
     let u2: f32 = rng.random_range(0.0..1.0);
     standard_normal(u1 as f64, u2 as f64) as f32
+}
+
+/// The first "`tensor`: shape mismatch, expected Shape { dims: [..] } but record has Shape { dims:
+/// [..] }" of burn's record errors, as "`tensor` is [..] in the file, [..] by the config".
+fn first_shape_mismatch(text: &str) -> Option<String> {
+    let start = text.find('"')? + 1;
+    let entry = &text[start..start + text[start..].find('"')?];
+    let (tensor, rest) = entry.split_once(": shape mismatch, expected Shape { dims: ")?;
+    let (expected, rest) = rest.split_once(" } but record has Shape { dims: ")?;
+    let found = rest.strip_suffix(" }")?;
+    Some(format!("{tensor} is {found} in the file, {expected} by the config"))
 }
 
 impl HebbianLayer {
@@ -375,10 +386,18 @@ impl HebbianEncoder {
 
     /// The trained encoder a run saved at `path`, for the run's `config`.
     pub(crate) fn load(config: &EncodeConfig, path: &std::path::Path, device: &Device) -> Result<Self> {
-        Self::for_config(config, device)
-            .try_load_file(path)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| format!("cannot load the encoder {}", path.display()))
+        Self::for_config(config, device).try_load_file(path).map_err(|e| {
+            let text = e.to_string();
+            // burn lists every mismatched tensor; the first names the layer and both shapes.
+            match first_shape_mismatch(&text) {
+                Some(first) => anyhow::anyhow!(
+                    "cannot load the encoder {}: it does not match the run's config.toml (was the config edited after \
+                     the run?): {first}",
+                    path.display()
+                ),
+                None => anyhow::anyhow!("cannot load the encoder {}: {text}", path.display()),
+            }
+        })
     }
 
     /// A freshly initialised encoder for `in_channels x side x side` images.
@@ -567,5 +586,15 @@ mod tests {
         assert_eq!(with(LateralMode::Decorrelate, 0), [true; 4], "0: every layer");
         assert_eq!(with(LateralMode::Shared, 1), [true, false, false, false]);
         assert_eq!(with(LateralMode::None, 3), [false; 4], "no lateral path at all");
+    }
+
+    #[test]
+    fn a_record_shape_mismatch_is_told_in_one_line() {
+        let burn = r#"Record validation error: Apply errors: ["layers.0.conv_weight: shape mismatch, expected Shape { dims: [16, 1, 3, 3] } but record has Shape { dims: [32, 1, 3, 3] }", "layers.0.conv_bias: shape mismatch"]"#;
+        assert_eq!(
+            first_shape_mismatch(burn).unwrap(),
+            "layers.0.conv_weight is [32, 1, 3, 3] in the file, [16, 1, 3, 3] by the config"
+        );
+        assert_eq!(first_shape_mismatch("some other error"), None);
     }
 }
