@@ -32,7 +32,7 @@ pub(crate) fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Re
     let single = ImageSet::new(
         side,
         color,
-        vec![(Item { source: path.display().to_string(), label: None }, planar)],
+        vec![(Item { source: path.display().to_string(), label: None, name: None }, planar)],
         Vec::new(),
     )?;
     let encoder = HebbianEncoder::load(&run.config, &run.dir.join(ENCODER_FILE), &device.device)?;
@@ -75,26 +75,29 @@ pub(crate) fn query(run: &Run, target: &QueryTarget, top: usize, device: &Comput
         .collect())
 }
 
-/// The answer: a line naming the query, then a table of rank, similarity, index, label, source
+/// The answer: a line naming the query, then a table of rank, similarity, index, label, name, source
 /// (every line ends with a newline).
 pub(crate) fn table(run: &Run, target: &QueryTarget, matches: &[Match]) -> String {
     let mut out = match target {
         QueryTarget::Item(index) => {
             let item = &run.items[*index];
-            format!("query: item {index}, label {}, source {}\n", item.label.as_deref().unwrap_or("-"), item.source)
+            let label = item.label.as_deref().unwrap_or("-");
+            format!("query: item {index} ({}), label {label}, source {}\n", item.name(), item.source)
         }
         QueryTarget::Image(path) => format!("query: image {}\n", path.display()),
     };
-    let _ = writeln!(out, "{:>4}  {:>10}  {:>6}  {:<20}  source", "rank", "similarity", "index", "label");
+    let _ =
+        writeln!(out, "{:>4}  {:>10}  {:>6}  {:<20}  {:<20}  source", "rank", "similarity", "index", "label", "name");
     for (rank, m) in matches.iter().enumerate() {
         let item = &run.items[m.index];
         let _ = writeln!(
             out,
-            "{:>4}  {:>10.4}  {:>6}  {:<20}  {}",
+            "{:>4}  {:>10.4}  {:>6}  {:<20}  {:<20}  {}",
             rank + 1,
             m.similarity,
             m.index,
             item.label.as_deref().unwrap_or("-"),
+            item.name(),
             item.source
         );
     }
@@ -115,7 +118,7 @@ pub(crate) fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], pat
         QueryTarget::Image(file) => {
             let side = all.side;
             let planar = to_planar(decode_file(file)?, side, all.color);
-            all.push(Item { source: file.display().to_string(), label: None }, planar)?;
+            all.push(Item { source: file.display().to_string(), label: None, name: None }, planar)?;
             all.len() - 1
         }
     };

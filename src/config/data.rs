@@ -137,6 +137,10 @@ pub struct SheetConfig {
     /// CSV column holding the label.
     #[serde(default = "default_label_column")]
     pub label_column: String,
+    /// CSV column holding each cell's name, shown and searched on the map (none: the cell's
+    /// position in the sheet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_column: Option<String>,
     /// CSV column holding the cell's column index.
     #[serde(default = "default_column_key")]
     pub column_key: String,

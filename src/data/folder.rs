@@ -45,7 +45,10 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, qu
     let mut failures = Vec::new();
     for (path, label, image) in decoded {
         match image {
-            Ok(pixels) => images.push((Item { source: path.display().to_string(), label }, pixels)),
+            Ok(pixels) => {
+                let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
+                images.push((Item { source: path.display().to_string(), label, name }, pixels))
+            }
             Err(e) => failures.push(Skipped { source: path.display().to_string(), reason: e.root_cause().to_string() }),
         }
     }

@@ -111,7 +111,8 @@ pub fn load(config: &MnistConfig, side: usize, color: ColorMode) -> Result<Image
                 let v = grey[y as usize * images.columns + x as usize];
                 Rgba([v, v, v, 255])
             });
-            let item = Item { source: format!("{name}#{i}"), label: labels.as_ref().map(|l| l[i].to_string()) };
+            let item =
+                Item { source: format!("{name}#{i}"), label: labels.as_ref().map(|l| l[i].to_string()), name: None };
             (item, to_planar(rgba, side, color))
         })
         .collect();

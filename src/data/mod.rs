@@ -18,12 +18,22 @@ use serde::Serialize;
 
 use crate::config::{ColorMode, DataConfig, DataSource};
 
-/// Where one image came from and what it is labelled.
+/// Where one image came from, what it is labelled and what it is called.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     /// A file path, `sheet.png#col,row` for a sprite, or `file#index` for an IDX entry.
     pub source: String,
     pub label: Option<String>,
+    /// Its own name: a file's stem, or a sheet's `data.sheet.name_column` (see [`Item::name`]).
+    pub name: Option<String>,
+}
+
+impl Item {
+    /// What a person calls the item: its own name, else the last part of its source (the file
+    /// name, `sheet.png#3,4` for a sprite, `file#17` for an IDX entry), never the folders.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_else(|| self.source.rsplit(['/', '\\']).next().unwrap_or(&self.source))
+    }
 }
 
 /// A file left out of a data set because it could not be decoded.

@@ -93,16 +93,16 @@ pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<Image
         if config.skip_empty && tile.pixels().all(|p| p[3] == 0) {
             continue;
         }
-        let label = match &labels {
+        let (label, own_name) = match &labels {
             Some(rows) => match rows.get(&(column, row)) {
-                Some(LabelRow { label, included: true }) => Some(label.clone()),
+                Some(LabelRow { label, name, included: true }) => (Some(label.clone()), name.clone()),
                 Some(LabelRow { included: false, .. }) => continue,
                 None if !config.include.is_empty() => continue,
-                None => None,
+                None => (None, None),
             },
-            None => None,
+            None => (None, None),
         };
-        let item = Item { source: format!("{name}#{column},{row}"), label };
+        let item = Item { source: format!("{name}#{column},{row}"), label, name: own_name };
         images.push((item, to_planar(tile, side, color)));
     }
     if images.is_empty() && !config.include.is_empty() {
@@ -117,6 +117,8 @@ pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<Image
 /// One cell's row of the label file.
 struct LabelRow {
     label: String,
+    /// The cell's name (`data.sheet.name_column`), when the file gives one.
+    name: Option<String>,
     /// Whether the row matches `data.sheet.include`.
     included: bool,
 }
@@ -139,6 +141,7 @@ fn read_labels(path: &Path, config: &SheetConfig, grid: &SheetGrid) -> Result<Ha
     let column_at = find(&config.column_key, "column_key")?;
     let row_at = find(&config.row_key, "row_key")?;
     let label_at = find(&config.label_column, "label_column")?;
+    let name_at = config.name_column.as_deref().map(|column| find(column, "name_column")).transpose()?;
     let filters: Vec<(usize, &str)> = config
         .include
         .iter()
@@ -154,6 +157,7 @@ fn read_labels(path: &Path, config: &SheetConfig, grid: &SheetGrid) -> Result<Ha
                 .with_context(|| format!("{} line {}: expected a cell index, got {text:?}", path.display(), line + 2))
         };
         let label = record.get(label_at).unwrap_or("").to_string();
+        let name = name_at.and_then(|at| record.get(at)).filter(|n| !n.is_empty()).map(str::to_string);
         let included = filters.iter().all(|&(at, value)| record.get(at) == Some(value));
         let cell = (number(column_at)?, number(row_at)?);
         if cell.0 >= grid.columns || cell.1 >= grid.rows {
@@ -169,7 +173,7 @@ fn read_labels(path: &Path, config: &SheetConfig, grid: &SheetGrid) -> Result<Ha
                 grid.rows - 1
             );
         }
-        if labels.insert(cell, LabelRow { label, included }).is_some() {
+        if labels.insert(cell, LabelRow { label, name, included }).is_some() {
             bail!(
                 "{} line {}: cell ({}, {}) is labelled twice; each cell may have one row",
                 path.display(),

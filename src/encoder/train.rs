@@ -529,7 +529,12 @@ mod tests {
     /// `count` 16-px images of bars in four orientations and four phases, labelled by orientation.
     fn bar_images(count: usize) -> ImageSet {
         let tiles = (0..count)
-            .map(|i| (Item { source: format!("bars#{i}"), label: Some((i % 4).to_string()) }, bars(i % 4, i / 4 % 4)))
+            .map(|i| {
+                (
+                    Item { source: format!("bars#{i}"), label: Some((i % 4).to_string()), name: None },
+                    bars(i % 4, i / 4 % 4),
+                )
+            })
             .collect();
         ImageSet::new(16, ColorMode::Grey, tiles, Vec::new()).unwrap()
     }
@@ -690,8 +695,9 @@ mod tests {
     #[test]
     fn holdout_trains_on_the_split_s_training_part_and_needs_labels() {
         let mut config = TrainingConfig::default();
-        let items: Vec<Item> =
-            (0..50).map(|i| Item { source: format!("s#{i}"), label: Some(format!("c{}", i % 5)) }).collect();
+        let items: Vec<Item> = (0..50)
+            .map(|i| Item { source: format!("s#{i}"), label: Some(format!("c{}", i % 5)), name: None })
+            .collect();
         assert_eq!(training_items(&config, &items).unwrap().len(), 50);
         config.holdout = true;
         let train = training_items(&config, &items).unwrap();

@@ -103,7 +103,7 @@ pub(crate) fn image_file_pattern(path: &std::path::Path, side: u32, binarise: Bi
     use crate::data::pixels::{decode_file, to_planar};
     use crate::data::{ImageSet, Item};
     let planar = to_planar(decode_file(path)?, side as usize, ColorMode::Rgba);
-    let item = Item { source: path.display().to_string(), label: None };
+    let item = Item { source: path.display().to_string(), label: None, name: None };
     let single = ImageSet::new(side as usize, ColorMode::Rgba, vec![(item, planar)], Vec::new())?;
     Ok(image_pattern(&crate::render::item_image(&single, 0), side, binarise))
 }

@@ -84,6 +84,7 @@ pub(crate) fn load_patterns(source: &PatternSource, side: u32, binarise: Binaris
                 skip_empty: true,
                 labels: None,
                 label_column: String::new(),
+                name_column: None,
                 column_key: String::new(),
                 row_key: String::new(),
                 include: Default::default(),

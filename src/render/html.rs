@@ -53,6 +53,8 @@ struct Level {
 struct PageData {
     title: String,
     sources: Vec<String>,
+    /// What each item is called ([`crate::data::Item::name`]): searched and shown.
+    names: Vec<String>,
     labels: Vec<String>,
     label: Vec<usize>,
     cluster: Vec<usize>,
@@ -149,6 +151,7 @@ pub(crate) fn map_page(
     let data = PageData {
         title: title.to_string(),
         sources: images.items.iter().map(|i| i.source.clone()).collect(),
+        names: images.items.iter().map(|i| i.name().to_string()).collect(),
         palette: (0..labels.len().max(cluster_count).max(1)).map(group_colour).collect(),
         labels,
         label,

@@ -405,7 +405,7 @@ mod tests {
         use crate::data::Item;
         let side = 8;
         let items = (0..6).map(|i| {
-            let item = Item { source: format!("#{i}"), label: Some(format!("label {}", i % 2)) };
+            let item = Item { source: format!("#{i}"), label: Some(format!("label {}", i % 2)), name: None };
             (item, vec![(40 * i) as u8; side * side * 4])
         });
         let images = ImageSet::new(side, ColorMode::Rgba, items.collect(), Vec::new()).unwrap();

@@ -14,6 +14,9 @@ struct ItemRow {
     index: usize,
     source: String,
     label: String,
+    /// Absent from the files of runs before names.
+    #[serde(default)]
+    name: String,
 }
 
 /// One row of `map.csv`.
@@ -66,17 +69,19 @@ pub(crate) fn read_items_csv(path: &Path) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     for (line, row) in reader.deserialize::<ItemRow>().enumerate() {
         let row = row.with_context(|| format!("{} line {}: malformed record", path.display(), line + 2))?;
-        items.push(Item { source: row.source, label: Some(row.label).filter(|l| !l.is_empty()) });
+        let (label, name) = (Some(row.label).filter(|l| !l.is_empty()), Some(row.name).filter(|n| !n.is_empty()));
+        items.push(Item { source: row.source, label, name });
     }
     Ok(items)
 }
 
-/// `index,source,label` for every item.
+/// `index,source,label,name` for every item (an empty name: the item has none of its own).
 pub(crate) fn items_csv(items: &[Item]) -> Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for (index, item) in items.iter().enumerate() {
         let label = item.label.clone().unwrap_or_default();
-        writer.serialize(ItemRow { index, source: item.source.clone(), label })?;
+        let name = item.name.clone().unwrap_or_default();
+        writer.serialize(ItemRow { index, source: item.source.clone(), label, name })?;
     }
     writer.into_inner().context("cannot write items.csv")
 }
@@ -108,8 +113,8 @@ mod tests {
     #[test]
     fn items_csv_reads_back_and_empty_labels_are_none() {
         let items = vec![
-            Item { source: "sheet.png#0,0".into(), label: Some("cat, grinning".into()) },
-            Item { source: "b.png".into(), label: None },
+            Item { source: "sheet.png#0,0".into(), label: Some("cat, grinning".into()), name: Some("cat".into()) },
+            Item { source: "b.png".into(), label: None, name: None },
         ];
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("items.csv");

@@ -17,7 +17,7 @@ pub(crate) use writer::{
 pub(crate) const CONFIG_FILE: &str = "config.toml";
 /// The embeddings, `items x dim` float32, one L2-normalised row per item.
 pub(crate) const FEATURES_FILE: &str = "features.npy";
-/// `index,source,label` of every item.
+/// `index,source,label,name` of every item.
 pub(crate) const ITEMS_FILE: &str = "items.csv";
 /// One row per training step and stage.
 pub(crate) const TRAINING_LOG_FILE: &str = "training_log.csv";

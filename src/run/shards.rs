@@ -176,7 +176,7 @@ mod tests {
     fn a_merge_needs_one_complete_set() {
         let dir = tempfile::tempdir().unwrap();
         assert!(merge(dir.path()).unwrap().is_none(), "no shards, nothing to merge");
-        let item = |i: usize| Item { source: format!("s{i}"), label: Some("a".into()) };
+        let item = |i: usize| Item { source: format!("s{i}"), label: Some("a".into()), name: None };
         let features = |rows: usize, first: f32| Features {
             rows,
             dim: 2,

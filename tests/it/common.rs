@@ -22,6 +22,7 @@ pub fn sheet_config(path: std::path::PathBuf) -> SheetConfig {
         skip_empty: true,
         labels: None,
         label_column: "category".into(),
+        name_column: None,
         column_key: "sheet_x".into(),
         row_key: "sheet_y".into(),
         include: Default::default(),

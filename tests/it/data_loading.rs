@@ -48,6 +48,19 @@ fn sheet_labels_come_from_the_csv_by_column_and_row() {
     let got: Vec<_> = set.items.iter().map(|i| i.label.clone()).collect();
     assert_eq!(got, vec![Some("Smileys, faces".into()), Some("Animals".into()), Some("Food".into())]);
 
+    // Without a name column an item is called by its cell; with one, by the column's value.
+    assert_eq!(set.items[1].name(), "sheet.png#1,0");
+    std::fs::write(&labels, "sheet_x,sheet_y,category,short_name\n0,0,Smileys,grin\n1,0,Animals,\n0,1,Food,pear\n")
+        .unwrap();
+    config.name_column = Some("short_name".into());
+    let set = sheet::load(&config, 8, ColorMode::Rgba).unwrap();
+    let names: Vec<&str> = set.items.iter().map(|i| i.name()).collect();
+    assert_eq!(names, ["grin", "sheet.png#1,0", "pear"], "an empty name falls back to the cell");
+
+    config.name_column = Some("nickname".into());
+    let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
+    assert!(err.contains("no column `nickname`") && err.contains("name_column"), "{err}");
+    config.name_column = None;
     config.label_column = "colour".into();
     let err = format!("{:#}", sheet::load(&config, 8, ColorMode::Rgba).unwrap_err());
     assert!(err.contains("no column `colour`") && err.contains("label_column"), "{err}");
@@ -130,6 +143,8 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
     assert!(!set.skipped[0].reason.is_empty());
     let labels: Vec<_> = set.items.iter().map(|i| i.label.clone().unwrap()).collect();
     assert_eq!(labels, vec!["n001", "n001", "n002"]);
+    let names: Vec<&str> = set.items.iter().map(|i| i.name()).collect();
+    assert_eq!(names, ["a", "b", "c"], "a folder's items are called by their file stems");
     // The grey image is grey in all three channels.
     let grey = set.image(1);
     assert_eq!(grey[0], 128);

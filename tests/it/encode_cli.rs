@@ -68,7 +68,7 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     }
     let items = std::fs::read_to_string(run.join("items.csv")).unwrap();
     assert_eq!(items.lines().count(), sprites + 1);
-    assert!(items.starts_with("index,source,label\n0,"));
+    assert!(items.starts_with("index,source,label,name\n0,"));
     // Filter learning only (no lateral path by default): four epochs per layer, one row a step.
     let steps = 4 * sprites.div_ceil(4);
     let log = std::fs::read_to_string(run.join("training_log.csv")).unwrap();
@@ -101,7 +101,8 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     // It says what it answers first, and every line ends with a newline.
-    assert!(table.starts_with("query: item 3, label "), "{table}");
+    assert!(table.starts_with("query: item 3 (sheet.png#"), "named by its sheet cell: {table}");
+    assert!(table.lines().nth(1).unwrap().contains("label                 name"), "{table}");
     assert!(table.lines().next().unwrap().contains("sheet.png#"), "{table}");
     assert!(table.ends_with('\n'), "{table:?}");
     assert_eq!(table.lines().count(), 7, "{table}");

@@ -86,8 +86,10 @@ fn map_html_loads_draws_and_answers_in_headless_chromium() {
     let probe = sprites / 2;
     assert_eq!(report["hover"], probe, "hovering over item {probe} finds it: {report}");
     let panel = report["panel"].as_str().unwrap();
-    assert!(panel.starts_with(&format!("#{probe} ")) && panel.contains("sheet.png#"), "{panel}");
-    assert_eq!(report["search"], true, "searching for its source finds it: {report}");
+    assert!(panel.starts_with("sheet.png#") && panel.contains(&format!(" · #{probe} · ")), "{panel}");
+    assert_eq!(report["search"], true, "searching for its label (or file name) finds it: {report}");
+    assert_eq!(report["search_name"], true, "searching for its name finds it: {report}");
+    assert_eq!(report["folder_matches"], 0, "the folders above the files are not searched: {report}");
     assert_eq!(report["selected"], sprites, "a box over the whole view selects every item: {report}");
 
     let shot = dir.path().join("shot.png");

@@ -84,7 +84,14 @@ impl MapInput {
         let tiles = (0..rows).map(|row| {
             let [r, g, b] = render::group_colour(row % centres);
             let image = [r, g, b, 255].iter().flat_map(|&c| std::iter::repeat_n(c, side * side)).collect();
-            (Item { source: format!("synthetic#{row}"), label: Some(format!("centre {}", row % centres)) }, image)
+            (
+                Item {
+                    source: format!("synthetic#{row}"),
+                    label: Some(format!("centre {}", row % centres)),
+                    name: None,
+                },
+                image,
+            )
         });
         let images = ImageSet::new(side, ColorMode::Rgba, tiles.collect(), Vec::new())?;
         let features = Features { rows, dim, values };
