@@ -91,6 +91,10 @@ fn map_html_loads_draws_and_answers_in_headless_chromium() {
     assert_eq!(report["search_name"], true, "searching for its name finds it: {report}");
     assert_eq!(report["folder_matches"], 0, "the folders above the files are not searched: {report}");
     assert_eq!(report["selected"], sprites, "a box over the whole view selects every item: {report}");
+    assert_eq!(report["selected_in_search"], true, "with a search active, only its matches: {report}");
+    assert_eq!(report["selection_csv"], "index,name,label,cluster,source,x,y", "{report}");
+    assert_eq!(report["dimmed_by_selection"], true, "the rest is dimmed while a selection stands: {report}");
+    assert_eq!(report["cleared_by_escape"], true, "Esc clears the selection: {report}");
 
     let shot = dir.path().join("shot.png");
     headless(&browser, &profile, &[&format!("--screenshot={}", shot.display())], &url);
