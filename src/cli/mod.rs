@@ -53,6 +53,9 @@ pub(crate) enum Command {
     View(RunArgs),
     /// Score a labelled run (kNN-5 accuracy, linear probe, NMI, ARI) against random-filter and pixel baselines.
     Eval(EvalArgs),
+    /// Print a config resolved (every default filled in, as a run's config.toml holds it) after
+    /// checking it: the embedded default's without --config.
+    Config(ConfigArgs),
     /// Binary Hopfield associative memory.
     #[command(subcommand)]
     Hopfield(HopfieldCommand),
@@ -92,6 +95,13 @@ pub(crate) struct EncodeArgs {
     /// run would write, and stop: nothing is loaded, trained or written.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfigArgs {
+    /// TOML config; without it, the embedded Twemoji default (configs/emoji.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -371,6 +381,12 @@ fn run(cli: Cli) -> Result<()> {
             let path = args.run.join(EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;
             eprintln!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Config(args) => {
+            let (file, origin) = ConfigFile::read(args.config.as_deref())?;
+            let config = file.validate().with_context(|| format!("invalid config {origin}"))?;
+            print!("{}", config.to_toml()?);
             Ok(())
         }
         Command::Hopfield(command) => hopfield::run(command),

@@ -5,6 +5,7 @@ mod architecture;
 mod common;
 mod config_errors;
 mod data_loading;
+mod docs;
 mod encode_cli;
 mod gpu_twin;
 mod hard_edges;
