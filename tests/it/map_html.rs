@@ -95,6 +95,8 @@ fn map_html_loads_draws_and_answers_in_headless_chromium() {
     assert_eq!(report["selection_csv"], "index,name,label,cluster,source,x,y", "{report}");
     assert_eq!(report["dimmed_by_selection"], true, "the rest is dimmed while a selection stands: {report}");
     assert_eq!(report["cleared_by_escape"], true, "Esc clears the selection: {report}");
+    let focus = serde_json::json!({ "centred": true, "zoomed": true, "ringed": true });
+    assert_eq!(report["focus"], focus, "?item centres on the item, zooms in and rings it: {report}");
 
     let shot = dir.path().join("shot.png");
     headless(&browser, &profile, &[&format!("--screenshot={}", shot.display())], &url);
