@@ -89,9 +89,7 @@ fn timed<T>(seconds: &mut f64, step: impl FnOnce() -> Result<T>) -> Result<T> {
 pub fn run(request: &MapRequest) -> Result<MapOutput> {
     let MapRequest { features, map, device, quiet, .. } = *request;
     let mut timings = Timings::default();
-    let (with_self, reduced) = timed(&mut timings.neighbours, || {
-        neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)
-    })?;
+    let (with_self, reduced) = timed(&mut timings.neighbours, || nearest(request))?;
     // NN-descent's reduced copy spans axes near the top principal ones: its first two principal
     // components are the features' own, for a fraction of the passes.
     let initial =
@@ -104,13 +102,16 @@ pub fn run(request: &MapRequest) -> Result<MapOutput> {
 
 /// Runs the stage without the map: neighbours and clusters.
 pub fn run_unmapped(request: &MapRequest) -> Result<Unmapped> {
-    let MapRequest { features, map, device, quiet, .. } = *request;
     let mut timings = Timings::default();
-    let (with_self, _) = timed(&mut timings.neighbours, || {
-        neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)
-    })?;
+    let (with_self, _) = timed(&mut timings.neighbours, || nearest(request))?;
     let clusters = timed(&mut timings.kmeans, || clusters(request))?;
     Ok(Unmapped { with_self, clusters, timings })
+}
+
+/// Every item's [`search_width`] nearest neighbours, and NN-descent's reduced copy when it searched.
+fn nearest(request: &MapRequest) -> Result<(Neighbours, Option<Features>)> {
+    let MapRequest { features, map, device, quiet, .. } = *request;
+    neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)
 }
 
 /// K-Means on the features, with a progress bar.
