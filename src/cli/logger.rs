@@ -1,6 +1,7 @@
 //! The binary's stderr logger. The library reports through the `log` crate, so a program that
 //! embeds it can silence or redirect those messages; the command line prints hebb's own records
-//! (warnings prefixed `warning:`) and leaves the dependencies' records out.
+//! (warnings prefixed `warning:`) and leaves the dependencies' records out. Debug records (the
+//! training's per-step statistics) appear with `--verbose`.
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
@@ -8,7 +9,7 @@ struct StderrLogger;
 
 impl Log for StderrLogger {
     fn enabled(&self, metadata: &Metadata) -> bool {
-        metadata.target().starts_with(env!("CARGO_CRATE_NAME")) && metadata.level() <= Level::Info
+        metadata.target().starts_with(env!("CARGO_CRATE_NAME")) && metadata.level() <= log::max_level()
     }
 
     fn log(&self, record: &Record) {
@@ -25,10 +26,11 @@ impl Log for StderrLogger {
     fn flush(&self) {}
 }
 
-/// Sends hebb's log records to stderr (once per process; later calls do nothing).
-pub(crate) fn install() {
+/// Sends hebb's log records to stderr (once per process; later calls do nothing), debug records
+/// too when `verbose`.
+pub(crate) fn install(verbose: bool) {
     static LOGGER: StderrLogger = StderrLogger;
     if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(LevelFilter::Info);
+        log::set_max_level(if verbose { LevelFilter::Debug } else { LevelFilter::Info });
     }
 }

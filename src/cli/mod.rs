@@ -31,6 +31,9 @@ mod logger;
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Also print the training's statistics every `training.log_every` steps.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -442,7 +445,8 @@ fn run(cli: Cli) -> Result<()> {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    logger::install();
+    let cli = Cli::parse();
+    logger::install(cli.verbose);
     // Ctrl-C and SIGTERM remove the partial run folder and files before the process ends.
     let interrupted = ctrlc::set_handler(|| {
         crate::run::writer::remove_pending();
@@ -452,7 +456,7 @@ pub fn main() -> ExitCode {
     if let Err(e) = interrupted {
         log::warn!("cannot catch Ctrl-C ({e}); an interrupted run may leave a partial folder");
     }
-    match run(Cli::parse()) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

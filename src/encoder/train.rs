@@ -263,6 +263,12 @@ pub fn train(
             bar.suspend(|| log::info!("{line}"));
         }
     };
+    // Every `training.log_every` steps' statistics: shown with `--verbose` (the log file keeps them all).
+    let report_step = |line: Option<String>| {
+        if let (Some(line), false) = (line, quiet) {
+            bar.suspend(|| log::debug!("{line}"));
+        }
+    };
     if learned_layers > 0 && filter_epochs > config.filter_epochs {
         report(Some(format!(
             "filters: {} training images x {} epochs is fewer than training.filter_min_images = {}: \
@@ -310,7 +316,7 @@ pub fn train(
                 pending.steps.push((step, epoch + 1, vec![layer + 1], stats));
                 bar.inc(1);
                 if step % config.log_every == 0 || step == filter_steps {
-                    report(pending.flush(&mut log)?);
+                    report_step(pending.flush(&mut log)?);
                 }
             }
         }
@@ -328,7 +334,7 @@ pub fn train(
                 pending.steps.push((step, epoch + 1, lateral_layers.clone(), stats));
                 bar.inc(1);
                 if step % config.log_every == 0 || step == lateral_steps {
-                    report(pending.flush(&mut log)?);
+                    report_step(pending.flush(&mut log)?);
                 }
             }
         }

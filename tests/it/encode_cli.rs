@@ -332,3 +332,20 @@ fn bench_map_runs_on_synthetic_features() {
     let both = hebb(&["bench", "map", "--synthetic", "300", "--run", "x"], dir.path());
     assert!(!both.status.success());
 }
+
+#[test]
+fn a_default_run_is_brief_and_verbose_adds_the_step_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    write_sheet(&sheet, 4, 3, 8);
+    let config = write_tiny_config(dir.path(), &sheet, "");
+    let config = config.to_str().unwrap();
+    let out = hebb(&["encode", "--config", config, "--device", "cpu"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("filters step"), "no per-step lines by default: {stderr}");
+    assert!(stderr.lines().count() <= 10, "{stderr}");
+    let out = hebb(&["encode", "--config", config, "--device", "cpu", "-v", "--name", "again"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("filters step"), "-v shows them");
+}
