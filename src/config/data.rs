@@ -166,6 +166,11 @@ pub struct FolderConfig {
     /// Seed of the sampling used by `limit` and `per_class`.
     #[serde(default = "default_seed")]
     pub seed: u64,
+    /// A file of `id<TAB>name, other names` lines (Tiny ImageNet's `words.txt`) that turns class
+    /// folder names into their first name ("n01443537" -> "goldfish"). Without it, a `words.txt`
+    /// beside the root's folder is used when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -24,6 +24,13 @@ const NAMED_FAILURES: usize = 5;
 /// Loads the images of a folder: all of them, or one part of its (sampled, sorted) file list.
 pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, quiet: bool) -> Result<ImageSet> {
     let mut files = sample(list_files(&config.root)?, config);
+    if let Some(names) = class_names(config)? {
+        for (_, label) in &mut files {
+            if let Some(name) = label.as_ref().and_then(|id| names.get(id)) {
+                *label = Some(name.clone());
+            }
+        }
+    }
     if files.is_empty() {
         bail!("image folder {} holds no image file ({})", config.root.display(), EXTENSIONS.join(", "));
     }
@@ -68,6 +75,32 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, qu
         bail!("no image in {} could be decoded ({} failed)", config.root.display(), failures.len());
     }
     ImageSet::from_images(side, color, images, failures)
+}
+
+/// The class names `[data.folder] names` gives, or a `words.txt` beside the root's folder
+/// (Tiny ImageNet's layout: `tiny-imagenet-200/words.txt` beside `tiny-imagenet-200/train`):
+/// each line's id and the first of its comma-separated names.
+fn class_names(config: &FolderConfig) -> Result<Option<BTreeMap<String, String>>> {
+    let path = match &config.names {
+        Some(path) => path.clone(),
+        None => match config.root.parent().map(|parent| parent.join("words.txt")) {
+            Some(beside) if beside.is_file() => beside,
+            _ => return Ok(None),
+        },
+    };
+    let bytes = crate::compute::memory::read_file(&path, 64 << 20).context("key `data.folder.names`")?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut names = BTreeMap::new();
+    for (line, record) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let Some((id, all)) = record.split_once('\t') else {
+            bail!("{} line {}: expected `id<TAB>name, other names`", path.display(), line + 1);
+        };
+        let first = all.split(',').next().unwrap_or("").trim();
+        if !first.is_empty() {
+            names.insert(id.trim().to_string(), first.to_string());
+        }
+    }
+    Ok(Some(names))
 }
 
 /// Every image file under `root` with its label, sorted by path.

@@ -70,7 +70,7 @@ pub(crate) fn load_patterns(source: &PatternSource, side: u32, binarise: Binaris
     let n = neurons(side)?;
     let (states, sources): (Vec<f32>, Vec<String>) = match source {
         PatternSource::Folder { root, limit } => {
-            let config = FolderConfig { root: root.clone(), limit: *limit, per_class: 0, seed: 0 };
+            let config = FolderConfig { root: root.clone(), limit: *limit, per_class: 0, seed: 0, names: None };
             let images = folder::load(&config, side as usize, ColorMode::Rgba, Part::All, true)?;
             (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
         }

@@ -118,7 +118,7 @@ fn fully_transparent_sheet_is_an_empty_data_set() {
 }
 
 fn folder_config(root: PathBuf) -> FolderConfig {
-    FolderConfig { root, limit: 0, per_class: 0, seed: 7 }
+    FolderConfig { root, limit: 0, per_class: 0, seed: 7, names: None }
 }
 
 #[test]
@@ -145,6 +145,24 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
     assert_eq!(labels, vec!["n001", "n001", "n002"]);
     let names: Vec<&str> = set.items.iter().map(|i| i.name()).collect();
     assert_eq!(names, ["a", "b", "c"], "a folder's items are called by their file stems");
+
+    // Tiny ImageNet's words.txt beside the root turns class ids into their first names.
+    std::fs::write(dir.path().join("words.txt"), "n001\ttabby, tabby cat\nn002\tdog, domestic dog\nn999\tunused\n")
+        .unwrap();
+    let set = folder::load(&folder_config(root.clone()), 16, ColorMode::Rgb, Part::All, true).unwrap();
+    let labels: Vec<_> = set.items.iter().map(|i| i.label.clone().unwrap()).collect();
+    assert_eq!(labels, vec!["tabby", "tabby", "dog"]);
+    // An explicit names file wins; a line without a tab is refused by line.
+    let mut named = folder_config(root.clone());
+    named.names = Some(dir.path().join("other.txt"));
+    std::fs::write(dir.path().join("other.txt"), "n002\tpuppy\n").unwrap();
+    let set = folder::load(&named, 16, ColorMode::Rgb, Part::All, true).unwrap();
+    let labels: Vec<_> = set.items.iter().map(|i| i.label.clone().unwrap()).collect();
+    assert_eq!(labels, vec!["n001", "n001", "puppy"], "ids without a name keep their id");
+    std::fs::write(dir.path().join("other.txt"), "n002 puppy\n").unwrap();
+    let err = format!("{:#}", folder::load(&named, 16, ColorMode::Rgb, Part::All, true).unwrap_err());
+    assert!(err.contains("other.txt line 1: expected `id<TAB>name"), "{err}");
+    std::fs::remove_file(dir.path().join("words.txt")).unwrap();
     // The grey image is grey in all three channels.
     let grey = set.image(1);
     assert_eq!(grey[0], 128);

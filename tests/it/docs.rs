@@ -45,7 +45,7 @@ fn documented_keys() -> BTreeSet<String> {
 fn code_keys() -> BTreeSet<String> {
     let sources = [
         "[data.sheet]\npath = \"s.png\"\ntile_size = 8\nlabels = \"l.csv\"\nname_column = \"n\"\ninclude = { a = \"1\" }",
-        "[data.folder]\nroot = \"f\"",
+        "[data.folder]\nroot = \"f\"\nnames = \"w.txt\"",
         "[data.mnist]\nimages = \"i\"\nlabels = \"l\"",
     ];
     let mut keys = BTreeSet::new();

@@ -14,11 +14,11 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     // Every layer learns, so that each one's statistics line shows. Two epochs of the 12 sprites
     // are fewer than 40 images, so each layer learns for twice two epochs at a patch stride of 2.
     let config = write_tiny_config(dir.path(), &sheet, "filter_epochs = 2\nfilter_layers = 0\nfilter_min_images = 40");
-    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--verbose"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("device: cpu"), "{stderr}");
-    assert!(stderr.contains("L4 energy="), "statistics lines: {stderr}");
+    assert!(stderr.contains("L4 energy="), "statistics lines with --verbose: {stderr}");
     assert!(stderr.contains("4 epochs per layer, each step learning from one in 2"), "{stderr}");
 
     let run = dir.path().join("outputs/tiny");
