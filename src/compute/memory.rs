@@ -43,6 +43,12 @@ pub(crate) fn check(what: &str, bytes: f64) -> Result<()> {
     check_against(what, bytes, available())
 }
 
+/// Whether `bytes` fit in the memory available now: for something optional, such as a cache,
+/// that is left out when it does not.
+pub(crate) fn fits(bytes: f64) -> bool {
+    check_against("", bytes, available()).is_ok()
+}
+
 /// Reads a whole file of at most `limit` bytes, checked before it is read: a file larger than
 /// that, larger than the memory available, or not a regular file (a device such as `/dev/zero`,
 /// a pipe) is refused with one line naming it, instead of reading until memory runs out. The

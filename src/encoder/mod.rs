@@ -13,6 +13,7 @@ pub mod features;
 pub mod filters;
 pub(crate) mod fused;
 pub mod lateral;
+pub(crate) mod patches;
 pub(crate) mod projection;
 pub mod train;
 pub(crate) mod whitening;
@@ -24,7 +25,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::module::{adaptive_avg_pool2d, conv2d};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::RngExt;
 
 use crate::config::{
@@ -32,6 +33,7 @@ use crate::config::{
     Normalise,
 };
 use lateral::{decorrelated, decorrelation_update, lateral_response, step_statistics, update_weights};
+use patches::PaddedInput;
 
 /// Smallest norm a channel or feature vector is divided by (as `F.normalize`).
 const NORM_EPS: f64 = 1e-12;
@@ -226,20 +228,23 @@ impl HebbianLayer {
         Ok((Self::to_map(active + response, side), Some(stats)))
     }
 
-    /// The standardised input's 3x3 patches at the conv's positions, one per row:
-    /// `[B · positions, in_channels · 9]`, in the order of the filters' flattened weights; whitened
-    /// when the layer whitens.
-    pub(crate) fn patches(&self, input: Tensor<4>) -> Tensor<2> {
-        let patches = self.raw_patches(input);
+    /// The standardised input, zero-padded as the conv pads it: what its patches are cut from.
+    pub(crate) fn padded_input(&self, input: Tensor<4>) -> PaddedInput {
+        PaddedInput::new(self.standardised(input))
+    }
+
+    /// Every 3x3 patch of the standardised input, one per conv position: `[B · positions,
+    /// in_channels · 9]`, in the order of the filters' flattened weights (before whitening).
+    pub(crate) fn raw_patches(&self, input: Tensor<4>) -> Tensor<2> {
+        self.padded_input(input).all_patches()
+    }
+
+    /// Patches whitened when the layer whitens, as they are otherwise.
+    fn whitened(&self, patches: Tensor<2>) -> Tensor<2> {
         match (&self.patch_mean, &self.whitening) {
             (Some(mean), Some(whitening)) => (patches - mean.val().unsqueeze::<2>()).matmul(whitening.val()),
             _ => patches,
         }
-    }
-
-    /// [`Self::patches`] before whitening.
-    pub(crate) fn raw_patches(&self, input: Tensor<4>) -> Tensor<2> {
-        conv_patches(self.standardised(input))
     }
 
     /// Whether this layer whitens its input patches.
@@ -255,24 +260,21 @@ impl HebbianLayer {
         }
     }
 
-    /// One SoftHebb step on the filters from a batch of this layer's inputs, learning from one
-    /// in every `patch_stride` of its patches (the `step`-th turn of [`every_nth_row`]).
-    /// With `contrast`, each patch is first brightness- and contrast-normalised with that ε
+    /// One SoftHebb step on the filters from `patches` of this layer's input (rows of
+    /// [`PaddedInput::patches`]), whitened first when the layer whitens. With `contrast`, each
+    /// patch is then brightness- and contrast-normalised with that ε
     /// ([`filters::contrast_normalised`]). Returns the statistics `[mean u², mean |Δw|,
     /// mean |‖w‖ − 1|, share of filters winning somewhere]`, the patches each filter won (`[1, K]`)
     /// and the patches it learned from.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn learn_filters(
         &mut self,
-        input: Tensor<4>,
+        patches: Tensor<2>,
         lr: f64,
         temperature: f64,
         rule: FilterRule,
-        patch_stride: usize,
-        step: usize,
         contrast: Option<f64>,
     ) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
-        let patches = every_nth_row(self.patches(input), patch_stride, step);
+        let patches = self.whitened(patches);
         let patches = match contrast {
             Some(epsilon) => filters::contrast_normalised(patches, epsilon),
             None => patches,
@@ -317,35 +319,6 @@ impl HebbianLayer {
     pub(crate) fn has_lateral(&self) -> bool {
         self.lateral.is_some()
     }
-}
-
-/// One in every `stride` rows of `rows`, starting at row `step % stride`, so that successive
-/// steps take every row in turn (a stride of 1, or no more rows than it, keeps them all).
-pub(crate) fn every_nth_row(rows: Tensor<2>, stride: usize, step: usize) -> Tensor<2> {
-    let [count, _] = rows.dims();
-    if stride <= 1 || count <= stride {
-        return rows;
-    }
-    let picked: Vec<i64> = (step % stride..count).step_by(stride).map(|i| i as i64).collect();
-    let len = picked.len();
-    let device = rows.device();
-    rows.select(0, Tensor::<1, Int>::from_data(TensorData::new(picked, [len]), &device))
-}
-
-/// The 3x3 patches that a stride-2, padding-1 conv sees, one row per output position: `[B, C,
-/// H, W]` becomes `[B · H' · W', C · 9]`, in the conv's order (image, row, column) with each row
-/// ordered as the conv's flattened filters (channel, then kernel row, then kernel column). A
-/// depthwise conv whose nine kernels per channel each pick one offset: burn's `unfold4d` is a
-/// full conv with an identity kernel, C times the work.
-fn conv_patches(input: Tensor<4>) -> Tensor<2> {
-    let [batch, channels, _, _] = input.dims();
-    // Each channel's 81 weights are its nine kernels of nine taps; kernel k's one is at tap k,
-    // weight 10k of the channel's.
-    let picks: Vec<f32> = (0..channels * 81).map(|at| f32::from(u8::from(at % 81 % 10 == 0))).collect();
-    let picks = Tensor::<4>::from_data(TensorData::new(picks, [channels * 9, 1, 3, 3]), &input.device());
-    let patches = conv2d(input, picks, None, ConvOptions::new([2, 2], [1, 1], [1, 1], channels));
-    let [_, dim, rows, columns] = patches.dims();
-    patches.reshape([batch, dim, rows * columns]).swap_dims(1, 2).reshape([batch * rows * columns, dim])
 }
 
 /// Side of a stride-2, padding-1, 3x3 conv's output.
@@ -534,44 +507,6 @@ fn unit_rows(rows: Tensor<2>) -> Tensor<2> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_patch_stride_takes_every_row_in_turn() {
-        let device = Device::flex();
-        let all: Vec<f32> = (0..10).map(|v| v as f32).collect();
-        let rows = Tensor::<2>::from_data(TensorData::new(all.clone(), [10, 1]), &device);
-        let picked = |stride, step| -> Vec<f32> {
-            every_nth_row(rows.clone(), stride, step).into_data().try_into_vec().unwrap()
-        };
-        assert_eq!(picked(1, 5), all);
-        assert_eq!(picked(4, 0), vec![0.0, 4.0, 8.0]);
-        assert_eq!(picked(4, 1), vec![1.0, 5.0, 9.0]);
-        assert_eq!(picked(4, 7), vec![3.0, 7.0]);
-        assert_eq!(picked(10, 3), all, "no more rows than the stride: all of them");
-        let mut seen: Vec<f32> = (0..4).flat_map(|step| picked(4, step)).collect();
-        seen.sort_by(f32::total_cmp);
-        assert_eq!(seen, all, "four steps take every row once");
-    }
-
-    #[test]
-    fn patches_times_filters_is_the_conv() {
-        // The unfolded patches multiplied by the flattened filters give the conv's output, so the
-        // filters learn on exactly what they see.
-        let device = Device::flex();
-        let config =
-            EncoderConfig { channels: vec![5, 4, 4, 4], lateral: LateralMode::None, ..EncoderConfig::default() };
-        let encoder = HebbianEncoder::new(3, 9, &config, FeaturesConfig::default(), &device);
-        let values: Vec<f32> = (0..2 * 3 * 81).map(|i| ((i * 37) % 19) as f32 / 19.0).collect();
-        let input = Tensor::<4>::from_data(TensorData::new(values, [2, 3, 9, 9]), &device);
-        let layer = encoder.layer(0);
-        let conv = conv2d(input.clone(), layer.filters(), None, ConvOptions::new([2, 2], [1, 1], [1, 1], 1)); // [2, 5, 5, 5]
-        let via_patches = layer.patches(input).matmul(layer.filters().reshape([5, 27]).transpose()); // [2·25, 5]
-        let conv: Vec<f32> = conv.swap_dims(1, 2).swap_dims(2, 3).into_data().try_into_vec().unwrap();
-        let via_patches: Vec<f32> = via_patches.into_data().try_into_vec().unwrap();
-        for (a, b) in conv.iter().zip(&via_patches) {
-            assert!((a - b).abs() < 1e-3 * a.abs().max(1.0), "{a} vs {b}");
-        }
-    }
 
     #[test]
     fn the_lateral_path_stops_at_lateral_layers() {

@@ -16,6 +16,7 @@ use crate::compute::device::read_f32;
 use crate::compute::memory;
 use crate::config::{EncodeConfig, EncoderConfig, FilterMode, FilterRule, TrainingConfig};
 use crate::data::{ImageSet, Item, label_groups, split};
+use crate::encoder::patches::PaddedInput;
 use crate::encoder::{HebbianEncoder, projection, whitening};
 use crate::progress;
 
@@ -139,21 +140,58 @@ pub(crate) fn training_items(config: &TrainingConfig, items: &[Item]) -> Result<
     Ok(chosen)
 }
 
-/// The order in which `items` are visited in each of `epochs` epochs, made as each epoch starts
-/// (so that a huge epoch count costs nothing up front).
+/// The order in which the `count` training items (their positions in the training list) are
+/// visited in each of `epochs` epochs, made as each epoch starts (so that a huge epoch count
+/// costs nothing up front).
 fn epoch_orders<'a>(
-    items: &'a [usize],
+    count: usize,
     epochs: usize,
     config: &'a TrainingConfig,
     rng: &'a mut SeededRng,
 ) -> impl Iterator<Item = Vec<usize>> + 'a {
     (0..epochs).map(move |_| {
-        let mut order = items.to_vec();
+        let mut order: Vec<usize> = (0..count).collect();
         if config.shuffle {
             order.shuffle(rng);
         }
         order
     })
+}
+
+/// One in every `stride` of `count` rows, starting at row `step % stride`, so that successive
+/// steps take every row in turn (a stride of 1, or no more rows than it, keeps them all).
+fn every_nth_row(count: usize, stride: usize, step: usize) -> impl Iterator<Item = usize> {
+    let stride = if count <= stride { 1 } else { stride.max(1) };
+    (step % stride..count).step_by(stride)
+}
+
+/// Layer `layer`'s padded input ([`PaddedInput`]) for every training item, in the training
+/// list's order, computed once so that the filters' epochs cut their patches from it instead of
+/// running each batch through the layers below again; `None` when, counted twice (its parts and
+/// their concatenation are alive together while it is assembled), it would take more than
+/// `training.keep_input_mb` or more memory than there is: each batch then computes its own.
+fn kept_input(
+    encoder: &HebbianEncoder,
+    layer: usize,
+    images: &ImageSet,
+    items: &[usize],
+    config: &TrainingConfig,
+    device: &Device,
+) -> Option<PaddedInput> {
+    if config.keep_input_mb == 0 || items.is_empty() {
+        return None;
+    }
+    let batch_size = config.batch_size;
+    let input_of = |batch: &[usize]| {
+        encoder.layer(layer).padded_input(encoder.input_of(layer, images.batch_tensor(batch, device)))
+    };
+    let first = input_of(&items[..batch_size.min(items.len())]);
+    let bytes = 2.0 * first.bytes_per_image() as f64 * items.len() as f64;
+    if bytes > config.keep_input_mb as f64 * 1e6 || !memory::fits(bytes) {
+        return None;
+    }
+    let rest = items[first.images()..].chunks(batch_size).map(input_of);
+    Some(PaddedInput::concatenated(std::iter::once(first).chain(rest).collect()))
 }
 
 /// Statistics waiting on the device, read in one transfer every `log_every` steps.
@@ -293,18 +331,30 @@ pub fn train(
         let contrast = config.filter_contrast.then_some(CONTRAST_EPSILON);
         let mut pending = Pending::new(Stage::Filters, 4);
         let mut wins_since_check: Option<Tensor<2>> = None;
+        let kept = kept_input(encoder, layer, images, items, config, device);
         let mut step = 0;
-        for (epoch, order) in epoch_orders(items, filter_epochs, config, &mut rng).enumerate() {
+        for (epoch, order) in epoch_orders(items.len(), filter_epochs, config, &mut rng).enumerate() {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
-                let input = encoder.input_of(layer, images.batch_tensor(batch, device));
+                let (input, images_at) = match &kept {
+                    Some(all) => (all.clone(), batch.to_vec()),
+                    None => {
+                        let batch_items: Vec<usize> = batch.iter().map(|&at| items[at]).collect();
+                        let input = encoder.input_of(layer, images.batch_tensor(&batch_items, device));
+                        (encoder.layer(layer).padded_input(input), (0..batch.len()).collect())
+                    }
+                };
+                let positions = input.positions();
+                let rows: Vec<(usize, usize)> = every_nth_row(batch.len() * positions, patch_stride, step - 1)
+                    .map(|row| (images_at[row / positions], row % positions))
+                    .collect();
                 let lr = match config.filter_rule {
                     FilterRule::Projected => config.filter_lr * (1.0 - (step - 1) as f64 / filter_steps as f64),
                     FilterRule::Softhebb => config.filter_lr,
                 };
                 let target = encoder.layer_mut(layer);
                 let (stats, wins, patches) =
-                    target.learn_filters(input, lr, temperature, config.filter_rule, patch_stride, step - 1, contrast);
+                    target.learn_filters(input.patches(&rows), lr, temperature, config.filter_rule, contrast);
                 if config.filter_rule == FilterRule::Projected {
                     let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
                     if step % REVIVE_EVERY == 0 && step < filter_steps {
@@ -327,10 +377,11 @@ pub fn train(
             (0..layers).filter(|&l| encoder.layer(l).has_lateral()).map(|l| l + 1).collect();
         let mut pending = Pending::new(Stage::Lateral, 3);
         let mut step = 0;
-        for (epoch, order) in epoch_orders(items, config.epochs, config, &mut rng).enumerate() {
+        for (epoch, order) in epoch_orders(items.len(), config.epochs, config, &mut rng).enumerate() {
             for batch in order.chunks(config.batch_size) {
                 step += 1;
-                let stats = encoder.train_step(images.batch_tensor(batch, device), config.lr)?;
+                let batch: Vec<usize> = batch.iter().map(|&at| items[at]).collect();
+                let stats = encoder.train_step(images.batch_tensor(&batch, device), config.lr)?;
                 pending.steps.push((step, epoch + 1, lateral_layers.clone(), stats));
                 bar.inc(1);
                 if step % config.log_every == 0 || step == lateral_steps {
@@ -645,6 +696,51 @@ mod tests {
         assert!(quarter != untrained, "a quarter of the patches still moves the filters");
         assert!(quarter != all, "the stride changed what the filters learned from");
         assert!(quarter.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn a_patch_stride_takes_every_row_in_turn() {
+        let rows = |count, stride, step| every_nth_row(count, stride, step).collect::<Vec<_>>();
+        let all: Vec<usize> = (0..10).collect();
+        assert_eq!(rows(10, 1, 5), all);
+        assert_eq!(rows(10, 4, 0), [0, 4, 8]);
+        assert_eq!(rows(10, 4, 1), [1, 5, 9]);
+        assert_eq!(rows(10, 4, 7), [3, 7]);
+        assert_eq!(rows(10, 10, 3), all, "no more rows than the stride: all of them");
+        let mut seen: Vec<usize> = (0..4).flat_map(|step| rows(10, 4, step)).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, all, "four steps take every row once");
+    }
+
+    #[test]
+    fn kept_layer_inputs_learn_what_each_batch_s_own_input_learns() {
+        let device = Device::flex();
+        let images = bar_images(48);
+        let config = learned_filters(vec![6, 5, 4, 4]);
+        let items: Vec<usize> = (0..images.len()).rev().step_by(2).collect();
+        let learned = |keep_input_mb: usize, filter_patch_stride: usize| {
+            let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
+            let training = TrainingConfig {
+                keep_input_mb,
+                filter_patch_stride,
+                filter_epochs: 2,
+                filter_min_images: 0,
+                batch_size: 5,
+                ..TrainingConfig::default()
+            };
+            let log = train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
+            ((0..2).map(|l| layer_filters(&encoder, l)).collect::<Vec<_>>(), log.rows.len())
+        };
+        let untrained = layer_filters(&HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device), 1);
+        for stride in [1, 3] {
+            let (kept, kept_rows) = learned(1536, stride);
+            let (per_batch, per_batch_rows) = learned(0, stride);
+            assert_eq!(kept_rows, per_batch_rows);
+            assert_ne!(kept[1], untrained, "the second layer learned from the kept input");
+            for (a, b) in kept.iter().flatten().zip(per_batch.iter().flatten()) {
+                assert!((a - b).abs() < 1e-4, "stride {stride}: {a} kept against {b} per batch");
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,142 @@
+//! The 3x3 patches a stride-2, padding-1 conv layer sees, cut from its input: what the filters
+//! learn from ([`crate::encoder::filters`]) and what the patch whitening is fitted on.
+//!
+//! The input is standardised and zero-padded once ([`PaddedInput`]); a patch is then nine taps
+//! of every channel, gathered by index. A step that learns from one in nine of a batch's patches
+//! gathers only those, and the padded input of all training images can be kept across epochs
+//! and cut from directly, so that a step's cost follows the patches it learns from.
+
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use crate::encoder::output_side;
+
+/// A layer's standardised input, zero-padded by one pixel on every side and flattened:
+/// the values a stride-2, padding-1 3x3 conv reads, for `images` images.
+#[derive(Clone)]
+pub(crate) struct PaddedInput {
+    values: Tensor<1>,
+    /// `[images, channels, height + 2, width + 2]`.
+    shape: [usize; 4],
+}
+
+impl PaddedInput {
+    /// `standardised` (`[B, C, H, W]`) padded with one pixel of zeros, as the conv pads it.
+    pub(crate) fn new(standardised: Tensor<4>) -> Self {
+        let [images, channels, height, width] = standardised.dims();
+        let padded = standardised.pad([(1, 1), (1, 1)], PadMode::Constant(0.0));
+        Self { values: padded.flatten::<1>(0, 3), shape: [images, channels, height + 2, width + 2] }
+    }
+
+    /// The images of `parts`, one after another.
+    pub(crate) fn concatenated(parts: Vec<Self>) -> Self {
+        let mut shape = parts[0].shape;
+        shape[0] = parts.iter().map(|p| p.shape[0]).sum();
+        Self { values: Tensor::cat(parts.into_iter().map(|p| p.values).collect(), 0), shape }
+    }
+
+    /// Images held.
+    pub(crate) fn images(&self) -> usize {
+        self.shape[0]
+    }
+
+    /// Bytes held per image.
+    pub(crate) fn bytes_per_image(&self) -> usize {
+        self.shape[1] * self.shape[2] * self.shape[3] * size_of::<f32>()
+    }
+
+    /// The conv's output positions per image (each one patch).
+    pub(crate) fn positions(&self) -> usize {
+        output_side(self.shape[2] - 2) * output_side(self.shape[3] - 2)
+    }
+
+    /// The patches at `rows` (image, position), one per row: `[rows, channels · 9]`, each
+    /// ordered as the conv's flattened filters (channel, then kernel row, then kernel column).
+    pub(crate) fn patches(&self, rows: &[(usize, usize)]) -> Tensor<2> {
+        let [_, channels, height, width] = self.shape;
+        let out_width = output_side(width - 2);
+        let device = self.values.device();
+        // Each row's first tap (channel 0, kernel row 0, column 0), plus every tap's offset from it.
+        let starts: Vec<i64> = rows
+            .iter()
+            .map(|&(image, position)| {
+                let (y, x) = (2 * (position / out_width), 2 * (position % out_width));
+                ((image * channels * height + y) * width + x) as i64
+            })
+            .collect();
+        let taps: Vec<i64> = (0..channels * 9).map(|t| ((t / 9 * height + t % 9 / 3) * width + t % 3) as i64).collect();
+        let starts = Tensor::<1, Int>::from_data(TensorData::new(starts, [rows.len()]), &device);
+        let taps = Tensor::<1, Int>::from_data(TensorData::new(taps, [channels * 9]), &device);
+        let at = starts.unsqueeze_dim::<2>(1) + taps.unsqueeze::<2>();
+        self.values.clone().select(0, at.flatten::<1>(0, 1)).reshape([rows.len(), channels * 9])
+    }
+
+    /// Every patch, image by image and position by position (the conv's order).
+    pub(crate) fn all_patches(&self) -> Tensor<2> {
+        let positions = self.positions();
+        let rows: Vec<(usize, usize)> =
+            (0..self.images()).flat_map(|image| (0..positions).map(move |p| (image, p))).collect();
+        self.patches(&rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+
+    fn input(shape: [usize; 4]) -> Tensor<4> {
+        let count = shape.iter().product::<usize>();
+        let values: Vec<f32> = (0..count).map(|i| ((i * 37) % 23) as f32 - 11.0).collect();
+        Tensor::from_data(TensorData::new(values, shape), &Device::flex())
+    }
+
+    #[test]
+    fn patches_times_filters_is_the_conv_at_odd_and_even_sides() {
+        let device = Device::flex();
+        for shape in [[2, 3, 9, 9], [1, 2, 8, 6], [2, 1, 7, 4]] {
+            let [images, channels, height, width] = shape;
+            let input = input(shape);
+            let filters: Vec<f32> = (0..5 * channels * 9).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+            let filters = Tensor::<4>::from_data(TensorData::new(filters, [5, channels, 3, 3]), &device);
+            let conv = conv2d(input.clone(), filters.clone(), None, ConvOptions::new([2, 2], [1, 1], [1, 1], 1));
+            let [_, _, rows, columns] = conv.dims();
+            assert_eq!((rows, columns), (output_side(height), output_side(width)));
+            let padded = PaddedInput::new(input);
+            assert_eq!(padded.positions(), rows * columns);
+            let via_patches = padded.all_patches().matmul(filters.reshape([5, channels * 9]).transpose());
+            assert_eq!(via_patches.dims(), [images * rows * columns, 5]);
+            let conv: Vec<f32> = conv.swap_dims(1, 2).swap_dims(2, 3).into_data().try_into_vec().unwrap();
+            let via_patches: Vec<f32> = via_patches.into_data().try_into_vec().unwrap();
+            assert_eq!(conv, via_patches, "{shape:?}: integer values, so exactly the conv");
+        }
+    }
+
+    #[test]
+    fn picked_rows_are_those_rows_of_all_patches_and_parts_join_in_order() {
+        let whole = PaddedInput::new(input([3, 2, 5, 5]));
+        let all: Vec<f32> = whole.all_patches().into_data().try_into_vec().unwrap();
+        let width = 2 * 9;
+        let rows = [(2, 8), (0, 0), (1, 4), (2, 0)];
+        let picked: Vec<f32> = whole.patches(&rows).into_data().try_into_vec().unwrap();
+        let expected: Vec<f32> = rows
+            .iter()
+            .flat_map(|&(image, position)| {
+                let row = image * whole.positions() + position;
+                all[row * width..(row + 1) * width].to_vec()
+            })
+            .collect();
+        assert_eq!(picked, expected);
+        let everything = input([3, 2, 5, 5]);
+        let parts = PaddedInput::concatenated(vec![
+            PaddedInput::new(everything.clone().slice([0..1])),
+            PaddedInput::new(everything.slice([1..3])),
+        ]);
+        assert_eq!(parts.images(), 3);
+        assert_eq!(parts.bytes_per_image(), 2 * 7 * 7 * 4);
+        let joined: Vec<f32> = parts.all_patches().into_data().try_into_vec().unwrap();
+        assert_eq!(joined, all);
+    }
+}
