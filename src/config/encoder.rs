@@ -42,10 +42,12 @@ pub enum FilterRule {
     /// Filters kept at unit norm (projected back after every step) with a rate that falls
     /// linearly to 0 over each layer's steps, so they settle within the steps a small set has;
     /// filters that win nothing for a while restart as patches of the data.
-    #[default]
     Projected,
     /// SoftHebb's own: filters start at norm 25 and each moves at η · √|‖w‖ − 1|, so learning
-    /// slows as the norm nears 1 (the paper trains thousands of steps per layer).
+    /// slows as the norm nears 1 (the paper trains thousands of steps per layer). The default:
+    /// with `training.filter_min_images` = 50,000 it leads random filters on the quality suite
+    /// where `projected` does not (docs/results.md).
+    #[default]
     Softhebb,
 }
 

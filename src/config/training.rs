@@ -27,8 +27,7 @@ pub struct TrainingConfig {
     pub filter_min_images: usize,
     /// Memory, in MB, that filter learning may use to keep a learning layer's input for all
     /// training images across its epochs, instead of running every batch through the layers
-    /// below at every step (0: never kept). Counted twice, as it is assembled; kept only when
-    /// the machine has that much available.
+    /// below at every step (0: never kept); kept only when the machine has that much available.
     pub keep_input_mb: usize,
     /// How many layers, from the first, learn their filters (`encoder.filters = "hebbian"`; 0 =
     /// all); the layers above keep their seeded random filters.
@@ -73,8 +72,8 @@ impl Default for TrainingConfig {
             lr: 0.001,
             filter_epochs: 3,
             filter_patch_stride: 1,
-            filter_min_images: 10_000,
-            keep_input_mb: 1536,
+            filter_min_images: 50_000,
+            keep_input_mb: 1024,
             filter_layers: 2,
             filter_rule: FilterRule::default(),
             filter_contrast: false,

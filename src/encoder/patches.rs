@@ -28,11 +28,22 @@ impl PaddedInput {
         Self { values: padded.flatten::<1>(0, 3), shape: [images, channels, height + 2, width + 2] }
     }
 
-    /// The images of `parts`, one after another.
-    pub(crate) fn concatenated(parts: Vec<Self>) -> Self {
-        let mut shape = parts[0].shape;
-        shape[0] = parts.iter().map(|p| p.shape[0]).sum();
-        Self { values: Tensor::cat(parts.into_iter().map(|p| p.values).collect(), 0), shape }
+    /// `images` images' padded input assembled in place from `parts` (of this shape but for
+    /// their number of images), one after another: at most one part is alive beside it.
+    pub(crate) fn assembled(images: usize, parts: impl IntoIterator<Item = Self>) -> Self {
+        let mut parts = parts.into_iter().peekable();
+        let first = parts.peek().expect("at least one part");
+        let mut shape = first.shape;
+        let per_image = shape[1] * shape[2] * shape[3];
+        let mut values = Tensor::zeros([images * per_image], &first.values.device());
+        let mut at = 0;
+        for part in parts {
+            let len = part.shape[0] * per_image;
+            values = values.slice_assign([at..at + len], part.values);
+            at += len;
+        }
+        shape[0] = images;
+        Self { values, shape }
     }
 
     /// Images held.
@@ -130,10 +141,10 @@ mod tests {
             .collect();
         assert_eq!(picked, expected);
         let everything = input([3, 2, 5, 5]);
-        let parts = PaddedInput::concatenated(vec![
-            PaddedInput::new(everything.clone().slice([0..1])),
-            PaddedInput::new(everything.slice([1..3])),
-        ]);
+        let parts = PaddedInput::assembled(
+            3,
+            [PaddedInput::new(everything.clone().slice([0..1])), PaddedInput::new(everything.slice([1..3]))],
+        );
         assert_eq!(parts.images(), 3);
         assert_eq!(parts.bytes_per_image(), 2 * 7 * 7 * 4);
         let joined: Vec<f32> = parts.all_patches().into_data().try_into_vec().unwrap();

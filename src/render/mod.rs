@@ -237,7 +237,9 @@ pub(crate) fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
             let layers = rows.iter().map(|r| r.layer).max().unwrap_or(0);
             let last_step = rows.iter().map(|r| r.step).max().unwrap_or(1).max(2) as f32;
             for (panel, (title, pick)) in row.split_evenly((1, metrics.len())).iter().zip(metrics) {
-                let top = rows.iter().map(|r| pick(r)).fold(0.0f32, f32::max).max(1e-12) * 1.05;
+                // Only finite values are drawn: an overflow (inf) would stretch the axis without end.
+                let top =
+                    rows.iter().map(|r| pick(r)).filter(|v| v.is_finite()).fold(0.0f32, f32::max).max(1e-12) * 1.05;
                 let mut chart = ChartBuilder::on(panel)
                     .caption(*title, (FONT, 18))
                     .margin(12)
@@ -256,7 +258,10 @@ pub(crate) fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
                 for layer in 1..=layers {
                     let [r, g, b] = group_colour(layer - 1);
                     let colour = RGBColor(r, g, b);
-                    let series = rows.iter().filter(|row| row.layer == layer).map(|row| (row.step as f32, pick(row)));
+                    let series = rows
+                        .iter()
+                        .filter(|row| row.layer == layer && pick(row).is_finite())
+                        .map(|row| (row.step as f32, pick(row)));
                     chart
                         .draw_series(LineSeries::new(series, colour.stroke_width(2)))
                         .map_err(plot_error)?
@@ -385,6 +390,24 @@ pub(crate) struct MapPictures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn training_curves_with_overflowed_values_still_draw() {
+        use crate::encoder::train::{LayerStats, Stage};
+        let row = |step: usize, energy: f32| LayerStats {
+            stage: Stage::Filters,
+            step,
+            epoch: 1,
+            layer: 1,
+            energy,
+            delta: 0.5,
+            norm: f32::NAN,
+            winners: Some(1.0),
+        };
+        let log = TrainingLog { rows: vec![row(1, 2.0), row(2, f32::INFINITY), row(3, 3e38), row(4, 1.0)] };
+        let chart = training_chart(&log).unwrap();
+        assert_eq!(chart.dimensions(), (1600, 420));
+    }
 
     #[test]
     fn image_s_overlay_blends_as_the_canvases_need() {

@@ -138,11 +138,11 @@ fn sizes_that_cannot_fit_in_memory_are_refused_before_any_work() {
         assert!(!stderr(&out).contains("loaded"), "refused before loading: {}", stderr(&out));
         assert!(!dir.path().join("outputs/tiny").exists());
     }
-    // A learning rate that wipes the features out is named, not mapped.
+    // A learning rate that wipes the features out (or overflows the filters) is named, not mapped.
     std::fs::write(&config, original.replace("filter_min_images = 0", "filter_min_images = 0\nfilter_lr = 1e30"))
         .unwrap();
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
-    assert_error(&out, &["features are zero", "training.filter_lr"]);
+    assert_error(&out, &["training.filter_lr", "too large"]);
     assert!(!dir.path().join("outputs/tiny").exists());
     // A cell size past any use is refused by value (it once overflowed the grid's size).
     std::fs::write(&config, original.replace("cell_size = 32", "cell_size = 1000000000")).unwrap();
