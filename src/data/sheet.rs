@@ -21,20 +21,20 @@ pub(crate) struct SheetGrid {
 }
 
 impl SheetGrid {
-    /// Fits the geometry to a sheet of `width x height` pixels; an error when it does not divide
-    /// the sheet into whole cells.
-    pub(crate) fn fit(width: u32, height: u32, tile: u32, border: u32, path: &Path) -> Result<Self> {
+    /// Fits the geometry to a sheet of `width x height` pixels; an error naming `keys` (the
+    /// settings of tile and border, e.g. "`data.sheet.tile_size` and `data.sheet.border`") when it
+    /// does not divide the sheet into whole cells.
+    pub(crate) fn fit(width: u32, height: u32, tile: u32, border: u32, path: &Path, keys: &str) -> Result<Self> {
         let Some(pitch) = border.checked_mul(2).and_then(|b| b.checked_add(tile)) else {
             bail!(
-                "sprite sheet {}: tile_size {tile} + 2 x border {border} is too large a cell; check \
-                 `data.sheet.tile_size` and `data.sheet.border`",
+                "sprite sheet {}: tile size {tile} + 2 x border {border} is too large a cell; check {keys}",
                 path.display()
             );
         };
         if !width.is_multiple_of(pitch) || !height.is_multiple_of(pitch) || width < pitch || height < pitch {
             bail!(
                 "sprite sheet {} is {width} x {height} px, which is not a whole number of {pitch}-px cells \
-                 (tile_size {tile} + 2 x border {border}); check `data.sheet.tile_size` and `data.sheet.border`",
+                 (tile size {tile} + 2 x border {border}); check {keys}",
                 path.display()
             );
         }
@@ -75,10 +75,16 @@ impl SheetGrid {
     }
 }
 
-/// Loads the sprites of a sheet.
+/// Loads the sprites of a sheet that `[data.sheet]` describes.
 pub fn load(config: &SheetConfig, side: usize, color: ColorMode) -> Result<ImageSet> {
+    load_with_keys(config, side, color, "`data.sheet.tile_size` and `data.sheet.border`")
+}
+
+/// [`load`] for a sheet given otherwise (command-line flags): a grid that does not fit names
+/// `keys`, the settings of tile and border ([`SheetGrid::fit`]).
+pub(crate) fn load_with_keys(config: &SheetConfig, side: usize, color: ColorMode, keys: &str) -> Result<ImageSet> {
     let sheet = decode_file(&config.path)?;
-    let grid = SheetGrid::fit(sheet.width(), sheet.height(), config.tile_size, config.border, &config.path)?;
+    let grid = SheetGrid::fit(sheet.width(), sheet.height(), config.tile_size, config.border, &config.path, keys)?;
     let labels = match &config.labels {
         Some(path) => Some(read_labels(path, config, &grid)?),
         None => None,

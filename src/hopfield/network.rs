@@ -89,7 +89,7 @@ pub(crate) fn load_patterns(source: &PatternSource, side: u32, binarise: Binaris
                 row_key: String::new(),
                 include: Default::default(),
             };
-            let images = sheet::load(&config, side as usize, ColorMode::Rgba)?;
+            let images = sheet::load_with_keys(&config, side as usize, ColorMode::Rgba, "--tile and --border")?;
             (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
         }
         PatternSource::Mnist { images, limit } => {

@@ -19,10 +19,36 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::canvas::unit_layout;
-use super::{group_colour, item_image};
+use super::item_image;
 use crate::config::{CanvasLayout, ColorMode, RenderConfig};
 use crate::data::{ImageSet, label_groups};
 use crate::neighbours::Neighbours;
+
+/// The page's group colours: twenty that stay apart on a dark and a light background, given to
+/// the largest groups in order of size, then a grey that every smaller group shares ("other").
+const PAGE_PALETTE: [[u8; 3]; 21] = [
+    [31, 119, 180],
+    [255, 127, 14],
+    [44, 160, 44],
+    [214, 39, 40],
+    [148, 103, 189],
+    [140, 86, 75],
+    [227, 119, 194],
+    [188, 189, 34],
+    [23, 190, 207],
+    [174, 199, 232],
+    [255, 187, 120],
+    [152, 223, 138],
+    [255, 152, 150],
+    [197, 176, 213],
+    [196, 156, 148],
+    [247, 182, 210],
+    [219, 219, 141],
+    [158, 218, 229],
+    [255, 217, 47],
+    [166, 118, 29],
+    [128, 128, 128],
+];
 
 /// The page, with `/*HEBB_DATA*/` where the data goes.
 const TEMPLATE: &str = include_str!("map.html");
@@ -59,6 +85,7 @@ struct PageData {
     label: Vec<usize>,
     cluster: Vec<usize>,
     cluster_names: Vec<String>,
+    /// [`PAGE_PALETTE`]: distinct colours for the largest groups, then "other".
     palette: Vec<[u8; 3]>,
     map: Vec<f32>,
     map_sprite: f32,
@@ -152,7 +179,7 @@ pub(crate) fn map_page(
         title: title.to_string(),
         sources: images.items.iter().map(|i| i.source.clone()).collect(),
         names: images.items.iter().map(|i| i.name().to_string()).collect(),
-        palette: (0..labels.len().max(cluster_count).max(1)).map(group_colour).collect(),
+        palette: PAGE_PALETTE.to_vec(),
         labels,
         label,
         cluster: clusters.to_vec(),

@@ -236,6 +236,27 @@ fn store_then_recall_reports_attractors_and_mixtures() {
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("stored 3 patterns of 64 neurons"));
+    // A tile that does not divide the sheet names the flags, not the config's keys.
+    let out = hebb(
+        &[
+            "hopfield",
+            "store",
+            "--sheet",
+            "sheet.png",
+            "--tile",
+            "13",
+            "--side",
+            "8",
+            "--name",
+            "bad",
+            "--device",
+            "cpu",
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("check --tile and --border"), "{stderr}");
+    assert!(!stderr.contains("data.sheet"), "{stderr}");
 
     let out = hebb(&["hopfield", "recall", "--network", "outputs/net", "--mix", "9"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
