@@ -1,5 +1,6 @@
 //! The `[data]` table of a run's config: where the images come from (one of `[data.sheet]`,
-//! `[data.folder]`, `[data.mnist]`) and how they are brought to one size and colour mode.
+//! `[data.folder]`, `[data.mnist]`, `[data.cifar]`, `[data.stl10]`) and how they are brought to
+//! one size and colour mode.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::DEFAULT_SEED;
 
 /// The `[data]` table as written: where the images come from and how they are brought to one
-/// size. Exactly one of the source tables `[data.sheet]`, `[data.folder]`, `[data.mnist]` is given.
+/// size. Exactly one of the source tables `[data.sheet]`, `[data.folder]`, `[data.mnist]`,
+/// `[data.cifar]`, `[data.stl10]` is given.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DataTable {
@@ -27,6 +29,10 @@ pub struct DataTable {
     pub folder: Option<FolderConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mnist: Option<MnistConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cifar: Option<CifarConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stl10: Option<Stl10Config>,
 }
 
 /// The data a run reads, resolved from its [`DataTable`].
@@ -48,25 +54,39 @@ pub enum DataSource {
     Folder(FolderConfig),
     /// MNIST's IDX files (raw or gzip-compressed).
     Mnist(MnistConfig),
+    /// CIFAR-10 or CIFAR-100, binary version.
+    Cifar(CifarConfig),
+    /// STL-10, binary version.
+    Stl10(Stl10Config),
 }
 
 impl DataTable {
     /// The table resolved: an error unless exactly one source table is present.
     pub(super) fn resolve(self) -> Result<DataConfig> {
-        let source = match (self.sheet, self.folder, self.mnist) {
-            (Some(sheet), None, None) => DataSource::Sheet(sheet),
-            (None, Some(folder), None) => DataSource::Folder(folder),
-            (None, None, Some(mnist)) => DataSource::Mnist(mnist),
-            (None, None, None) => bail!(
-                "table `data`: expected one source table, `[data.sheet]`, `[data.folder]` or `[data.mnist]`, found none"
-            ),
-            _ => bail!(
-                "table `data`: expected exactly one of `[data.sheet]`, `[data.folder]`, `[data.mnist]`, found several"
-            ),
+        const TABLES: &str = "`[data.sheet]`, `[data.folder]`, `[data.mnist]`, `[data.cifar]`, `[data.stl10]`";
+        let mut sources: Vec<DataSource> = [
+            self.sheet.map(DataSource::Sheet),
+            self.folder.map(DataSource::Folder),
+            self.mnist.map(DataSource::Mnist),
+            self.cifar.map(DataSource::Cifar),
+            self.stl10.map(DataSource::Stl10),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let source = match sources.len() {
+            0 => bail!("table `data`: expected one source table, one of {TABLES}, found none"),
+            1 => sources.remove(0),
+            _ => bail!("table `data`: expected exactly one of {TABLES}, found several"),
         };
+        if let DataSource::Cifar(cifar) = &source
+            && cifar.split == Split::Unlabeled
+        {
+            bail!("key `data.cifar.split`: CIFAR has no unlabeled split; expected \"train\" or \"test\"");
+        }
         let natural = match source {
             DataSource::Sheet(_) => ColorMode::Rgba,
-            DataSource::Folder(_) => ColorMode::Rgb,
+            DataSource::Folder(_) | DataSource::Cifar(_) | DataSource::Stl10(_) => ColorMode::Rgb,
             DataSource::Mnist(_) => ColorMode::Grey,
         };
         Ok(DataConfig { image_size: self.image_size, color: self.color.unwrap_or(natural), source })
@@ -86,28 +106,41 @@ impl DataConfig {
                 ("data.mnist.images", mnist.images.as_path()),
                 mnist.labels.as_deref().map(|l| ("data.mnist.labels", l)),
             ),
+            DataSource::Cifar(cifar) => (("data.cifar.path", cifar.path.as_path()), None),
+            DataSource::Stl10(stl10) => (("data.stl10.path", stl10.path.as_path()), None),
         };
         std::iter::once(first).chain(second).collect()
     }
 
-    /// Whether every item gets a label: a sheet or MNIST with its label file, or a folder (its
-    /// class folders name them).
+    /// Whether every item gets a label: a sheet or MNIST with its label file, a folder (its
+    /// class folders name them), CIFAR, or STL-10 but for its unlabeled split.
     pub(crate) fn labelled(&self) -> bool {
         match &self.source {
             DataSource::Sheet(sheet) => sheet.labels.is_some(),
             DataSource::Folder(_) => true,
             DataSource::Mnist(mnist) => mnist.labels.is_some(),
+            DataSource::Cifar(_) => true,
+            DataSource::Stl10(stl10) => stl10.split != Split::Unlabeled,
         }
     }
 
     /// The table that resolves to this, every value written out.
     pub(super) fn to_table(&self) -> DataTable {
-        let mut table =
-            DataTable { image_size: self.image_size, color: Some(self.color), sheet: None, folder: None, mnist: None };
+        let mut table = DataTable {
+            image_size: self.image_size,
+            color: Some(self.color),
+            sheet: None,
+            folder: None,
+            mnist: None,
+            cifar: None,
+            stl10: None,
+        };
         match &self.source {
             DataSource::Sheet(sheet) => table.sheet = Some(sheet.clone()),
             DataSource::Folder(folder) => table.folder = Some(folder.clone()),
             DataSource::Mnist(mnist) => table.mnist = Some(mnist.clone()),
+            DataSource::Cifar(cifar) => table.cifar = Some(cifar.clone()),
+            DataSource::Stl10(stl10) => table.stl10 = Some(stl10.clone()),
         }
         table
     }
@@ -184,6 +217,56 @@ pub struct MnistConfig {
     /// Keep the first this many images (0 keeps all).
     #[serde(default)]
     pub limit: usize,
+}
+
+/// `[data.cifar]`: CIFAR-10 or CIFAR-100, binary version, told apart by their files.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CifarConfig {
+    /// The unpacked folder (`cifar-10-batches-bin` or `cifar-100-binary`).
+    pub path: PathBuf,
+    /// `train` or `test`.
+    #[serde(default)]
+    pub split: Split,
+    /// CIFAR-100's labels: its 100 `fine` classes or 20 `coarse` superclasses.
+    #[serde(default)]
+    pub labels: CifarLabels,
+    /// Keep the first this many images (0 keeps all).
+    #[serde(default)]
+    pub limit: usize,
+}
+
+/// `[data.stl10]`: STL-10, binary version.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Stl10Config {
+    /// The unpacked folder (`stl10_binary`).
+    pub path: PathBuf,
+    /// `train`, `test` or `unlabeled` (100,000 images without labels).
+    #[serde(default)]
+    pub split: Split,
+    /// Keep the first this many images (0 keeps all).
+    #[serde(default)]
+    pub limit: usize,
+}
+
+/// A data set's split.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    #[default]
+    Train,
+    Test,
+    Unlabeled,
+}
+
+/// Which of CIFAR-100's labels an item gets.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CifarLabels {
+    #[default]
+    Fine,
+    Coarse,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]

@@ -19,7 +19,10 @@ mod map;
 mod render;
 mod training;
 
-pub use data::{ColorMode, DataConfig, DataSource, DataTable, FolderConfig, GridOrder, MnistConfig, SheetConfig};
+pub use data::{
+    CifarConfig, CifarLabels, ColorMode, DataConfig, DataSource, DataTable, FolderConfig, GridOrder, MnistConfig,
+    SheetConfig, Split, Stl10Config,
+};
 pub use encoder::{Activation, EncoderConfig, FilterMode, FilterRule, LateralMode, Normalise};
 pub use features::{FeatureLayers, FeaturesConfig};
 pub use map::{ClusterConfig, MapConfig, NeighbourSearch};

@@ -5,12 +5,15 @@
 //! kept as `u8` (N x C x side x side, planar) so that 100,000 images fit in memory, and are turned
 //! into `f32` in [0, 1] one batch at a time.
 
+pub mod cifar;
 pub(crate) mod embedded;
 pub mod folder;
 pub mod mnist;
 pub(crate) mod pixels;
+pub(crate) mod records;
 pub mod sheet;
 pub(crate) mod split;
+pub mod stl10;
 
 use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -223,6 +226,8 @@ pub(crate) fn load_part(config: &DataConfig, part: Part, quiet: bool) -> Result<
         DataSource::Folder(folder) => return folder::load(folder, side, color, part, quiet),
         DataSource::Sheet(sheet) => sheet::load(sheet, side, color)?,
         DataSource::Mnist(mnist) => mnist::load(mnist, side, color)?,
+        DataSource::Cifar(cifar) => cifar::load(cifar, side, color)?,
+        DataSource::Stl10(stl10) => stl10::load(stl10, side, color)?,
     };
     let range = part.range(set.len());
     set.keep(range);

@@ -30,7 +30,7 @@ fn defaults_fill_everything_but_the_source() {
 
 #[test]
 fn shipped_configs_parse() {
-    for name in ["emoji", "seed-emoji", "tinyimagenet", "tinyimagenet-full", "pokemon", "mnist"] {
+    for name in ["emoji", "seed-emoji", "tinyimagenet", "tinyimagenet-full", "pokemon", "mnist", "cifar10", "stl10"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{name}.toml"));
         EncodeConfig::load(Some(&path)).unwrap_or_else(|e| panic!("{name}: {e:#}"));
     }
@@ -40,6 +40,24 @@ fn shipped_configs_parse() {
     }
     let default = EncodeConfig::load(None).unwrap();
     assert_eq!(default.name, "emoji");
+}
+
+#[test]
+fn cifar_and_stl10_tables_resolve_and_cifar_has_no_unlabeled_split() {
+    use hebb::config::{CifarLabels, Split};
+    let cifar = "name = \"x\"\n[data.cifar]\npath = \"c\"\nsplit = \"test\"\nlabels = \"coarse\"\n";
+    let config = EncodeConfig::from_toml(cifar, "test.toml").unwrap();
+    assert_eq!(config.data.color, ColorMode::Rgb);
+    let DataSource::Cifar(table) = &config.data.source else { panic!("{:?}", config.data.source) };
+    assert_eq!((table.split, table.labels), (Split::Test, CifarLabels::Coarse));
+    assert_eq!(EncodeConfig::from_toml(&config.to_toml().unwrap(), "resolved").unwrap(), config);
+    let err = error_of(&cifar.replace("\"test\"", "\"unlabeled\""));
+    assert!(err.contains("data.cifar.split") && err.contains("no unlabeled split"), "{err}");
+    let stl = "name = \"x\"\n[data.stl10]\npath = \"s\"\nsplit = \"unlabeled\"\n";
+    let config = EncodeConfig::from_toml(stl, "test.toml").unwrap();
+    assert!(matches!(config.data.source, DataSource::Stl10(_)));
+    let err = error_of(&format!("{stl}[data.cifar]\npath = \"c\"\n"));
+    assert!(err.contains("expected exactly one of") && err.contains("[data.stl10]"), "{err}");
 }
 
 #[test]

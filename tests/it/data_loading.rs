@@ -269,3 +269,108 @@ fn shipped_mnist_test_set_reads_as_the_reference() {
     // The first test digit is a 7.
     assert_eq!(labels[0], 7);
 }
+
+/// A CIFAR record: `labels` bytes, then 32 x 32 pixels whose red plane holds the record's number,
+/// green its pixel index's low byte, blue 200.
+fn cifar_record(labels: &[u8], number: u8) -> Vec<u8> {
+    let mut record = labels.to_vec();
+    record.extend(std::iter::repeat_n(number, 1024));
+    record.extend((0..1024).map(|at| at as u8));
+    record.extend(std::iter::repeat_n(200, 1024));
+    record
+}
+
+#[test]
+fn cifar_10_and_100_load_their_splits_with_class_names() {
+    use hebb::config::{CifarConfig, CifarLabels, Split};
+    use hebb::data::cifar;
+    let dir = tempfile::tempdir().unwrap();
+    let ten = dir.path().join("cifar-10-batches-bin");
+    std::fs::create_dir(&ten).unwrap();
+    std::fs::write(ten.join("batches.meta.txt"), "airplane\nautomobile\nbird\n\n").unwrap();
+    // Two training batches of two records each (the real set has five of 10,000), one test batch.
+    std::fs::write(ten.join("data_batch_1.bin"), [cifar_record(&[2], 0), cifar_record(&[0], 1)].concat()).unwrap();
+    std::fs::write(ten.join("data_batch_2.bin"), [cifar_record(&[1], 2), cifar_record(&[1], 3)].concat()).unwrap();
+    std::fs::write(ten.join("test_batch.bin"), cifar_record(&[0], 9)).unwrap();
+    let config = |path: &std::path::Path, split| CifarConfig {
+        path: path.to_path_buf(),
+        split,
+        labels: CifarLabels::Fine,
+        limit: 0,
+    };
+    let set = cifar::load(&config(&ten, Split::Train), 32, ColorMode::Rgb).unwrap();
+    let labels: Vec<_> = set.items.iter().map(|i| i.label.clone().unwrap()).collect();
+    assert_eq!(labels, ["bird", "airplane", "automobile", "automobile"]);
+    assert!(set.items[2].source.ends_with("data_batch_2.bin#0"), "{}", set.items[2].source);
+    // Planar RGB: record 3's red plane is 3, green the pixel's index, blue 200.
+    let image = set.image(3);
+    assert_eq!([image[0], image[1024 + 33], image[2 * 1024 + 5]], [3, 33, 200]);
+    let test = cifar::load(&config(&ten, Split::Test), 32, ColorMode::Rgb).unwrap();
+    assert_eq!((test.len(), test.items[0].label.as_deref()), (1, Some("airplane")));
+    let limited = cifar::load(&CifarConfig { limit: 3, ..config(&ten, Split::Train) }, 16, ColorMode::Grey).unwrap();
+    assert_eq!((limited.len(), limited.image_len()), (3, 16 * 16));
+
+    // CIFAR-100: coarse then fine label bytes.
+    let hundred = dir.path().join("cifar-100-binary");
+    std::fs::create_dir(&hundred).unwrap();
+    std::fs::write(hundred.join("fine_label_names.txt"), "apple\naquarium_fish\nbaby\n").unwrap();
+    std::fs::write(hundred.join("coarse_label_names.txt"), "aquatic_mammals\nfish\n").unwrap();
+    std::fs::write(hundred.join("train.bin"), [cifar_record(&[1, 2], 0), cifar_record(&[0, 0], 1)].concat()).unwrap();
+    let fine = cifar::load(&config(&hundred, Split::Train), 32, ColorMode::Rgb).unwrap();
+    assert_eq!(fine.items.iter().map(|i| i.label.clone().unwrap()).collect::<Vec<_>>(), ["baby", "apple"]);
+    let coarse = CifarConfig { labels: CifarLabels::Coarse, ..config(&hundred, Split::Train) };
+    let coarse = cifar::load(&coarse, 32, ColorMode::Rgb).unwrap();
+    assert_eq!(coarse.items.iter().map(|i| i.label.clone().unwrap()).collect::<Vec<_>>(), ["fish", "aquatic_mammals"]);
+
+    // A truncated file, a label past the class list, a folder of neither kind, a missing split.
+    let mut cut = cifar_record(&[0], 0);
+    cut.pop();
+    std::fs::write(ten.join("test_batch.bin"), cut).unwrap();
+    let err = format!("{:#}", cifar::load(&config(&ten, Split::Test), 32, ColorMode::Rgb).unwrap_err());
+    assert!(err.contains("test_batch.bin is 3072 bytes, not a whole number of 3073-byte records"), "{err}");
+    std::fs::write(ten.join("test_batch.bin"), [cifar_record(&[0], 0), cifar_record(&[7], 0)].concat()).unwrap();
+    let err = format!("{:#}", cifar::load(&config(&ten, Split::Test), 32, ColorMode::Rgb).unwrap_err());
+    assert!(err.contains("test_batch.bin record 1 has label 7") && err.contains("lists 3 classes"), "{err}");
+    let err = format!("{:#}", cifar::load(&config(dir.path(), Split::Train), 32, ColorMode::Rgb).unwrap_err());
+    assert!(err.contains("data.cifar.path") && err.contains("batches.meta.txt"), "{err}");
+    std::fs::remove_file(hundred.join("train.bin")).unwrap();
+    let err = format!("{:#}", cifar::load(&config(&hundred, Split::Train), 32, ColorMode::Rgb).unwrap_err());
+    assert!(err.contains("data.cifar.split"), "{err}");
+}
+
+#[test]
+fn stl10_loads_column_major_images_and_labels_from_one() {
+    use hebb::config::{Split, Stl10Config};
+    use hebb::data::stl10;
+    let dir = tempfile::tempdir().unwrap();
+    let plane = 96 * 96;
+    // Image k: red is 10k, green is the column x (column-major: byte x * 96 + y), blue 7.
+    let image = |k: u8| -> Vec<u8> {
+        let mut bytes = vec![10 * k; plane];
+        bytes.extend((0..plane).map(|at| (at / 96) as u8));
+        bytes.extend(std::iter::repeat_n(7, plane));
+        bytes
+    };
+    std::fs::write(dir.path().join("train_X.bin"), [image(1), image(2)].concat()).unwrap();
+    std::fs::write(dir.path().join("train_y.bin"), [3u8, 1]).unwrap();
+    std::fs::write(dir.path().join("unlabeled_X.bin"), [image(4), image(5), image(6)].concat()).unwrap();
+    std::fs::write(dir.path().join("class_names.txt"), "airplane\nbird\ncar\n").unwrap();
+    let config = |split, limit| Stl10Config { path: dir.path().to_path_buf(), split, limit };
+    let set = stl10::load(&config(Split::Train, 0), 96, ColorMode::Rgb).unwrap();
+    assert_eq!(set.items.iter().map(|i| i.label.clone().unwrap()).collect::<Vec<_>>(), ["car", "airplane"]);
+    // Planar, row-major after loading: pixel (x = 5, y = 2) of image 1 has green 5.
+    let pixels = set.image(1);
+    assert_eq!([pixels[2 * 96 + 5], pixels[plane + 2 * 96 + 5], pixels[2 * plane]], [20, 5, 7]);
+    let unlabeled = stl10::load(&config(Split::Unlabeled, 2), 32, ColorMode::Rgb).unwrap();
+    assert_eq!(unlabeled.len(), 2);
+    assert!(unlabeled.items.iter().all(|i| i.label.is_none()));
+    // Label 0 (they start at 1) and a label file of the wrong length are named.
+    std::fs::write(dir.path().join("train_y.bin"), [0u8, 1]).unwrap();
+    let err = format!("{:#}", stl10::load(&config(Split::Train, 0), 96, ColorMode::Rgb).unwrap_err());
+    assert!(err.contains("train_y.bin record 0 has label 0") && err.contains("classes 1 to 3"), "{err}");
+    std::fs::write(dir.path().join("train_y.bin"), [1u8]).unwrap();
+    let err = format!("{:#}", stl10::load(&config(Split::Train, 0), 96, ColorMode::Rgb).unwrap_err());
+    assert!(err.contains("has 1 labels but") && err.contains("has 2 images"), "{err}");
+    let err = format!("{:#}", stl10::load(&config(Split::Test, 0), 96, ColorMode::Rgb).unwrap_err());
+    assert!(err.contains("data.stl10.path") && err.contains("test_X.bin"), "{err}");
+}

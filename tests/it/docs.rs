@@ -47,6 +47,8 @@ fn code_keys() -> BTreeSet<String> {
         "[data.sheet]\npath = \"s.png\"\ntile_size = 8\nlabels = \"l.csv\"\nname_column = \"n\"\ninclude = { a = \"1\" }",
         "[data.folder]\nroot = \"f\"\nnames = \"w.txt\"",
         "[data.mnist]\nimages = \"i\"\nlabels = \"l\"",
+        "[data.cifar]\npath = \"c\"",
+        "[data.stl10]\npath = \"s\"",
     ];
     let mut keys = BTreeSet::new();
     for source in sources {
