@@ -97,7 +97,7 @@ pub fn load(config: &CifarConfig, side: usize, color: ColorMode) -> Result<Image
             break;
         }
     }
-    ImageSet::new(side, color, images, Vec::new())
+    Ok(ImageSet::new(side, color, images, Vec::new())?.with_source_side(SIDE))
 }
 
 /// A 32 x 32 image from CIFAR's red, green and blue planes.

@@ -116,5 +116,5 @@ pub fn load(config: &MnistConfig, side: usize, color: ColorMode) -> Result<Image
             (item, to_planar(rgba, side, color))
         })
         .collect();
-    ImageSet::new(side, color, items, Vec::new())
+    Ok(ImageSet::new(side, color, items, Vec::new())?.with_source_side(images.rows.max(images.columns)))
 }

@@ -50,6 +50,10 @@ pub struct Skipped {
 #[derive(Debug, Clone)]
 pub struct ImageSet {
     pub side: usize,
+    /// Side of the images as they were read, when they all share one (a sheet's tiles, MNIST's
+    /// 28 px): detail finer than that was made by the resize, and the map page's sprites stop
+    /// there. `side` when the source does not say (a folder of images of any size).
+    pub source_side: usize,
     pub color: ColorMode,
     pub items: Vec<Item>,
     /// Files that could not be decoded and were left out.
@@ -83,6 +87,7 @@ impl ImageSet {
         let per_image = color.channels() * side * side;
         let mut set = Self {
             side,
+            source_side: side,
             color,
             items: Vec::with_capacity(images.len()),
             skipped,
@@ -92,6 +97,11 @@ impl ImageSet {
             set.push(item, image)?;
         }
         Ok(set)
+    }
+
+    /// The set, read from images of `source_side` px ([`ImageSet::source_side`]).
+    pub(crate) fn with_source_side(self, source_side: usize) -> Self {
+        Self { source_side, ..self }
     }
 
     pub fn len(&self) -> usize {

@@ -117,7 +117,7 @@ pub(crate) fn load_with_keys(config: &SheetConfig, side: usize, color: ColorMode
     if images.is_empty() {
         bail!("sprite sheet {name} has no non-empty tile");
     }
-    ImageSet::new(side, color, images, Vec::new())
+    Ok(ImageSet::new(side, color, images, Vec::new())?.with_source_side(grid.tile as usize))
 }
 
 /// One cell's row of the label file.

@@ -78,7 +78,7 @@ pub fn load(config: &Stl10Config, side: usize, color: ColorMode) -> Result<Image
         let item = Item { source: format!("{}#{at}", images_file.display()), label, name: None };
         set.push((item, to_planar(column_major_image(&record), side, color)));
     }
-    ImageSet::new(side, color, set, Vec::new())
+    Ok(ImageSet::new(side, color, set, Vec::new())?.with_source_side(SIDE))
 }
 
 /// A 96 x 96 image from STL-10's red, green and blue planes, each column-major.

@@ -56,7 +56,8 @@ const TEMPLATE: &str = include_str!("map.html");
 /// Side of an atlas image, within every WebGL implementation's texture limit.
 const ATLAS_SIDE: u32 = 4096;
 
-/// Side of the sprites of the zoomed-out level.
+/// Side of the sprites of the zoomed-out level (never larger than the images as they were read:
+/// a level above that would only hold the resize's blur).
 const LOW_SIDE: u32 = 16;
 
 /// Pixels that the close-up level may take in all: 64-px sprites up to about 11,700 items,
@@ -78,7 +79,11 @@ struct Level {
 #[derive(Serialize)]
 struct PageData {
     title: String,
-    sources: Vec<String>,
+    /// Each item's source is `folders[folder[i]]` followed by `files[i]`: every folder is
+    /// written once, not once per item.
+    folders: Vec<String>,
+    folder: Vec<u32>,
+    files: Vec<String>,
     /// What each item is called ([`crate::data::Item::name`]): searched and shown.
     names: Vec<String>,
     labels: Vec<String>,
@@ -87,12 +92,15 @@ struct PageData {
     cluster_names: Vec<String>,
     /// [`PAGE_PALETTE`]: distinct colours for the largest groups, then "other".
     palette: Vec<[u8; 3]>,
+    /// Unit coordinates, to 5 decimals (a 60,000-item grid is 245 cells wide: 1e-5 is a
+    /// fortieth of a cell).
     map: Vec<f32>,
     map_sprite: f32,
     grid: Vec<f32>,
     grid_sprite: f32,
     k: usize,
     neighbours: Vec<i64>,
+    /// Cosine similarities to 3 decimals, as the panel shows them.
     similarities: Vec<f32>,
     atlases: Vec<Level>,
 }
@@ -137,7 +145,11 @@ fn atlas_level(images: &ImageSet, side: u32) -> Result<Level> {
         if format == ImageFormat::Jpeg {
             image::DynamicImage::ImageRgba8(atlas).to_rgb8().write_to(&mut cursor, format)
         } else {
-            atlas.write_to(&mut cursor, format)
+            atlas.write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
+                &mut cursor,
+                image::codecs::png::CompressionType::Best,
+                image::codecs::png::FilterType::Adaptive,
+            ))
         }
         .context("cannot encode a sprite atlas")?;
         rows_of.push(rows);
@@ -157,7 +169,7 @@ pub(crate) fn map_page(
     config: &RenderConfig,
 ) -> Result<String> {
     let n = images.len();
-    let flat = |points: Vec<(f32, f32)>| points.into_iter().flat_map(|(x, y)| [x, y]).collect::<Vec<f32>>();
+    let flat = |points: Vec<(f32, f32)>| points.into_iter().flat_map(|(x, y)| [x, y]).map(|v| rounded(v, 5)).collect();
     let (map, map_sprite) = unit_layout(coords, &RenderConfig { layout: CanvasLayout::Scatter, ..config.clone() });
     let (grid, grid_sprite) = unit_layout(coords, &RenderConfig { layout: CanvasLayout::Grid, ..config.clone() });
     let (label, labels) = if images.has_labels() { label_groups(&images.items) } else { (Vec::new(), Vec::new()) };
@@ -169,15 +181,18 @@ pub(crate) fn map_page(
     for i in 0..n {
         let (ids, sims) = neighbours.row(i);
         neighbour_ids.extend(ids.iter().map(|&j| j as i64));
-        similarities.extend_from_slice(sims);
+        similarities.extend(sims.iter().map(|&s| rounded(s, 3)));
     }
-    let atlases = level_sides(n, images.side as u32)
+    let atlases = level_sides(n, images.side.min(images.source_side) as u32)
         .into_iter()
         .map(|side| atlas_level(images, side))
         .collect::<Result<Vec<_>>>()?;
+    let (folders, folder, files) = split_sources(&images.items);
     let data = PageData {
         title: title.to_string(),
-        sources: images.items.iter().map(|i| i.source.clone()).collect(),
+        folders,
+        folder,
+        files,
         names: images.items.iter().map(|i| i.name().to_string()).collect(),
         palette: PAGE_PALETTE.to_vec(),
         labels,
@@ -201,6 +216,32 @@ pub(crate) fn map_page(
     let mut page = page.out;
     page.extend_from_slice(tail.as_bytes());
     Ok(String::from_utf8(page)?)
+}
+
+/// `value` rounded to `decimals` places (serialised as its shortest form, "0.862").
+fn rounded(value: f32, decimals: i32) -> f32 {
+    let scale = 10f32.powi(decimals);
+    (value * scale).round() / scale
+}
+
+/// The items' sources split after their last `/` or `\\` into the distinct folders, each
+/// item's folder among them, and the rest (a sheet's `sheet.png#3,4`, a folder's file name).
+fn split_sources(items: &[crate::data::Item]) -> (Vec<String>, Vec<u32>, Vec<String>) {
+    let mut folders: Vec<String> = Vec::new();
+    let mut known = std::collections::HashMap::new();
+    let mut folder = Vec::with_capacity(items.len());
+    let mut files = Vec::with_capacity(items.len());
+    for item in items {
+        let cut = item.source.rfind(['/', '\\']).map_or(0, |at| at + 1);
+        let (dir, file) = item.source.split_at(cut);
+        let index = *known.entry(dir.to_string()).or_insert_with(|| {
+            folders.push(dir.to_string());
+            folders.len() as u32 - 1
+        });
+        folder.push(index);
+        files.push(file.to_string());
+    }
+    (folders, folder, files)
 }
 
 /// Appends JSON to a buffer with every `</` written as `<\/`, which would otherwise end the
@@ -244,6 +285,18 @@ mod tests {
         assert_eq!(level_sides(30_000, 96), vec![16, 32]);
         assert_eq!(level_sides(100_000, 64), vec![16]);
         assert_eq!(level_sides(500, 12), vec![12]);
+    }
+
+    #[test]
+    fn sources_keep_each_folder_once_and_numbers_are_rounded() {
+        let item = |source: &str| crate::data::Item { source: source.into(), label: None, name: None };
+        let items = [item("/data/a/x.png"), item("/data/b/y.png"), item("/data/a/z.png"), item("sheet.png#1,2")];
+        let (folders, folder, files) = split_sources(&items);
+        assert_eq!(folders, ["/data/a/", "/data/b/", ""]);
+        assert_eq!(folder, [0, 1, 0, 2]);
+        assert_eq!(files, ["x.png", "y.png", "z.png", "sheet.png#1,2"]);
+        assert_eq!(serde_json::to_string(&rounded(0.862_345, 3)).unwrap(), "0.862");
+        assert_eq!(serde_json::to_string(&rounded(0.123_456_7, 5)).unwrap(), "0.12346");
     }
 
     #[test]
