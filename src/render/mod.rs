@@ -78,26 +78,54 @@ pub(crate) fn group_colour(g: usize) -> [u8; 3] {
     [c.0, c.1, c.2]
 }
 
-/// Adds a legend (colour square and name per group, on a dark panel) in the top-left corner of
-/// an opaque canvas.
+/// Width of the legend column beside a picture or a chart: legends never cover what they explain.
+const LEGEND_WIDTH: u32 = 300;
+
+/// A legend column: a colour square and the name of each group, one row each, in `text` at
+/// `size` px; names too long for the column end in "…", and when not every group fits, the last
+/// row says how many more there are.
+fn draw_legend(area: &Canvas, names: &[String], text: RGBColor, size: u32) -> Result<()> {
+    let style = TextStyle::from((FONT, size).into_font()).color(&text);
+    let (width, height) = area.dim_in_pixel();
+    let row = size as i32 + 8;
+    let fits = ((height as i32 - 16) / row).max(1) as usize;
+    let shown = if names.len() > fits { fits - 1 } else { names.len() };
+    let room = width as i32 - 40 - 8;
+    let fitted = |name: &str| -> String {
+        let wide = |t: &str| area.estimate_text_size(t, &style).map_or(0, |(w, _)| w as i32);
+        if wide(name) <= room {
+            return name.to_string();
+        }
+        let mut chars: Vec<char> = name.chars().collect();
+        while !chars.is_empty() && wide(&format!("{}…", chars.iter().collect::<String>())) > room {
+            chars.pop();
+        }
+        format!("{}…", chars.iter().collect::<String>())
+    };
+    for (g, name) in names.iter().take(shown).enumerate() {
+        let y = 12 + row * g as i32;
+        let [r, gr, b] = group_colour(g);
+        area.draw(&Rectangle::new([(12, y), (12 + size as i32, y + size as i32)], RGBColor(r, gr, b).filled()))
+            .map_err(plot_error)?;
+        area.draw_text(&fitted(name), &style, (20 + size as i32, y)).map_err(plot_error)?;
+    }
+    if shown < names.len() {
+        let more = format!("… and {} more", names.len() - shown);
+        area.draw_text(&more, &style, (12, 12 + row * shown as i32)).map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// An opaque canvas with a legend column (colour square and name per group) on its right.
 /// The canvas is freed once flattened: at 100,000 items the render stage sets the peak memory.
 pub(crate) fn add_legend(canvas: RgbaImage, names: &[String]) -> Result<RgbImage> {
-    let opaque = flatten(&canvas);
+    let (w, h) = canvas.dimensions();
+    let mut picture = RgbImage::from_pixel(w + LEGEND_WIDTH, h, Rgb(BACKGROUND));
+    image::imageops::replace(&mut picture, &flatten(&canvas), 0, 0);
     drop(canvas);
-    plot_on(opaque, |root| {
-        let style = TextStyle::from((FONT, 22).into_font()).color(&TEXT);
-        // A dark panel under the entries, so that the sprites beneath do not hide the names.
-        let widest = names.iter().map(|name| root.estimate_text_size(name, &style).map_or(0, |(w, _)| w)).max();
-        let (right, bottom) = (40 + widest.unwrap_or(0) as i32 + 10, 12 + 28 * names.len() as i32);
-        let [r, g, b] = BACKGROUND;
-        root.draw(&Rectangle::new([(4, 4), (right, bottom)], RGBAColor(r, g, b, 0.85).filled())).map_err(plot_error)?;
-        for (g, name) in names.iter().enumerate() {
-            let y = 12 + 28 * g as i32;
-            let [r, gr, b] = group_colour(g);
-            root.draw(&Rectangle::new([(12, y), (32, y + 20)], RGBColor(r, gr, b).filled())).map_err(plot_error)?;
-            root.draw_text(name, &style, (40, y)).map_err(plot_error)?;
-        }
-        Ok(())
+    plot_on(picture, |root| {
+        let (_, legend) = root.split_horizontally(w);
+        draw_legend(&legend, names, TEXT, 20)
     })
 }
 
@@ -159,19 +187,22 @@ pub(crate) fn scatter_chart(
     size: u32,
 ) -> Result<RgbImage> {
     let radius = (120.0 / (coords.len().max(1) as f64).sqrt()).round().clamp(1.0, 5.0) as i32;
-    plot(size, size, |root| {
+    plot(size + LEGEND_WIDTH, size, |root| {
+        let (area, legend) = root.split_horizontally(size);
         let bounds = |d: usize| {
             let lo = coords.iter().map(|p| p[d]).fold(f32::INFINITY, f32::min);
             let hi = coords.iter().map(|p| p[d]).fold(f32::NEG_INFINITY, f32::max);
             let pad = ((hi - lo) * 0.03).max(1e-3);
-            (lo - pad)..(hi + pad)
+            (lo - pad, hi + pad)
         };
-        let mut chart = ChartBuilder::on(root)
+        let ((x0, x1), (y0, y1)) = (bounds(0), bounds(1));
+        // y grows downwards, as on the map page and the sprite canvas.
+        let mut chart = ChartBuilder::on(&area)
             .caption(title, (FONT, 24))
             .margin(16)
             .x_label_area_size(30)
             .y_label_area_size(40)
-            .build_cartesian_2d(bounds(0), bounds(1))
+            .build_cartesian_2d(x0..x1, y1..y0)
             .map_err(plot_error)?;
         chart.configure_mesh().label_style((FONT, 14)).draw().map_err(plot_error)?;
         let colour = |g: usize| {
@@ -183,23 +214,7 @@ pub(crate) fn scatter_chart(
                 order.iter().map(|&i| Circle::new((coords[i][0], coords[i][1]), radius, colour(groups[i]).filled())),
             )
             .map_err(plot_error)?;
-        // The legend: one empty series per group.
-        for (g, name) in names.iter().enumerate() {
-            let colour = colour(g);
-            chart
-                .draw_series(std::iter::empty::<Circle<(f32, f32), i32>>())
-                .map_err(plot_error)?
-                .label(name.clone())
-                .legend(move |(x, y)| Circle::new((x, y), 5, colour.filled()));
-        }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
-        Ok(())
+        draw_legend(&legend.margin(40, 0, 0, 0), names, BLACK, 14)
     })
 }
 
