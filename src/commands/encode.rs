@@ -163,7 +163,7 @@ pub(crate) fn train_stage(
     let filters = encoder.layer(0).filters();
     let [count, channels, _, _] = filters.dims();
     let filters = read_f32(filters, "filters")?;
-    render::save_png(&render::filter_grid(&filters, count, channels), &folder.path(FILTERS_FILE))?;
+    render::save_png(&render::filter_grid(&filters, count, channels)?, &folder.path(FILTERS_FILE))?;
     let encoder_path = folder.path(ENCODER_FILE);
     encoder
         .clone()

@@ -90,30 +90,32 @@ fn draw_legend(area: &Canvas, names: &[String], text: RGBColor, size: u32) -> Re
     let row = size as i32 + 8;
     let fits = ((height as i32 - 16) / row).max(1) as usize;
     let shown = if names.len() > fits { fits - 1 } else { names.len() };
-    let room = width as i32 - 40 - 8;
-    let fitted = |name: &str| -> String {
-        let wide = |t: &str| area.estimate_text_size(t, &style).map_or(0, |(w, _)| w as i32);
-        if wide(name) <= room {
-            return name.to_string();
-        }
-        let mut chars: Vec<char> = name.chars().collect();
-        while !chars.is_empty() && wide(&format!("{}…", chars.iter().collect::<String>())) > room {
-            chars.pop();
-        }
-        format!("{}…", chars.iter().collect::<String>())
-    };
+    let room = width as i32 - 28 - size as i32;
     for (g, name) in names.iter().take(shown).enumerate() {
         let y = 12 + row * g as i32;
         let [r, gr, b] = group_colour(g);
         area.draw(&Rectangle::new([(12, y), (12 + size as i32, y + size as i32)], RGBColor(r, gr, b).filled()))
             .map_err(plot_error)?;
-        area.draw_text(&fitted(name), &style, (20 + size as i32, y)).map_err(plot_error)?;
+        area.draw_text(&fitted(area, name, &style, room), &style, (20 + size as i32, y)).map_err(plot_error)?;
     }
     if shown < names.len() {
         let more = format!("… and {} more", names.len() - shown);
         area.draw_text(&more, &style, (12, 12 + row * shown as i32)).map_err(plot_error)?;
     }
     Ok(())
+}
+
+/// `text` as drawn in `style` within `room` px: whole when it fits, else cut and ended by "…".
+fn fitted(area: &Canvas, text: &str, style: &TextStyle, room: i32) -> String {
+    let wide = |t: &str| area.estimate_text_size(t, style).map_or(0, |(w, _)| w as i32);
+    if wide(text) <= room {
+        return text.to_string();
+    }
+    let mut chars: Vec<char> = text.chars().collect();
+    while !chars.is_empty() && wide(&format!("{}…", chars.iter().collect::<String>())) > room {
+        chars.pop();
+    }
+    format!("{}…", chars.iter().collect::<String>())
 }
 
 /// An opaque canvas with a legend column (colour square and name per group) on its right.
@@ -144,14 +146,16 @@ pub(crate) fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing failed: {e:?}")
 }
 
-/// One row per query: the query, then its neighbours, each with its cosine similarity below it.
+/// One row per query: the query, framed, then its neighbours; under each picture its name (and
+/// label), and under each neighbour its cosine similarity to the query.
 pub(crate) fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)>)], cell: u32) -> Result<RgbImage> {
     let columns = rows.iter().map(|(_, n)| n.len() + 1).max().unwrap_or(1) as u32;
     let pad = 8;
-    let caption = 22;
+    let caption = 42;
     let (w, h) = (columns * (cell + pad) + pad, rows.len() as u32 * (cell + caption + pad) + pad);
     let mut canvas = RgbaImage::from_pixel(w, h, Rgba([BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 255]));
     let mut captions = Vec::new();
+    let mut frames = Vec::new();
     for (r, (query, neighbours)) in rows.iter().enumerate() {
         let y = pad + r as u32 * (cell + caption + pad);
         let cells = std::iter::once((*query, None)).chain(neighbours.iter().map(|&(i, s)| (i, Some(s))));
@@ -159,17 +163,31 @@ pub(crate) fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)
             let x = pad + c as u32 * (cell + pad);
             let picture = image::imageops::resize(&item_image(images, item), cell, cell, FilterType::Triangle);
             overlay(&mut canvas, &picture, x as i64, y as i64);
-            let text = match similarity {
-                None => format!("#{item}"),
+            let about = &images.items[item];
+            let name = match &about.label {
+                Some(label) => format!("{} · {label}", about.name()),
+                None => about.name().to_string(),
+            };
+            let second = match similarity {
+                None => {
+                    frames.push((x as i32, y as i32));
+                    "query".to_string()
+                }
                 Some(s) => format!("{s:.3}"),
             };
-            captions.push((text, x as i32 + 4, (y + cell + 3) as i32));
+            captions.push((name, second, x as i32 + 2, (y + cell + 3) as i32));
         }
     }
+    let frame = RGBColor(255, 196, 64);
     plot_on(flatten(&canvas), |root| {
-        let style = TextStyle::from((FONT, 16).into_font()).color(&TEXT);
-        for (text, x, y) in captions {
-            root.draw_text(&text, &style, (x, y)).map_err(plot_error)?;
+        let style = TextStyle::from((FONT, 15).into_font()).color(&TEXT);
+        for (x, y) in frames {
+            let (a, b) = ((x - 3, y - 3), (x + cell as i32 + 2, y + cell as i32 + 2));
+            root.draw(&Rectangle::new([a, b], frame.stroke_width(3))).map_err(plot_error)?;
+        }
+        for (name, second, x, y) in captions {
+            root.draw_text(&fitted(root, &name, &style, cell as i32 - 2), &style, (x, y)).map_err(plot_error)?;
+            root.draw_text(&second, &style, (x, y + 19)).map_err(plot_error)?;
         }
         Ok(())
     })
@@ -298,19 +316,21 @@ pub(crate) fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
 /// The first layer's filters as a grid of 3x3 pictures, `filters` being `[K, C, 3, 3]` values.
 /// Each filter is scaled on its own so that 0 is mid-grey and its largest |weight| is black or
 /// full colour; grey inputs show as grey, RGB as colour, and RGBA as its colour beside its alpha.
-pub(crate) fn filter_grid(filters: &[f32], count: usize, channels: usize) -> RgbImage {
+pub(crate) fn filter_grid(filters: &[f32], count: usize, channels: usize) -> Result<RgbImage> {
     let (cell, pad) = (30u32, 6u32);
     let tiles = if channels == 4 { 2 } else { 1 } as u32;
     let columns = (count as f32).sqrt().ceil().max(1.0) as u32;
     let rows = (count as u32).div_ceil(columns);
     let width = columns * (tiles * cell + pad) + pad;
-    let height = rows * (cell + pad) + pad;
+    let title = 48u32;
+    let height = title + rows * (cell + pad) + pad;
     let mut picture = RgbImage::from_pixel(width, height, Rgb(BACKGROUND));
     let per_filter = channels * 9;
     for (k, weights) in filters.chunks(per_filter).take(count).enumerate() {
         let peak = weights.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
         let level = |v: f32| ((0.5 + 0.5 * v / peak) * 255.0).round().clamp(0.0, 255.0) as u8;
-        let (x0, y0) = (pad + (k as u32 % columns) * (tiles * cell + pad), pad + (k as u32 / columns) * (cell + pad));
+        let (x0, y0) =
+            (pad + (k as u32 % columns) * (tiles * cell + pad), title + pad + (k as u32 / columns) * (cell + pad));
         for tile in 0..tiles {
             for (px, py) in (0..cell).flat_map(|y| (0..cell).map(move |x| (x, y))) {
                 let tap = (py * 3 / cell * 3 + px * 3 / cell) as usize;
@@ -324,7 +344,19 @@ pub(crate) fn filter_grid(filters: &[f32], count: usize, channels: usize) -> Rgb
             }
         }
     }
-    picture
+    let kinds = match channels {
+        1 => "grey",
+        3 => "colour",
+        _ => "colour | alpha",
+    };
+    plot_on(picture, |root| {
+        let style = TextStyle::from((FONT, 15).into_font()).color(&TEXT);
+        let room = width as i32 - 2 * pad as i32;
+        root.draw_text(&fitted(root, &format!("layer 1: {count} filters"), &style, room), &style, (pad as i32, 6))
+            .map_err(plot_error)?;
+        let scale = format!("{kinds}; each scaled on its own, 0 = mid-grey");
+        root.draw_text(&fitted(root, &scale, &style, room), &style, (pad as i32, 26)).map_err(plot_error)
+    })
 }
 
 /// Saves a picture as PNG.
