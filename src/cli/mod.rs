@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::bench::map::MapInput;
 use crate::commands::bench::quality::{self, QualityPlan};
+use crate::commands::bench::suite;
 use crate::commands::query::{self, QueryTarget};
 use crate::commands::{bench, encode, eval, view};
 use crate::compute::device::{self, ComputeDevice, DeviceChoice};
@@ -202,6 +203,27 @@ pub(crate) enum BenchCommand {
     /// scored (kNN-5, linear probe, NMI) with learned filters, random filters and raw pixels;
     /// one table with win counts and mean leads across the sets, and quality.json.
     Quality(BenchQualityArgs),
+    /// Every speed benchmark in one command (encode, map at 10,000 and 100,000 synthetic items,
+    /// Hopfield), with the device's name: bench.json and bench.md. On a machine with a GPU, one
+    /// run gives all its GPU figures.
+    Suite(BenchSuiteArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchSuiteArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Fewer and smaller benchmarks (64 images, map at 10,000 items only, a smaller Hopfield
+    /// sweep on the CPU).
+    #[arg(long)]
+    pub quick: bool,
+    /// Where the report goes (bench.md is written beside it; both replaced only if hebb wrote
+    /// them).
+    #[arg(long, default_value = "outputs/bench.json")]
+    pub output: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -430,6 +452,17 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", quality::table(&report));
             quality::write_report(&report, &args.output)?;
             eprintln!("wrote {}", args.output.display());
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Suite(args)) => {
+            suite::check_output(&args.output)?;
+            let device = device::select(args.device.device)?;
+            eprintln!("device: {}", device.description);
+            let plan = suite::plan(&device, args.quick);
+            let report = suite::run(&plan, &device, &args.device.device.to_string(), args.quick, args.quiet);
+            print!("{}", suite::markdown(&report));
+            suite::write(&report, &args.output)?;
+            eprintln!("wrote {} and {}", args.output.display(), suite::markdown_path(&args.output).display());
             Ok(())
         }
         Command::Bench(BenchCommand::Encode(args)) => {

@@ -294,26 +294,7 @@ pub(crate) struct QualityReport {
 /// Refuses an output path that holds something hebb did not write, and makes its folder, before
 /// any work.
 pub(crate) fn check_output(path: &Path) -> Result<()> {
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder)
-            .with_context(|| format!("--output {}: cannot create its folder {}", path.display(), folder.display()))?;
-    }
-    if path.is_dir() {
-        bail!("--output {}: is a folder; give a file name such as quality.json", path.display());
-    }
-    if path.exists() {
-        let ours = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-            .is_some_and(|json| json.get("format").and_then(|f| f.as_str()) == Some(QUALITY_FORMAT));
-        if !ours {
-            bail!(
-                "--output {}: exists and is not a quality.json that hebb wrote; choose another path or remove it",
-                path.display()
-            );
-        }
-    }
-    Ok(())
+    super::check_report_output(path, QUALITY_FORMAT, "quality.json")
 }
 
 /// Runs every set of the plan (a set that fails is reported and the suite goes on) and compares.
