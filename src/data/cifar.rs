@@ -9,10 +9,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use image::{Rgba, RgbaImage};
 
 use super::pixels::to_planar;
-use super::records::{Records, class_names};
+use super::records::{Records, class_names, rgb_planes};
 use super::{ImageSet, Item};
 use crate::config::{CifarConfig, CifarLabels, ColorMode, Split};
 
@@ -91,20 +90,11 @@ pub fn load(config: &CifarConfig, side: usize, color: ColorMode) -> Result<Image
                 );
             };
             let item = Item { source: format!("{}#{at}", file.display()), label: Some(label), name: None };
-            images.push((item, to_planar(planes_to_image(&record[label_bytes..]), side, color)));
+            images.push((item, to_planar(rgb_planes(&record[label_bytes..], SIDE, false), side, color)));
         }
         if config.limit > 0 && images.len() >= config.limit {
             break;
         }
     }
     Ok(ImageSet::new(side, color, images, Vec::new())?.with_source_side(SIDE))
-}
-
-/// A 32 x 32 image from CIFAR's red, green and blue planes.
-fn planes_to_image(pixels: &[u8]) -> RgbaImage {
-    let plane = SIDE * SIDE;
-    RgbaImage::from_fn(SIDE as u32, SIDE as u32, |x, y| {
-        let at = y as usize * SIDE + x as usize;
-        Rgba([pixels[at], pixels[plane + at], pixels[2 * plane + at], 255])
-    })
 }

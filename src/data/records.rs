@@ -7,6 +7,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use image::{Rgba, RgbaImage};
 
 use crate::compute::memory;
 
@@ -53,4 +54,15 @@ pub(crate) fn class_names(path: &Path) -> Result<Vec<String>> {
         bail!("{} lists no class names (expected one per line)", path.display());
     }
     Ok(names)
+}
+
+/// A `side x side` image from three planes of bytes, red, then green, then blue, each row-major
+/// (CIFAR) or, with `column_major`, column by column (STL-10).
+pub(crate) fn rgb_planes(pixels: &[u8], side: usize, column_major: bool) -> RgbaImage {
+    let plane = side * side;
+    RgbaImage::from_fn(side as u32, side as u32, |x, y| {
+        let (x, y) = (x as usize, y as usize);
+        let at = if column_major { x * side + y } else { y * side + x };
+        Rgba([pixels[at], pixels[plane + at], pixels[2 * plane + at], 255])
+    })
 }

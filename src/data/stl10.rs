@@ -5,10 +5,9 @@
 //! classes in label order.
 
 use anyhow::{Result, bail};
-use image::{Rgba, RgbaImage};
 
 use super::pixels::to_planar;
-use super::records::{Records, class_names};
+use super::records::{Records, class_names, rgb_planes};
 use super::{ImageSet, Item};
 use crate::config::{ColorMode, Split, Stl10Config};
 
@@ -76,16 +75,7 @@ pub fn load(config: &Stl10Config, side: usize, color: ColorMode) -> Result<Image
         images.read(&mut record)?;
         let label = labels.as_ref().map(|l| l[at].clone());
         let item = Item { source: format!("{}#{at}", images_file.display()), label, name: None };
-        set.push((item, to_planar(column_major_image(&record), side, color)));
+        set.push((item, to_planar(rgb_planes(&record, SIDE, true), side, color)));
     }
     Ok(ImageSet::new(side, color, set, Vec::new())?.with_source_side(SIDE))
-}
-
-/// A 96 x 96 image from STL-10's red, green and blue planes, each column-major.
-fn column_major_image(pixels: &[u8]) -> RgbaImage {
-    let plane = SIDE * SIDE;
-    RgbaImage::from_fn(SIDE as u32, SIDE as u32, |x, y| {
-        let at = x as usize * SIDE + y as usize;
-        Rgba([pixels[at], pixels[plane + at], pixels[2 * plane + at], 255])
-    })
 }
