@@ -1,6 +1,7 @@
 //! Files of fixed-size binary records (CIFAR's and STL-10's), read one record at a time: the
 //! file's size is checked against the record length before anything is read, so a truncated
-//! file is a one-line error naming it, and a limit reads only the records it keeps.
+//! file is a one-line error naming it, and a limit reads only the records it keeps. Also their
+//! class-name files and their images' three colour planes.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
