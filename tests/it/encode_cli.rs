@@ -34,12 +34,11 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     ] {
         assert!(run.join(file).is_file(), "missing {file}");
     }
-    // Every picture decodes and has its configured size; the sheet has no labels, so no label map.
-    for (file, size) in [("canvas.png", Some(300)), ("clusters.png", Some(300)), ("map_clusters.png", Some(1200))] {
+    // Every picture decodes and has its configured size, the legends in a 300-px column beside the
+    // picture; the sheet has no labels, so no label map.
+    for (file, size) in [("canvas.png", (300, 300)), ("clusters.png", (600, 300)), ("map_clusters.png", (1500, 1200))] {
         let picture = image::open(run.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        if let Some(size) = size {
-            assert_eq!((picture.width(), picture.height()), (size, size), "{file}");
-        }
+        assert_eq!((picture.width(), picture.height()), size, "{file}");
     }
     assert!(!run.join("map_labels.png").exists());
     let grid = image::open(run.join("neighbours.png")).unwrap();
