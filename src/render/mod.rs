@@ -236,7 +236,26 @@ pub(crate) fn scatter_chart(
     })
 }
 
-/// The training curves: for filter learning (when it ran) energy, |Δw|, the norm gap and the
+/// Points a training curve is drawn with at most: a panel is about 380 px wide, and thousands of
+/// noisy steps drawn as one thick line make spikes (its joins) far outside the frame.
+const CURVE_POINTS: usize = 300;
+
+/// `points` (in step order) averaged over `count` runs of consecutive points, or as they are
+/// when there are no more than that.
+fn bucket_means(points: &[(f32, f32)], count: usize) -> Vec<(f32, f32)> {
+    if points.len() <= count {
+        return points.to_vec();
+    }
+    (0..count)
+        .map(|b| {
+            let run = &points[b * points.len() / count..(b + 1) * points.len() / count];
+            let n = run.len() as f32;
+            (run.iter().map(|p| p.0).sum::<f32>() / n, run.iter().map(|p| p.1).sum::<f32>() / n)
+        })
+        .collect()
+}
+
+/// The training curves (each the means of runs of steps, [`CURVE_POINTS`] at most): for filter learning (when it ran) energy, |Δw|, the norm gap and the
 /// winners' share per layer against the layer's step; for the lateral path (when it ran) energy,
 /// delta and norm per layer against the step. One row of panels per stage.
 pub(crate) fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
@@ -270,9 +289,19 @@ pub(crate) fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
             let layers = rows.iter().map(|r| r.layer).max().unwrap_or(0);
             let last_step = rows.iter().map(|r| r.step).max().unwrap_or(1).max(2) as f32;
             for (panel, (title, pick)) in row.split_evenly((1, metrics.len())).iter().zip(metrics) {
-                // Only finite values are drawn: an overflow (inf) would stretch the axis without end.
-                let top =
-                    rows.iter().map(|r| pick(r)).filter(|v| v.is_finite()).fold(0.0f32, f32::max).max(1e-12) * 1.05;
+                // Each layer's curve: only finite values (an overflow, inf, would stretch the axis
+                // without end), as the means of runs of steps.
+                let curves: Vec<Vec<(f32, f32)>> = (1..=layers)
+                    .map(|layer| {
+                        let points: Vec<(f32, f32)> = rows
+                            .iter()
+                            .filter(|row| row.layer == layer && pick(row).is_finite())
+                            .map(|row| (row.step as f32, pick(row)))
+                            .collect();
+                        bucket_means(&points, CURVE_POINTS)
+                    })
+                    .collect();
+                let top = curves.iter().flatten().map(|p| p.1).fold(0.0f32, f32::max).max(1e-12) * 1.05;
                 let mut chart = ChartBuilder::on(panel)
                     .caption(*title, (FONT, 18))
                     .margin(12)
@@ -288,22 +317,20 @@ pub(crate) fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
                     .y_label_formatter(&|v| format!("{v:.2e}"))
                     .draw()
                     .map_err(plot_error)?;
-                for layer in 1..=layers {
+                for (layer, curve) in (1..=layers).zip(curves) {
                     let [r, g, b] = group_colour(layer - 1);
                     let colour = RGBColor(r, g, b);
-                    let series = rows
-                        .iter()
-                        .filter(|row| row.layer == layer && pick(row).is_finite())
-                        .map(|row| (row.step as f32, pick(row)));
                     chart
-                        .draw_series(LineSeries::new(series, colour.stroke_width(2)))
+                        .draw_series(LineSeries::new(curve, colour.stroke_width(2)))
                         .map_err(plot_error)?
                         .label(format!("layer {layer}"))
                         .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
                 }
                 chart
                     .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
                     .label_font((FONT, 13))
+                    .background_style(WHITE.mix(0.8))
                     .border_style(BLACK)
                     .draw()
                     .map_err(plot_error)?;
@@ -437,6 +464,14 @@ pub(crate) struct MapPictures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_curves_are_drawn_as_the_means_of_runs_of_steps() {
+        let points: Vec<(f32, f32)> = (0..10).map(|i| (i as f32, (i % 2) as f32)).collect();
+        assert_eq!(bucket_means(&points, 20), points, "few points stay as they are");
+        assert_eq!(bucket_means(&points, 5), [(0.5, 0.5), (2.5, 0.5), (4.5, 0.5), (6.5, 0.5), (8.5, 0.5)]);
+        assert_eq!(bucket_means(&points[..7], 3).len(), 3);
+    }
 
     #[test]
     fn training_curves_with_overflowed_values_still_draw() {
