@@ -17,7 +17,7 @@ use image::{Rgba, RgbaImage};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
-use super::{BACKGROUND, group_colour, item_image};
+use super::{BACKGROUND, item_image};
 use crate::compute::rng::seeded;
 use crate::config::{CanvasLayout, RenderConfig};
 use crate::data::ImageSet;
@@ -180,12 +180,13 @@ pub(crate) fn coverage(placement: &Placement, size: u32, margin: u32, cell: u32)
 }
 
 /// The sprite canvas twice: each image resized once and drawn at its place in both, plainly in
-/// the first and in the second with a frame in its cluster's colour.
+/// the first and in the second with a frame in its cluster's colour (`colours`, one per cluster).
 pub(crate) fn sprite_canvases(
     images: &ImageSet,
     placement: &Placement,
     config: &RenderConfig,
     clusters: &[usize],
+    colours: &[[u8; 3]],
 ) -> (RgbaImage, RgbaImage) {
     let size = config.canvas_size;
     let background = if config.transparent_background {
@@ -208,7 +209,7 @@ pub(crate) fn sprite_canvases(
             let (x, y) = placement.centres[i];
             let (x, y) = ((x - s as f32 / 2.0).round() as i64, (y - s as f32 / 2.0).round() as i64);
             overlay(&mut plain, &sprite, x, y);
-            let [r, g, b] = group_colour(clusters[i]);
+            let [r, g, b] = colours[clusters[i]];
             for (px, py, pixel) in sprite.enumerate_pixels_mut() {
                 if px < frame || py < frame || px + frame >= s || py + frame >= s {
                     *pixel = Rgba([r, g, b, 255]);

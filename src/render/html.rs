@@ -19,36 +19,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::canvas::unit_layout;
-use super::item_image;
+use super::{PALETTE, item_image};
 use crate::config::{CanvasLayout, ColorMode, RenderConfig};
 use crate::data::{ImageSet, label_groups};
 use crate::neighbours::Neighbours;
-
-/// The page's group colours: twenty that stay apart on a dark and a light background, given to
-/// the largest groups in order of size, then a grey that every smaller group shares ("other").
-const PAGE_PALETTE: [[u8; 3]; 21] = [
-    [31, 119, 180],
-    [255, 127, 14],
-    [44, 160, 44],
-    [214, 39, 40],
-    [148, 103, 189],
-    [140, 86, 75],
-    [227, 119, 194],
-    [188, 189, 34],
-    [23, 190, 207],
-    [174, 199, 232],
-    [255, 187, 120],
-    [152, 223, 138],
-    [255, 152, 150],
-    [197, 176, 213],
-    [196, 156, 148],
-    [247, 182, 210],
-    [219, 219, 141],
-    [158, 218, 229],
-    [255, 217, 47],
-    [166, 118, 29],
-    [128, 128, 128],
-];
 
 /// The page, with `/*HEBB_DATA*/` where the data goes.
 const TEMPLATE: &str = include_str!("map.html");
@@ -90,7 +64,7 @@ struct PageData {
     label: Vec<usize>,
     cluster: Vec<usize>,
     cluster_names: Vec<String>,
-    /// [`PAGE_PALETTE`]: distinct colours for the largest groups, then "other".
+    /// [`PALETTE`]: distinct colours for the largest groups, then "other".
     palette: Vec<[u8; 3]>,
     /// Unit coordinates, to 5 decimals (a 60,000-item grid is 245 cells wide: 1e-5 is a
     /// fortieth of a cell).
@@ -194,7 +168,7 @@ pub(crate) fn map_page(
         folder,
         files,
         names: images.items.iter().map(|i| i.name().to_string()).collect(),
-        palette: PAGE_PALETTE.to_vec(),
+        palette: PALETTE.to_vec(),
         labels,
         label,
         cluster: clusters.to_vec(),

@@ -72,10 +72,55 @@ pub(crate) fn item_image(images: &ImageSet, index: usize) -> RgbaImage {
     })
 }
 
-/// The colour of group `g` in every picture.
+/// The group colours of every picture and of the map page: twenty that stay apart on a dark and a
+/// light background, then a grey ("other") for the groups past them.
+pub(crate) const PALETTE: [[u8; 3]; 21] = [
+    [31, 119, 180],
+    [255, 127, 14],
+    [44, 160, 44],
+    [214, 39, 40],
+    [148, 103, 189],
+    [140, 86, 75],
+    [227, 119, 194],
+    [188, 189, 34],
+    [23, 190, 207],
+    [174, 199, 232],
+    [255, 187, 120],
+    [152, 223, 138],
+    [255, 152, 150],
+    [197, 176, 213],
+    [196, 156, 148],
+    [247, 182, 210],
+    [219, 219, 141],
+    [158, 218, 229],
+    [255, 217, 47],
+    [166, 118, 29],
+    [128, 128, 128],
+];
+
+/// The colour of series `g` (a layer, a load, a cluster centre): the palette's distinct colours
+/// in turn.
 pub(crate) fn group_colour(g: usize) -> [u8; 3] {
-    let c = Palette99::pick(g).to_rgba();
-    [c.0, c.1, c.2]
+    PALETTE[g % (PALETTE.len() - 1)]
+}
+
+/// Each of `count` groups' colour (`groups` holds every item's group): the palette's distinct
+/// colours go to the largest groups in order of size (ties to the lower index), the grey to
+/// every smaller one, as the map page colours them.
+pub(crate) fn colours_by_size(groups: &[usize], count: usize) -> Vec<[u8; 3]> {
+    let mut sizes = vec![0usize; count];
+    for &g in groups {
+        if g < count {
+            sizes[g] += 1;
+        }
+    }
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
+    let mut colours = vec![PALETTE[PALETTE.len() - 1]; count];
+    for (rank, &g) in order.iter().enumerate().take(PALETTE.len() - 1) {
+        colours[g] = PALETTE[rank];
+    }
+    colours
 }
 
 /// Width of the legend column beside a picture or a chart: legends never cover what they explain.
@@ -84,7 +129,7 @@ const LEGEND_WIDTH: u32 = 300;
 /// A legend column: a colour square and the name of each group, one row each, in `text` at
 /// `size` px; names too long for the column end in "…", and when not every group fits, the last
 /// row says how many more there are.
-fn draw_legend(area: &Canvas, names: &[String], text: RGBColor, size: u32) -> Result<()> {
+fn draw_legend(area: &Canvas, names: &[String], colours: &[[u8; 3]], text: RGBColor, size: u32) -> Result<()> {
     let style = TextStyle::from((FONT, size).into_font()).color(&text);
     let (width, height) = area.dim_in_pixel();
     let row = size as i32 + 8;
@@ -93,7 +138,7 @@ fn draw_legend(area: &Canvas, names: &[String], text: RGBColor, size: u32) -> Re
     let room = width as i32 - 28 - size as i32;
     for (g, name) in names.iter().take(shown).enumerate() {
         let y = 12 + row * g as i32;
-        let [r, gr, b] = group_colour(g);
+        let [r, gr, b] = colours[g];
         area.draw(&Rectangle::new([(12, y), (12 + size as i32, y + size as i32)], RGBColor(r, gr, b).filled()))
             .map_err(plot_error)?;
         area.draw_text(&fitted(area, name, &style, room), &style, (20 + size as i32, y)).map_err(plot_error)?;
@@ -118,16 +163,17 @@ fn fitted(area: &Canvas, text: &str, style: &TextStyle, room: i32) -> String {
     format!("{}…", chars.iter().collect::<String>())
 }
 
-/// An opaque canvas with a legend column (colour square and name per group) on its right.
+/// An opaque canvas with a legend column (colour square and name per group, in `colours`) on
+/// its right.
 /// The canvas is freed once flattened: at 100,000 items the render stage sets the peak memory.
-pub(crate) fn add_legend(canvas: RgbaImage, names: &[String]) -> Result<RgbImage> {
+pub(crate) fn add_legend(canvas: RgbaImage, names: &[String], colours: &[[u8; 3]]) -> Result<RgbImage> {
     let (w, h) = canvas.dimensions();
     let mut picture = RgbImage::from_pixel(w + LEGEND_WIDTH, h, Rgb(BACKGROUND));
     image::imageops::replace(&mut picture, &flatten(&canvas), 0, 0);
     drop(canvas);
     plot_on(picture, |root| {
         let (_, legend) = root.split_horizontally(w);
-        draw_legend(&legend, names, TEXT, 20)
+        draw_legend(&legend, names, colours, TEXT, 20)
     })
 }
 
@@ -223,8 +269,9 @@ pub(crate) fn scatter_chart(
             .build_cartesian_2d(x0..x1, y1..y0)
             .map_err(plot_error)?;
         chart.configure_mesh().label_style((FONT, 14)).draw().map_err(plot_error)?;
+        let colours = colours_by_size(groups, names.len());
         let colour = |g: usize| {
-            let [r, gr, b] = group_colour(g);
+            let [r, gr, b] = colours.get(g).copied().unwrap_or(PALETTE[PALETTE.len() - 1]);
             RGBColor(r, gr, b)
         };
         chart
@@ -232,7 +279,7 @@ pub(crate) fn scatter_chart(
                 order.iter().map(|&i| Circle::new((coords[i][0], coords[i][1]), radius, colour(groups[i]).filled())),
             )
             .map_err(plot_error)?;
-        draw_legend(&legend.margin(40, 0, 0, 0), names, BLACK, 14)
+        draw_legend(&legend.margin(40, 0, 0, 0), names, &colours, BLACK, 14)
     })
 }
 
@@ -414,16 +461,17 @@ pub(crate) fn save_map_pictures(
 ) -> Result<MapPictures> {
     let placement = canvas::place(coords, render_config);
     let coverage = canvas::coverage(&placement, render_config.canvas_size, render_config.margin, canvas::COVERAGE_CELL);
-    let (plain, framed) = canvas::sprite_canvases(images, &placement, render_config, clusters);
+    let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
+    let cluster_colours = colours_by_size(clusters, n_clusters);
+    let (plain, framed) = canvas::sprite_canvases(images, &placement, render_config, clusters, &cluster_colours);
     save_png(&plain, &folder.path(CANVAS_FILE))?;
     drop(plain);
     on_picture();
     let mut order: Vec<usize> = (0..coords.len()).collect();
     order.shuffle(&mut seeded(render_config.seed));
-    let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
     let cluster_names: Vec<String> =
         (0..n_clusters).map(|c| format!("cluster {c} ({})", clusters.iter().filter(|&&x| x == c).count())).collect();
-    save_png(&add_legend(framed, &cluster_names)?, &folder.path(CLUSTERS_FILE))?;
+    save_png(&add_legend(framed, &cluster_names, &cluster_colours)?, &folder.path(CLUSTERS_FILE))?;
     on_picture();
     let mut files = vec![CANVAS_FILE, CLUSTERS_FILE];
     save_png(
@@ -464,6 +512,19 @@ pub(crate) struct MapPictures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_largest_groups_get_the_distinct_colours_and_the_rest_share_grey() {
+        // Group 2 is the largest, then 0; 22 groups of one item each after them.
+        let mut groups = vec![2, 2, 2, 0, 0];
+        groups.extend(3..25);
+        let colours = colours_by_size(&groups, 25);
+        assert_eq!((colours[2], colours[0]), (PALETTE[0], PALETTE[1]));
+        assert_eq!(colours[1], PALETTE[20], "an empty group is past the twenty");
+        let distinct: std::collections::BTreeSet<[u8; 3]> = colours.iter().copied().collect();
+        assert_eq!(distinct.len(), 21, "twenty colours and the grey");
+        assert_eq!(colours.iter().filter(|&&c| c == PALETTE[20]).count(), 5);
+    }
 
     #[test]
     fn long_curves_are_drawn_as_the_means_of_runs_of_steps() {
