@@ -22,6 +22,7 @@ use hopfield::HopfieldCommand;
 mod choices;
 mod hopfield;
 mod logger;
+mod signals;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -480,15 +481,7 @@ fn run(cli: Cli) -> Result<()> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logger::install(cli.verbose);
-    // Ctrl-C and SIGTERM remove the partial run folder and files before the process ends.
-    let interrupted = ctrlc::set_handler(|| {
-        crate::run::writer::remove_pending();
-        eprintln!("interrupted: removed the partial outputs");
-        std::process::exit(130);
-    });
-    if let Err(e) = interrupted {
-        log::warn!("cannot catch Ctrl-C ({e}); an interrupted run may leave a partial folder");
-    }
+    signals::install();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -49,6 +49,10 @@ pub enum FilterRule {
     /// where `projected` does not (docs/results.md).
     #[default]
     Softhebb,
+    /// The reference learner: mini-batch spherical k-means on the patches (Coates & Ng 2011),
+    /// each filter the direction of the patches it won; `training.filter_lr` and the temperature
+    /// are not used.
+    Kmeans,
 }
 
 /// The non-linearity after each conv.

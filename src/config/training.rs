@@ -32,7 +32,7 @@ pub struct TrainingConfig {
     /// How many layers, from the first, learn their filters (`encoder.filters = "hebbian"`; 0 =
     /// all); the layers above keep their seeded random filters.
     pub filter_layers: usize,
-    /// How the filters move: `projected` or `softhebb` ([`FilterRule`]).
+    /// How the filters move: `softhebb`, `projected` or the reference `kmeans` ([`FilterRule`]).
     pub filter_rule: FilterRule,
     /// Filters learn from brightness- and contrast-normalised patches: each patch's mean removed
     /// and divided by its deviation (Coates & Ng 2011), so that they learn shapes rather than

@@ -16,6 +16,14 @@
 //!     back on the unit sphere, before and after the step. Learning never stalls on the norm, so
 //!     the filters' directions settle in the few hundred steps a small set gives; the caller
 //!     restarts filters that stopped winning with [`revive_idle`].
+//!
+//! The reference learner, `kmeans`, takes no soft competition: mini-batch spherical k-means
+//! (Coates & Ng 2011, 2012; Sculley 2010). Each patch goes to the filter whose unit direction it
+//! projects on most, and a filter is the running sum of the patches it won, each weighted by its
+//! projection s = max(u, 0): w_k ← w_k + Σ_p s_pk x_p. The sum's direction is the filter (the
+//! caller puts the rows on the unit sphere when the layer is done, [`unit_rows`]); its norm is how
+//! much data it has absorbed, so every batch moves a filter less than the one before, as in
+//! Sculley's per-centre rate 1/n.
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -42,7 +50,7 @@ pub struct FilterUpdate {
     pub wins: Tensor<2>,
 }
 
-/// One SoftHebb step on `weights` (`[K, D]`) from `patches` (`[P, D]`).
+/// One step of `rule` on `weights` (`[K, D]`) from `patches` (`[P, D]`).
 pub fn update_filters(
     patches: Tensor<2>,
     weights: Tensor<2>,
@@ -50,26 +58,62 @@ pub fn update_filters(
     temperature: f64,
     rule: FilterRule,
 ) -> FilterUpdate {
+    match rule {
+        FilterRule::Softhebb => softhebb_step(patches, weights, lr, temperature, false),
+        FilterRule::Projected => softhebb_step(patches, weights, lr, temperature, true),
+        FilterRule::Kmeans => kmeans_step(patches, weights),
+    }
+}
+
+/// One SoftHebb step: the paper's rate per filter, or, `projected`, the plain rate with the
+/// filters on the unit sphere before and after.
+fn softhebb_step(patches: Tensor<2>, weights: Tensor<2>, lr: f64, temperature: f64, projected: bool) -> FilterUpdate {
     let [filters, _] = weights.dims();
-    let weights = if rule == FilterRule::Projected { unit_rows(weights) } else { weights };
+    let weights = if projected { unit_rows(weights) } else { weights };
     let pre = patches.clone().matmul(weights.clone().transpose()); // [P, K]
     let signed = soft_competition(pre.clone(), temperature);
     let hebbian = signed.clone().transpose().matmul(patches); // [K, D]
     let decay = (signed * pre.clone()).sum_dim(0).transpose(); // [K, 1]
     let delta = hebbian - decay * weights.clone();
     let delta = delta.clone() / delta.abs().max().clamp_min(1e-30).unsqueeze::<2>();
-    let step = match rule {
-        FilterRule::Softhebb => delta * (norms(weights.clone()).sub_scalar(1.0).abs().add_scalar(1e-10).sqrt() * lr),
-        FilterRule::Projected => delta * lr,
+    let step = if projected {
+        delta * lr
+    } else {
+        delta * (norms(weights.clone()).sub_scalar(1.0).abs().add_scalar(1e-10).sqrt() * lr)
     };
     let updated = weights + step.clone();
-    let updated = if rule == FilterRule::Projected { unit_rows(updated) } else { updated };
+    let updated = if projected { unit_rows(updated) } else { updated };
     let wins = pre.clone().greater_equal(pre.clone().max_dim(1)).float().sum_dim(0); // [1, K]
     let statistics = Tensor::cat(
         vec![
             pre.square().mean(),
             step.abs().mean(),
             norms(updated.clone()).sub_scalar(1.0).abs().mean(),
+            wins.clone().clamp_max(1.0).sum() / filters as f64,
+        ],
+        0,
+    );
+    FilterUpdate { weights: updated, statistics, wins }
+}
+
+/// One step of mini-batch spherical k-means (the module's `kmeans`): every patch adds itself,
+/// scaled by its projection on the winner's unit direction (clamped at 0), to the filter it is
+/// nearest to in angle. The statistics are taken on the unit directions: mean u², the mean
+/// change of a direction's elements, 0 for the norm gap (the applied filters are unit rows) and
+/// the share of filters that won.
+fn kmeans_step(patches: Tensor<2>, weights: Tensor<2>) -> FilterUpdate {
+    let [filters, _] = weights.dims();
+    let directions = unit_rows(weights.clone());
+    let pre = patches.clone().matmul(directions.clone().transpose()); // [P, K]
+    let winners = pre.clone().greater_equal(pre.clone().max_dim(1));
+    let assigned = pre.clone().clamp_min(0.0).mask_fill(winners.clone().bool_not(), 0.0);
+    let updated = weights + assigned.transpose().matmul(patches);
+    let wins = winners.float().sum_dim(0); // [1, K]
+    let statistics = Tensor::cat(
+        vec![
+            pre.square().mean(),
+            (unit_rows(updated.clone()) - directions).abs().mean(),
+            Tensor::zeros([1], &updated.device()),
             wins.clone().clamp_max(1.0).sum() / filters as f64,
         ],
         0,
@@ -111,7 +155,7 @@ pub(crate) fn contrast_normalised(patches: Tensor<2>, epsilon: f64) -> Tensor<2>
 }
 
 /// Every row scaled to unit norm (a zero row stays zero).
-fn unit_rows(weights: Tensor<2>) -> Tensor<2> {
+pub(crate) fn unit_rows(weights: Tensor<2>) -> Tensor<2> {
     weights.clone() / norms(weights).clamp_min(1e-12)
 }
 
@@ -206,6 +250,56 @@ mod tests {
         assert_close(&values(update.weights), &[1.0, 0.0, -0.5 / root, 1.0 / root], 1e-6);
         // mean u² = (1 + 0) / 2; mean |step| = 0.5 / 4; every norm is 1; only filter 0 wins.
         assert_close(&values(update.statistics), &[0.5, 0.125, 0.0, 0.5], 1e-6);
+    }
+
+    #[test]
+    fn kmeans_step_adds_each_patch_to_its_nearest_direction_weighted_by_its_projection() {
+        // Filters w0 = [2, 0] (direction [1, 0]) and w1 = [0, 1]. Patches: [1, 0] goes to w0 with
+        // s = 1; [0.6, 0.8] to w1 with s = 0.8; [-1, 0] projects on [-1, 0]: w1 wins (0 > -1) but
+        // adds nothing (s clamped at 0). w0 = [3, 0]; w1 = [0, 1] + 0.8 [0.6, 0.8] = [0.48, 1.64].
+        let update = update_filters(
+            matrix(vec![1.0, 0.0, 0.6, 0.8, -1.0, 0.0], [3, 2]),
+            matrix(vec![2.0, 0.0, 0.0, 1.0], [2, 2]),
+            0.5,
+            1.0,
+            FilterRule::Kmeans,
+        );
+        assert_close(&values(update.weights), &[3.0, 0.0, 0.48, 1.64], 1e-6);
+        assert_eq!(values(update.wins), vec![1.0, 2.0]);
+        // mean u² = (1 + 0 + 0.36 + 0.64 + 1 + 0) / 6; w1's direction moves from [0, 1] to
+        // [0.48, 1.64] / √2.92: (0.2809 + 0.0403) / 4 per element; no norm gap; both filters won.
+        let moved = (0.48 / 2.92f32.sqrt() + (1.0 - 1.64 / 2.92f32.sqrt())) / 4.0;
+        assert_close(&values(update.statistics), &[0.5, moved, 0.0, 1.0], 1e-6);
+    }
+
+    #[test]
+    fn kmeans_filters_find_the_directions_patches_cluster_around() {
+        // Patches near three orthogonal directions of R⁴ (noise ±0.1), three filters from a seeded
+        // normal start: after 50 batches each direction has a filter within 10° of it.
+        let mut seed = 11u64;
+        let mut uniform = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        };
+        let centres = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]];
+        let mut weights = matrix((0..12).map(|_| uniform() * 5.0).collect(), [3, 4]);
+        for batch in 0..50 {
+            let rows: Vec<f32> = (0..30).flat_map(|p| centres[(p + batch) % 3].map(|c| c + 0.1 * uniform())).collect();
+            let patches = matrix(rows, [30, 4]);
+            let update = update_filters(patches.clone(), weights, 0.0, 1.0, FilterRule::Kmeans);
+            weights = revive_idle(update.weights, update.wins, patches, 3, batch);
+        }
+        let directions = values(unit_rows(weights));
+        for centre in centres {
+            let best = directions
+                .chunks(4)
+                .map(|d| d.iter().zip(centre).map(|(a, b)| a * b).sum::<f32>())
+                .fold(f32::MIN, f32::max);
+            assert!(
+                best > 10f32.to_radians().cos(),
+                "direction {centre:?}: best cosine {best}, filters {directions:?}"
+            );
+        }
     }
 
     #[test]

@@ -291,6 +291,11 @@ impl HebbianLayer {
         self.set_flat_filters(revived);
     }
 
+    /// Scales every filter to unit norm (k-means' filters are running sums until then).
+    pub(crate) fn put_filters_on_unit_sphere(&mut self) {
+        self.set_flat_filters(filters::unit_rows(self.flat_filters()));
+    }
+
     /// The conv filters as rows, `[K, in_channels · 9]`.
     fn flat_filters(&self) -> Tensor<2> {
         let [out_channels, in_channels, _, _] = self.conv_weight.dims();

@@ -349,12 +349,12 @@ pub fn train(
                     .collect();
                 let lr = match config.filter_rule {
                     FilterRule::Projected => config.filter_lr * (1.0 - (step - 1) as f64 / filter_steps as f64),
-                    FilterRule::Softhebb => config.filter_lr,
+                    FilterRule::Softhebb | FilterRule::Kmeans => config.filter_lr,
                 };
                 let target = encoder.layer_mut(layer);
                 let (stats, wins, patches) =
                     target.learn_filters(input.patches(&rows), lr, temperature, config.filter_rule, contrast);
-                if config.filter_rule == FilterRule::Projected {
+                if config.filter_rule != FilterRule::Softhebb {
                     let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
                     if step % REVIVE_EVERY == 0 && step < filter_steps {
                         target.revive_idle_filters(since, patches, config.seed, step);
@@ -368,6 +368,9 @@ pub fn train(
                     report_step(pending.flush(&mut log)?);
                 }
             }
+        }
+        if config.filter_rule == FilterRule::Kmeans {
+            encoder.layer_mut(layer).put_filters_on_unit_sphere();
         }
         let filters = read_f32(encoder.layer(layer).filters(), "filters")?;
         if let Some(value) = filters.iter().find(|v| !v.is_finite()) {

@@ -185,37 +185,41 @@ fn command_line_sizes_past_memory_are_refused_by_flag_and_endless_files_are_not_
 }
 
 #[test]
-fn ctrl_c_during_a_run_leaves_no_partial_folder() {
-    let dir = tempfile::tempdir().unwrap();
-    let sheet = dir.path().join("sheet.png");
-    write_sheet(&sheet, 6, 6, 8);
-    // Enough filter epochs that the run is still training when the signal comes.
-    let config = write_tiny_config(dir.path(), &sheet, "filter_epochs = 100000");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hebb"))
-        .args(["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"])
-        .current_dir(dir.path())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let outputs = dir.path().join("outputs");
-    let partial = || {
-        std::fs::read_dir(&outputs)
-            .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".tiny.partial-")))
-            .unwrap_or(false)
-    };
-    let started = std::time::Instant::now();
-    while !partial() {
-        assert!(started.elapsed().as_secs() < 60, "the run never started writing");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be interrupted");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+fn ctrl_c_or_sigterm_during_a_run_leaves_no_partial_folder_and_exits_with_the_signals_code() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let sheet = dir.path().join("sheet.png");
+        write_sheet(&sheet, 6, 6, 8);
+        // Enough filter epochs that the run is still training when the signal comes.
+        let config = write_tiny_config(dir.path(), &sheet, "filter_epochs = 100000");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hebb"))
+            .args(["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"])
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let outputs = dir.path().join("outputs");
+        let partial = || {
+            std::fs::read_dir(&outputs)
+                .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".tiny.partial-")))
+                .unwrap_or(false)
+        };
+        let started = std::time::Instant::now();
+        while !partial() {
+            assert!(started.elapsed().as_secs() < 60, "the run never started writing");
+            assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be interrupted");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let status =
+            std::process::Command::new("kill").args([format!("-{signal}"), child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {}", stderr(&out));
+        assert!(stderr(&out).contains("interrupted: removed the partial outputs"), "SIG{signal}: {}", stderr(&out));
+        assert!(!partial(), "SIG{signal}: the partial run folder was removed");
+        assert!(!outputs.join("tiny").exists(), "SIG{signal}: no run folder either");
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
-    assert!(!partial(), "the partial run folder was removed");
-    assert!(!outputs.join("tiny").exists(), "no run folder either");
 }
 
 #[test]
