@@ -161,9 +161,9 @@ pub(crate) fn train_stage(
     folder.write(TRAINING_LOG_FILE, log.to_csv())?;
     render::save_png(&render::training_chart(&log)?, &folder.path(TRAINING_CHART_FILE))?;
     let filters = encoder.layer(0).filters();
-    let [count, channels, _, _] = filters.dims();
+    let [count, channels, kernel, _] = filters.dims();
     let filters = read_f32(filters, "filters")?;
-    render::save_png(&render::filter_grid(&filters, count, channels)?, &folder.path(FILTERS_FILE))?;
+    render::save_png(&render::filter_grid(&filters, count, channels, kernel)?, &folder.path(FILTERS_FILE))?;
     let encoder_path = folder.path(ENCODER_FILE);
     encoder
         .clone()

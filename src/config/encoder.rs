@@ -79,11 +79,17 @@ pub enum Normalise {
     None,
 }
 
+/// The largest kernel side `encoder.kernel_sizes` takes.
+const MAX_KERNEL: usize = 7;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct EncoderConfig {
     /// Output channels of the four stride-2 conv layers.
     pub channels: Vec<usize>,
+    /// Kernel side of each of the four layers: odd, 1 to 7 (padding side / 2, so every layer still
+    /// halves its input).
+    pub kernel_sizes: Vec<usize>,
     pub filters: FilterMode,
     pub activation: Activation,
     pub normalise: Normalise,
@@ -105,6 +111,7 @@ impl Default for EncoderConfig {
     fn default() -> Self {
         Self {
             channels: vec![32, 64, 128, 256],
+            kernel_sizes: vec![3; 4],
             filters: FilterMode::default(),
             activation: Activation::default(),
             normalise: Normalise::default(),
@@ -129,6 +136,12 @@ impl EncoderConfig {
         }
         for &c in &self.channels {
             positive("encoder.channels", c)?;
+        }
+        if self.kernel_sizes.len() != self.channels.len() {
+            bail!("key `encoder.kernel_sizes`: expected 4 kernel sides, got {}", self.kernel_sizes.len());
+        }
+        if let Some(&side) = self.kernel_sizes.iter().find(|&&k| k % 2 == 0 || !(1..=MAX_KERNEL).contains(&k)) {
+            bail!("key `encoder.kernel_sizes`: expected odd kernel sides from 1 to {MAX_KERNEL}, got {side}");
         }
         if self.lateral_layers > self.channels.len() {
             bail!(

@@ -169,7 +169,8 @@ impl EncodeConfig {
         let mut batch_peak: f64 = 0.0;
         for (layer, pair) in layers.windows(2).enumerate() {
             let ((c_in, s_in), (c_out, s_out)) = (pair[0], pair[1]);
-            weights += c_in * c_out * 9.0 * 4.0;
+            let taps = self.encoder.kernel_sizes.get(layer).map_or(9.0, |&k| (k * k) as f64);
+            weights += c_in * c_out * taps * 4.0;
             weights += match self.encoder.lateral {
                 _ if !self.encoder.has_lateral(layer) => 0.0,
                 LateralMode::None => 0.0,
@@ -178,7 +179,7 @@ impl EncodeConfig {
                 LateralMode::Decorrelate => c_out * c_out * 4.0,
             };
             // The input, the patches the filters learn from, and a few outputs alive at once.
-            let per_image = c_in * positions(s_in) + 9.0 * c_in * positions(s_out) + 3.0 * c_out * positions(s_out);
+            let per_image = c_in * positions(s_in) + taps * c_in * positions(s_out) + 3.0 * c_out * positions(s_out);
             batch_peak = batch_peak.max(self.training.batch_size as f64 * per_image * 4.0);
         }
         memory::check("key `encoder.channels`", weights)?;

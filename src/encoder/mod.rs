@@ -62,7 +62,7 @@ pub(crate) struct HebbianLayer {
     input_shift: Param<Tensor<1>>,
     input_scale: Param<Tensor<1>>,
     /// ZCA whitening of the input patches (first layer, `encoder.whiten`): the patches' mean
-    /// `[D]` and the symmetric transform `[D, D]`, D = in_channels · 9 (zero and identity until
+    /// `[D]` and the symmetric transform `[D, D]`, D = in_channels · k² (zero and identity until
     /// fitted).
     patch_mean: Option<Param<Tensor<1>>>,
     whitening: Option<Param<Tensor<2>>>,
@@ -105,17 +105,18 @@ impl HebbianLayer {
     ) -> Self {
         // Only the first layer whitens its patches; the lateral path may stop below the top.
         let (whiten, lateral) = (config.whiten && index == 0, config.has_lateral(index));
-        let fan_in = in_channels * 9;
+        let kernel = config.kernel_sizes[index];
+        let fan_in = in_channels * kernel * kernel;
         let (weight, bias) = match config.filters {
             FilterMode::Random => {
                 let bound = 1.0 / (fan_in as f32).sqrt();
                 let mut uniform = |n: usize| (0..n).map(|_| rng.random_range(-bound..bound)).collect::<Vec<f32>>();
                 let weight = uniform(out_channels * fan_in);
-                (TensorData::new(weight, [out_channels, in_channels, 3, 3]), uniform(out_channels))
+                (TensorData::new(weight, [out_channels, in_channels, kernel, kernel]), uniform(out_channels))
             }
             FilterMode::Hebbian => {
                 let weight = filters::initial_filters(out_channels, fan_in, HEBBIAN_INIT_RADIUS, || normal(rng));
-                (TensorData::new(weight, [out_channels, in_channels, 3, 3]), vec![0.0; out_channels])
+                (TensorData::new(weight, [out_channels, in_channels, kernel, kernel]), vec![0.0; out_channels])
             }
         };
         let positions = output_side(input_side).pow(2);
@@ -159,16 +160,17 @@ impl HebbianLayer {
         let (Some(mean), Some(whitening)) = (&self.patch_mean, &self.whitening) else {
             return (weight, bias);
         };
-        let [out_channels, in_channels, _, _] = weight.dims();
-        let effective = weight.reshape([out_channels, in_channels * 9]).matmul(whitening.val());
+        let [out_channels, in_channels, kernel, _] = weight.dims();
+        let effective = weight.reshape([out_channels, in_channels * kernel * kernel]).matmul(whitening.val());
         let shift = effective.clone().matmul(mean.val().unsqueeze_dim::<2>(1)).reshape([out_channels]);
-        (effective.reshape([out_channels, in_channels, 3, 3]), bias - shift)
+        (effective.reshape([out_channels, in_channels, kernel, kernel]), bias - shift)
     }
 
     /// Conv -> activation -> normalisation, as `[B, C, N]`.
     fn activations(&self, input: Tensor<4>) -> Tensor<3> {
-        let options = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
         let (weight, bias) = self.effective_filters();
+        let pad = self.kernel() / 2;
+        let options = ConvOptions::new([2, 2], [pad, pad], [1, 1], 1);
         let conv = conv2d(self.standardised(input), weight, Some(bias), options);
         let [batch, channels, height, width] = conv.dims();
         let conv = conv.reshape([batch, channels, height * width]);
@@ -230,11 +232,16 @@ impl HebbianLayer {
 
     /// The standardised input, zero-padded as the conv pads it: what its patches are cut from.
     pub(crate) fn padded_input(&self, input: Tensor<4>) -> PaddedInput {
-        PaddedInput::new(self.standardised(input))
+        PaddedInput::new(self.standardised(input), self.kernel())
     }
 
-    /// Every 3x3 patch of the standardised input, one per conv position: `[B · positions,
-    /// in_channels · 9]`, in the order of the filters' flattened weights (before whitening).
+    /// The side of the layer's square kernel.
+    pub(crate) fn kernel(&self) -> usize {
+        self.conv_weight.dims()[3]
+    }
+
+    /// Every k x k patch of the standardised input, one per conv position: `[B · positions,
+    /// in_channels · k²]`, in the order of the filters' flattened weights (before whitening).
     pub(crate) fn raw_patches(&self, input: Tensor<4>) -> Tensor<2> {
         self.padded_input(input).all_patches()
     }
@@ -296,15 +303,15 @@ impl HebbianLayer {
         self.set_flat_filters(filters::unit_rows(self.flat_filters()));
     }
 
-    /// The conv filters as rows, `[K, in_channels · 9]`.
+    /// The conv filters as rows, `[K, in_channels · k²]`.
     fn flat_filters(&self) -> Tensor<2> {
-        let [out_channels, in_channels, _, _] = self.conv_weight.dims();
-        self.conv_weight.val().reshape([out_channels, in_channels * 9])
+        let [out_channels, in_channels, kernel, _] = self.conv_weight.dims();
+        self.conv_weight.val().reshape([out_channels, in_channels * kernel * kernel])
     }
 
     fn set_flat_filters(&mut self, rows: Tensor<2>) {
-        let [out_channels, in_channels, _, _] = self.conv_weight.dims();
-        let filters = rows.reshape([out_channels, in_channels, 3, 3]);
+        let [out_channels, in_channels, kernel, _] = self.conv_weight.dims();
+        let filters = rows.reshape([out_channels, in_channels, kernel, kernel]);
         self.conv_weight = self.conv_weight.clone().map(|_| filters);
     }
 
@@ -316,7 +323,7 @@ impl HebbianLayer {
     }
 
     /// The filters as the conv applies them to the (standardised) input, whitening folded in:
-    /// `[out_channels, in_channels, 3, 3]`.
+    /// `[out_channels, in_channels, k, k]`.
     pub fn filters(&self) -> Tensor<4> {
         self.effective_filters().0
     }
@@ -326,7 +333,7 @@ impl HebbianLayer {
     }
 }
 
-/// Side of a stride-2, padding-1, 3x3 conv's output.
+/// Side of a stride-2 conv's output with an odd k x k kernel and padding k / 2.
 pub(crate) fn output_side(input_side: usize) -> usize {
     (input_side - 1) / 2 + 1
 }

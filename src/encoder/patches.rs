@@ -1,7 +1,7 @@
-//! The 3x3 patches a stride-2, padding-1 conv layer sees, cut from its input: what the filters
-//! learn from ([`crate::encoder::filters`]) and what the patch whitening is fitted on.
+//! The k x k patches a stride-2 conv layer (padding k / 2) sees, cut from its input: what the
+//! filters learn from ([`crate::encoder::filters`]) and what the patch whitening is fitted on.
 //!
-//! The input is standardised and zero-padded once ([`PaddedInput`]); a patch is then nine taps
+//! The input is standardised and zero-padded once ([`PaddedInput`]); a patch is then k² taps
 //! of every channel, gathered by index. A step that learns from one in nine of a batch's patches
 //! gathers only those, and the padded input of all training images can be kept across epochs
 //! and cut from directly, so that a step's cost follows the patches it learns from.
@@ -11,21 +11,25 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::encoder::output_side;
 
-/// A layer's standardised input, zero-padded by one pixel on every side and flattened:
-/// the values a stride-2, padding-1 3x3 conv reads, for `images` images.
+/// A layer's standardised input, zero-padded by k / 2 pixels on every side and flattened:
+/// the values a stride-2 k x k conv reads, for `images` images.
 #[derive(Clone)]
 pub(crate) struct PaddedInput {
     values: Tensor<1>,
-    /// `[images, channels, height + 2, width + 2]`.
+    /// `[images, channels, height + 2 pad, width + 2 pad]`.
     shape: [usize; 4],
+    /// The kernel's side k (odd); the padding is k / 2.
+    kernel: usize,
 }
 
 impl PaddedInput {
-    /// `standardised` (`[B, C, H, W]`) padded with one pixel of zeros, as the conv pads it.
-    pub(crate) fn new(standardised: Tensor<4>) -> Self {
+    /// `standardised` (`[B, C, H, W]`) padded with `kernel / 2` pixels of zeros, as the conv pads
+    /// it for a `kernel` x `kernel` filter.
+    pub(crate) fn new(standardised: Tensor<4>, kernel: usize) -> Self {
         let [images, channels, height, width] = standardised.dims();
-        let padded = standardised.pad([(1, 1), (1, 1)], PadMode::Constant(0.0));
-        Self { values: padded.flatten::<1>(0, 3), shape: [images, channels, height + 2, width + 2] }
+        let pad = kernel / 2;
+        let padded = standardised.pad([(pad, pad), (pad, pad)], PadMode::Constant(0.0));
+        Self { values: padded.flatten::<1>(0, 3), shape: [images, channels, height + 2 * pad, width + 2 * pad], kernel }
     }
 
     /// `images` images' padded input assembled in place from `parts` (of this shape but for
@@ -33,7 +37,7 @@ impl PaddedInput {
     pub(crate) fn assembled(images: usize, parts: impl IntoIterator<Item = Self>) -> Self {
         let mut parts = parts.into_iter().peekable();
         let first = parts.peek().expect("at least one part");
-        let mut shape = first.shape;
+        let (mut shape, kernel) = (first.shape, first.kernel);
         let per_image = shape[1] * shape[2] * shape[3];
         let mut values = Tensor::zeros([images * per_image], &first.values.device());
         let mut at = 0;
@@ -43,7 +47,7 @@ impl PaddedInput {
             at += len;
         }
         shape[0] = images;
-        Self { values, shape }
+        Self { values, shape, kernel }
     }
 
     /// Images held.
@@ -58,14 +62,17 @@ impl PaddedInput {
 
     /// The conv's output positions per image (each one patch).
     pub(crate) fn positions(&self) -> usize {
-        output_side(self.shape[2] - 2) * output_side(self.shape[3] - 2)
+        let pad = 2 * (self.kernel / 2);
+        output_side(self.shape[2] - pad) * output_side(self.shape[3] - pad)
     }
 
-    /// The patches at `rows` (image, position), one per row: `[rows, channels · 9]`, each
+    /// The patches at `rows` (image, position), one per row: `[rows, channels · k²]`, each
     /// ordered as the conv's flattened filters (channel, then kernel row, then kernel column).
     pub(crate) fn patches(&self, rows: &[(usize, usize)]) -> Tensor<2> {
         let [_, channels, height, width] = self.shape;
-        let out_width = output_side(width - 2);
+        let k = self.kernel;
+        let taps_per_channel = k * k;
+        let out_width = output_side(width - 2 * (k / 2));
         let device = self.values.device();
         // Each row's first tap (channel 0, kernel row 0, column 0), plus every tap's offset from it.
         let starts: Vec<i64> = rows
@@ -75,11 +82,17 @@ impl PaddedInput {
                 ((image * channels * height + y) * width + x) as i64
             })
             .collect();
-        let taps: Vec<i64> = (0..channels * 9).map(|t| ((t / 9 * height + t % 9 / 3) * width + t % 3) as i64).collect();
+        let dim = channels * taps_per_channel;
+        let taps: Vec<i64> = (0..dim)
+            .map(|t| {
+                let (channel, tap) = (t / taps_per_channel, t % taps_per_channel);
+                ((channel * height + tap / k) * width + tap % k) as i64
+            })
+            .collect();
         let starts = Tensor::<1, Int>::from_data(TensorData::new(starts, [rows.len()]), &device);
-        let taps = Tensor::<1, Int>::from_data(TensorData::new(taps, [channels * 9]), &device);
+        let taps = Tensor::<1, Int>::from_data(TensorData::new(taps, [dim]), &device);
         let at = starts.unsqueeze_dim::<2>(1) + taps.unsqueeze::<2>();
-        self.values.clone().select(0, at.flatten::<1>(0, 1)).reshape([rows.len(), channels * 9])
+        self.values.clone().select(0, at.flatten::<1>(0, 1)).reshape([rows.len(), dim])
     }
 
     /// Every patch, image by image and position by position (the conv's order).
@@ -105,29 +118,33 @@ mod tests {
     }
 
     #[test]
-    fn patches_times_filters_is_the_conv_at_odd_and_even_sides() {
+    fn patches_times_filters_is_the_conv_at_odd_and_even_sides_and_every_kernel() {
         let device = Device::flex();
-        for shape in [[2, 3, 9, 9], [1, 2, 8, 6], [2, 1, 7, 4]] {
-            let [images, channels, height, width] = shape;
-            let input = input(shape);
-            let filters: Vec<f32> = (0..5 * channels * 9).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
-            let filters = Tensor::<4>::from_data(TensorData::new(filters, [5, channels, 3, 3]), &device);
-            let conv = conv2d(input.clone(), filters.clone(), None, ConvOptions::new([2, 2], [1, 1], [1, 1], 1));
-            let [_, _, rows, columns] = conv.dims();
-            assert_eq!((rows, columns), (output_side(height), output_side(width)));
-            let padded = PaddedInput::new(input);
-            assert_eq!(padded.positions(), rows * columns);
-            let via_patches = padded.all_patches().matmul(filters.reshape([5, channels * 9]).transpose());
-            assert_eq!(via_patches.dims(), [images * rows * columns, 5]);
-            let conv: Vec<f32> = conv.swap_dims(1, 2).swap_dims(2, 3).into_data().try_into_vec().unwrap();
-            let via_patches: Vec<f32> = via_patches.into_data().try_into_vec().unwrap();
-            assert_eq!(conv, via_patches, "{shape:?}: integer values, so exactly the conv");
+        for k in [1, 3, 5] {
+            for shape in [[2, 3, 9, 9], [1, 2, 8, 6], [2, 1, 7, 4]] {
+                let [images, channels, height, width] = shape;
+                let input = input(shape);
+                let taps = channels * k * k;
+                let filters: Vec<f32> = (0..5 * taps).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+                let filters = Tensor::<4>::from_data(TensorData::new(filters, [5, channels, k, k]), &device);
+                let options = ConvOptions::new([2, 2], [k / 2, k / 2], [1, 1], 1);
+                let conv = conv2d(input.clone(), filters.clone(), None, options);
+                let [_, _, rows, columns] = conv.dims();
+                assert_eq!((rows, columns), (output_side(height), output_side(width)));
+                let padded = PaddedInput::new(input, k);
+                assert_eq!(padded.positions(), rows * columns);
+                let via_patches = padded.all_patches().matmul(filters.reshape([5, taps]).transpose());
+                assert_eq!(via_patches.dims(), [images * rows * columns, 5]);
+                let conv: Vec<f32> = conv.swap_dims(1, 2).swap_dims(2, 3).into_data().try_into_vec().unwrap();
+                let via_patches: Vec<f32> = via_patches.into_data().try_into_vec().unwrap();
+                assert_eq!(conv, via_patches, "{k}x{k}, {shape:?}: integer values, so exactly the conv");
+            }
         }
     }
 
     #[test]
     fn picked_rows_are_those_rows_of_all_patches_and_parts_join_in_order() {
-        let whole = PaddedInput::new(input([3, 2, 5, 5]));
+        let whole = PaddedInput::new(input([3, 2, 5, 5]), 3);
         let all: Vec<f32> = whole.all_patches().into_data().try_into_vec().unwrap();
         let width = 2 * 9;
         let rows = [(2, 8), (0, 0), (1, 4), (2, 0)];
@@ -143,7 +160,7 @@ mod tests {
         let everything = input([3, 2, 5, 5]);
         let parts = PaddedInput::assembled(
             3,
-            [PaddedInput::new(everything.clone().slice([0..1])), PaddedInput::new(everything.slice([1..3]))],
+            [PaddedInput::new(everything.clone().slice([0..1]), 3), PaddedInput::new(everything.slice([1..3]), 3)],
         );
         assert_eq!(parts.images(), 3);
         assert_eq!(parts.bytes_per_image(), 2 * 7 * 7 * 4);

@@ -387,10 +387,10 @@ pub(crate) fn training_chart(log: &TrainingLog) -> Result<RgbImage> {
     })
 }
 
-/// The first layer's filters as a grid of 3x3 pictures, `filters` being `[K, C, 3, 3]` values.
+/// The first layer's filters as a grid of k x k pictures, `filters` being `[K, C, k, k]` values.
 /// Each filter is scaled on its own so that 0 is mid-grey and its largest |weight| is black or
 /// full colour; grey inputs show as grey, RGB as colour, and RGBA as its colour beside its alpha.
-pub(crate) fn filter_grid(filters: &[f32], count: usize, channels: usize) -> Result<RgbImage> {
+pub(crate) fn filter_grid(filters: &[f32], count: usize, channels: usize, kernel: usize) -> Result<RgbImage> {
     let (cell, pad) = (30u32, 6u32);
     let tiles = if channels == 4 { 2 } else { 1 } as u32;
     let columns = (count as f32).sqrt().ceil().max(1.0) as u32;
@@ -399,7 +399,8 @@ pub(crate) fn filter_grid(filters: &[f32], count: usize, channels: usize) -> Res
     let title = 48u32;
     let height = title + rows * (cell + pad) + pad;
     let mut picture = RgbImage::from_pixel(width, height, Rgb(BACKGROUND));
-    let per_filter = channels * 9;
+    let taps = kernel * kernel;
+    let per_filter = channels * taps;
     for (k, weights) in filters.chunks(per_filter).take(count).enumerate() {
         let peak = weights.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
         let level = |v: f32| ((0.5 + 0.5 * v / peak) * 255.0).round().clamp(0.0, 255.0) as u8;
@@ -407,8 +408,9 @@ pub(crate) fn filter_grid(filters: &[f32], count: usize, channels: usize) -> Res
             (pad + (k as u32 % columns) * (tiles * cell + pad), title + pad + (k as u32 / columns) * (cell + pad));
         for tile in 0..tiles {
             for (px, py) in (0..cell).flat_map(|y| (0..cell).map(move |x| (x, y))) {
-                let tap = (py * 3 / cell * 3 + px * 3 / cell) as usize;
-                let at = |c: usize| level(weights[c * 9 + tap]);
+                let side = kernel as u32;
+                let tap = (py * side / cell * side + px * side / cell) as usize;
+                let at = |c: usize| level(weights[c * taps + tap]);
                 let colour = match (channels, tile) {
                     (1, _) => [at(0); 3],
                     (_, 0) => [at(0), at(1), at(2)],

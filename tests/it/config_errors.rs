@@ -86,6 +86,12 @@ fn zero_and_negative_sizes_are_rejected_by_key() {
     assert!(err.contains("encoder.channels"), "{err}");
     let err = error_of(&format!("{MINIMAL}\n[training]\nfilter_layers = 100\n"));
     assert!(err.contains("training.filter_layers") && err.contains("0 (all) to 4"), "{err}");
+    let err = error_of(&format!("{MINIMAL}\n[encoder]\nkernel_sizes = [5, 3, 3]\n"));
+    assert!(err.contains("encoder.kernel_sizes") && err.contains("expected 4"), "{err}");
+    for side in ["4", "9", "0"] {
+        let err = error_of(&format!("{MINIMAL}\n[encoder]\nkernel_sizes = [{side}, 3, 3, 3]\n"));
+        assert!(err.contains("encoder.kernel_sizes") && err.contains("odd kernel sides from 1 to 7"), "{err}");
+    }
     let err = error_of(&format!("{MINIMAL}\n[encoder]\nlateral_layers = 5\n"));
     assert!(err.contains("encoder.lateral_layers") && err.contains("0 (all) to 4"), "{err}");
 }

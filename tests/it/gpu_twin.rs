@@ -21,6 +21,7 @@ use crate::common::{sheet_config, write_sheet};
 fn features_after_training(
     device: &Device,
     config: &EncoderConfig,
+    rule: FilterRule,
     contrast: bool,
     set: &hebb::data::ImageSet,
 ) -> (Vec<f32>, bool) {
@@ -33,6 +34,7 @@ fn features_after_training(
         filter_lr: 0.1,
         filter_min_images: 0,
         filter_contrast: contrast,
+        filter_rule: rule,
         ..TrainingConfig::default()
     };
     train(&mut encoder, set, &indices, &training, config, device, true).unwrap();
@@ -64,6 +66,7 @@ fn wgpu_and_cpu_features_agree() {
     let set = sprite_set(dir.path(), 3, 3);
     let seed = EncoderConfig {
         channels: vec![4, 8, 8, 8],
+        kernel_sizes: vec![3; 4],
         filters: FilterMode::Random,
         activation: Activation::Relu,
         normalise: Normalise::Spatial,
@@ -74,12 +77,14 @@ fn wgpu_and_cpu_features_agree() {
         seed: 3,
     };
     let learned = EncoderConfig { channels: vec![4, 8, 8, 8], seed: 3, ..EncoderConfig::default() };
-    for (config, contrast) in [
-        (seed.clone(), false),
-        (EncoderConfig { lateral: LateralMode::PerChannel, ..seed }, false),
-        (learned.clone(), false),
-        (learned.clone(), true),
-        (EncoderConfig { lateral: LateralMode::Decorrelate, ..learned.clone() }, false),
+    let soft = FilterRule::Softhebb;
+    for (config, contrast, rule) in [
+        (seed.clone(), false, soft),
+        (EncoderConfig { lateral: LateralMode::PerChannel, ..seed }, false, soft),
+        (learned.clone(), false, soft),
+        (learned.clone(), true, soft),
+        (learned.clone(), false, FilterRule::Kmeans),
+        (EncoderConfig { lateral: LateralMode::Decorrelate, ..learned.clone() }, false, soft),
         (
             EncoderConfig {
                 activation: Activation::Relu,
@@ -88,15 +93,17 @@ fn wgpu_and_cpu_features_agree() {
                 ..learned.clone()
             },
             false,
+            soft,
         ),
-        (EncoderConfig { whiten: true, normalise: Normalise::Spatial, ..learned }, false),
+        (EncoderConfig { kernel_sizes: vec![5, 3, 3, 1], ..learned.clone() }, false, soft),
+        (EncoderConfig { whiten: true, normalise: Normalise::Spatial, ..learned }, false, soft),
     ] {
         let launched = launch_count("hebbian_update");
-        let (on_gpu, ran_on_gpu) = features_after_training(&gpu.device, &config, contrast, &set);
+        let (on_gpu, ran_on_gpu) = features_after_training(&gpu.device, &config, rule, contrast, &set);
         if config.lateral == LateralMode::Shared {
             assert!(launch_count("hebbian_update") > launched, "the shared lateral rule ran the WGSL kernel");
         }
-        let (on_cpu, ran_on_cpu) = features_after_training(&cpu.device, &config, contrast, &set);
+        let (on_cpu, ran_on_cpu) = features_after_training(&cpu.device, &config, rule, contrast, &set);
         assert!(ran_on_gpu && !ran_on_cpu, "the GPU run computed on wgpu, the CPU run on flex");
         let gap = relative_gap(&on_gpu, &on_cpu);
         // Whitening divides by the square roots of small eigenvalues of a covariance summed in a
