@@ -22,6 +22,7 @@ use hopfield::HopfieldCommand;
 mod choices;
 mod hopfield;
 mod logger;
+mod panics;
 mod signals;
 
 #[derive(Debug, Parser)]
@@ -482,10 +483,16 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logger::install(cli.verbose);
     signals::install();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+    panics::install();
+    // A panic has been reported in one line by its hook; what is left is to clean up.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            crate::run::writer::remove_pending();
             ExitCode::FAILURE
         }
     }

@@ -6,9 +6,11 @@ use std::process::{Command, Output};
 use hebb::config::{GridOrder, SheetConfig};
 use image::{Rgba, RgbaImage};
 
-/// Runs the `hebb` binary with `args` in `cwd`.
+/// Runs the `hebb` binary with `args` in `cwd`. With `RUST_BACKTRACE=1` a panic keeps Rust's own
+/// report ("panicked", exit 101) instead of hebb's one-line one, so that the tests' "no panic"
+/// checks see it.
 pub fn hebb(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).current_dir(cwd).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).env("RUST_BACKTRACE", "1").current_dir(cwd).output().unwrap()
 }
 
 /// A sheet of 8-px tiles with a 1-px border, no labels, every non-empty tile kept.
