@@ -186,10 +186,25 @@ pub struct SheetConfig {
     pub include: BTreeMap<String, String>,
 }
 
+/// How an image folder's files are laid out and labelled.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FolderLayout {
+    /// `root/<class>/**/*.png`: the label is the first-level folder (Tiny ImageNet's `train/`).
+    #[default]
+    Classes,
+    /// Tiny ImageNet's `val/`: `root/images/*.JPEG`, labelled by `root/val_annotations.txt`
+    /// (`file<TAB>class<TAB>box`, one line per image).
+    TinyimagenetVal,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FolderConfig {
     pub root: PathBuf,
+    /// How the files are laid out and where their labels come from.
+    #[serde(default)]
+    pub layout: FolderLayout,
     /// Keep at most this many images in all (0 keeps all).
     #[serde(default)]
     pub limit: usize,

@@ -20,8 +20,8 @@ mod render;
 mod training;
 
 pub use data::{
-    CifarConfig, CifarLabels, ColorMode, DataConfig, DataSource, DataTable, FolderConfig, GridOrder, MnistConfig,
-    SheetConfig, Split, Stl10Config,
+    CifarConfig, CifarLabels, ColorMode, DataConfig, DataSource, DataTable, FolderConfig, FolderLayout, GridOrder,
+    MnistConfig, SheetConfig, Split, Stl10Config,
 };
 pub use encoder::{Activation, EncoderConfig, FilterMode, FilterRule, LateralMode, Normalise};
 pub use features::{FeatureLayers, FeaturesConfig};

@@ -1,7 +1,8 @@
 //! Image folders: `root/<class>/**/*.{png,jpg,jpeg,gif,bmp,webp}` (Tiny ImageNet's
 //! `train/<wnid>/images/*.JPEG` loads as it is). The label is the first-level folder name; files
-//! directly in `root` have none. Decoding runs in parallel; a file that cannot be decoded is
-//! skipped, counted and named in a warning.
+//! directly in `root` have none. With `layout = "tinyimagenet-val"`, Tiny ImageNet's `val/`:
+//! `root/images/*`, labelled by `root/val_annotations.txt`. Decoding runs in parallel; a file that
+//! cannot be decoded is skipped, counted and named in a warning.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -13,17 +14,24 @@ use rayon::prelude::*;
 
 use super::pixels::{decode_file, to_planar};
 use super::{ImageSet, Item, Part, Skipped};
-use crate::config::{ColorMode, FolderConfig};
+use crate::config::{ColorMode, FolderConfig, FolderLayout};
 use crate::progress;
 
 const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "bmp", "webp"];
+
+/// Tiny ImageNet's validation labels, in its `val/` folder.
+const VAL_ANNOTATIONS: &str = "val_annotations.txt";
 
 /// How many unreadable files a warning names before it only counts.
 const NAMED_FAILURES: usize = 5;
 
 /// Loads the images of a folder: all of them, or one part of its (sampled, sorted) file list.
 pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, quiet: bool) -> Result<ImageSet> {
-    let mut files = sample(list_files(&config.root)?, config);
+    let listed = match config.layout {
+        FolderLayout::Classes => list_files(&config.root)?,
+        FolderLayout::TinyimagenetVal => list_annotated(&config.root)?,
+    };
+    let mut files = sample(listed, config);
     if let Some(names) = class_names(config)? {
         for (_, label) in &mut files {
             if let Some(name) = label.as_ref().and_then(|id| names.get(id)) {
@@ -138,6 +146,50 @@ fn list_files(root: &Path) -> Result<Vec<(PathBuf, Option<String>)>> {
         );
     }
     Ok(files)
+}
+
+/// Tiny ImageNet's validation layout: the image files of `root/images`, each labelled by its
+/// line of `root/val_annotations.txt` (`file<TAB>class<TAB>...`); a file without a line has no
+/// label (counted in a warning), a line naming a file that is not there is left out.
+fn list_annotated(root: &Path) -> Result<Vec<(PathBuf, Option<String>)>> {
+    let annotations = root.join(VAL_ANNOTATIONS);
+    let images = root.join("images");
+    if !annotations.is_file() || !images.is_dir() {
+        bail!(
+            "image folder {} has no {VAL_ANNOTATIONS} and images/ (key `data.folder.layout` = \"tinyimagenet-val\" \
+             reads Tiny ImageNet's val/ folder)",
+            root.display()
+        );
+    }
+    let bytes = crate::compute::memory::read_file(&annotations, 64 << 20)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut labels = BTreeMap::new();
+    for (line, record) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let mut fields = record.split('\t');
+        let (Some(file), Some(class)) = (fields.next(), fields.next()) else {
+            bail!("{} line {}: expected `file<TAB>class<TAB>box`", annotations.display(), line + 1);
+        };
+        labels.insert(file.trim().to_string(), class.trim().to_string());
+    }
+    let mut walk = Walk::default();
+    walk.enter(&images)?;
+    let mut files = Vec::new();
+    collect_images(&images, &mut files, &mut walk)?;
+    let labelled: Vec<(PathBuf, Option<String>)> = files
+        .into_iter()
+        .map(|path| {
+            let label = path.file_name().and_then(|name| labels.get(name.to_string_lossy().as_ref())).cloned();
+            (path, label)
+        })
+        .collect();
+    let unlabelled = labelled.iter().filter(|(_, label)| label.is_none()).count();
+    if unlabelled > 0 {
+        log::warn!(
+            "{unlabelled} image(s) in {} have no line in {VAL_ANNOTATIONS}: loaded unlabelled",
+            images.display()
+        );
+    }
+    Ok(labelled)
 }
 
 /// The real folders a listing has entered, so that symbolic links that loop back (or lead to a

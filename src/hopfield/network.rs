@@ -14,7 +14,7 @@ use super::dynamics::{Attractor, Recall, attractor, recall_async_ordered};
 use super::rules::Rule;
 use super::schedule::Schedule;
 use super::{Binarise, Patterns, image_file_pattern, image_pattern, neurons, overlap_matrix};
-use crate::config::{ColorMode, FolderConfig, GridOrder, MnistConfig, SheetConfig};
+use crate::config::{ColorMode, FolderConfig, FolderLayout, GridOrder, MnistConfig, SheetConfig};
 use crate::data::{ImageSet, Part, folder, mnist, sheet};
 use crate::render::{self, item_image};
 use crate::run::RunFolder;
@@ -70,7 +70,14 @@ pub(crate) fn load_patterns(source: &PatternSource, side: u32, binarise: Binaris
     let n = neurons(side)?;
     let (states, sources): (Vec<f32>, Vec<String>) = match source {
         PatternSource::Folder { root, limit } => {
-            let config = FolderConfig { root: root.clone(), limit: *limit, per_class: 0, seed: 0, names: None };
+            let config = FolderConfig {
+                root: root.clone(),
+                layout: FolderLayout::Classes,
+                limit: *limit,
+                per_class: 0,
+                seed: 0,
+                names: None,
+            };
             let images = folder::load(&config, side as usize, ColorMode::Rgba, Part::All, true)?;
             (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
         }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use hebb::config::{ColorMode, FolderConfig, GridOrder, MnistConfig};
+use hebb::config::{ColorMode, FolderConfig, FolderLayout, GridOrder, MnistConfig};
 use hebb::data::{Part, folder, mnist, sheet};
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
@@ -118,7 +118,7 @@ fn fully_transparent_sheet_is_an_empty_data_set() {
 }
 
 fn folder_config(root: PathBuf) -> FolderConfig {
-    FolderConfig { root, limit: 0, per_class: 0, seed: 7, names: None }
+    FolderConfig { root, layout: FolderLayout::Classes, limit: 0, per_class: 0, seed: 7, names: None }
 }
 
 #[test]
@@ -278,6 +278,41 @@ fn cifar_record(labels: &[u8], number: u8) -> Vec<u8> {
     record.extend((0..1024).map(|at| at as u8));
     record.extend(std::iter::repeat_n(200, 1024));
     record
+}
+
+#[test]
+fn tiny_imagenet_val_layout_takes_its_labels_from_the_annotations_and_names_from_words_txt() {
+    // tiny-imagenet-200/{words.txt, val/{images/*.JPEG, val_annotations.txt}}, the real layout.
+    let dir = tempfile::tempdir().unwrap();
+    let val = dir.path().join("val");
+    std::fs::create_dir_all(val.join("images")).unwrap();
+    for (file, shade) in [("val_0.JPEG", 30), ("val_1.JPEG", 120), ("val_2.JPEG", 220)] {
+        RgbImage::from_pixel(8, 8, Rgb([shade, 0, 0]))
+            .save_with_format(val.join("images").join(file), image::ImageFormat::Jpeg)
+            .unwrap();
+    }
+    std::fs::write(
+        val.join("val_annotations.txt"),
+        "val_0.JPEG\tn002\t0\t1\t6\t7\nval_1.JPEG\tn001\t0\t0\t8\t8\ngone.JPEG\tn001\t0\t0\t1\t1\n",
+    )
+    .unwrap();
+    let config = FolderConfig { layout: FolderLayout::TinyimagenetVal, ..folder_config(val.clone()) };
+    let set = folder::load(&config, 8, ColorMode::Rgb, Part::All, true).unwrap();
+    let labels: Vec<Option<String>> = set.items.iter().map(|i| i.label.clone()).collect();
+    assert_eq!(labels, [Some("n002".to_string()), Some("n001".to_string()), None], "val_2 has no line: unlabelled");
+    std::fs::write(dir.path().join("words.txt"), "n001\tgoldfish, Carassius auratus\nn002\tcat\n").unwrap();
+    let set = folder::load(&config, 8, ColorMode::Rgb, Part::All, true).unwrap();
+    let labels: Vec<Option<String>> = set.items.iter().map(|i| i.label.clone()).collect();
+    assert_eq!(labels, [Some("cat".to_string()), Some("goldfish".to_string()), None]);
+    // A malformed line is named by line; a folder without the annotations names the key.
+    std::fs::write(val.join("val_annotations.txt"), "val_0.JPEG n002\n").unwrap();
+    let err = format!("{:#}", folder::load(&config, 8, ColorMode::Rgb, Part::All, true).unwrap_err());
+    assert!(err.contains("val_annotations.txt line 1: expected `file<TAB>class"), "{err}");
+    let train_like =
+        FolderConfig { layout: FolderLayout::TinyimagenetVal, ..folder_config(dir.path().join("nothing")) };
+    std::fs::create_dir_all(dir.path().join("nothing")).unwrap();
+    let err = format!("{:#}", folder::load(&train_like, 8, ColorMode::Rgb, Part::All, true).unwrap_err());
+    assert!(err.contains("data.folder.layout") && err.contains("val_annotations.txt"), "{err}");
 }
 
 #[test]
