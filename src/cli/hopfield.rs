@@ -264,7 +264,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             };
             settings.check()?;
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            log::info!("device: {}", device.description);
             let run_dir = args.output_dir.join(&args.name);
             println!("{}", hopfield::run_repair(&settings, &run_dir, &device)?.table());
             Ok(())
@@ -287,7 +287,7 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
                 }
             };
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            log::info!("device: {}", device.description);
             let run_dir = args.output_dir.join(&args.name);
             let info = hopfield::run_store(&source, args.side, args.binarise, args.rule, &run_dir, &device)?;
             println!(
@@ -319,10 +319,10 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             };
             params.check()?;
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            log::info!("device: {}", device.description);
             let run_dir = args.output_dir.join(&args.name);
             print!("{}", hopfield::run_table(&params, &run_dir, &device)?);
-            eprintln!("wrote {}", run_dir.display());
+            log::info!("wrote {}", run_dir.display());
             Ok(())
         }
         HopfieldCommand::Capacity(args) => {
@@ -352,10 +352,10 @@ pub fn run(command: HopfieldCommand) -> Result<()> {
             };
             params.check()?;
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            log::info!("device: {}", device.description);
             let run_dir = args.output_dir.join(&args.name);
             print!("{}", hopfield::run_capacity(&params, &run_dir, &device)?);
-            eprintln!("wrote {}", run_dir.display());
+            log::info!("wrote {}", run_dir.display());
             Ok(())
         }
     }

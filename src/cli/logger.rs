@@ -26,11 +26,15 @@ impl Log for StderrLogger {
     fn flush(&self) {}
 }
 
-/// Sends hebb's log records to stderr (once per process; later calls do nothing), debug records
-/// too when `verbose`.
-pub(crate) fn install(verbose: bool) {
+/// Sends hebb's log records to stderr (once per process; later calls do nothing): debug records
+/// too when `verbose`, only errors when `quiet`.
+pub(crate) fn install(verbose: bool, quiet: bool) {
     static LOGGER: StderrLogger = StderrLogger;
     if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(if verbose { LevelFilter::Debug } else { LevelFilter::Info });
+        log::set_max_level(match (verbose, quiet) {
+            (_, true) => LevelFilter::Error,
+            (true, false) => LevelFilter::Debug,
+            (false, false) => LevelFilter::Info,
+        });
     }
 }

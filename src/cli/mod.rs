@@ -37,6 +37,10 @@ pub(crate) struct Cli {
     /// Also print the training's statistics every `training.log_every` steps.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Print only errors on stderr: no progress bars, notes or warnings (a command's result on
+    /// stdout stays; the training log is still written).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,9 +98,6 @@ pub(crate) struct EncodeArgs {
     /// Override `output_dir`.
     #[arg(long)]
     pub output_dir: Option<PathBuf>,
-    /// No per-step statistics lines and no progress bars (the training log is still written).
-    #[arg(long)]
-    pub quiet: bool,
     /// Check the config, the memory it needs, its inputs and the run folder, print the folder the
     /// run would write, and stop: nothing is loaded, trained or written.
     #[arg(long)]
@@ -121,9 +122,6 @@ pub(crate) struct EmbedArgs {
     pub shard: Shard,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// No progress bars.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -157,9 +155,6 @@ pub(crate) struct RunArgs {
     pub run: PathBuf,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// No progress bars.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -183,9 +178,6 @@ pub(crate) struct EvalArgs {
     pub kmeans_seeds: usize,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// No progress bars or notes.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,9 +215,6 @@ pub(crate) struct BenchSuiteArgs {
     /// them).
     #[arg(long, default_value = "outputs/bench.json")]
     pub output: PathBuf,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -256,9 +245,6 @@ pub(crate) struct BenchQualityArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -331,7 +317,7 @@ pub(crate) fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
 fn encode_setup(args: &EncodeArgs) -> Result<(EncodeConfig, ComputeDevice)> {
     let config = resolve_encode_config(args)?;
     let device = device::select(args.device.device)?;
-    eprintln!("device: {}", device.description);
+    log::info!("device: {}", device.description);
     Ok((config, device))
 }
 
@@ -341,6 +327,7 @@ pub(crate) fn at_least(least: u64) -> clap::builder::RangedU64ValueParser<usize>
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let quiet = cli.quiet;
     match cli.command {
         Command::Encode(args) | Command::Train(args) if args.dry_run => {
             let run_dir = encode::check(&resolve_encode_config(&args)?)?;
@@ -349,26 +336,26 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Encode(args) => {
             let (config, device) = encode_setup(&args)?;
-            let summary = encode::run(&config, &device, args.quiet)?;
+            let summary = encode::run(&config, &device, quiet)?;
             println!("{}", summary.table());
             Ok(())
         }
         Command::Train(args) => {
             let (config, device) = encode_setup(&args)?;
-            let dir = encode::train(&config, &device, args.quiet)?;
+            let dir = encode::train(&config, &device, quiet)?;
             println!("trained encoder in {}; next: hebb embed --run {0} --shard I/N", dir.display());
             Ok(())
         }
         Command::Embed(args) => {
             let device = device::select(args.device.device)?;
-            let (items, path) = encode::embed(&args.run, args.shard, &device, args.quiet)?;
+            let (items, path) = encode::embed(&args.run, args.shard, &device, quiet)?;
             println!("shard {}/{}: {items} items -> {}", args.shard.index, args.shard.count, path.display());
             Ok(())
         }
         Command::Map(args) => {
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
-            println!("{}", encode::map(&args.run, &device, args.quiet)?.table());
+            log::info!("device: {}", device.description);
+            println!("{}", encode::map(&args.run, &device, quiet)?.table());
             Ok(())
         }
         Command::Query(args) => {
@@ -383,31 +370,31 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", query::table(&run, &target, &matches));
             if let Some(grid) = &args.grid {
                 query::write_grid(&run, &target, &matches, grid)?;
-                eprintln!("wrote {}", grid.display());
+                log::info!("wrote {}", grid.display());
             }
             Ok(())
         }
         Command::View(args) => {
             let run = Run::open(&args.run)?;
             let device = device::select(args.device.device)?;
-            println!("{}", view::run(&run, &device, args.quiet)?.display());
+            println!("{}", view::run(&run, &device, quiet)?.display());
             Ok(())
         }
         Command::Eval(args) => {
             let run = Run::open(&args.run)?;
             check_writable(&args.run.join(EVAL_FILE))?;
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            log::info!("device: {}", device.description);
             let options = crate::eval::EvalOptions {
                 with_map: !args.no_map,
                 probe_splits: args.probe_splits,
                 kmeans_seeds: args.kmeans_seeds,
             };
-            let scores = eval::evaluate(&run, &device, options, args.quiet)?;
+            let scores = eval::evaluate(&run, &device, options, quiet)?;
             print!("{}", crate::eval::table(&scores));
             let path = args.run.join(EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;
-            eprintln!("wrote {}", path.display());
+            log::info!("wrote {}", path.display());
             Ok(())
         }
         Command::Config(args) => {
@@ -419,7 +406,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Hopfield(command) => hopfield::run(command),
         Command::Bench(BenchCommand::Hopfield(args)) => {
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            log::info!("device: {}", device.description);
             let dense_neurons = args.dense_neurons.unwrap_or(if device.is_gpu { 16_384 } else { 4096 });
             println!("{}", bench::hopfield::run(&device, dense_neurons)?);
             Ok(())
@@ -434,7 +421,7 @@ fn run(cli: Cli) -> Result<()> {
                 input.config.map.neighbours = search;
             }
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            log::info!("device: {}", device.description);
             println!("{}", bench::map::run(&input, &device, args.keep_renders.as_deref())?);
             Ok(())
         }
@@ -449,28 +436,28 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             quality::check_output(&args.output)?;
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
-            let report = quality::run(&plan, &device, args.quiet);
+            log::info!("device: {}", device.description);
+            let report = quality::run(&plan, &device, quiet);
             print!("{}", quality::table(&report));
             quality::write_report(&report, &args.output)?;
-            eprintln!("wrote {}", args.output.display());
+            log::info!("wrote {}", args.output.display());
             Ok(())
         }
         Command::Bench(BenchCommand::Suite(args)) => {
             suite::check_output(&args.output)?;
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            log::info!("device: {}", device.description);
             let plan = suite::plan(&device, args.quick);
-            let report = suite::run(&plan, &device, &args.device.device.to_string(), args.quick, args.quiet);
+            let report = suite::run(&plan, &device, &args.device.device.to_string(), args.quick, quiet);
             print!("{}", suite::markdown(&report));
             suite::write(&report, &args.output)?;
-            eprintln!("wrote {} and {}", args.output.display(), suite::markdown_path(&args.output).display());
+            log::info!("wrote {} and {}", args.output.display(), suite::markdown_path(&args.output).display());
             Ok(())
         }
         Command::Bench(BenchCommand::Encode(args)) => {
             let config = EncodeConfig::load(args.config.as_deref())?;
             let device = device::select(args.device.device)?;
-            eprintln!("device: {}", device.description);
+            log::info!("device: {}", device.description);
             let table = bench::encode::run(&config, &device, args.images)?;
             println!("{table}");
             Ok(())
@@ -481,7 +468,7 @@ fn run(cli: Cli) -> Result<()> {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    logger::install(cli.verbose);
+    logger::install(cli.verbose, cli.quiet);
     signals::install();
     panics::install();
     // A panic has been reported in one line by its hook; what is left is to clean up.

@@ -82,10 +82,12 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     assert_eq!(resolved.training.filter_epochs, 2);
     assert_eq!(resolved.training.filter_layers, 0);
 
-    // A quiet re-run with the same seed replaces the folder with identical features.
+    // A quiet re-run with the same seed replaces the folder with identical features; stderr stays
+    // empty (only errors), the summary still comes on stdout.
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success());
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("energy="), "--quiet silences the lines");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "--quiet prints only errors");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("features"), "the summary table stays on stdout");
     let (_, _, again) = read_npy_f32(&run.join("features.npy")).unwrap();
     assert_eq!(values, again, "same seed, same features");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("outputs"))

@@ -167,7 +167,7 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
                 )
             })?;
             if keep_renders.is_some() {
-                eprintln!("kept the renders in {}", folder.commit()?.display());
+                log::info!("kept the renders in {}", folder.commit()?.display());
             }
             Some(seconds)
         }
