@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands::bench::map::MapInput;
 use crate::commands::bench::quality::{self, QualityPlan};
@@ -72,6 +72,10 @@ pub(crate) enum Command {
     /// Measure throughput and print a table.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Print a shell completion script, e.g. `hebb completions bash > ~/.local/share/bash-completion/completions/hebb`.
+    Completions(CompletionsArgs),
+    /// Print hebb's man page (roff), e.g. `hebb man > hebb.1 && man ./hebb.1`.
+    Man,
 }
 
 /// Options shared by every command that computes.
@@ -102,6 +106,13 @@ pub(crate) struct EncodeArgs {
     /// run would write, and stop: nothing is loaded, trained or written.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -403,6 +414,13 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", config.to_toml()?);
             Ok(())
         }
+        Command::Completions(args) => {
+            clap_complete::generate(args.shell, &mut Cli::command(), "hebb", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .context("cannot write the man page to stdout"),
         Command::Hopfield(command) => hopfield::run(command),
         Command::Bench(BenchCommand::Hopfield(args)) => {
             let device = device::select(args.device.device)?;

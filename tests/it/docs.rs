@@ -1,5 +1,6 @@
 //! Docs that cannot drift: every config key the code knows is in docs/config.md, and every key
-//! docs/config.md shows is one the code knows; `hebb config` prints what the reference describes.
+//! docs/config.md shows is one the code knows; `hebb config` prints what the reference describes;
+//! the man page and shell completions come from the command line's own definition.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -82,4 +83,25 @@ fn hebb_config_prints_the_resolved_config_and_checks_it() {
     let out = hebb(&["config", "--config", "bad.toml"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("map.n_neighbors"), "{stderr}");
+}
+
+#[test]
+fn completions_and_the_man_page_are_generated_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, marker) in [("bash", "_hebb()"), ("zsh", "#compdef hebb"), ("fish", "complete -c hebb")] {
+        let out = hebb(&["completions", shell], dir.path());
+        assert!(out.status.success(), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for command in ["encode", "query", "hopfield", "bench", "completions"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    let out = hebb(&["completions", "tcsh"], dir.path());
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("bash"), "the shells are listed");
+    let out = hebb(&["man"], dir.path());
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".TH hebb 1") && page.contains("Hebbian image encoders"), "{page}");
+    assert!(page.contains("encode") && page.contains("\\-\\-quiet"), "{page}");
 }
