@@ -173,6 +173,12 @@ pub(crate) struct EvalArgs {
     /// Run folder written by `hebb encode`, with labels.
     #[arg(long)]
     pub run: PathBuf,
+    /// Also score the way papers report: the probe fitted on all of the run's items (a training
+    /// split) and scored on the data set's test split, and kNN-5 of each test item among the
+    /// training items (CIFAR or STL-10 trained on split = "train", MNIST's train-images file with
+    /// its t10k- files beside it).
+    #[arg(long)]
+    pub test_split: bool,
     /// Skip the scores of the 2-D map (each embedding's UMAP layout), the slowest part.
     #[arg(long)]
     pub no_map: bool,
@@ -401,7 +407,7 @@ fn run(cli: Cli) -> Result<()> {
                 probe_splits: args.probe_splits,
                 kmeans_seeds: args.kmeans_seeds,
             };
-            let scores = eval::evaluate(&run, &device, options, quiet)?;
+            let scores = eval::evaluate(&run, &device, options, args.test_split, quiet)?;
             print!("{}", crate::eval::table(&scores));
             let path = args.run.join(EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;

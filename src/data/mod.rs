@@ -19,7 +19,7 @@ use anyhow::{Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
-use crate::config::{ColorMode, DataConfig, DataSource};
+use crate::config::{CifarConfig, ColorMode, DataConfig, DataSource, MnistConfig, Split, Stl10Config};
 
 /// Where one image came from, what it is labelled and what it is called.
 #[derive(Debug, Clone, PartialEq)]
@@ -179,6 +179,33 @@ pub(crate) fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
     let names: Vec<String> = items.iter().map(name).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let groups = items.iter().map(|item| names.binary_search(&name(item)).unwrap_or(0)).collect();
     (groups, names)
+}
+
+/// The test split of a data set whose run trained on its training split, as papers score a probe:
+/// CIFAR's and STL-10's `split = "train"` -> `"test"`, and MNIST's `train-images` / `train-labels`
+/// files -> the `t10k-` files beside them. All of the test split is read (no `limit`). `None` for
+/// any other source.
+pub(crate) fn test_split_of(config: &DataConfig) -> Option<DataConfig> {
+    let source = match &config.source {
+        DataSource::Cifar(cifar) if cifar.split == Split::Train => {
+            DataSource::Cifar(CifarConfig { split: Split::Test, limit: 0, ..cifar.clone() })
+        }
+        DataSource::Stl10(stl) if stl.split == Split::Train => {
+            DataSource::Stl10(Stl10Config { split: Split::Test, limit: 0, ..stl.clone() })
+        }
+        DataSource::Mnist(mnist) => {
+            let test_file = |path: &std::path::Path, kind: &str| {
+                let name = path.file_name()?.to_str()?;
+                name.contains(&format!("train-{kind}"))
+                    .then(|| path.with_file_name(name.replacen(&format!("train-{kind}"), &format!("t10k-{kind}"), 1)))
+            };
+            let images = test_file(&mnist.images, "images")?;
+            let labels = test_file(mnist.labels.as_deref()?, "labels")?;
+            DataSource::Mnist(MnistConfig { images, labels: Some(labels), limit: 0 })
+        }
+        _ => return None,
+    };
+    Some(DataConfig { source, ..config.clone() })
 }
 
 /// Loads the configured source, checked to hold enough usable images for a run, and says what it

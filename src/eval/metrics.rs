@@ -10,12 +10,19 @@ use crate::neighbours::Neighbours;
 /// Share of items whose neighbours' majority label is their own. Ties go to the label whose
 /// first vote came from the more similar neighbour.
 pub(crate) fn knn_accuracy(neighbours: &Neighbours, labels: &[usize]) -> f64 {
+    knn_accuracy_among(neighbours, labels, labels)
+}
+
+/// Share of queries (with `query_labels`) whose neighbours among other items (with
+/// `base_labels`) have their label as the majority, ties as in [`knn_accuracy`].
+pub(crate) fn knn_accuracy_among(neighbours: &Neighbours, query_labels: &[usize], base_labels: &[usize]) -> f64 {
+    let labels = query_labels;
     let mut correct = 0;
     for (item, &label) in labels.iter().enumerate() {
         let (ids, _) = neighbours.row(item);
         let mut votes: Vec<(usize, usize)> = Vec::new(); // (label, count) in order of first vote
         for &id in ids {
-            let l = labels[id as usize];
+            let l = base_labels[id as usize];
             match votes.iter_mut().find(|(v, _)| *v == l) {
                 Some((_, count)) => *count += 1,
                 None => votes.push((l, 1)),

@@ -7,7 +7,10 @@
 //! Scores: leave-one-out kNN-5 accuracy (cosine, majority vote); the linear probe's test accuracy
 //! ([`probe`]), the mean over seeded stratified 80/20 splits (`--probe-splits`); and NMI and ARI
 //! against the labels of K-Means on the features (the mean over `--kmeans-seeds` seeds) and of
-//! K-Means on the 2-D map, with k = number of labels.
+//! K-Means on the 2-D map, with k = number of labels. With a [`TestSplit`] (`hebb eval
+//! --test-split`), also the papers' protocol: the probe fitted on all of the run's (training)
+//! items and scored on the data set's test split, and kNN-5 of each test item among the training
+//! items.
 
 pub(crate) mod metrics;
 pub(crate) mod probe;
@@ -19,6 +22,7 @@ use serde::Serialize;
 
 use crate::compute::device::ComputeDevice;
 use crate::compute::features::Features;
+use crate::compute::memory;
 use crate::config::TOP_K;
 use crate::config::{ClusterConfig, EncodeConfig, FilterMode, LateralMode, MapConfig, NeighbourSearch};
 use crate::data::{ImageSet, split};
@@ -28,7 +32,7 @@ use crate::map::cluster;
 use crate::map::pipeline::{self, MapRequest};
 use crate::neighbours;
 use crate::progress;
-use metrics::{ari, knn_accuracy, nmi};
+use metrics::{ari, knn_accuracy, knn_accuracy_among, nmi};
 
 /// One embedding's scores.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -54,6 +58,48 @@ pub(crate) struct Scores {
     /// Absent with `--no-map`.
     pub nmi_map: Option<f64>,
     pub ari_map: Option<f64>,
+    /// kNN-5 accuracy of the test split's items among the training items (`--test-split`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_knn5_accuracy: Option<f64>,
+    /// The probe fitted on the training items, scored on the test split (`--test-split`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_probe_accuracy: Option<f64>,
+}
+
+/// A data set's test split, for the papers' protocol: its images, their labels (group indices
+/// shared with the run's labels) and the learned encoder's features of them.
+pub(crate) struct TestSplit {
+    pub images: ImageSet,
+    pub labels: Vec<usize>,
+    pub features: Features,
+}
+
+/// kNN-5 accuracy of the `test` rows among the `train` rows, and the probe fitted on all of
+/// `train` scored on `test`.
+fn test_split_scores(
+    train: &Features,
+    train_labels: &[usize],
+    test: &Features,
+    test_labels: &[usize],
+    seed: u64,
+    device: &ComputeDevice,
+    quiet: bool,
+) -> Result<(f64, f64)> {
+    let among_train = neighbours::exact::search(&test.values, train, TOP_K, &device.device, quiet)?;
+    let knn = knn_accuracy_among(&among_train, test_labels, train_labels);
+    memory::check(
+        "`hebb eval --test-split` (the training and test features side by side)",
+        (train.values.len() + test.values.len()) as f64 * 4.0,
+    )?;
+    let joined = Features {
+        rows: train.rows + test.rows,
+        dim: train.dim,
+        values: [train.values.as_slice(), test.values.as_slice()].concat(),
+    };
+    let labels = [train_labels, test_labels].concat();
+    let (train_rows, test_rows): (Vec<usize>, Vec<usize>) =
+        ((0..train.rows).collect(), (train.rows..joined.rows).collect());
+    Ok((knn, probe::accuracy(&joined, &labels, &train_rows, &test_rows, seed)))
 }
 
 /// K-Means starts (at least) whose best inertia gives the clusters NMI and ARI score.
@@ -148,6 +194,8 @@ pub(crate) fn score(
         nmi_sd,
         nmi_map: on_map.as_ref().map(|m| nmi(labels, m)),
         ari_map: on_map.as_ref().map(|m| ari(labels, m)),
+        test_knn5_accuracy: None,
+        test_probe_accuracy: None,
     })
 }
 
@@ -202,12 +250,15 @@ pub(crate) struct EvalOptions {
 }
 
 /// Scores `features`, the learned embedding of `images` under `config`, and its two baselines
-/// against `labels` (group indices from 0, one per image).
+/// against `labels` (group indices from 0, one per image); each also on the `test` split when
+/// there is one.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn evaluate_features(
     config: &EncodeConfig,
     images: &ImageSet,
     labels: &[usize],
     features: &Features,
+    test: Option<&TestSplit>,
     device: &ComputeDevice,
     options: EvalOptions,
     quiet: bool,
@@ -238,17 +289,31 @@ pub(crate) fn evaluate_features(
     baseline.encoder.filters = FilterMode::Random;
     baseline.encoder.lateral = LateralMode::None;
     let (untrained, _) = train::trained_encoder(&baseline, images, &device.device, true)?;
-    let random = features::extract(&untrained, images, config.training.batch_size, &device.device, quiet)?;
+    let batch_size = config.training.batch_size;
+    let random = features::extract(&untrained, images, batch_size, &device.device, quiet)?;
     let pixels = pixel_features(images);
+    let random_test =
+        test.map(|t| features::extract(&untrained, &t.images, batch_size, &device.device, quiet)).transpose()?;
+    let pixels_test = test.map(|t| pixel_features(&t.images));
+    let embeddings = [
+        ("hebbian", features, test.map(|t| &t.features)),
+        ("random", &random, random_test.as_ref()),
+        ("pixels", &pixels, pixels_test.as_ref()),
+    ];
     let splits = probe_splits(labels, seed, probe_split_count);
     let mut scores = Vec::new();
-    for (name, features) in [("hebbian", features), ("random", &random), ("pixels", &pixels)] {
+    for (name, features, test_features) in embeddings {
         if !quiet {
             log::info!("scoring {name} ({} x {})", features.rows, features.dim);
         }
         let accuracies = probe_accuracies(features, labels, &splits, seed, quiet);
         let with_map = options.with_map;
-        scores.push(score(name, features, labels, accuracies, options.kmeans_seeds, config, device, with_map)?);
+        let mut scored = score(name, features, labels, accuracies, options.kmeans_seeds, config, device, with_map)?;
+        if let (Some(test), Some(test_features)) = (test, test_features) {
+            let (knn, probe) = test_split_scores(features, labels, test_features, &test.labels, seed, device, quiet)?;
+            (scored.test_knn5_accuracy, scored.test_probe_accuracy) = (Some(knn), Some(probe));
+        }
+        scores.push(scored);
     }
     Ok(scores)
 }
@@ -259,9 +324,10 @@ pub(crate) fn evaluate_features(
 pub(crate) fn table(scores: &[Scores]) -> String {
     let probe_sd = scores.iter().any(|s| s.probe_sd.is_some());
     let nmi_sd = scores.iter().any(|s| s.nmi_sd.is_some());
+    let test_split = scores.iter().any(|s| s.test_probe_accuracy.is_some());
     let header = |on: bool, name: &str| if on { format!(" {name:>10}") } else { String::new() };
     let mut out = format!(
-        "{:<10} {:>10} {:>10}{} {:>10}{} {:>10} {:>10} {:>10}\n",
+        "{:<10} {:>10} {:>10}{} {:>10}{} {:>10} {:>10} {:>10}{}{}\n",
         "embedding",
         "kNN-5 acc",
         "probe acc",
@@ -270,14 +336,16 @@ pub(crate) fn table(scores: &[Scores]) -> String {
         header(nmi_sd, "NMI sd"),
         "ARI feat",
         "NMI map",
-        "ARI map"
+        "ARI map",
+        header(test_split, "kNN-5 test"),
+        header(test_split, "probe test"),
     );
     let optional = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
     let column = |on: bool, v: Option<f64>| if on { format!(" {:>10}", optional(v)) } else { String::new() };
     for s in scores {
         let _ = writeln!(
             out,
-            "{:<10} {:>10.4} {:>10.4}{} {:>10.4}{} {:>10.4} {:>10} {:>10}",
+            "{:<10} {:>10.4} {:>10.4}{} {:>10.4}{} {:>10.4} {:>10} {:>10}{}{}",
             s.embedding,
             s.knn5_accuracy,
             s.probe_accuracy,
@@ -286,7 +354,9 @@ pub(crate) fn table(scores: &[Scores]) -> String {
             column(nmi_sd, s.nmi_sd),
             s.ari_features,
             optional(s.nmi_map),
-            optional(s.ari_map)
+            optional(s.ari_map),
+            column(test_split, s.test_knn5_accuracy),
+            column(test_split, s.test_probe_accuracy),
         );
     }
     if let [first, second, ..] = scores {
@@ -375,6 +445,8 @@ mod tests {
                 nmi_sd,
                 nmi_map: None,
                 ari_map: None,
+                test_knn5_accuracy: None,
+                test_probe_accuracy: None,
             }
         };
         let one = table(&[row("hebbian", vec![0.7], vec![0.3]), row("random", vec![0.6], vec![0.3])]);

@@ -350,3 +350,80 @@ fn a_default_run_is_brief_and_verbose_adds_the_step_statistics() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("filters step"), "-v shows them");
 }
+
+/// IDX files `{prefix}-images-idx3-ubyte` and `{prefix}-labels-idx1-ubyte` in `dir` of `count`
+/// 16-px digits of 4 classes: class c is a bright 3-px bar at column 4c, its row span moved by the
+/// item's index, so that classes are told apart by where the bar stands.
+fn write_bar_digits(dir: &std::path::Path, prefix: &str, count: usize) {
+    let side = 16u32;
+    let mut images = vec![0, 0, 8, 3];
+    for dim in [count as u32, side, side] {
+        images.extend_from_slice(&dim.to_be_bytes());
+    }
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend_from_slice(&(count as u32).to_be_bytes());
+    for i in 0..count {
+        let class = i % 4;
+        let top = (i / 4) % 6;
+        for y in 0..side as usize {
+            for x in 0..side as usize {
+                let on = x >= 4 * class && x < 4 * class + 3 && y >= top && y < top + 10;
+                images.push(if on { 250 } else { 0 });
+            }
+        }
+        labels.push(class as u8);
+    }
+    std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+    std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
+}
+
+#[test]
+fn eval_test_split_fits_on_the_training_files_and_scores_on_the_t10k_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write_bar_digits(dir.path(), "train", 48);
+    write_bar_digits(dir.path(), "t10k", 20);
+    let config = dir.path().join("digits.toml");
+    std::fs::write(
+        &config,
+        "name = \"digits\"\noutput_dir = \"outputs\"\n[data]\nimage_size = 16\n[data.mnist]\n\
+         images = \"train-images-idx3-ubyte\"\nlabels = \"train-labels-idx1-ubyte\"\n[encoder]\n\
+         channels = [4, 4, 8, 8]\n[training]\nbatch_size = 8\nfilter_min_images = 0\n[map]\nn_neighbors = 5\n\
+         epochs = 30\n[clusters]\nn_clusters = 4\n",
+    )
+    .unwrap();
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let args = ["eval", "--run", "outputs/digits", "--no-map", "--test-split", "--device", "cpu", "--quiet"];
+    let out = hebb(&args, dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(table.lines().next().unwrap().ends_with("kNN-5 test probe test"), "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/digits/eval.json")).unwrap()).unwrap();
+    let entries = json.as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    for entry in entries {
+        for key in ["test_knn5_accuracy", "test_probe_accuracy"] {
+            let value = entry[key].as_f64().unwrap_or_else(|| panic!("{key} in {entry}"));
+            assert!((0.0..=1.0).contains(&value), "{entry}");
+        }
+    }
+    // Every test digit has training digits with the very same pixels: raw pixels find them all.
+    assert_eq!(entries[2]["embedding"], "pixels");
+    assert_eq!(entries[2]["test_knn5_accuracy"].as_f64(), Some(1.0), "{table}");
+    assert_eq!(entries[2]["test_probe_accuracy"].as_f64(), Some(1.0), "{table}");
+
+    // Without the t10k files, the test split is named in one line; a run without a test split too.
+    std::fs::remove_file(dir.path().join("t10k-images-idx3-ubyte")).unwrap();
+    let out = hebb(&args, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("--test-split") && stderr.contains("t10k-images"), "{stderr}");
+    std::fs::rename(dir.path().join("train-images-idx3-ubyte"), dir.path().join("digits-images-idx3-ubyte")).unwrap();
+    let renamed = std::fs::read_to_string(&config).unwrap().replace("train-images", "digits-images");
+    std::fs::write(&config, renamed).unwrap();
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hebb(&args, dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("was not trained on a training split"), "{stderr}");
+}

@@ -368,7 +368,7 @@ fn run_set(
         config.encoder.seed = config.encoder.seed.wrapping_add(offset);
         let (encoder, _) = train::trained_encoder(&config, &images, &device.device, true)?;
         let learned = features::extract(&encoder, &images, config.training.batch_size, &device.device, true)?;
-        let scores = eval::evaluate_features(&config, &images, &labels, &learned, device, options, true)?;
+        let scores = eval::evaluate_features(&config, &images, &labels, &learned, None, device, options, true)?;
         for (name, eval_name) in EMBEDDINGS {
             let found = scores.iter().find(|s| s.embedding == eval_name).expect("eval scores all three embeddings");
             match name {
