@@ -125,15 +125,18 @@ pub(crate) fn unit_layout(coords: &[[f32; 2]], config: &RenderConfig) -> (Vec<(f
     match config.layout {
         CanvasLayout::Scatter => (scatter_unit(coords, config.clip_percentile, config.spread), 1.0 / (n as f32).sqrt()),
         CanvasLayout::Grid => {
-            let (columns, rows) = grid_shape(n);
-            let cell = 1.0 / columns.max(rows) as f32;
-            let centres = grid_cells(coords, columns, rows)
-                .into_iter()
-                .map(|(c, r)| ((c as f32 + 0.5) * cell, (r as f32 + 0.5) * cell))
-                .collect();
+            let (cells, cell) = unit_grid(coords);
+            let centres = cells.into_iter().map(|(c, r)| ((c as f32 + 0.5) * cell, (r as f32 + 0.5) * cell)).collect();
             (centres, cell)
         }
     }
+}
+
+/// The grid layout in the unit square: every image's (column, row) and the cells' side; cell
+/// (c, r)'s centre is ((c + 0.5) · side, (r + 0.5) · side).
+pub(crate) fn unit_grid(coords: &[[f32; 2]]) -> (Vec<(u32, u32)>, f32) {
+    let (columns, rows) = grid_shape(coords.len().max(1));
+    (grid_cells(coords, columns, rows), 1.0 / columns.max(rows) as f32)
 }
 
 /// Where every image goes on the canvas `config` describes.

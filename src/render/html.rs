@@ -11,14 +11,14 @@
 
 use std::io::Cursor;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use base64::Engine;
 use image::imageops::FilterType;
 use image::{ImageFormat, RgbaImage};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::canvas::unit_layout;
+use super::canvas::{unit_grid, unit_layout};
 use super::{PALETTE, item_image};
 use crate::config::{CanvasLayout, ColorMode, RenderConfig};
 use crate::data::{ImageSet, label_groups};
@@ -34,9 +34,9 @@ const ATLAS_SIDE: u32 = 4096;
 /// a level above that would only hold the resize's blur).
 const LOW_SIDE: u32 = 16;
 
-/// Pixels that the close-up level may take in all: 64-px sprites up to about 11,700 items,
-/// 32-px ones up to about 46,900, none beyond.
-const HIGH_LEVEL_BUDGET: u64 = 48 << 20;
+/// Pixels that the close-up level may take in all: 64-px sprites up to about 6,100 items,
+/// 32-px ones up to about 24,500, none beyond (60,000 28-px digits would add 15 MB to the page).
+const HIGH_LEVEL_BUDGET: u64 = 24 << 20;
 
 /// One level of detail: sprites of `side` px, `per_row` to an atlas row, `per_atlas` to an
 /// atlas image; `rows_of` gives each image's rows.
@@ -58,7 +58,8 @@ struct PageData {
     folders: Vec<String>,
     folder: Vec<u32>,
     files: Vec<String>,
-    /// What each item is called ([`crate::data::Item::name`]): searched and shown.
+    /// What each item is called ([`crate::data::Item::name`]): searched and shown; empty where
+    /// that is the source's last part (the page fills it in).
     names: Vec<String>,
     labels: Vec<String>,
     label: Vec<usize>,
@@ -66,16 +67,19 @@ struct PageData {
     cluster_names: Vec<String>,
     /// [`PALETTE`]: distinct colours for the largest groups, then "other".
     palette: Vec<[u8; 3]>,
-    /// Unit coordinates, to 5 decimals (a 60,000-item grid is 245 cells wide: 1e-5 is a
-    /// fortieth of a cell).
-    map: Vec<f32>,
+    /// Unit coordinates x, y of every item, as [`unit_u16`].
+    map: String,
     map_sprite: f32,
-    grid: Vec<f32>,
+    /// Every item's grid cell (column, row) as u16 pairs; its centre is (cell + 0.5) ·
+    /// `grid_sprite`, so that the cells tile without seams.
+    grid: String,
     grid_sprite: f32,
     k: usize,
-    neighbours: Vec<i64>,
-    /// Cosine similarities to 3 decimals, as the panel shows them.
-    similarities: Vec<f32>,
+    /// Each item's `k` neighbours as [`ids_u24`].
+    neighbours: String,
+    /// Their cosine similarities in thousandths, as [`thousandths_i16`] (the panel shows 3
+    /// decimals).
+    similarities: String,
     atlases: Vec<Level>,
 }
 
@@ -90,16 +94,11 @@ fn level_sides(n: usize, side: u32) -> Vec<u32> {
     }
 }
 
-/// One level's atlas images, encoded as data URIs (PNG when the images have alpha, else JPEG).
+/// One level's atlas images, encoded as data URIs ([`encode_atlas`]).
 fn atlas_level(images: &ImageSet, side: u32) -> Result<Level> {
     let per_row = ATLAS_SIDE / side;
     let per_atlas = (per_row * per_row) as usize;
     let n = images.len();
-    let (format, mime) = if images.color == ColorMode::Rgba {
-        (ImageFormat::Png, "image/png")
-    } else {
-        (ImageFormat::Jpeg, "image/jpeg")
-    };
     let mut rows_of = Vec::new();
     let mut images_data = Vec::new();
     for first in (0..n).step_by(per_atlas) {
@@ -114,22 +113,44 @@ fn atlas_level(images: &ImageSet, side: u32) -> Result<Level> {
             let (column, row) = (k as u32 % per_row, k as u32 / per_row);
             image::imageops::replace(&mut atlas, sprite, (column * side) as i64, (row * side) as i64);
         }
+        rows_of.push(rows);
+        images_data.push(encode_atlas(atlas, images.color)?);
+    }
+    Ok(Level { side, per_row, per_atlas, rows_of, images_data })
+}
+
+/// An atlas as a data URI: PNG when the images have alpha; JPEG for colour; for grey images one
+/// grey channel, as PNG or JPEG, whichever is smaller (digits and glyphs on a flat ground
+/// compress better without loss, grey photographs as JPEG).
+fn encode_atlas(atlas: RgbaImage, color: ColorMode) -> Result<String> {
+    let png = |image: &image::DynamicImage| -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
-        let mut cursor = Cursor::new(&mut bytes);
-        if format == ImageFormat::Jpeg {
-            image::DynamicImage::ImageRgba8(atlas).to_rgb8().write_to(&mut cursor, format)
-        } else {
-            atlas.write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
-                &mut cursor,
+        image
+            .write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
+                &mut bytes,
                 image::codecs::png::CompressionType::Best,
                 image::codecs::png::FilterType::Adaptive,
             ))
+            .context("cannot encode a sprite atlas")?;
+        Ok(bytes)
+    };
+    let jpeg = |image: &image::DynamicImage| -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        image.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg).context("cannot encode a sprite atlas")?;
+        Ok(bytes)
+    };
+    let (mime, bytes) = match color {
+        ColorMode::Rgba => ("image/png", png(&image::DynamicImage::ImageRgba8(atlas))?),
+        ColorMode::Rgb => {
+            ("image/jpeg", jpeg(&image::DynamicImage::ImageRgb8(image::DynamicImage::ImageRgba8(atlas).to_rgb8()))?)
         }
-        .context("cannot encode a sprite atlas")?;
-        rows_of.push(rows);
-        images_data.push(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes)));
-    }
-    Ok(Level { side, per_row, per_atlas, rows_of, images_data })
+        ColorMode::Grey => {
+            let grey = image::DynamicImage::ImageLuma8(image::DynamicImage::ImageRgba8(atlas).to_luma8());
+            let (lossless, lossy) = (png(&grey)?, jpeg(&grey)?);
+            if lossless.len() <= lossy.len() { ("image/png", lossless) } else { ("image/jpeg", lossy) }
+        }
+    };
+    Ok(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes)))
 }
 
 /// The page for a run's map: `coords` (the UMAP map), `clusters`, and `neighbours` (each item's
@@ -143,20 +164,22 @@ pub(crate) fn map_page(
     config: &RenderConfig,
 ) -> Result<String> {
     let n = images.len();
-    let flat = |points: Vec<(f32, f32)>| points.into_iter().flat_map(|(x, y)| [x, y]).map(|v| rounded(v, 5)).collect();
+    if n >= NO_NEIGHBOUR as usize {
+        bail!("map.html holds at most {} items; this run has {n}", NO_NEIGHBOUR - 1);
+    }
+    let flat = |points: Vec<(f32, f32)>| unit_u16(points.into_iter().flat_map(|(x, y)| [x, y]));
     let (map, map_sprite) = unit_layout(coords, &RenderConfig { layout: CanvasLayout::Scatter, ..config.clone() });
-    let (grid, grid_sprite) = unit_layout(coords, &RenderConfig { layout: CanvasLayout::Grid, ..config.clone() });
+    let (grid, grid_sprite) = unit_grid(coords);
+    let grid = base64(
+        &grid.into_iter().flat_map(|(c, r)| [c as u16, r as u16]).flat_map(u16::to_le_bytes).collect::<Vec<u8>>(),
+    );
     let (label, labels) = if images.has_labels() { label_groups(&images.items) } else { (Vec::new(), Vec::new()) };
     let cluster_count = clusters.iter().copied().max().map_or(0, |c| c + 1);
     let cluster_names = (0..cluster_count).map(|c| format!("cluster {c}")).collect();
     let k = neighbours.k;
-    let mut neighbour_ids = Vec::with_capacity(n * k);
-    let mut similarities = Vec::with_capacity(n * k);
-    for i in 0..n {
-        let (ids, sims) = neighbours.row(i);
-        neighbour_ids.extend(ids.iter().map(|&j| j as i64));
-        similarities.extend(sims.iter().map(|&s| rounded(s, 3)));
-    }
+    let rows = || (0..n).map(|i| neighbours.row(i));
+    let neighbour_ids = ids_u24(rows().flat_map(|(ids, _)| ids.iter().copied()));
+    let similarities = thousandths_i16(rows().flat_map(|(_, sims)| sims.iter().copied()));
     let atlases = level_sides(n, images.side.min(images.source_side) as u32)
         .into_iter()
         .map(|side| atlas_level(images, side))
@@ -167,7 +190,7 @@ pub(crate) fn map_page(
         folders,
         folder,
         files,
-        names: images.items.iter().map(|i| i.name().to_string()).collect(),
+        names: images.items.iter().map(|i| i.name.clone().unwrap_or_default()).collect(),
         palette: PALETTE.to_vec(),
         labels,
         label,
@@ -175,7 +198,7 @@ pub(crate) fn map_page(
         cluster_names,
         map: flat(map),
         map_sprite,
-        grid: flat(grid),
+        grid,
         grid_sprite,
         k,
         neighbours: neighbour_ids,
@@ -192,21 +215,43 @@ pub(crate) fn map_page(
     Ok(String::from_utf8(page)?)
 }
 
-/// `value` rounded to `decimals` places (serialised as its shortest form, "0.862").
-fn rounded(value: f32, decimals: i32) -> f32 {
-    let scale = 10f32.powi(decimals);
-    (value * scale).round() / scale
+/// Marks "no neighbour" in [`ids_u24`] (the page reads it as -1).
+const NO_NEIGHBOUR: u32 = 0xff_ffff;
+
+/// Base64 of little-endian binary values: what the page decodes into typed arrays, at 1.33
+/// characters a byte where JSON numbers take 6 to 8 characters each.
+fn base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The items' sources split after their last `/` or `\\` into the distinct folders, each
-/// item's folder among them, and the rest (a sheet's `sheet.png#3,4`, a folder's file name).
+/// Values in [0, 1] as u16 in 65,535ths.
+fn unit_u16(values: impl Iterator<Item = f32>) -> String {
+    let bytes: Vec<u8> = values.flat_map(|v| ((v.clamp(0.0, 1.0) * 65_535.0).round() as u16).to_le_bytes()).collect();
+    base64(&bytes)
+}
+
+/// Item ids as 3-byte little-endian values (up to 16,777,214 items), [`NO_NEIGHBOUR`] for none.
+fn ids_u24(ids: impl Iterator<Item = u32>) -> String {
+    let bytes: Vec<u8> = ids.flat_map(|id| id.min(NO_NEIGHBOUR).to_le_bytes().into_iter().take(3)).collect();
+    base64(&bytes)
+}
+
+/// Values in [-1, 1] as i16 in thousandths.
+fn thousandths_i16(values: impl Iterator<Item = f32>) -> String {
+    let bytes: Vec<u8> = values.flat_map(|v| ((v.clamp(-1.0, 1.0) * 1000.0).round() as i16).to_le_bytes()).collect();
+    base64(&bytes)
+}
+
+/// The items' sources split after their last `/`, `\\` or `#` into the distinct prefixes (a
+/// folder, `sheet.png#`, `t10k-images-idx3-ubyte#`), each item's prefix among them, and the rest
+/// (a file name, a sprite's `3,4`, an IDX entry's index).
 fn split_sources(items: &[crate::data::Item]) -> (Vec<String>, Vec<u32>, Vec<String>) {
     let mut folders: Vec<String> = Vec::new();
     let mut known = std::collections::HashMap::new();
     let mut folder = Vec::with_capacity(items.len());
     let mut files = Vec::with_capacity(items.len());
     for item in items {
-        let cut = item.source.rfind(['/', '\\']).map_or(0, |at| at + 1);
+        let cut = item.source.rfind(['/', '\\', '#']).map_or(0, |at| at + 1);
         let (dir, file) = item.source.split_at(cut);
         let index = *known.entry(dir.to_string()).or_insert_with(|| {
             folders.push(dir.to_string());
@@ -256,21 +301,31 @@ mod tests {
     #[test]
     fn levels_of_detail_follow_the_item_count() {
         assert_eq!(level_sides(1_911, 96), vec![16, 64]);
-        assert_eq!(level_sides(30_000, 96), vec![16, 32]);
+        assert_eq!(level_sides(20_000, 96), vec![16, 32]);
+        assert_eq!(level_sides(30_000, 96), vec![16]);
         assert_eq!(level_sides(100_000, 64), vec![16]);
         assert_eq!(level_sides(500, 12), vec![12]);
     }
 
     #[test]
-    fn sources_keep_each_folder_once_and_numbers_are_rounded() {
+    fn sources_keep_each_prefix_once() {
         let item = |source: &str| crate::data::Item { source: source.into(), label: None, name: None };
         let items = [item("/data/a/x.png"), item("/data/b/y.png"), item("/data/a/z.png"), item("sheet.png#1,2")];
         let (folders, folder, files) = split_sources(&items);
-        assert_eq!(folders, ["/data/a/", "/data/b/", ""]);
         assert_eq!(folder, [0, 1, 0, 2]);
-        assert_eq!(files, ["x.png", "y.png", "z.png", "sheet.png#1,2"]);
-        assert_eq!(serde_json::to_string(&rounded(0.862_345, 3)).unwrap(), "0.862");
-        assert_eq!(serde_json::to_string(&rounded(0.123_456_7, 5)).unwrap(), "0.12346");
+        assert_eq!(folders, ["/data/a/", "/data/b/", "sheet.png#"]);
+        assert_eq!(files, ["x.png", "y.png", "z.png", "1,2"]);
+    }
+
+    #[test]
+    fn binary_arrays_are_little_endian_base64() {
+        let bytes = |text: String| base64::engine::general_purpose::STANDARD.decode(text).unwrap();
+        // 0 -> 0, 1 -> 65535, 0.5 -> 32768 (rounded), out of range clamped.
+        assert_eq!(bytes(unit_u16([0.0, 1.0, 0.5, 2.0].into_iter())), [0, 0, 255, 255, 0, 128, 255, 255]);
+        // 1 and 70,000 in three bytes each; u32::MAX (none) as 0xffffff.
+        assert_eq!(bytes(ids_u24([1, 70_000, u32::MAX].into_iter())), [1, 0, 0, 0x70, 0x11, 0x01, 255, 255, 255]);
+        // 0.862 -> 862, -0.5 -> -500 (two's complement).
+        assert_eq!(bytes(thousandths_i16([0.862_3, -0.5].into_iter())), [0x5e, 0x03, 0x0c, 0xfe]);
     }
 
     #[test]
