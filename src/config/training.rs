@@ -41,6 +41,9 @@ pub struct TrainingConfig {
     /// Learning rate η of the filters: the start of the linear decay (`projected`), or the factor
     /// of √|‖w‖ − 1| (`softhebb`).
     pub filter_lr: f64,
+    /// Each layer's filter η is the one below's times this factor ([`TrainingConfig::filter_lr_of`]):
+    /// below 1, upper layers move less from their start (1: one η for all).
+    pub filter_lr_growth: f64,
     /// Temperature τ of the first layer's soft competition y = softmax(u / τ) between its
     /// filters.
     pub temperature: f64,
@@ -78,6 +81,7 @@ impl Default for TrainingConfig {
             filter_rule: FilterRule::default(),
             filter_contrast: false,
             filter_lr: 0.05,
+            filter_lr_growth: 1.0,
             temperature: 1.0,
             temperature_growth: 1.0,
             statistics_sample: 4096,
@@ -108,6 +112,7 @@ impl TrainingConfig {
         for (key, value) in [
             ("training.lr", self.lr),
             ("training.filter_lr", self.filter_lr),
+            ("training.filter_lr_growth", self.filter_lr_growth),
             ("training.temperature", self.temperature),
             ("training.temperature_growth", self.temperature_growth),
         ] {
@@ -131,5 +136,10 @@ impl TrainingConfig {
     /// `temperature_growth`^`layer`.
     pub(crate) fn temperature_of(&self, layer: usize) -> f64 {
         self.temperature * self.temperature_growth.powi(i32::try_from(layer).unwrap_or(i32::MAX))
+    }
+
+    /// η of layer `layer`'s (from 0) filters: `filter_lr` x `filter_lr_growth`^`layer`.
+    pub(crate) fn filter_lr_of(&self, layer: usize) -> f64 {
+        self.filter_lr * self.filter_lr_growth.powi(i32::try_from(layer).unwrap_or(i32::MAX))
     }
 }

@@ -347,9 +347,10 @@ pub fn train(
                 let rows: Vec<(usize, usize)> = every_nth_row(batch.len() * positions, patch_stride, step - 1)
                     .map(|row| (images_at[row / positions], row % positions))
                     .collect();
+                let layer_lr = config.filter_lr_of(layer);
                 let lr = match config.filter_rule {
-                    FilterRule::Projected => config.filter_lr * (1.0 - (step - 1) as f64 / filter_steps as f64),
-                    FilterRule::Softhebb | FilterRule::Kmeans => config.filter_lr,
+                    FilterRule::Projected => layer_lr * (1.0 - (step - 1) as f64 / filter_steps as f64),
+                    FilterRule::Softhebb | FilterRule::Kmeans => layer_lr,
                 };
                 let target = encoder.layer_mut(layer);
                 let (stats, wins, patches) =
@@ -818,11 +819,20 @@ mod tests {
     }
 
     #[test]
-    fn each_layer_s_temperature_grows_by_the_factor() {
-        let config = TrainingConfig { temperature: 0.5, temperature_growth: 3.0, ..TrainingConfig::default() };
+    fn each_layer_s_temperature_and_filter_rate_grow_by_their_factors() {
+        let config = TrainingConfig {
+            temperature: 0.5,
+            temperature_growth: 3.0,
+            filter_lr: 0.08,
+            filter_lr_growth: 0.5,
+            ..TrainingConfig::default()
+        };
         let taus: Vec<f64> = (0..4).map(|layer| config.temperature_of(layer)).collect();
         assert_eq!(taus, [0.5, 1.5, 4.5, 13.5]);
+        let rates: Vec<f64> = (0..4).map(|layer| config.filter_lr_of(layer)).collect();
+        assert_eq!(rates, [0.08, 0.04, 0.02, 0.01]);
         assert_eq!(TrainingConfig::default().temperature_of(3), 1.0, "one τ for all layers by default");
+        assert_eq!(TrainingConfig::default().filter_lr_of(3), 0.05, "one η for all layers by default");
     }
 
     #[test]

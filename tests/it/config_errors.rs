@@ -82,6 +82,8 @@ fn zero_and_negative_sizes_are_rejected_by_key() {
     assert!(err.contains("training.lr"), "{err}");
     let err = error_of(&format!("{MINIMAL}\n[training]\ntemperature_growth = 0\n"));
     assert!(err.contains("training.temperature_growth") && err.contains("positive"), "{err}");
+    let err = error_of(&format!("{MINIMAL}\n[training]\nfilter_lr_growth = -1\n"));
+    assert!(err.contains("training.filter_lr_growth") && err.contains("positive"), "{err}");
     let err = error_of(&format!("{MINIMAL}\n[encoder]\nchannels = [4, 4]\n"));
     assert!(err.contains("encoder.channels"), "{err}");
     let err = error_of(&format!("{MINIMAL}\n[training]\nfilter_layers = 100\n"));
