@@ -22,7 +22,7 @@ use hopfield::HopfieldCommand;
 mod choices;
 mod hopfield;
 mod logger;
-mod panics;
+mod report;
 mod signals;
 
 #[derive(Debug, Parser)]
@@ -494,12 +494,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logger::install(cli.verbose, cli.quiet);
     signals::install();
-    panics::install();
+    report::install();
     // A panic has been reported in one line by its hook; what is left is to clean up.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report::error_line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
         Err(_) => {

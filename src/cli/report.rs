@@ -1,7 +1,9 @@
-//! A panic is reported like every other error: one line on stderr, exit 1, the run's partial
-//! outputs removed. hebb itself should never panic, but its GPU dependencies do when device
-//! memory runs out (wgpu's "Not enough memory left", cubecl's "No pool handles allocation"):
-//! those get a line that says so and what to lower. `RUST_BACKTRACE=1` keeps Rust's full report.
+//! How a failure reaches the user: one line on stderr, exit 1. An error's chain is printed on one
+//! line (a dependency's multi-line text, such as wgpu's validation reports, folded into it); a
+//! panic is reported the same way and the run's partial outputs are removed. hebb itself should
+//! never panic, but its GPU dependencies do when device memory runs out (wgpu's "Not enough memory
+//! left", cubecl's "No pool handles allocation"): a failure that says so gets a line naming what to
+//! lower. `RUST_BACKTRACE=1` keeps Rust's full panic report.
 
 use std::panic::PanicHookInfo;
 
@@ -25,21 +27,37 @@ pub(crate) fn install() {
     }));
 }
 
+/// What to lower when a device runs out of memory.
+const MEMORY_HINT: &str =
+    "lower `training.batch_size`, `training.keep_input_mb` or `data.image_size`, or run with --device cpu";
+
+/// `text`'s lines, trimmed, the empty ones dropped, joined by " · ".
+fn folded(text: &str) -> String {
+    text.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" · ")
+}
+
+/// Whether `text` says that memory ran out on a device.
+fn out_of_memory(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ["out of memory", "not enough memory", "no pool handles allocation", "outofmemory"]
+        .iter()
+        .any(|s| lower.contains(s))
+}
+
+/// The one-line report of an error (its chain, as `{:#}` prints it).
+pub(crate) fn error_line(error: &str) -> String {
+    let text = folded(error);
+    if out_of_memory(error) { format!("{text}; {MEMORY_HINT}") } else { text }
+}
+
 /// The one-line report of a panic with `message` raised at `location`.
 pub(crate) fn report_line(message: &str, location: Option<&str>) -> String {
-    let mut text = message.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" · ");
+    let mut text = folded(message);
     if text.chars().count() > MAX_MESSAGE {
         text = text.chars().take(MAX_MESSAGE).chain(['…']).collect();
     }
-    let lower = message.to_lowercase();
-    let out_of_memory = ["out of memory", "not enough memory", "no pool handles allocation", "outofmemory"]
-        .iter()
-        .any(|sign| lower.contains(sign));
-    if out_of_memory {
-        return format!(
-            "the device ran out of memory ({text}); lower `training.batch_size`, `training.keep_input_mb` or \
-             `data.image_size`, or run with --device cpu"
-        );
+    if out_of_memory(message) {
+        return format!("the device ran out of memory ({text}); {MEMORY_HINT}");
     }
     let at = location.map(|at| format!(" at {at}")).unwrap_or_default();
     format!("internal error{at}: {text} (a bug: please report it; RUST_BACKTRACE=1 shows where it happened)")
@@ -59,6 +77,22 @@ mod tests {
         assert!(line.contains("Not enough memory left.") && line.contains("training.batch_size"), "{line}");
         let cubecl = report_line("No pool handles allocation of size 411041792", None);
         assert!(cubecl.contains("ran out of memory") && cubecl.contains("411041792"), "{cubecl}");
+    }
+
+    #[test]
+    fn an_error_with_a_dependency_s_multi_line_text_is_one_line() {
+        let chain = "cannot save the encoder to out/encoder.bpk: wgpu error: Validation Error\n\nCaused by:\n    In \
+                     Device::create_buffer\n    Not enough memory left.\n";
+        let line = error_line(chain);
+        assert!(!line.contains('\n'), "{line}");
+        assert!(
+            line.starts_with("cannot save the encoder to out/encoder.bpk: wgpu error: Validation Error · Caused by:")
+        );
+        assert!(line.ends_with("or run with --device cpu"), "{line}");
+        assert_eq!(
+            error_line("key `map.epochs`: expected a positive number, got 0"),
+            "key `map.epochs`: expected a positive number, got 0"
+        );
     }
 
     #[test]
