@@ -120,6 +120,10 @@ pub(crate) struct ConfigArgs {
     /// TOML config; without it, the embedded Twemoji default (configs/emoji.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Print the defaults: every key at its default value, with the embedded Twemoji data (what
+    /// a config that sets nothing else runs with; the same as leaving out --config).
+    #[arg(long, conflicts_with = "config")]
+    pub defaults: bool,
 }
 
 #[derive(Debug, Args)]

@@ -78,6 +78,10 @@ fn hebb_config_prints_the_resolved_config_and_checks_it() {
     let mut keys = BTreeSet::new();
     keys_of(&printed, "", &mut keys);
     assert!(keys.contains("encoder.lateral_layers") && keys.contains("data.sheet.name_column"), "{keys:?}");
+    let defaults = hebb(&["config", "--defaults"], dir.path());
+    assert!(defaults.status.success() && defaults.stdout == out.stdout, "--defaults prints the same");
+    let both = hebb(&["config", "--defaults", "--config", "x.toml"], dir.path());
+    assert!(!both.status.success() && String::from_utf8_lossy(&both.stderr).contains("--config"));
     std::fs::write(dir.path().join("bad.toml"), "name = \"x\"\n[data.folder]\nroot = \"f\"\n[map]\nn_neighbors = 1\n")
         .unwrap();
     let out = hebb(&["config", "--config", "bad.toml"], dir.path());
