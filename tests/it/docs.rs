@@ -69,6 +69,44 @@ fn the_config_reference_names_every_key_and_only_real_ones() {
     assert!(unknown.is_empty(), "docs/config.md shows keys the code does not know: {unknown:?}");
 }
 
+/// Every value docs/config.md's TOML block sets on a line of its own (not commented out), as
+/// (`table.key`, the value as TOML).
+fn documented_values() -> Vec<(String, toml::Value)> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.md")).unwrap();
+    let block = text.split("```toml").nth(1).unwrap().split("```").next().unwrap();
+    let (mut table, mut values) = (String::new(), Vec::new());
+    for line in block.lines().filter(|line| !line.trim_start().starts_with('#')) {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix('[') {
+            table = rest.split(']').next().unwrap().to_string();
+        } else if let Some((key, value)) = line.split_once(" = ") {
+            // The value, without its trailing comment (a comment starts with "  #").
+            let value = value.split("  #").next().unwrap().trim();
+            let parsed: toml::Table = toml::from_str(&format!("v = {value}")).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let key = if table.is_empty() { key.trim().to_string() } else { format!("{table}.{}", key.trim()) };
+            values.push((key, parsed["v"].clone()));
+        }
+    }
+    values
+}
+
+#[test]
+fn the_config_reference_shows_the_default_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hebb(&["config", "--defaults"], dir.path());
+    let defaults: toml::Table = toml::from_str(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let mut checked = 0;
+    for (key, documented) in documented_values() {
+        let mut value = toml::Value::Table(defaults.clone());
+        for part in key.split('.') {
+            value = value.get(part).unwrap_or_else(|| panic!("{key} is not in `hebb config --defaults`")).clone();
+        }
+        assert_eq!(value, documented, "docs/config.md shows {key} = {documented}, the code's default is {value}");
+        checked += 1;
+    }
+    assert!(checked > 40, "{checked} values checked");
+}
+
 #[test]
 fn hebb_config_prints_the_resolved_config_and_checks_it() {
     let dir = tempfile::tempdir().unwrap();
