@@ -49,7 +49,18 @@ fn map_html_loads_draws_and_answers_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let sheet = dir.path().join("sheet.png");
     let sprites = write_sheet(&sheet, 4, 3, 8);
+    // Labels by column pair, so that the map has a label colouring beside the clusters'.
+    let labels = dir.path().join("labels.csv");
+    let mut csv = String::from("sheet_x,sheet_y,category\n");
+    for (row, column) in (0..3).flat_map(|row| (0..4).map(move |column| (row, column))) {
+        csv.push_str(&format!("{column},{row},{}\n", if column < 2 { "left" } else { "right" }));
+    }
+    std::fs::write(&labels, csv).unwrap();
     let config = write_tiny_config(dir.path(), &sheet, "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
+    std::fs::write(&config, text).unwrap();
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let page = dir.path().join("outputs/tiny/map.html");
@@ -100,6 +111,7 @@ fn map_html_loads_draws_and_answers_in_headless_chromium() {
     assert_eq!(report["strip"], true, "a strip shows the selected images: {report}");
     assert_eq!(report["lasso"], true, "a lasso around an item selects it: {report}");
     assert_eq!(report["frame_colour"], true, "at the fitted view a sprite's frame has its group's colour: {report}");
+    assert_eq!(report["colour_modes_differ"], true, "label and cluster colouring differ at the fitted view: {report}");
     assert_eq!(report["hidden"], true, "a hidden group is neither drawn nor picked: {report}");
     assert_eq!(report["pinned"], true, "a click pins the panel and marks the neighbours: {report}");
     assert_eq!(report["neighbour_opens"], true, "a click on a neighbour goes there: {report}");
