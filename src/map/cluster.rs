@@ -29,6 +29,7 @@ use rand_xoshiro06::rand_core::SeedableRng;
 use rayon::prelude::*;
 
 use crate::compute::device::{is_wgpu, read_f32};
+use crate::compute::linalg::{dot_f32 as dot, squared_distance};
 use crate::compute::matmul::{self, View};
 use crate::compute::rng::seeded;
 use crate::config::ClusterConfig;
@@ -385,10 +386,7 @@ impl<'a> HostPoints<'a> {
             })
             .collect();
         let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
-        for (chunk_sums, chunk_counts) in &partial {
-            sums.iter_mut().zip(chunk_sums).for_each(|(a, b)| *a += b);
-            counts.iter_mut().zip(chunk_counts).for_each(|(a, b)| *a += b);
-        }
+        add_chunk_totals(&partial, &mut sums, &mut counts);
         (sums, counts)
     }
 
@@ -453,10 +451,16 @@ impl<'a> HostPoints<'a> {
                 (sums, counts)
             })
             .collect();
-        for (chunk_sums, chunk_counts) in &partial {
-            sums.iter_mut().zip(chunk_sums).for_each(|(a, b)| *a += b);
-            counts.iter_mut().zip(chunk_counts).for_each(|(a, b)| *a += b);
-        }
+        add_chunk_totals(&partial, sums, counts);
+    }
+}
+
+/// Adds each chunk's cluster sums and counts to `sums` and `counts`, in chunk order (an empty
+/// chunk sum adds nothing).
+fn add_chunk_totals(partial: &[(Vec<f32>, Vec<f32>)], sums: &mut [f32], counts: &mut [f32]) {
+    for (chunk_sums, chunk_counts) in partial {
+        sums.iter_mut().zip(chunk_sums).for_each(|(a, b)| *a += b);
+        counts.iter_mut().zip(chunk_counts).for_each(|(a, b)| *a += b);
     }
 }
 
@@ -483,24 +487,6 @@ impl Bounds {
         }
         Bounds { label: best as u32, upper: first.sqrt(), lower: second.sqrt() }
     }
-}
-
-/// x · y, in eight lanes (so that it vectorises).
-fn dot(x: &[f32], y: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (xs, ys) = (x.chunks_exact(8), y.chunks_exact(8));
-    let tail: f32 = xs.remainder().iter().zip(ys.remainder()).map(|(a, b)| a * b).sum();
-    for (a, b) in xs.zip(ys) {
-        for lane in 0..8 {
-            lanes[lane] += a[lane] * b[lane];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
-/// |x − y|².
-fn squared_distance(x: &[f32], y: &[f32]) -> f32 {
-    x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum()
 }
 
 /// The reference: linfa's own fit and prediction (one run), from `start` (`k x dim`,

@@ -25,7 +25,9 @@ use rayon::prelude::*;
 use super::Neighbours;
 use crate::compute::features::Features;
 use crate::compute::hash::{below, pcg, pcg3};
-use crate::compute::linalg::{centred_product, column_means, standard_normal, subspace_step};
+use crate::compute::linalg::{
+    centred_product, column_means, dot_f32 as dot, squared_distance, standard_normal, subspace_step,
+};
 use crate::progress;
 
 /// Axes of the reduced copy NN-descent searches in.
@@ -90,11 +92,6 @@ fn reduce(features: &Features, axes: usize, seed: u64) -> Vec<f32> {
     centred_product(x, n, d, &mean, &basis, axes)
 }
 
-/// Squared distance between two reduced rows.
-fn distance(a: &[f32], b: &[f32]) -> f32 {
-    sum_in_lanes(a, b, |x, y| (x - y) * (x - y))
-}
-
 /// Offers `id` at `distance` to a list of at most `width` entries; true if it went in.
 fn offer(list: &mut Vec<Entry>, width: usize, id: u32, distance: f32, round: u16) -> bool {
     if list.len() >= width && list[width - 1].before(distance, id) {
@@ -157,7 +154,7 @@ fn descend(reduced: &[f32], n: usize, width: usize, seed: u64, on_round: impl Fn
                 let id = below(pcg3(seed, v as u32, draw), n as u32);
                 draw += 1;
                 if id as usize != v {
-                    offer(&mut list, width, id, distance(row(v as u32), row(id)), 0);
+                    offer(&mut list, width, id, squared_distance(row(v as u32), row(id)), 0);
                 }
             }
             list
@@ -170,7 +167,7 @@ fn descend(reduced: &[f32], n: usize, width: usize, seed: u64, on_round: impl Fn
             let (fresh, old) = (&fresh[v], &old[v]);
             for (i, &a) in fresh.iter().enumerate() {
                 for &b in fresh[i + 1..].iter().chain(old.iter().filter(|&&b| b != a)) {
-                    let d = distance(row(a), row(b));
+                    let d = squared_distance(row(a), row(b));
                     shared.offer(a, b, d, round);
                     shared.offer(b, a, d, round);
                 }
@@ -264,26 +261,6 @@ fn rerank(features: &Features, lists: &[Vec<Entry>], k: usize) -> Neighbours {
         }
     }
     out
-}
-
-/// Dot product.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    sum_in_lanes(a, b, |x, y| x * y)
-}
-
-/// `Σ term(a_i, b_i)` in eight independent lanes, so that it vectorises (a plain running sum
-/// of floats may not be reordered, and stays one lane).
-#[inline(always)]
-fn sum_in_lanes(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8.remainder().iter().zip(b8.remainder()).map(|(&x, &y)| term(x, y)).sum();
-    for (x, y) in a8.zip(b8) {
-        for lane in 0..8 {
-            lanes[lane] += term(x[lane], y[lane]);
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
@@ -389,8 +366,8 @@ mod tests {
         let features = manifold_features(400, 40);
         let reduced = reduce(&features, 8, 1);
         for (a, b) in [(0, 1), (5, 300), (17, 399)] {
-            let full: f32 = distance(features.row(a), features.row(b));
-            let near = distance(&reduced[a * 8..(a + 1) * 8], &reduced[b * 8..(b + 1) * 8]);
+            let full: f32 = squared_distance(features.row(a), features.row(b));
+            let near = squared_distance(&reduced[a * 8..(a + 1) * 8], &reduced[b * 8..(b + 1) * 8]);
             assert!((full - near).abs() < 1e-3 + 1e-2 * full, "{a}-{b}: {full} vs {near}");
         }
     }
