@@ -365,14 +365,20 @@ impl<'a> HostPoints<'a> {
         }
     }
 
+    /// The rows in this engine's chunks, in parallel: each chunk's index, its rows and their
+    /// bounds.
+    fn chunks_with<'b>(
+        &'b self,
+        bounds: &'b mut [Bounds],
+    ) -> impl IndexedParallelIterator<Item = (usize, (&'b [f32], &'b mut [Bounds]))> {
+        self.values.par_chunks(self.chunk_rows * self.dim).zip(bounds.par_chunks_mut(self.chunk_rows)).enumerate()
+    }
+
     /// Every row's nearest centroid and exact bounds, and the clusters' sums and counts.
     fn assign_all(&self, centroids: &[f32], k: usize, bounds: &mut [Bounds]) -> (Vec<f32>, Vec<f32>) {
         let dim = self.dim;
         let partial: Vec<(Vec<f32>, Vec<f32>)> = self
-            .values
-            .par_chunks(self.chunk_rows * dim)
-            .zip(bounds.par_chunks_mut(self.chunk_rows))
-            .enumerate()
+            .chunks_with(bounds)
             .map(|(chunk, (block, chunk_bounds))| {
                 let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
                 let distances = self.chunk_distances(chunk, block, centroids, k);
@@ -415,10 +421,7 @@ impl<'a> HostPoints<'a> {
         });
         let others_moved = |a: usize| if a == first.0 { second } else { first.1 };
         let partial: Vec<(Vec<f32>, Vec<f32>)> = self
-            .values
-            .par_chunks(self.chunk_rows * dim)
-            .zip(bounds.par_chunks_mut(self.chunk_rows))
-            .enumerate()
+            .chunks_with(bounds)
             .map(|(chunk, (block, chunk_bounds))| {
                 let (mut sums, mut counts) = (Vec::new(), vec![0.0f32; k]);
                 for (r, (row, bound)) in block.chunks(dim).zip(chunk_bounds.iter_mut()).enumerate() {
