@@ -5,12 +5,16 @@
 use anyhow::{Context, Result, bail};
 
 use crate::compute::device::ComputeDevice;
-use crate::data::{self, Item, label_groups};
+use crate::compute::features::Features;
+use crate::config::DataConfig;
+use crate::data::{self, ImageSet, Item, label_groups};
 use crate::encoder::{HebbianEncoder, features};
 use crate::eval::{EvalOptions, Scores, TestSplit, evaluate_features};
 use crate::run::{ENCODER_FILE, Run};
 
-/// Evaluates a run and its two baselines, on the data set's test split too when `test_split`.
+/// Evaluates a run and its two baselines, on the data set's test split too when `test_split`
+/// ([`data::probe_splits_of`]): the probe is fitted on the training split (the run's items, or
+/// STL-10's labelled `train` after a run on `unlabeled`, encoded with the run's encoder).
 pub(crate) fn evaluate(
     run: &Run,
     device: &ComputeDevice,
@@ -18,40 +22,50 @@ pub(crate) fn evaluate(
     test_split: bool,
     quiet: bool,
 ) -> Result<Vec<Scores>> {
-    if !run.items.iter().any(|i| i.label.is_some()) {
-        bail!("run {} has no labels to evaluate against", run.dir.display());
-    }
-    let test_config = match test_split {
-        true => Some(data::test_split_of(&run.config.data).with_context(|| {
+    let splits = match test_split {
+        true => Some(data::probe_splits_of(&run.config.data).with_context(|| {
             format!(
-                "--test-split: run {} was not trained on a training split hebb knows the test split of (CIFAR or \
-                 STL-10 with split = \"train\", MNIST's train-images file with its t10k- files beside it)",
+                "--test-split: run {} was not trained on a split hebb knows the test split of (CIFAR or STL-10 with \
+                 split = \"train\", STL-10's \"unlabeled\", MNIST's train-images file with its t10k- files beside it)",
                 run.dir.display()
             )
         })?),
         false => None,
     };
-    let images = run.load_images(quiet)?;
-    let test = match test_config {
-        Some(config) => {
-            let test_images = data::load(&config, quiet).context("--test-split: the test split")?;
-            let encoder = HebbianEncoder::load(&run.config, &run.dir.join(ENCODER_FILE), &device.device)?;
-            let batch_size = run.config.training.batch_size;
-            let features = features::extract(&encoder, &test_images, batch_size, &device.device, quiet)?;
-            Some((test_images, features))
-        }
+    let own_items = splits.as_ref().is_none_or(|(train, _)| *train == run.config.data);
+    if own_items && !run.items.iter().any(|i| i.label.is_some()) {
+        bail!("run {} has no labels to evaluate against", run.dir.display());
+    }
+    let encoder = match &splits {
+        Some(_) => Some(HebbianEncoder::load(&run.config, &run.dir.join(ENCODER_FILE), &device.device)?),
         None => None,
     };
-    let (labels, test) = match test {
-        Some((test_images, features)) => {
-            // One numbering of the labels for both splits.
-            let both: Vec<Item> = run.items.iter().chain(&test_images.items).cloned().collect();
-            let mut labels = label_groups(&both).0;
-            let test_labels = labels.split_off(run.items.len());
-            (labels, Some(TestSplit { images: test_images, labels: test_labels, features }))
-        }
-        None => (label_groups(&run.items).0, None),
+    let batch_size = run.config.training.batch_size;
+    let encoded = |config: &DataConfig, what: &str| -> Result<(ImageSet, Features)> {
+        let images = data::load(config, quiet).with_context(|| format!("--test-split: the {what} split"))?;
+        let encoder = encoder.as_ref().expect("the encoder is loaded with the splits");
+        let features = features::extract(encoder, &images, batch_size, &device.device, quiet)?;
+        Ok((images, features))
     };
-    evaluate_features(&run.config, &images, &labels, &run.features, test.as_ref(), device, options, quiet)
+    let (images, train_features) = match &splits {
+        Some((train, _)) if !own_items => {
+            let (images, features) = encoded(train, "training")?;
+            (images, Some(features))
+        }
+        _ => (run.load_images(quiet)?, None),
+    };
+    let features = train_features.as_ref().unwrap_or(&run.features);
+    let (labels, test) = match &splits {
+        Some((_, test)) => {
+            let (test_images, test_features) = encoded(test, "test")?;
+            // One numbering of the labels for both splits.
+            let both: Vec<Item> = images.items.iter().chain(&test_images.items).cloned().collect();
+            let mut labels = label_groups(&both).0;
+            let test_labels = labels.split_off(images.items.len());
+            (labels, Some(TestSplit { images: test_images, labels: test_labels, features: test_features }))
+        }
+        None => (label_groups(&images.items).0, None),
+    };
+    evaluate_features(&run.config, &images, &labels, features, test.as_ref(), device, options, quiet)
         .with_context(|| format!("run {}", run.dir.display()))
 }

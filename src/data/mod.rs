@@ -181,17 +181,26 @@ pub(crate) fn label_groups(items: &[Item]) -> (Vec<usize>, Vec<String>) {
     (groups, names)
 }
 
-/// The test split of a data set whose run trained on its training split, as papers score a probe:
-/// CIFAR's and STL-10's `split = "train"` -> `"test"`, and MNIST's `train-images` / `train-labels`
-/// files -> the `t10k-` files beside them. All of the test split is read (no `limit`). `None` for
-/// any other source.
-pub(crate) fn test_split_of(config: &DataConfig) -> Option<DataConfig> {
-    let source = match &config.source {
-        DataSource::Cifar(cifar) if cifar.split == Split::Train => {
-            DataSource::Cifar(CifarConfig { split: Split::Test, limit: 0, ..cifar.clone() })
-        }
-        DataSource::Stl10(stl) if stl.split == Split::Train => {
-            DataSource::Stl10(Stl10Config { split: Split::Test, limit: 0, ..stl.clone() })
+/// The training and test splits papers score a probe on (fitted on the first, scored on the
+/// second), for a run on `config`: CIFAR's and STL-10's `split = "train"` with `"test"`, STL-10's
+/// `"unlabeled"` (the encoder's pre-training) with its labelled `"train"` and `"test"`, and MNIST's
+/// `train-images` / `train-labels` files with the `t10k-` files beside them. The test split is read
+/// whole (no `limit`), as is STL-10's training split after an unlabeled run. `None` for any other
+/// source.
+pub(crate) fn probe_splits_of(config: &DataConfig) -> Option<(DataConfig, DataConfig)> {
+    let with = |source: DataSource| DataConfig { source, ..config.clone() };
+    match &config.source {
+        DataSource::Cifar(cifar) if cifar.split == Split::Train => Some((
+            config.clone(),
+            with(DataSource::Cifar(CifarConfig { split: Split::Test, limit: 0, ..cifar.clone() })),
+        )),
+        DataSource::Stl10(stl) => {
+            let split = |split| with(DataSource::Stl10(Stl10Config { split, limit: 0, ..stl.clone() }));
+            match stl.split {
+                Split::Train => Some((config.clone(), split(Split::Test))),
+                Split::Unlabeled => Some((split(Split::Train), split(Split::Test))),
+                Split::Test => None,
+            }
         }
         DataSource::Mnist(mnist) => {
             let test_file = |path: &std::path::Path, kind: &str| {
@@ -201,11 +210,10 @@ pub(crate) fn test_split_of(config: &DataConfig) -> Option<DataConfig> {
             };
             let images = test_file(&mnist.images, "images")?;
             let labels = test_file(mnist.labels.as_deref()?, "labels")?;
-            DataSource::Mnist(MnistConfig { images, labels: Some(labels), limit: 0 })
+            Some((config.clone(), with(DataSource::Mnist(MnistConfig { images, labels: Some(labels), limit: 0 }))))
         }
-        _ => return None,
-    };
-    Some(DataConfig { source, ..config.clone() })
+        _ => None,
+    }
 }
 
 /// Loads the configured source, checked to hold enough usable images for a run, and says what it

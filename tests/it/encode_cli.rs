@@ -425,5 +425,55 @@ fn eval_test_split_fits_on_the_training_files_and_scores_on_the_t10k_files() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = hebb(&args, dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("was not trained on a training split"), "{stderr}");
+    assert!(!out.status.success() && stderr.contains("was not trained on a split hebb knows"), "{stderr}");
+}
+
+#[test]
+fn eval_test_split_after_stl10_unlabeled_fits_on_the_labelled_train_split() {
+    // STL-10's binary layout: 96 x 96 x 3 column-major bytes per image, labels from 1. Class c
+    // (1 or 2) is bright in its half of the columns; the unlabeled images mix both.
+    let dir = tempfile::tempdir().unwrap();
+    let plane = 96 * 96;
+    let image = |class: u8, shade: u8| -> Vec<u8> {
+        let column = |at: usize| at / 96;
+        let lit = |at: usize| if (column(at) < 48) == (class == 1) { shade } else { 0 };
+        (0..3 * plane).map(|at| lit(at % plane)).collect()
+    };
+    let write = |name: &str, classes: &[u8]| {
+        let bytes: Vec<u8> = classes.iter().enumerate().flat_map(|(i, &c)| image(c, 100 + 10 * i as u8)).collect();
+        std::fs::write(dir.path().join(format!("{name}_X.bin")), bytes).unwrap();
+        if name != "unlabeled" {
+            std::fs::write(dir.path().join(format!("{name}_y.bin")), classes).unwrap();
+        }
+    };
+    write("unlabeled", &[1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+    write("train", &[1, 2, 1, 2, 1, 2, 1, 2]);
+    write("test", &[2, 1, 2, 1, 2, 1]);
+    std::fs::write(dir.path().join("class_names.txt"), "left\nright\n").unwrap();
+    let config = dir.path().join("stl.toml");
+    std::fs::write(
+        &config,
+        "name = \"stl\"\noutput_dir = \"outputs\"\n[data]\nimage_size = 16\n[data.stl10]\npath = \".\"\n\
+         split = \"unlabeled\"\n[encoder]\nchannels = [4, 4, 8, 8]\n[training]\nbatch_size = 4\nfilter_min_images = 0\n\
+         [map]\nn_neighbors = 5\nepochs = 30\n[clusters]\nn_clusters = 2\n",
+    )
+    .unwrap();
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Without the test split, the unlabeled run has nothing to be scored against.
+    let out = hebb(&["eval", "--run", "outputs/stl", "--no-map", "--device", "cpu", "--quiet"], dir.path());
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no labels"));
+    let out =
+        hebb(&["eval", "--run", "outputs/stl", "--no-map", "--test-split", "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("outputs/stl/eval.json")).unwrap()).unwrap();
+    let entries = json.as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    // The two classes are the two halves of the picture: raw pixels tell them apart exactly.
+    assert_eq!(entries[2]["test_knn5_accuracy"].as_f64(), Some(1.0), "{json}");
+    assert_eq!(entries[2]["test_probe_accuracy"].as_f64(), Some(1.0), "{json}");
+    for entry in entries {
+        assert!((0.0..=1.0).contains(&entry["test_probe_accuracy"].as_f64().unwrap()), "{entry}");
+    }
 }

@@ -41,7 +41,8 @@ fn more_clusters_than_items_warns_and_query_survives_a_huge_top() {
     let config = write_tiny_config(dir.path(), &sheet, "");
     let text = std::fs::read_to_string(&config).unwrap().replace("n_clusters = 3", "n_clusters = 50");
     std::fs::write(&config, text).unwrap();
-    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    // Warnings show without --quiet (which leaves only errors).
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("n_clusters is 50"), "{}", stderr(&out));
 
@@ -265,7 +266,9 @@ fn eval_warns_when_some_items_have_no_label() {
     std::fs::write(&config, text).unwrap();
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = hebb(&["eval", "--run", "outputs/tiny", "--no-map", "--device", "cpu", "--quiet"], dir.path());
+    let out = hebb(&["eval", "--run", "outputs/tiny", "--no-map", "--device", "cpu"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("2 of the 8 items have no label"), "{}", stderr(&out));
+    let quiet = hebb(&["eval", "--run", "outputs/tiny", "--no-map", "--device", "cpu", "--quiet"], dir.path());
+    assert!(quiet.status.success() && stderr(&quiet).is_empty(), "--quiet leaves only errors: {}", stderr(&quiet));
 }
