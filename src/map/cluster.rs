@@ -10,7 +10,9 @@
 //! than all the rest.) Squared distances are `|x|² - 2x·c + |c|²` with `x·c` from a matrix
 //! product. On wgpu each iteration is tensor ops (centroid sums as `onehotᵀ X`); on the CPU it is
 //! Lloyd's iteration with Hamerly's bounds (`HostPoints::lloyd`): the same assignments, but a row
-//! is read again only when its bounds cannot settle its cluster. The reference is linfa's
+//! is read again only when its bounds cannot settle its cluster. For large sets the map stage
+//! hands over NN-descent's reduced copy, and each run's start is K-Means on that copy, lifted to
+//! the full dimension as its clusters' means ([`kmeans_reporting`]). The reference is linfa's
 //! own fit from the same start; they agree up to float rounding (a distance from a matrix product
 //! can break a near-tie the other way than linfa's direct sum; `hebb bench map` reports the share
 //! of items that agree).
@@ -29,6 +31,7 @@ use rand_xoshiro06::rand_core::SeedableRng;
 use rayon::prelude::*;
 
 use crate::compute::device::{is_wgpu, read_f32};
+use crate::compute::features::Features;
 use crate::compute::linalg::{dot_f32 as dot, squared_distance};
 use crate::compute::matmul::{self, View};
 use crate::compute::rng::seeded;
@@ -41,38 +44,109 @@ const TOLERANCE: f32 = 1e-4;
 /// `device`. With fewer rows than clusters asked for, the count is reduced to the row count.
 /// With `n_runs` > 1, run r starts from seed `seed + r` and the lowest inertia wins.
 pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, device: &Device) -> Result<Vec<usize>> {
-    kmeans_reporting(values, rows, dim, config, device, &|_| {})
+    Ok(kmeans_reporting(values, rows, dim, None, config, device, &|_| {})?.labels)
 }
 
 /// Units of work [`kmeans_reporting`] reports for `config`: per run, one per k-means++ centre
-/// and one per Lloyd iteration it may take (a run that settles early reports the rest at once,
-/// so the total is an upper bound that the end always reaches).
-pub fn kmeans_work(config: &ClusterConfig) -> u64 {
-    config.n_runs as u64 * (config.n_clusters as u64 + config.max_iter)
+/// and one per Lloyd iteration it may take, twice over with a coarse copy (a run that settles
+/// early reports the rest at once, so the total is an upper bound that the end always reaches).
+pub fn kmeans_work(config: &ClusterConfig, coarse: bool) -> u64 {
+    let passes = if coarse { 2 } else { 1 };
+    config.n_runs as u64 * (config.n_clusters as u64 + passes * config.max_iter)
+}
+
+/// The winning run of [`kmeans_reporting`].
+pub struct KmeansFit {
+    /// Each row's cluster.
+    pub labels: Vec<usize>,
+    /// The centroids its Lloyd iteration in the full dimension started from (`k x dim`).
+    pub start: Vec<f32>,
 }
 
 /// [`kmeans`], calling `progress` with each finished part of [`kmeans_work`].
+///
+/// With `coarse`, the same rows on fewer axes (NN-descent's reduced copy), each run first
+/// clusters the coarse copy (k-means++ and Lloyd's iteration to convergence, passes over a
+/// thirty-sixth of the data at 4,608 dimensions) and starts the full-dimensional iteration from
+/// the means of those clusters: a start near the end, from which the full iteration, whose
+/// bounds then settle most rows, takes a few passes instead of dozens.
 pub fn kmeans_reporting(
     values: &[f32],
     rows: usize,
     dim: usize,
+    coarse: Option<&Features>,
     config: &ClusterConfig,
     device: &Device,
     progress: &dyn Fn(u64),
-) -> Result<Vec<usize>> {
+) -> Result<KmeansFit> {
     let k = cluster_count(config, rows)?;
     let engine = Engine::new(values, rows, dim, device)?;
-    let mut best: Option<Clustering> = None;
+    let coarse_engine = match coarse {
+        Some(copy) if copy.rows == rows => Some(Engine::new(&copy.values, copy.rows, copy.dim, device)?),
+        Some(copy) => bail!("K-Means' coarse copy has {} rows for {rows} points", copy.rows),
+        None => None,
+    };
+    let mut best: Option<(Clustering, Vec<f32>)> = None;
     for run in 0..config.n_runs as u64 {
-        let start = engine.kmeans_plus_plus(k, config.seed.wrapping_add(run))?;
+        let seed = config.seed.wrapping_add(run);
+        let start = match &coarse_engine {
+            None => engine.kmeans_plus_plus(k, seed)?,
+            Some(coarse_engine) => {
+                let coarse_start = coarse_engine.kmeans_plus_plus(k, seed)?;
+                let found = coarse_engine.lloyd(coarse_start, config.max_iter, &|| progress(1))?;
+                progress(config.max_iter.saturating_sub(found.iterations));
+                member_means(values, dim, &found.labels, k)
+            }
+        };
         progress(config.n_clusters as u64);
-        let clustering = engine.lloyd(start, config.max_iter, &|| progress(1))?;
+        let clustering = engine.lloyd(start.clone(), config.max_iter, &|| progress(1))?;
         progress(config.max_iter.saturating_sub(clustering.iterations));
-        if best.as_ref().is_none_or(|b| clustering.inertia < b.inertia) {
-            best = Some(clustering);
+        if best.as_ref().is_none_or(|(b, _)| clustering.inertia < b.inertia) {
+            best = Some((clustering, start));
         }
     }
-    Ok(best.expect("n_runs is at least 1").labels)
+    let (clustering, start) = best.expect("n_runs is at least 1");
+    Ok(KmeansFit { labels: clustering.labels, start })
+}
+
+/// The mean of each cluster's rows (`k x dim`); a cluster without rows takes the first row.
+fn member_means(values: &[f32], dim: usize, labels: &[usize], k: usize) -> Vec<f32> {
+    let chunk_rows = labels.len().div_ceil(CPU_CHUNKS).max(256);
+    let partial: Vec<(Vec<f32>, Vec<f32>)> = values
+        .par_chunks(chunk_rows * dim)
+        .zip(labels.par_chunks(chunk_rows))
+        .map(|(block, chunk_labels)| {
+            let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
+            for (row, &label) in block.chunks(dim).zip(chunk_labels) {
+                counts[label] += 1.0;
+                sums[label * dim..(label + 1) * dim].iter_mut().zip(row).for_each(|(s, v)| *s += v);
+            }
+            (sums, counts)
+        })
+        .collect();
+    let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
+    add_chunk_totals(&partial, &mut sums, &mut counts);
+    for (c, (centroid, &count)) in sums.chunks_mut(dim).zip(&counts).enumerate() {
+        if count > 0.0 {
+            centroid.iter_mut().for_each(|v| *v /= count);
+        } else {
+            log::debug!("K-Means: coarse cluster {c} has no rows; it starts on the first row");
+            centroid.copy_from_slice(&values[..dim]);
+        }
+    }
+    sums
+}
+
+/// The sum of squared distances from each row to its cluster's mean: what K-Means minimises,
+/// to compare two clusterings of the same rows.
+pub fn inertia(values: &[f32], dim: usize, labels: &[usize]) -> f64 {
+    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let means = member_means(values, dim, labels, k);
+    values
+        .par_chunks(dim)
+        .zip(labels.par_iter())
+        .map(|(row, &label)| squared_distance(row, &means[label * dim..(label + 1) * dim]) as f64)
+        .sum()
 }
 
 /// The seeded k-means++ start that [`kmeans`] uses for `seed` (`k x dim`, row-major).
@@ -544,16 +618,49 @@ mod tests {
     fn progress_ends_at_the_announced_work() {
         let values = blobs(300, 4, 3);
         let config = ClusterConfig { n_clusters: 3, n_runs: 2, ..Default::default() };
-        let (reported, calls) = (std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0));
-        let labels = kmeans_reporting(&values, 300, 4, &config, &Device::flex(), &|done| {
-            reported.fetch_add(done, std::sync::atomic::Ordering::Relaxed);
-            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        })
-        .unwrap();
-        assert_eq!(reported.into_inner(), kmeans_work(&config));
-        // Per run: the start, at least one Lloyd iteration, and the rest of max_iter at once.
-        assert!(calls.into_inner() >= 2 * 3, "the progress moved during the runs, not only at the end");
-        assert_eq!(labels, kmeans(&values, 300, 4, &config, &Device::flex()).unwrap());
+        let coarse = Features { rows: 300, dim: 2, values: values.chunks(4).flat_map(|r| [r[0], r[1]]).collect() };
+        for copy in [None, Some(&coarse)] {
+            let (reported, calls) = (std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0));
+            let fit = kmeans_reporting(&values, 300, 4, copy, &config, &Device::flex(), &|done| {
+                reported.fetch_add(done, std::sync::atomic::Ordering::Relaxed);
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })
+            .unwrap();
+            assert_eq!(reported.into_inner(), kmeans_work(&config, copy.is_some()));
+            // Per run: the start, at least one Lloyd iteration, and the rest of max_iter at once.
+            assert!(calls.into_inner() >= 2 * 3, "the progress moved during the runs, not only at the end");
+            if copy.is_none() {
+                assert_eq!(fit.labels, kmeans(&values, 300, 4, &config, &Device::flex()).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn a_coarse_copy_starts_the_full_iteration_from_its_clusters_means() {
+        // Five overlapping blobs in 12 dimensions; the coarse copy is their first 3 coordinates,
+        // enough to tell the blobs apart roughly.
+        let (rows, dim) = (600, 12);
+        let values = blobs(rows, dim, 5);
+        let coarse = Features { rows, dim: 3, values: values.chunks(dim).flat_map(|r| r[..3].to_vec()).collect() };
+        let config = ClusterConfig { n_clusters: 5, ..Default::default() };
+        let device = Device::flex();
+        let fit = kmeans_reporting(&values, rows, dim, Some(&coarse), &config, &device, &|_| {}).unwrap();
+        // The start is the full-dimensional mean of each cluster K-Means finds on the copy alone.
+        let on_copy = kmeans(&coarse.values, rows, 3, &config, &device).unwrap();
+        assert_eq!(fit.start, member_means(&values, dim, &on_copy, 5));
+        // And the result is Lloyd's iteration from that start: linfa from it agrees.
+        let twin = kmeans_linfa(&values, rows, dim, &config, Some(&fit.start)).unwrap();
+        assert_eq!(fit.labels, twin);
+        // The blobs are found as well as from k-means++ in the full dimension: every blob's rows
+        // mostly share one cluster.
+        for blob in 0..5 {
+            let mut counts = [0usize; 5];
+            (blob..rows).step_by(5).for_each(|row| counts[fit.labels[row]] += 1);
+            assert!(*counts.iter().max().unwrap() >= 100, "blob {blob}: {counts:?}");
+        }
+        // A copy of other rows is refused.
+        let short = Features { rows: 10, dim: 3, values: vec![0.0; 30] };
+        assert!(kmeans_reporting(&values, rows, dim, Some(&short), &config, &device, &|_| {}).is_err());
     }
 
     /// Overlapping blobs, so that Lloyd takes many iterations and the stopping rule matters.
@@ -641,26 +748,9 @@ mod tests {
     fn more_runs_never_raise_the_inertia() {
         let (rows, dim) = (300, 4);
         let values = blobs(rows, dim, 6);
-        let inertia = |labels: &[usize]| -> f64 {
-            let k = labels.iter().max().unwrap() + 1;
-            let mut sums = vec![0f64; k * dim];
-            let mut counts = vec![0f64; k];
-            for (row, &l) in labels.iter().enumerate() {
-                counts[l] += 1.0;
-                for j in 0..dim {
-                    sums[l * dim + j] += values[row * dim + j] as f64;
-                }
-            }
-            (0..rows)
-                .map(|row| {
-                    (0..dim)
-                        .map(|j| {
-                            (values[row * dim + j] as f64 - sums[labels[row] * dim + j] / counts[labels[row]]).powi(2)
-                        })
-                        .sum::<f64>()
-                })
-                .sum()
-        };
+        // The inertia by hand: rows 0 and 2 around their mean 1, row 10 alone.
+        assert_eq!(inertia(&[0.0, 0.0, 2.0, 0.0, 10.0, 0.0], 2, &[0, 0, 1]), 2.0);
+        let inertia = |labels: &[usize]| inertia(&values, dim, labels);
         let one = ClusterConfig { n_clusters: 6, n_runs: 1, ..Default::default() };
         let five = ClusterConfig { n_runs: 5, ..one.clone() };
         let device = Device::flex();

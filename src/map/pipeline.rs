@@ -1,5 +1,5 @@
 //! The map stage in one call, as `encode`, `eval` and `bench` all run it: the cosine neighbours
-//! of every item, the PCA start, UMAP's fuzzy graph and our layout, and K-Means on the features
+//! of every item, the PCA start, K-Means on the features, UMAP's fuzzy graph and our layout
 //! ([`run`]); or the neighbours and K-Means alone, without a map ([`run_unmapped`]). Every step
 //! is timed.
 
@@ -65,6 +65,8 @@ pub struct MapOutput {
     pub layout: Layout,
     /// K-Means cluster of every item, on the features.
     pub clusters: Vec<usize>,
+    /// The centroids K-Means' full-dimensional iteration started from (`k x dim`).
+    pub cluster_start: Vec<f32>,
     pub timings: Timings,
 }
 
@@ -85,7 +87,9 @@ fn timed<T>(seconds: &mut f64, step: impl FnOnce() -> Result<T>) -> Result<T> {
     result
 }
 
-/// Runs the whole map stage: neighbours, the map, clusters.
+/// Runs the whole map stage: neighbours, the map, clusters. K-Means runs before the graph and
+/// the layout, so that NN-descent's reduced copy, which both the PCA start and K-Means' start
+/// are read from, is freed before them.
 pub fn run(request: &MapRequest) -> Result<MapOutput> {
     let MapRequest { features, map, device, quiet, .. } = *request;
     let mut timings = Timings::default();
@@ -94,17 +98,19 @@ pub fn run(request: &MapRequest) -> Result<MapOutput> {
     // components are the features' own, for a fraction of the passes.
     let initial =
         timed(&mut timings.pca, || pca::principal_components(reduced.as_ref().unwrap_or(features), device, quiet))?;
+    let fit = timed(&mut timings.kmeans, || clusters(request, reduced.as_ref()))?;
+    drop(reduced);
     let manifold = timed(&mut timings.graph, || fuzzy_graph(&with_self, map, quiet))?;
     let coords = timed(&mut timings.layout, || lay_out(&manifold, initial.clone(), map, device, quiet))?;
-    let clusters = timed(&mut timings.kmeans, || clusters(request))?;
-    Ok(MapOutput { with_self, layout: Layout { initial, manifold, coords }, clusters, timings })
+    let layout = Layout { initial, manifold, coords };
+    Ok(MapOutput { with_self, layout, clusters: fit.labels, cluster_start: fit.start, timings })
 }
 
 /// Runs the stage without the map: neighbours and clusters.
 pub fn run_unmapped(request: &MapRequest) -> Result<Unmapped> {
     let mut timings = Timings::default();
-    let (with_self, _) = timed(&mut timings.neighbours, || nearest(request))?;
-    let clusters = timed(&mut timings.kmeans, || clusters(request))?;
+    let (with_self, reduced) = timed(&mut timings.neighbours, || nearest(request))?;
+    let clusters = timed(&mut timings.kmeans, || clusters(request, reduced.as_ref()))?.labels;
     Ok(Unmapped { with_self, clusters, timings })
 }
 
@@ -114,13 +120,13 @@ fn nearest(request: &MapRequest) -> Result<(Neighbours, Option<Features>)> {
     neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)
 }
 
-/// K-Means on the features, with a progress bar.
-fn clusters(request: &MapRequest) -> Result<Vec<usize>> {
+/// K-Means on the features, started from NN-descent's reduced copy when there is one, with a
+/// progress bar.
+fn clusters(request: &MapRequest, reduced: Option<&Features>) -> Result<cluster::KmeansFit> {
     let MapRequest { features, clusters, device, quiet, .. } = *request;
-    let bar = progress::bar(cluster::kmeans_work(clusters), "k-means", quiet);
-    let found = cluster::kmeans_reporting(&features.values, features.rows, features.dim, clusters, device, &|done| {
-        bar.inc(done)
-    })?;
+    let bar = progress::bar(cluster::kmeans_work(clusters, reduced.is_some()), "k-means", quiet);
+    let (values, rows, dim) = (&features.values, features.rows, features.dim);
+    let found = cluster::kmeans_reporting(values, rows, dim, reduced, clusters, device, &|done| bar.inc(done))?;
     bar.finish_and_clear();
     Ok(found)
 }

@@ -138,12 +138,15 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
         Ok(())
     })?;
     let one_run = ClusterConfig { n_runs: 1, ..config.clusters.clone() };
-    let (_, linfa_s) = timed(|| cluster::kmeans_linfa(&features.values, features.rows, features.dim, &one_run, None))?;
-    // The twin: linfa from hebb's start (run 0's). Cluster numbers correspond, so agreement is a
-    // plain match rate.
-    let start = cluster::initial_centroids(&features.values, features.rows, features.dim, &one_run, dev)?;
-    let twin = cluster::kmeans_linfa(&features.values, features.rows, features.dim, &one_run, Some(&start))?;
+    let (linfa_clusters, linfa_s) =
+        timed(|| cluster::kmeans_linfa(&features.values, features.rows, features.dim, &one_run, None))?;
+    // The twin: linfa from the start of hebb's full-dimensional iteration. Cluster numbers
+    // correspond, so agreement is a plain match rate.
+    let start = &output.cluster_start;
+    let twin = cluster::kmeans_linfa(&features.values, features.rows, features.dim, &one_run, Some(start))?;
     let agreement = ours_clusters.iter().zip(&twin).filter(|(a, b)| a == b).count() as f64 / features.rows as f64;
+    let inertia_ratio = cluster::inertia(&features.values, features.dim, &ours_clusters)
+        / cluster::inertia(&features.values, features.dim, &linfa_clusters);
     // The grid layout's assignment of every item to its own cell, on its own (it is part of the renders too).
     let (columns, rows) = canvas::grid_shape(features.rows);
     let (_, grid_s) = timed(|| Ok(canvas::grid_cells(&coords, columns, rows)))?;
@@ -218,7 +221,9 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
         ));
     }
     table.push_str(&format!("{:<60} {:>10.2} x\n", "layout time, hebb / umap-rs", ours_s / theirs_s));
-    table.push_str(&format!("{:<60} {:>10.2} x\n", "K-Means time, hebb / linfa", kmeans_s / linfa_s));
+    table.push_str(&format!("{:<60} {:>10.3} x\n", "K-Means time, hebb / linfa", kmeans_s / linfa_s));
+    // Lower is better: above 1, linfa's own fit found tighter clusters than hebb's.
+    table.push_str(&format!("{:<60} {:>10.4} x\n", "K-Means inertia, hebb / linfa's own fit", inertia_ratio));
     let runs = if config.clusters.n_runs == 1 {
         String::new()
     } else {
