@@ -1,5 +1,6 @@
-//! `hebb view`: writes (or rewrites) a finished run's interactive map, `map.html`, from its
-//! features, map and clusters, without encoding anything again.
+//! `hebb view`: writes (or rewrites) a finished run's interactive map, `map.html` (and its tiles,
+//! `map/`, for a large run), from its features, map and clusters, without encoding anything
+//! again.
 
 use std::path::PathBuf;
 
@@ -8,9 +9,9 @@ use anyhow::{Result, bail};
 use crate::compute::device::ComputeDevice;
 use crate::config::TOP_K;
 use crate::neighbours;
-use crate::render::html::map_page;
+use crate::render::html::{TILES_FOLDER, map_page};
 use crate::run::items::read_map_csv;
-use crate::run::{MAP_FILE, MAP_HTML_FILE, Run, write_atomically};
+use crate::run::{MAP_FILE, MAP_HTML_FILE, Run, write_atomically, write_folder_atomically};
 
 /// Writes `map.html` into the run's folder and returns its path.
 pub(crate) fn run(run: &Run, device: &ComputeDevice, quiet: bool) -> Result<PathBuf> {
@@ -23,7 +24,12 @@ pub(crate) fn run(run: &Run, device: &ComputeDevice, quiet: bool) -> Result<Path
     let neighbours = neighbours::drop_self(
         &neighbours::search_all_for_map(&run.features, width, &run.config.map, &device.device, quiet)?.0,
     );
-    let page = map_page(&run.config.name, &images, &coords, &clusters, &neighbours, &run.config.render)?;
+    // The tiles of a large map first, so that the page never names tiles that are not there.
+    let mut page = String::new();
+    write_folder_atomically(&run.dir.join(TILES_FOLDER), |tiles| {
+        page = map_page(&run.config.name, &images, &coords, &clusters, &neighbours, &run.config.render, tiles)?;
+        Ok(())
+    })?;
     let path = run.dir.join(MAP_HTML_FILE);
     write_atomically(&path, page.as_bytes())?;
     Ok(path)

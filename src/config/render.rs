@@ -47,6 +47,9 @@ pub struct RenderConfig {
     pub seed: u64,
     /// Write `map.html`, the interactive map (pan, zoom, hover for neighbours, search, selection).
     pub html: bool,
+    /// Items from which `map.html` keeps its sprite atlases and neighbours in a folder `map/`
+    /// beside it, loaded as the view needs them, instead of inside the page.
+    pub html_tiles_from: usize,
 }
 
 impl Default for RenderConfig {
@@ -63,6 +66,7 @@ impl Default for RenderConfig {
             cell_size: 96,
             seed: DEFAULT_SEED,
             html: true,
+            html_tiles_from: 100_000,
         }
     }
 }

@@ -1,15 +1,23 @@
-//! `map.html`: the interactive map of a run, one self-contained file. The page and its WebGL
-//! viewer are ours (`map.html` beside this file); this module fills in the data: both layouts
-//! (the map and the grid) in unit coordinates, labels, clusters, sources, every item's top
-//! neighbours with their similarities, and the sprite atlases.
+//! `map.html`: the interactive map of a run. The page and its WebGL viewer are ours (`map.html`
+//! beside this file); this module fills in the data: both layouts (the map and the grid) in unit
+//! coordinates, labels, clusters, sources, every item's top neighbours with their similarities,
+//! and the sprite atlases.
 //!
-//! The atlases are embedded as data URIs, not written beside the page: a page opened from
-//! `file://` may draw a sibling image but not upload it to WebGL (browsers treat it as another
-//! origin). There are two levels of detail, small sprites for the zoomed-out view and larger
-//! ones (while the total stays within [`HIGH_LEVEL_BUDGET`] pixels) for close-ups; further out
-//! the page draws coloured squares.
+//! An atlas holds the sprites of one square block of grid cells, at the cell's place in the
+//! block, so that a view of one region of the map needs only the atlases of that region. There
+//! are up to two levels of detail, small sprites for the zoomed-out view and larger ones (while
+//! the total stays within [`HIGH_LEVEL_BUDGET`] pixels) for close-ups; further out the page draws
+//! coloured squares.
+//!
+//! Up to `render.html_tiles_from` items the page is one self-contained file: the atlases are embedded as
+//! data URIs (a page opened from `file://` may draw a sibling image but not upload it to WebGL,
+//! as browsers treat it as another origin). From `render.html_tiles_from` items on, the atlases and the
+//! neighbours go into script files in a folder beside the page ([`TILES_FOLDER`]), which the
+//! page loads as the view needs them: a script from `file://` may run, and the data URI it hands
+//! over is the page's own.
 
 use std::io::Cursor;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
@@ -18,7 +26,7 @@ use image::{ImageFormat, RgbaImage};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::canvas::{unit_grid, unit_layout};
+use super::canvas::{grid_shape, unit_grid, unit_layout};
 use super::{PALETTE, item_image};
 use crate::config::{CanvasLayout, ColorMode, RenderConfig};
 use crate::data::{ImageSet, label_groups};
@@ -34,18 +42,27 @@ const ATLAS_SIDE: u32 = 4096;
 /// a level above that would only hold the resize's blur).
 const LOW_SIDE: u32 = 16;
 
+/// The folder beside `map.html` that holds its tiles when it has `render.html_tiles_from` items or more.
+pub(crate) const TILES_FOLDER: &str = "map";
+
+/// Items per neighbour tile.
+const NEIGHBOUR_CHUNK: usize = 65_536;
+
 /// Pixels that the close-up level may take in all: 64-px sprites up to about 6,100 items,
 /// 32-px ones up to about 24,500, none beyond (60,000 28-px digits would add 15 MB to the page).
 const HIGH_LEVEL_BUDGET: u64 = 24 << 20;
 
-/// One level of detail: sprites of `side` px, `per_row` to an atlas row, `per_atlas` to an
-/// atlas image; `rows_of` gives each image's rows.
+/// One level of detail: sprites of `side` px. Atlas `a` holds the block of `per_row x per_row`
+/// grid cells at block column `a % blocks_x`, block row `a / blocks_x`, each sprite at its
+/// cell's place in the block; `cells` is each atlas's width and height in cells (smaller at the
+/// grid's right and bottom edges).
 #[derive(Serialize)]
 struct Level {
     side: u32,
     per_row: u32,
-    per_atlas: usize,
-    rows_of: Vec<u32>,
+    blocks_x: u32,
+    cells: Vec<[u32; 2]>,
+    /// The atlases as data URIs; empty when they are tiles (`atlas-<side>-<a>`).
     images_data: Vec<String>,
 }
 
@@ -75,11 +92,15 @@ struct PageData {
     grid: String,
     grid_sprite: f32,
     k: usize,
-    /// Each item's `k` neighbours as [`ids_u24`].
+    /// Each item's `k` neighbours as [`ids_u24`]; empty when they are tiles (`neighbours-<c>`,
+    /// [`NEIGHBOUR_CHUNK`] items each).
     neighbours: String,
     /// Their cosine similarities in thousandths, as [`thousandths_i16`] (the panel shows 3
     /// decimals).
     similarities: String,
+    neighbour_chunk: usize,
+    /// Where the tiles are, relative to the page (`map/`), or empty when everything is embedded.
+    tiles: String,
     atlases: Vec<Level>,
 }
 
@@ -94,29 +115,41 @@ fn level_sides(n: usize, side: u32) -> Vec<u32> {
     }
 }
 
-/// One level's atlas images, encoded as data URIs ([`encode_atlas`]).
-fn atlas_level(images: &ImageSet, side: u32) -> Result<Level> {
+/// One level's atlases ([`Level`]) for the items in grid `cells` of a `columns x rows` grid,
+/// each encoded as a data URI ([`encode_atlas`]) and handed to `keep` with its index.
+fn atlas_level(
+    images: &ImageSet,
+    cells: &[(u32, u32)],
+    (columns, rows): (usize, usize),
+    side: u32,
+    keep: &mut dyn FnMut(usize, String) -> Result<()>,
+) -> Result<Level> {
     let per_row = ATLAS_SIDE / side;
-    let per_atlas = (per_row * per_row) as usize;
-    let n = images.len();
-    let mut rows_of = Vec::new();
-    let mut images_data = Vec::new();
-    for first in (0..n).step_by(per_atlas) {
-        let count = per_atlas.min(n - first);
-        let rows = (count as u32).div_ceil(per_row);
-        let sprites: Vec<RgbaImage> = (first..first + count)
-            .into_par_iter()
-            .map(|i| image::imageops::resize(&item_image(images, i), side, side, FilterType::Triangle))
+    let (blocks_x, blocks_y) = ((columns as u32).div_ceil(per_row), (rows as u32).div_ceil(per_row));
+    let atlas_of = |(column, row): (u32, u32)| ((row / per_row) * blocks_x + column / per_row) as usize;
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); (blocks_x * blocks_y) as usize];
+    for (item, &cell) in cells.iter().enumerate() {
+        members[atlas_of(cell)].push(item);
+    }
+    let mut sizes = Vec::with_capacity(members.len());
+    for (a, items) in members.iter().enumerate() {
+        let (bx, by) = (a as u32 % blocks_x, a as u32 / blocks_x);
+        let width = per_row.min(columns as u32 - bx * per_row);
+        let height = per_row.min(rows as u32 - by * per_row);
+        let sprites: Vec<RgbaImage> = items
+            .par_iter()
+            .map(|&i| image::imageops::resize(&item_image(images, i), side, side, FilterType::Triangle))
             .collect();
-        let mut atlas = RgbaImage::new(per_row.min(count as u32) * side, rows * side);
-        for (k, sprite) in sprites.iter().enumerate() {
-            let (column, row) = (k as u32 % per_row, k as u32 / per_row);
+        let mut atlas = RgbaImage::new(width * side, height * side);
+        for (&i, sprite) in items.iter().zip(&sprites) {
+            let (column, row) = (cells[i].0 % per_row, cells[i].1 % per_row);
             image::imageops::replace(&mut atlas, sprite, (column * side) as i64, (row * side) as i64);
         }
-        rows_of.push(rows);
-        images_data.push(encode_atlas(atlas, images.color)?);
+        drop(sprites);
+        keep(a, encode_atlas(atlas, images.color)?)?;
+        sizes.push([width, height]);
     }
-    Ok(Level { side, per_row, per_atlas, rows_of, images_data })
+    Ok(Level { side, per_row, blocks_x, cells: sizes, images_data: Vec::new() })
 }
 
 /// An atlas as a data URI: PNG when the images have alpha; JPEG for colour; for grey images one
@@ -154,7 +187,8 @@ fn encode_atlas(atlas: RgbaImage, color: ColorMode) -> Result<String> {
 }
 
 /// The page for a run's map: `coords` (the UMAP map), `clusters`, and `neighbours` (each item's
-/// top matches, itself excluded).
+/// top matches, itself excluded). From `render.html_tiles_from` items on, its tiles are written into the
+/// folder `tiles` (created), which must end up as [`TILES_FOLDER`] beside the page.
 pub(crate) fn map_page(
     title: &str,
     images: &ImageSet,
@@ -162,28 +196,62 @@ pub(crate) fn map_page(
     clusters: &[usize],
     neighbours: &Neighbours,
     config: &RenderConfig,
+    tiles: &Path,
 ) -> Result<String> {
     let n = images.len();
     if n >= NO_NEIGHBOUR as usize {
         bail!("map.html holds at most {} items; this run has {n}", NO_NEIGHBOUR - 1);
     }
+    let tiled = n >= config.html_tiles_from;
+    if tiled {
+        std::fs::create_dir_all(tiles).with_context(|| format!("cannot create {}", tiles.display()))?;
+    }
+    // A tile is a script that hands its name and its data (JSON) to the page's `hebbTile`.
+    let write_tile = |name: &str, payload: String| -> Result<()> {
+        let path = tiles.join(format!("{name}.js"));
+        let script = format!("hebbTile({},{payload});\n", serde_json::to_string(name)?);
+        std::fs::write(&path, script).with_context(|| format!("cannot write {}", path.display()))
+    };
     let flat = |points: Vec<(f32, f32)>| unit_u16(points.into_iter().flat_map(|(x, y)| [x, y]));
     let (map, map_sprite) = unit_layout(coords, &RenderConfig { layout: CanvasLayout::Scatter, ..config.clone() });
-    let (grid, grid_sprite) = unit_grid(coords);
-    let grid = base64(
-        &grid.into_iter().flat_map(|(c, r)| [c as u16, r as u16]).flat_map(u16::to_le_bytes).collect::<Vec<u8>>(),
-    );
+    let (cells, grid_sprite) = unit_grid(coords);
+    let grid =
+        base64(&cells.iter().flat_map(|&(c, r)| [c as u16, r as u16]).flat_map(u16::to_le_bytes).collect::<Vec<u8>>());
     let (label, labels) = if images.has_labels() { label_groups(&images.items) } else { (Vec::new(), Vec::new()) };
     let cluster_count = clusters.iter().copied().max().map_or(0, |c| c + 1);
     let cluster_names = (0..cluster_count).map(|c| format!("cluster {c}")).collect();
     let k = neighbours.k;
-    let rows = || (0..n).map(|i| neighbours.row(i));
-    let neighbour_ids = ids_u24(rows().flat_map(|(ids, _)| ids.iter().copied()));
-    let similarities = thousandths_i16(rows().flat_map(|(_, sims)| sims.iter().copied()));
-    let atlases = level_sides(n, images.side.min(images.source_side) as u32)
-        .into_iter()
-        .map(|side| atlas_level(images, side))
-        .collect::<Result<Vec<_>>>()?;
+    let rows = |range: std::ops::Range<usize>| range.map(|i| neighbours.row(i));
+    let neighbour_pair = |range: std::ops::Range<usize>| {
+        (
+            ids_u24(rows(range.clone()).flat_map(|(ids, _)| ids.iter().copied())),
+            thousandths_i16(rows(range).flat_map(|(_, sims)| sims.iter().copied())),
+        )
+    };
+    let (neighbour_ids, similarities) = if tiled {
+        for (chunk, first) in (0..n).step_by(NEIGHBOUR_CHUNK).enumerate() {
+            let pair = neighbour_pair(first..(first + NEIGHBOUR_CHUNK).min(n));
+            write_tile(&format!("neighbours-{chunk}"), serde_json::to_string(&pair)?)?;
+        }
+        (String::new(), String::new())
+    } else {
+        neighbour_pair(0..n)
+    };
+    let shape = grid_shape(n.max(1));
+    let mut atlases = Vec::new();
+    for side in level_sides(n, images.side.min(images.source_side) as u32) {
+        let mut embedded = Vec::new();
+        let mut level = atlas_level(images, &cells, shape, side, &mut |a, uri| {
+            if tiled {
+                write_tile(&format!("atlas-{side}-{a}"), serde_json::to_string(&uri)?)
+            } else {
+                embedded.push(uri);
+                Ok(())
+            }
+        })?;
+        level.images_data = embedded;
+        atlases.push(level);
+    }
     let (folders, folder, files) = split_sources(&images.items);
     let data = PageData {
         title: title.to_string(),
@@ -203,6 +271,8 @@ pub(crate) fn map_page(
         k,
         neighbours: neighbour_ids,
         similarities,
+        neighbour_chunk: NEIGHBOUR_CHUNK,
+        tiles: if tiled { format!("{TILES_FOLDER}/") } else { String::new() },
         atlases,
     };
     // The page in one buffer: the template's head (with the title), the data, its tail.

@@ -492,7 +492,11 @@ pub(crate) fn save_map_pictures(
         on_picture();
     }
     if render_config.html {
-        folder.write(MAP_HTML_FILE, html::map_page(title, images, coords, clusters, neighbours, render_config)?)?;
+        let tiles = folder.path(html::TILES_FOLDER);
+        folder.write(
+            MAP_HTML_FILE,
+            html::map_page(title, images, coords, clusters, neighbours, render_config, &tiles)?,
+        )?;
         files.push(MAP_HTML_FILE);
         on_picture();
     }

@@ -11,6 +11,7 @@ pub(crate) mod writer;
 pub(crate) use reader::Run;
 pub(crate) use writer::{
     RunFolder, RunLock, check_replaceable, check_writable, write_atomically, write_atomically_with,
+    write_folder_atomically,
 };
 
 /// The resolved config of the run (every default written out).

@@ -243,6 +243,34 @@ pub(crate) fn write_atomically_with(path: &Path, write: impl FnOnce(&Path) -> Re
     written
 }
 
+/// Has `write` fill a folder at a temporary path beside `path` (it may also write nothing), then
+/// puts it in the place of `path`, replacing the folder there (inside a run folder, which hebb
+/// wrote whole). Nothing is left behind on an error or an interrupt.
+pub(crate) fn write_folder_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let name = path.file_name().context("a folder name is needed")?.to_string_lossy().into_owned();
+    let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let old = path.with_file_name(format!(".{name}.old-{}", std::process::id()));
+    track(&tmp);
+    let written = write(&tmp).and_then(|()| {
+        if !tmp.exists() {
+            return Ok(());
+        }
+        if path.exists() {
+            std::fs::rename(path, &old).with_context(|| format!("cannot move {} aside", path.display()))?;
+        }
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).with_context(|| format!("cannot remove {}", old.display()))?;
+        }
+        Ok(())
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    untrack(&tmp);
+    written
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,49 +44,11 @@ fn headless(browser: &Path, profile: &Path, args: &[&str], url: &str) -> String 
     out
 }
 
-#[test]
-fn map_html_loads_draws_and_answers_in_headless_chromium() {
-    let dir = tempfile::tempdir().unwrap();
-    let sheet = dir.path().join("sheet.png");
-    let sprites = write_sheet(&sheet, 4, 3, 8);
-    // Labels by column pair, so that the map has a label colouring beside the clusters'.
-    let labels = dir.path().join("labels.csv");
-    let mut csv = String::from("sheet_x,sheet_y,category\n");
-    for (row, column) in (0..3).flat_map(|row| (0..4).map(move |column| (row, column))) {
-        csv.push_str(&format!("{column},{row},{}\n", if column < 2 { "left" } else { "right" }));
-    }
-    std::fs::write(&labels, csv).unwrap();
-    let config = write_tiny_config(dir.path(), &sheet, "");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
-    std::fs::write(&config, text).unwrap();
-    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let page = dir.path().join("outputs/tiny/map.html");
-    assert!(page.is_file(), "hebb encode writes map.html");
-
-    // `hebb view` writes it again for a finished run and prints its path.
-    std::fs::remove_file(&page).unwrap();
-    let out = hebb(&["view", "--run", "outputs/tiny", "--device", "cpu", "--quiet"], dir.path());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        Path::new("outputs/tiny").join("map.html").to_str().unwrap()
-    );
-    assert!(page.is_file());
-
-    let Some(browser) = chromium() else {
-        assert!(std::env::var_os("CI").is_none(), "CI installs chromium; it is not on the PATH");
-        eprintln!(
-            "note: chromium is not installed (apt-get install chromium); the browser half of this test is skipped"
-        );
-        return;
-    };
+/// Runs the page's self-test in headless Chromium and checks every answer in its report; the
+/// page has `sprites` items, and loads its atlases and neighbours from `map/` when `tiled`.
+fn check_self_test(browser: &Path, profile: &Path, page: &Path, sprites: usize, tiled: bool) {
     let url = format!("file://{}", page.display());
-    let profile = dir.path().join("profile");
-
-    let dom = headless(&browser, &profile, &["--dump-dom"], &format!("{url}?selftest=1"));
+    let dom = headless(browser, profile, &["--dump-dom"], &format!("{url}?selftest=1"));
     let report = dom
         .split("<pre id=\"selftest\">")
         .nth(1)
@@ -129,6 +91,52 @@ fn map_html_loads_draws_and_answers_in_headless_chromium() {
     let focus = serde_json::json!({ "centred": true, "zoomed": true, "ringed": true });
     assert_eq!(report["focus"], focus, "?item centres on the item, zooms in and rings it: {report}");
 
+    assert_eq!(report["tiled"], tiled, "{report}");
+}
+
+#[test]
+fn map_html_loads_draws_and_answers_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.png");
+    let sprites = write_sheet(&sheet, 4, 3, 8);
+    // Labels by column pair, so that the map has a label colouring beside the clusters'.
+    let labels = dir.path().join("labels.csv");
+    let mut csv = String::from("sheet_x,sheet_y,category\n");
+    for (row, column) in (0..3).flat_map(|row| (0..4).map(move |column| (row, column))) {
+        csv.push_str(&format!("{column},{row},{}\n", if column < 2 { "left" } else { "right" }));
+    }
+    std::fs::write(&labels, csv).unwrap();
+    let config = write_tiny_config(dir.path(), &sheet, "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
+    std::fs::write(&config, text).unwrap();
+    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = dir.path().join("outputs/tiny/map.html");
+    assert!(page.is_file(), "hebb encode writes map.html");
+
+    // `hebb view` writes it again for a finished run and prints its path.
+    std::fs::remove_file(&page).unwrap();
+    let out = hebb(&["view", "--run", "outputs/tiny", "--device", "cpu", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        Path::new("outputs/tiny").join("map.html").to_str().unwrap()
+    );
+    assert!(page.is_file());
+
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("CI").is_none(), "CI installs chromium; it is not on the PATH");
+        eprintln!(
+            "note: chromium is not installed (apt-get install chromium); the browser half of this test is skipped"
+        );
+        return;
+    };
+    let profile = dir.path().join("profile");
+    check_self_test(&browser, &profile, &page, sprites, false);
+    let url = format!("file://{}", page.display());
+
     let shot = dir.path().join("shot.png");
     headless(&browser, &profile, &[&format!("--screenshot={}", shot.display())], &url);
     let picture = image::open(&shot).unwrap().to_rgb8();
@@ -136,4 +144,29 @@ fn map_html_loads_draws_and_answers_in_headless_chromium() {
     let backgrounds = [image::Rgb([22u8, 22, 28]), image::Rgb([244u8, 244, 246])];
     let drawn = picture.pixels().filter(|p| !backgrounds.contains(p)).count() as f64 / picture.pixels().len() as f64;
     assert!(drawn > 0.05, "the screenshot is nearly blank: {:.1}% drawn", drawn * 100.0);
+
+    // The same run's page with its atlases and neighbours as tiles in map/ beside it (as from
+    // 100,000 items on by default), written by `hebb view` twice: the second replaces the first.
+    let run_config = dir.path().join("outputs/tiny/config.toml");
+    let text = std::fs::read_to_string(&run_config).unwrap().replace("html_tiles_from = 100000", "html_tiles_from = 1");
+    std::fs::write(&run_config, text).unwrap();
+    for _ in 0..2 {
+        let out = hebb(&["view", "--run", "outputs/tiny", "--device", "cpu", "--quiet"], dir.path());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut tiles: Vec<String> = std::fs::read_dir(dir.path().join("outputs/tiny/map"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    tiles.sort();
+    assert_eq!(tiles, ["atlas-8-0.js", "neighbours-0.js"], "one tile per atlas and neighbour chunk");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("outputs/tiny"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".partial-") || name.contains(".old-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let page_text = std::fs::read_to_string(&page).unwrap();
+    assert!(!page_text.contains("data:image/"), "the tiled page embeds no atlas");
+    check_self_test(&browser, &profile, &page, sprites, true);
 }
