@@ -195,25 +195,15 @@ fn candidates(lists: &[Mutex<Vec<Entry>>], width: usize, seed: u32, round: u16) 
     let priority = |v: usize, id: u32| pcg3(seed ^ pcg(round as u32), v as u32, id);
     let mut fresh: Vec<Vec<u32>> = vec![Vec::new(); n];
     let mut old: Vec<Vec<u32>> = vec![Vec::new(); n];
+    // Each entry goes into its own item's list and, reversed, into the list of the item it names,
+    // in one pass (the order of the pushes does not matter: `tidy` sorts).
     for (v, list) in lists.iter().enumerate() {
         let mut list = lock(list);
         for entry in list.iter_mut() {
-            if entry.fresh {
-                entry.fresh = false;
-                fresh[v].push(entry.id);
-            } else {
-                old[v].push(entry.id);
-            }
-        }
-    }
-    let forward_fresh = fresh.clone();
-    let forward_old = old.clone();
-    for v in 0..n {
-        for &u in &forward_fresh[v] {
-            fresh[u as usize].push(v as u32);
-        }
-        for &u in &forward_old[v] {
-            old[u as usize].push(v as u32);
+            let side = if entry.fresh { &mut fresh } else { &mut old };
+            entry.fresh = false;
+            side[v].push(entry.id);
+            side[entry.id as usize].push(v as u32);
         }
     }
     let tidy = |(v, ids): (usize, &mut Vec<u32>)| {

@@ -378,6 +378,41 @@ mod tests {
     }
 
     #[test]
+    fn each_atlas_holds_one_block_of_grid_cells_at_their_places() {
+        use crate::config::ColorMode;
+        use crate::data::Item;
+        // Nine solid 2-px images on a 9 x 1 grid, item i in column 8 - i; at 512 px a block is
+        // 8 cells wide, so atlas 0 holds columns 0-7 and atlas 1 column 8 alone.
+        let items = (0..9u8).map(|i| {
+            let item = Item { source: format!("#{i}"), label: None, name: None };
+            (item, [vec![20 * i; 4], vec![7; 4], vec![200; 4], vec![255; 4]].concat())
+        });
+        let images = ImageSet::new(2, ColorMode::Rgba, items.collect(), Vec::new()).unwrap();
+        let cells: Vec<(u32, u32)> = (0..9).map(|i| (8 - i, 0)).collect();
+        let mut atlases = Vec::new();
+        let level = atlas_level(&images, &cells, (9, 1), 512, &mut |a, uri| {
+            atlases.push((a, uri));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!((level.per_row, level.blocks_x), (8, 2));
+        assert_eq!(level.cells, [[8, 1], [1, 1]]);
+        let decode = |uri: &str| {
+            let png = base64::engine::general_purpose::STANDARD.decode(uri.split_once(',').unwrap().1).unwrap();
+            image::load_from_memory(&png).unwrap().to_rgba8()
+        };
+        let first = decode(&atlases[0].1);
+        assert_eq!(first.dimensions(), (8 * 512, 512));
+        for column in 0..8u32 {
+            let red = first.get_pixel(column * 512 + 256, 256)[0];
+            assert_eq!(red, 20 * (8 - column as u8), "column {column} holds item {}", 8 - column);
+        }
+        let second = decode(&atlases[1].1);
+        assert_eq!((atlases[1].0, second.dimensions()), (1, (512, 512)));
+        assert_eq!(second.get_pixel(256, 256)[0], 0, "item 0 sits in column 8");
+    }
+
+    #[test]
     fn sources_keep_each_prefix_once() {
         let item = |source: &str| crate::data::Item { source: source.into(), label: None, name: None };
         let items = [item("/data/a/x.png"), item("/data/b/y.png"), item("/data/a/z.png"), item("sheet.png#1,2")];

@@ -11,6 +11,7 @@ use image::imageops::{FilterType, overlay};
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use plotters::prelude::*;
 
+pub mod browser;
 pub(crate) mod canvas;
 pub(crate) mod html;
 

@@ -4,58 +4,16 @@
 //! selection by box and lasso, colour at the fitted view, hidden groups, the pinned panel, cluster
 //! names, keys, touch pan and pinch, the view in the URL, layout switches, themes and `?item`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+
+use hebb::render::browser::{chromium, headless, self_test};
 
 use crate::common::{hebb, write_sheet, write_tiny_config};
-
-/// The Chromium on the PATH, if any.
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
-/// Runs headless Chromium on `url` with `args`, killing it after two minutes; returns stdout.
-fn headless(browser: &Path, profile: &Path, args: &[&str], url: &str) -> String {
-    let mut child = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--enable-unsafe-swiftshader", "--window-size=900,700"])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--virtual-time-budget=20000"])
-        .args(args)
-        .arg(url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromium starts");
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(120) {
-            child.kill().unwrap();
-            panic!("chromium did not finish within two minutes on {url}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
-    out
-}
 
 /// Runs the page's self-test in headless Chromium and checks every answer in its report; the
 /// page has `sprites` items, and loads its atlases and neighbours from `map/` when `tiled`.
 fn check_self_test(browser: &Path, profile: &Path, page: &Path, sprites: usize, tiled: bool) {
-    let url = format!("file://{}", page.display());
-    let dom = headless(browser, profile, &["--dump-dom"], &format!("{url}?selftest=1"));
-    let report = dom
-        .split("<pre id=\"selftest\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</pre>").next())
-        .filter(|text| !text.is_empty())
-        .unwrap_or_else(|| panic!("the page wrote no self-test report: {dom:.2000}"));
-    let report: serde_json::Value = serde_json::from_str(&report.replace("&amp;", "&")).unwrap();
+    let report = self_test(browser, profile, page, "").unwrap();
     assert_eq!(report["errors"], serde_json::json!([]), "console errors: {report}");
     assert_eq!(report["count"], sprites, "{report}");
     let probe = sprites / 2;
@@ -138,7 +96,7 @@ fn map_html_loads_draws_and_answers_in_headless_chromium() {
     let url = format!("file://{}", page.display());
 
     let shot = dir.path().join("shot.png");
-    headless(&browser, &profile, &[&format!("--screenshot={}", shot.display())], &url);
+    headless(&browser, &profile, &[&format!("--screenshot={}", shot.display())], &url).unwrap();
     let picture = image::open(&shot).unwrap().to_rgb8();
     // Headless Chromium may prefer either theme: count what differs from both backgrounds.
     let backgrounds = [image::Rgb([22u8, 22, 28]), image::Rgb([244u8, 244, 246])];

@@ -19,8 +19,9 @@ use crate::data::{ImageSet, Item};
 use crate::map::pipeline::{self, Layout, MapRequest, Timings};
 use crate::map::{self, cluster};
 use crate::neighbours;
-use crate::render::{self, canvas};
-use crate::run::{Run, RunFolder, check_replaceable};
+use crate::render::html::TILES_FOLDER;
+use crate::render::{self, browser, canvas};
+use crate::run::{MAP_HTML_FILE, Run, RunFolder, check_replaceable};
 
 /// Post-encoding benchmark input: features, the settings of the stages, and (when available)
 /// the images the renders paste.
@@ -150,6 +151,7 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
     // The grid layout's assignment of every item to its own cell, on its own (it is part of the renders too).
     let (columns, rows) = canvas::grid_shape(features.rows);
     let (_, grid_s) = timed(|| Ok(canvas::grid_cells(&coords, columns, rows)))?;
+    let mut page = None;
     let render_s = match &input.images {
         Some(images) => {
             // Rendered into a run folder that is committed only to keep the renders: dropping
@@ -169,6 +171,9 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
                     &|| {},
                 )
             })?;
+            if config.render.html {
+                page = Some(page_figures(&folder.path(MAP_HTML_FILE), &folder.path(TILES_FOLDER))?);
+            }
             if keep_renders.is_some() {
                 log::info!("kept the renders in {}", folder.commit()?.display());
             }
@@ -242,6 +247,9 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
             memory::human(peak as f64)
         ));
     }
+    if let Some(page) = &page {
+        table.push_str(page);
+    }
     let total = knn_s + pca_s + graph_s + ours_s + kmeans_s + render_s.unwrap_or(0.0);
     let with_renders = if render_s.is_some() { "with" } else { "without" };
     table.push_str(&format!(
@@ -289,4 +297,60 @@ fn layout_mode(config: &MapConfig, device: &Device) -> &'static str {
         (false, false) => ", CPU, edges in order",
         (false, true) => ", CPU, lock-free threads",
     }
+}
+
+/// The map page's weight, and, when Chromium is on the PATH, its self-test in headless Chromium
+/// (software WebGL): the load time (navigation to ready), the self-test's time, whether every
+/// check passed, and the median frame time over the whole map and at the closest zoom.
+fn page_figures(page: &Path, tiles: &Path) -> Result<String> {
+    let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    let tile_bytes: u64 =
+        std::fs::read_dir(tiles).map_or(0, |entries| entries.flatten().map(|e| size(&e.path())).sum());
+    let mut lines = format!(
+        "{:<60} {:>10}\n",
+        "map.html, and its tiles in map/",
+        format!("{} + {}", memory::human(size(page) as f64), memory::human(tile_bytes as f64))
+    );
+    let Some(browser) = browser::chromium() else {
+        lines.push_str("map.html self-test: not run (chromium is not on the PATH)\n");
+        return Ok(lines);
+    };
+    let profile = std::env::temp_dir().join(format!("hebb-chromium-{}", std::process::id()));
+    let report = browser::self_test(&browser, &profile, page, "&frames=1");
+    let _ = std::fs::remove_dir_all(&profile);
+    let report = report?;
+    let failed: Vec<&str> = report
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, value)| *value == false)
+        .map(|(key, _)| key.as_str())
+        .collect();
+    let errors = report["errors"].as_array().map_or(0, Vec::len);
+    let seconds = |key: &str| report[key].as_f64().unwrap_or(f64::NAN) / 1000.0;
+    lines.push_str(&format!(
+        "{:<60} {:>10.2} s\n",
+        "map.html load in headless Chromium (to ready)",
+        seconds("load_ms")
+    ));
+    lines.push_str(&format!(
+        "{:<60} {:>10.2} s\n",
+        format!(
+            "map.html self-test ({} items, {})",
+            report["count"],
+            if failed.is_empty() && errors == 0 {
+                "every check passed".to_string()
+            } else {
+                format!("failed: {failed:?}, {errors} console error(s)")
+            }
+        ),
+        seconds("selftest_ms")
+    ));
+    let frame = |key: &str| report["frame_ms"][key].as_f64().unwrap_or(f64::NAN);
+    lines.push_str(&format!(
+        "{:<60} {:>10}\n",
+        "map.html frame, whole map / closest zoom (software WebGL)",
+        format!("{:.1} / {:.1} ms", frame("whole"), frame("closest"))
+    ));
+    Ok(lines)
 }
