@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+use crate::commands::bench::folder::FolderPlan;
 use crate::commands::bench::map::MapInput;
 use crate::commands::bench::quality::{self, QualityPlan};
 use crate::commands::bench::suite;
@@ -218,10 +219,28 @@ pub(crate) enum BenchCommand {
     /// scored (kNN-5, linear probe, NMI) with learned filters, random filters and raw pixels;
     /// one table with win counts and mean leads across the sets, and quality.json.
     Quality(BenchQualityArgs),
+    /// All of `hebb encode` on a folder of generated 64-px JPEGs laid out as Tiny ImageNet's
+    /// training set (written first, removed after): each stage's time and the peak memory.
+    Folder(BenchFolderArgs),
     /// Every speed benchmark in one command (encode, map at 10,000 and 100,000 synthetic items,
     /// Hopfield), with the device's name: bench.json and bench.md. On a machine with a GPU, one
     /// run gives all its GPU figures.
     Suite(BenchSuiteArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchFolderArgs {
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// JPEGs to write and encode (100,000 is Tiny ImageNet's training set).
+    #[arg(long, default_value_t = 100_000, value_parser = at_least(2))]
+    pub images: usize,
+    /// Class folders they are spread over.
+    #[arg(long, default_value_t = 200, value_parser = at_least(1))]
+    pub classes: usize,
+    /// `data.image_size` of the run.
+    #[arg(long, default_value_t = 96, value_parser = at_least(8))]
+    pub image_size: usize,
 }
 
 #[derive(Debug, Args)]
@@ -469,6 +488,11 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", quality::table(&report));
             quality::write_report(&report, &args.output)?;
             log::info!("wrote {}", args.output.display());
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Folder(args)) => {
+            let plan = FolderPlan { images: args.images, classes: args.classes, image_size: args.image_size };
+            println!("{}", bench::folder::run(&plan, &args.device.device.to_string())?);
             Ok(())
         }
         Command::Bench(BenchCommand::Suite(args)) => {

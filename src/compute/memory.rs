@@ -19,7 +19,12 @@ fn available() -> Option<u64> {
 /// The most memory this process has held resident so far (Linux's `VmHWM`), in bytes, or `None`
 /// where it cannot be read.
 pub(crate) fn peak_resident() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    peak_resident_of("self")
+}
+
+/// [`peak_resident`] of the process `pid` (a number, or `self`), while it runs.
+pub(crate) fn peak_resident_of(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)

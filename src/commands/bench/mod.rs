@@ -3,6 +3,7 @@
 //! against random filters and pixels); one file per command, and the timing helpers they share.
 
 pub(crate) mod encode;
+pub(crate) mod folder;
 pub(crate) mod hopfield;
 pub(crate) mod map;
 pub(crate) mod quality;
