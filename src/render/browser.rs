@@ -53,7 +53,8 @@ pub fn headless(browser: &Path, profile: &Path, args: &[&str], url: &str) -> Res
 /// `map.html`'s self-test report for `page`, with `query` added to `?selftest=1` (e.g.
 /// `&frames=1` for the frame times).
 pub fn self_test(browser: &Path, profile: &Path, page: &Path, query: &str) -> Result<serde_json::Value> {
-    let url = format!("file://{}?selftest=1{query}", page.display());
+    let absolute = std::fs::canonicalize(page).with_context(|| format!("cannot find {}", page.display()))?;
+    let url = format!("file://{}?selftest=1{query}", absolute.display());
     let dom = headless(browser, profile, &["--dump-dom"], &url)?;
     let report = dom
         .split("<pre id=\"selftest\">")

@@ -327,6 +327,9 @@ fn bench_map_runs_on_synthetic_features() {
     assert!(peak.contains("x the features"), "{peak}");
     assert!(table.contains("renders (canvas, clusters, scatter charts, map.html)"), "{table}");
     assert!(table.contains("grid layout: 300 items into 18 x 17 cells"), "{table}");
+    if hebb::render::browser::chromium().is_some() {
+        assert!(table.contains("map.html self-test (300 items, every check passed)"), "{table}");
+    }
     let agreement =
         table.lines().find(|l| l.starts_with("items in the same cluster as linfa from hebb's start")).unwrap();
     assert!(agreement.trim_end().ends_with("100.00 %"), "{agreement}");
