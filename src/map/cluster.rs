@@ -118,14 +118,12 @@ fn member_means(values: &[f32], dim: usize, labels: &[usize], k: usize) -> Vec<f
         .map(|(block, chunk_labels)| {
             let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
             for (row, &label) in block.chunks(dim).zip(chunk_labels) {
-                counts[label] += 1.0;
-                sums[label * dim..(label + 1) * dim].iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                add_member(&mut sums, &mut counts, label, row);
             }
             (sums, counts)
         })
         .collect();
-    let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
-    add_chunk_totals(&partial, &mut sums, &mut counts);
+    let (mut sums, counts) = chunk_totals(&partial, k, dim);
     for (c, (centroid, &count)) in sums.chunks_mut(dim).zip(&counts).enumerate() {
         if count > 0.0 {
             centroid.iter_mut().for_each(|v| *v /= count);
@@ -458,16 +456,12 @@ impl<'a> HostPoints<'a> {
                 let distances = self.chunk_distances(chunk, block, centroids, k);
                 for ((row_distances, row), bound) in distances.chunks(k).zip(block.chunks(dim)).zip(chunk_bounds) {
                     *bound = Bounds::nearest_two(row_distances);
-                    let label = bound.label as usize;
-                    counts[label] += 1.0;
-                    sums[label * dim..(label + 1) * dim].iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                    add_member(&mut sums, &mut counts, bound.label as usize, row);
                 }
                 (sums, counts)
             })
             .collect();
-        let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
-        add_chunk_totals(&partial, &mut sums, &mut counts);
-        (sums, counts)
+        chunk_totals(&partial, k, dim)
     }
 
     /// After the centroids moved by `moved` (each one's distance): the bounds moved with them,
@@ -520,9 +514,8 @@ impl<'a> HostPoints<'a> {
                             sums = vec![0.0f32; k * dim];
                         }
                         counts[a] -= 1.0;
-                        counts[b] += 1.0;
                         sums[a * dim..(a + 1) * dim].iter_mut().zip(row).for_each(|(s, v)| *s -= v);
-                        sums[b * dim..(b + 1) * dim].iter_mut().zip(row).for_each(|(s, v)| *s += v);
+                        add_member(&mut sums, &mut counts, b, row);
                     }
                 }
                 (sums, counts)
@@ -530,6 +523,19 @@ impl<'a> HostPoints<'a> {
             .collect();
         add_chunk_totals(&partial, sums, counts);
     }
+}
+
+/// Adds `row` to the sums and the count of cluster `label`.
+fn add_member(sums: &mut [f32], counts: &mut [f32], label: usize, row: &[f32]) {
+    counts[label] += 1.0;
+    sums[label * row.len()..(label + 1) * row.len()].iter_mut().zip(row).for_each(|(s, v)| *s += v);
+}
+
+/// The `k` clusters' sums (`k x dim`) and counts over all chunks ([`add_chunk_totals`]).
+fn chunk_totals(partial: &[(Vec<f32>, Vec<f32>)], k: usize, dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let (mut sums, mut counts) = (vec![0.0f32; k * dim], vec![0.0f32; k]);
+    add_chunk_totals(partial, &mut sums, &mut counts);
+    (sums, counts)
 }
 
 /// Adds each chunk's cluster sums and counts to `sums` and `counts`, in chunk order (an empty
