@@ -91,6 +91,26 @@ pub fn write_mnist(images: &Path, labels: &Path, count: usize, side: usize, gzip
     write(labels, label_bytes);
 }
 
+/// A 4 x 3 sheet of 8-px sprites at `dir/sheet.png`, labelled by column pair (`left`, `right`) in
+/// `dir/labels.csv`, and [`write_tiny_config`] for it with those labels; returns the config's path
+/// and the sprite count.
+pub fn write_labelled_tiny_config(dir: &Path) -> (std::path::PathBuf, usize) {
+    let sheet = dir.join("sheet.png");
+    let sprites = write_sheet(&sheet, 4, 3, 8);
+    let labels = dir.join("labels.csv");
+    let mut csv = String::from("sheet_x,sheet_y,category\n");
+    for (row, column) in (0..3).flat_map(|row| (0..4).map(move |column| (row, column))) {
+        csv.push_str(&format!("{column},{row},{}\n", if column < 2 { "left" } else { "right" }));
+    }
+    std::fs::write(&labels, csv).unwrap();
+    let config = write_tiny_config(dir, &sheet, "");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
+    std::fs::write(&config, text).unwrap();
+    (config, sprites)
+}
+
 /// A tiny encode config for a sheet at `sheet`, written to `dir/tiny.toml`. Filter learning has no
 /// minimum of images unless `extra_training` sets `filter_min_images` (a dozen sprites would
 /// otherwise learn for hundreds of epochs).

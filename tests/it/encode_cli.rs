@@ -4,7 +4,7 @@ use std::process::Output;
 
 use hebb::run::npy::read_npy_f32;
 
-use crate::common::{hebb, write_sheet, write_tiny_config};
+use crate::common::{hebb, write_labelled_tiny_config, write_sheet, write_tiny_config};
 
 #[test]
 fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
@@ -200,21 +200,8 @@ fn bad_input_gives_one_clear_error() {
 #[test]
 fn eval_scores_a_labelled_run_against_its_baselines() {
     let dir = tempfile::tempdir().unwrap();
-    let sheet = dir.path().join("sheet.png");
-    write_sheet(&sheet, 4, 3, 8);
-    let labels = dir.path().join("labels.csv");
-    let mut csv = String::from("sheet_x,sheet_y,category\n");
-    for row in 0..3 {
-        for column in 0..4 {
-            csv.push_str(&format!("{column},{row},{}\n", if column < 2 { "left" } else { "right" }));
-        }
-    }
-    std::fs::write(&labels, csv).unwrap();
-    let config = write_tiny_config(dir.path(), &sheet, "");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
-    std::fs::write(&config, text).unwrap();
+    let (config, _) = write_labelled_tiny_config(dir.path());
+    let (sheet, labels) = (dir.path().join("sheet.png"), dir.path().join("labels.csv"));
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(dir.path().join("outputs/tiny/map_labels.png").is_file());

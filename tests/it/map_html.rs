@@ -8,7 +8,7 @@ use std::path::Path;
 
 use hebb::render::browser::{chromium, headless, self_test};
 
-use crate::common::{hebb, write_sheet, write_tiny_config};
+use crate::common::{hebb, write_labelled_tiny_config};
 
 /// Runs the page's self-test in headless Chromium and checks every answer in its report; the
 /// page has `sprites` items, and loads its atlases and neighbours from `map/` when `tiled`.
@@ -55,20 +55,8 @@ fn check_self_test(browser: &Path, profile: &Path, page: &Path, sprites: usize, 
 #[test]
 fn map_html_loads_draws_and_answers_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let sheet = dir.path().join("sheet.png");
-    let sprites = write_sheet(&sheet, 4, 3, 8);
     // Labels by column pair, so that the map has a label colouring beside the clusters'.
-    let labels = dir.path().join("labels.csv");
-    let mut csv = String::from("sheet_x,sheet_y,category\n");
-    for (row, column) in (0..3).flat_map(|row| (0..4).map(move |column| (row, column))) {
-        csv.push_str(&format!("{column},{row},{}\n", if column < 2 { "left" } else { "right" }));
-    }
-    std::fs::write(&labels, csv).unwrap();
-    let config = write_tiny_config(dir.path(), &sheet, "");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
-    std::fs::write(&config, text).unwrap();
+    let (config, sprites) = write_labelled_tiny_config(dir.path());
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let page = dir.path().join("outputs/tiny/map.html");

@@ -3,26 +3,15 @@
 
 use std::path::Path;
 
-use crate::common::{hebb, write_mnist, write_sheet, write_tiny_config};
+use crate::common::{hebb, write_labelled_tiny_config, write_mnist, write_tiny_config};
 
 /// A labelled 11-sprite sheet set (two classes by column) and a 30-digit IDX set (three classes),
 /// with their configs; returns the suite file's text naming both.
 fn write_sets(dir: &Path) -> String {
-    let sheet = dir.join("sheet.png");
-    write_sheet(&sheet, 4, 3, 8);
-    let labels = dir.join("labels.csv");
-    let mut csv = String::from("sheet_x,sheet_y,category\n");
-    for row in 0..3 {
-        for column in 0..4 {
-            csv.push_str(&format!("{column},{row},{}\n", if column < 2 { "left" } else { "right" }));
-        }
-    }
-    std::fs::write(&labels, csv).unwrap();
-    let config = write_tiny_config(dir, &sheet, "");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("border = 1\n", &format!("border = 1\nlabels = \"{}\"\n", labels.display()));
-    std::fs::write(dir.join("sprites.toml"), text).unwrap();
+    let (config, _) = write_labelled_tiny_config(dir);
+    std::fs::rename(config, dir.join("sprites.toml")).unwrap();
+    // tiny.toml: the same sheet without its labels.
+    write_tiny_config(dir, &dir.join("sheet.png"), "");
 
     // The generated digits repeat every third image: labelled by that, a set that can be learned.
     write_mnist(&dir.join("digits-images"), &dir.join("digits-labels"), 30, 8, false);
