@@ -1,20 +1,36 @@
-//! Progress bars for every long step, in one style. Bars draw on stderr only when it is a
-//! terminal, and never under `--quiet`.
+//! Progress bars for every long step, in one style, and [`Progress`], the verbosity every stage
+//! takes: bars draw on stderr only when it is a terminal, and never under `--quiet`.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// A bar over `len` units of work, labelled `message`.
-pub(crate) fn bar(len: u64, message: &str, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len), target(quiet));
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(message.to_string());
-    bar
+/// Whether long work reports itself: bars and info lines on stderr (`Shown`), or nothing
+/// (`Hidden`: `--quiet`, and work done inside another measurement, such as a benchmark's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Shown,
+    Hidden,
 }
 
-fn target(quiet: bool) -> ProgressDrawTarget {
-    if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() }
+impl Progress {
+    /// `Hidden` when `quiet`.
+    pub fn unless(quiet: bool) -> Self {
+        if quiet { Progress::Hidden } else { Progress::Shown }
+    }
+
+    pub fn is_shown(self) -> bool {
+        self == Progress::Shown
+    }
+
+    /// A bar over `len` units of work, labelled `message` (drawn only when shown).
+    pub(crate) fn bar(self, len: u64, message: &str) -> ProgressBar {
+        let target = if self.is_shown() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        let bar = ProgressBar::with_draw_target(Some(len), target);
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(message.to_string());
+        bar
+    }
 }

@@ -13,9 +13,10 @@ use crate::commands::bench::quality::{self, QualityPlan};
 use crate::commands::bench::suite;
 use crate::commands::query::{self, QueryTarget};
 use crate::commands::{bench, encode, eval, view};
-use crate::compute::device::{self, ComputeDevice, DeviceChoice};
+use crate::compute::device::{self, DeviceChoice, RunContext};
 use crate::config::TOP_K;
 use crate::config::{ConfigFile, EncodeConfig, NeighbourSearch};
+use crate::progress::Progress;
 use crate::run::shards::Shard;
 use crate::run::{EVAL_FILE, Run, check_writable, write_atomically};
 use hopfield::HopfieldCommand;
@@ -353,12 +354,10 @@ pub(crate) fn resolve_encode_config(args: &EncodeArgs) -> Result<EncodeConfig> {
     file.validate().with_context(|| format!("invalid config {origin}{with}"))
 }
 
-/// The validated config and the chosen device (printed) of `encode` and `train`.
-fn encode_setup(args: &EncodeArgs) -> Result<(EncodeConfig, ComputeDevice)> {
+/// The validated config and the context (the chosen device, printed) of `encode` and `train`.
+fn encode_setup(args: &EncodeArgs, progress: Progress) -> Result<(EncodeConfig, RunContext)> {
     let config = resolve_encode_config(args)?;
-    let device = device::select(args.device.device)?;
-    log::info!("device: {}", device.description);
-    Ok((config, device))
+    Ok((config, RunContext::select(args.device.device, progress)?))
 }
 
 /// A parser of counts that refuses values below `least` when the command line is read.
@@ -367,7 +366,7 @@ pub(crate) fn at_least(least: u64) -> clap::builder::RangedU64ValueParser<usize>
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let quiet = cli.quiet;
+    let progress = Progress::unless(cli.quiet);
     match cli.command {
         Command::Encode(args) | Command::Train(args) if args.dry_run => {
             let run_dir = encode::check(&resolve_encode_config(&args)?)?;
@@ -375,27 +374,26 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Encode(args) => {
-            let (config, device) = encode_setup(&args)?;
-            let summary = encode::run(&config, &device, quiet)?;
+            let (config, context) = encode_setup(&args, progress)?;
+            let summary = encode::run(&config, &context)?;
             println!("{}", summary.table());
             Ok(())
         }
         Command::Train(args) => {
-            let (config, device) = encode_setup(&args)?;
-            let dir = encode::train(&config, &device, quiet)?;
+            let (config, context) = encode_setup(&args, progress)?;
+            let dir = encode::train(&config, &context)?;
             println!("trained encoder in {}; next: hebb embed --run {0} --shard I/N", dir.display());
             Ok(())
         }
         Command::Embed(args) => {
-            let device = device::select(args.device.device)?;
-            let (items, path) = encode::embed(&args.run, args.shard, &device, quiet)?;
+            let context = RunContext::select(args.device.device, progress)?;
+            let (items, path) = encode::embed(&args.run, args.shard, &context)?;
             println!("shard {}/{}: {items} items -> {}", args.shard.index, args.shard.count, path.display());
             Ok(())
         }
         Command::Map(args) => {
-            let device = device::select(args.device.device)?;
-            log::info!("device: {}", device.description);
-            println!("{}", encode::map(&args.run, &device, quiet)?.table());
+            let context = RunContext::select(args.device.device, progress)?;
+            println!("{}", encode::map(&args.run, &context)?.table());
             Ok(())
         }
         Command::Query(args) => {
@@ -416,21 +414,20 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::View(args) => {
             let run = Run::open(&args.run)?;
-            let device = device::select(args.device.device)?;
-            println!("{}", view::run(&run, &device, quiet)?.display());
+            let context = RunContext::select(args.device.device, progress)?;
+            println!("{}", view::run(&run, &context)?.display());
             Ok(())
         }
         Command::Eval(args) => {
             let run = Run::open(&args.run)?;
             check_writable(&args.run.join(EVAL_FILE))?;
-            let device = device::select(args.device.device)?;
-            log::info!("device: {}", device.description);
+            let context = RunContext::select(args.device.device, progress)?;
             let options = crate::eval::EvalOptions {
                 with_map: !args.no_map,
                 probe_splits: args.probe_splits,
                 kmeans_seeds: args.kmeans_seeds,
             };
-            let scores = eval::evaluate(&run, &device, options, args.test_split, quiet)?;
+            let scores = eval::evaluate(&run, &context, options, args.test_split)?;
             print!("{}", crate::eval::table(&scores));
             let path = args.run.join(EVAL_FILE);
             write_atomically(&path, serde_json::to_string_pretty(&scores)?.as_bytes())?;
@@ -482,9 +479,8 @@ fn run(cli: Cli) -> Result<()> {
                 args.kmeans_seeds,
             )?;
             quality::check_output(&args.output)?;
-            let device = device::select(args.device.device)?;
-            log::info!("device: {}", device.description);
-            let report = quality::run(&plan, &device, quiet);
+            let context = RunContext::select(args.device.device, progress)?;
+            let report = quality::run(&plan, &context);
             print!("{}", quality::table(&report));
             quality::write_report(&report, &args.output)?;
             log::info!("wrote {}", args.output.display());
@@ -497,10 +493,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(BenchCommand::Suite(args)) => {
             suite::check_output(&args.output)?;
-            let device = device::select(args.device.device)?;
-            log::info!("device: {}", device.description);
-            let plan = suite::plan(&device, args.quick);
-            let report = suite::run(&plan, &device, &args.device.device.to_string(), args.quick, quiet);
+            let context = RunContext::select(args.device.device, progress)?;
+            let plan = suite::plan(&context.compute, args.quick);
+            let report = suite::run(&plan, &context, &args.device.device.to_string(), args.quick);
             print!("{}", suite::markdown(&report));
             suite::write(&report, &args.output)?;
             log::info!("wrote {} and {}", args.output.display(), suite::markdown_path(&args.output).display());

@@ -16,9 +16,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
+use burn::tensor::Device;
 use serde::Serialize;
 
-use crate::compute::device::{ComputeDevice, read_f32};
+use crate::compute::device::{RunContext, read_f32};
 use crate::compute::features::Features;
 use crate::config::EncodeConfig;
 use crate::config::TOP_K;
@@ -35,7 +36,7 @@ use crate::run::{
     CONFIG_FILE, ENCODER_FILE, FEATURES_FILE, FILTERS_FILE, ITEMS_FILE, MAP_FILE, NEIGHBOURS_FILE, RunFolder, RunLock,
     SKIPPED_FILE, SUMMARY_FILE, TRAINED_FILES, TRAINING_CHART_FILE, TRAINING_LOG_FILE, check_replaceable,
 };
-use crate::{data, progress, render};
+use crate::{data, render};
 
 /// What a finished run reports.
 #[derive(Debug, Clone, Serialize)]
@@ -126,40 +127,27 @@ pub fn check(config: &EncodeConfig) -> Result<PathBuf> {
     Ok(run_dir)
 }
 
-pub fn run(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
+pub fn run(config: &EncodeConfig, context: &RunContext) -> Result<EncodeSummary> {
     check(config)?;
     let mut clock = Stopwatch::new();
     // Created first, so that an output folder that cannot be written fails before any work.
     let folder = RunFolder::create(&config.run_dir())?;
-    let images = data::load_usable(&config.data, quiet)?;
+    let images = data::load_usable(&config.data, context.progress)?;
     clock.lap("load");
-    let trained = train_stage(&folder, config, &images, device, quiet)?;
-    clock.lap("train");
-    let features = features::extract(&trained.encoder, &images, config.training.batch_size, &device.device, quiet)?;
-    clock.lap("extract");
-    let summary = map_stage(folder, config, &images, &features, trained.steps, device, clock, quiet)?;
-    Ok(summary)
+    let embedding = features::embed(config, &images, context.device(), context.progress)?;
+    let writing = Instant::now();
+    write_trained(&folder, config, &embedding.encoder, &embedding.log)?;
+    clock.add("train", embedding.train_seconds + writing.elapsed().as_secs_f64());
+    clock.add("extract", embedding.extract_seconds);
+    map_stage(folder, config, &images, &embedding.features, embedding.log.steps(), context, clock)
 }
 
-/// What the training stage leaves for extraction.
-pub(crate) struct Trained {
-    pub encoder: HebbianEncoder,
-    pub steps: usize,
-}
-
-/// Trains the encoder on `images` (all of them, or the training items `[training]` picks) and
-/// writes [`TRAINED_FILES`] into `folder`: the config, the encoder, the training log and charts.
-pub(crate) fn train_stage(
-    folder: &RunFolder,
-    config: &EncodeConfig,
-    images: &ImageSet,
-    device: &ComputeDevice,
-    quiet: bool,
-) -> Result<Trained> {
-    let (encoder, log) = train::trained_encoder(config, images, &device.device, quiet)?;
+/// Writes [`TRAINED_FILES`] of an encoder trained for `config` into `folder`: the config, the
+/// encoder, the training log and charts.
+fn write_trained(folder: &RunFolder, config: &EncodeConfig, encoder: &HebbianEncoder, log: &TrainingLog) -> Result<()> {
     folder.write(CONFIG_FILE, config.to_toml()?)?;
     folder.write(TRAINING_LOG_FILE, log.to_csv())?;
-    render::save_png(&render::training_chart(&log)?, &folder.path(TRAINING_CHART_FILE))?;
+    render::save_png(&render::training_chart(log)?, &folder.path(TRAINING_CHART_FILE))?;
     let filters = encoder.layer(0).filters();
     let [count, channels, kernel, _] = filters.dims();
     let filters = read_f32(filters, "filters")?;
@@ -169,24 +157,27 @@ pub(crate) fn train_stage(
         .clone()
         .save_file(&encoder_path)
         .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("cannot save the encoder to {}", encoder_path.display()))?;
-    Ok(Trained { encoder, steps: log.steps() })
+        .with_context(|| format!("cannot save the encoder to {}", encoder_path.display()))
 }
 
 /// Neighbours, map, clusters and pictures of `features`, written with the features and items
 /// into `folder` (which already holds [`TRAINED_FILES`]), which is then committed.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn map_stage(
+fn map_stage(
     folder: RunFolder,
     config: &EncodeConfig,
     images: &ImageSet,
     features: &Features,
     training_steps: usize,
-    device: &ComputeDevice,
+    context: &RunContext,
     mut clock: Stopwatch,
-    quiet: bool,
 ) -> Result<EncodeSummary> {
-    let request = MapRequest { features, map: &config.map, clusters: &config.clusters, device: &device.device, quiet };
+    let request = MapRequest {
+        features,
+        map: &config.map,
+        clusters: &config.clusters,
+        device: context.device(),
+        progress: context.progress,
+    };
     let output = pipeline::run(&request)?;
     clock.add("neighbours", output.timings.neighbours);
     clock.add("umap", output.timings.umap());
@@ -197,7 +188,7 @@ pub(crate) fn map_stage(
 
     let render_config = &config.render;
     // The map's pictures, then the neighbour grid.
-    let bar = progress::bar(render::map_picture_count(images, render_config) + 1, "rendering", quiet);
+    let bar = context.progress.bar(render::map_picture_count(images, render_config) + 1, "rendering");
     let pictures = render::save_map_pictures(
         &folder,
         &config.name,
@@ -234,7 +225,7 @@ pub(crate) fn map_stage(
     clock.lap("write");
     let summary = EncodeSummary {
         run_dir: config.run_dir(),
-        device: device.description.clone(),
+        device: context.compute.description.clone(),
         items: images.len(),
         skipped: images.skipped.len(),
         feature_dim: features.dim,
@@ -249,11 +240,12 @@ pub(crate) fn map_stage(
 }
 
 /// `hebb train`: the encoder of a new run folder, which it returns.
-pub fn train(config: &EncodeConfig, device: &ComputeDevice, quiet: bool) -> Result<PathBuf> {
+pub fn train(config: &EncodeConfig, context: &RunContext) -> Result<PathBuf> {
     check(config)?;
     let folder = RunFolder::create(&config.run_dir())?;
-    let images = data::load_usable(&config.data, quiet)?;
-    train_stage(&folder, config, &images, device, quiet)?;
+    let images = data::load_usable(&config.data, context.progress)?;
+    let (encoder, log) = train::trained_encoder(config, &images, context.device(), context.progress)?;
+    write_trained(&folder, config, &encoder, &log)?;
     folder.commit()
 }
 
@@ -266,21 +258,21 @@ fn trained_config(run_dir: &Path) -> Result<EncodeConfig> {
 }
 
 /// The config and encoder of a trained run folder.
-fn open_trained(run_dir: &Path, device: &ComputeDevice) -> Result<(EncodeConfig, HebbianEncoder)> {
+fn open_trained(run_dir: &Path, device: &Device) -> Result<(EncodeConfig, HebbianEncoder)> {
     let config = trained_config(run_dir)?;
-    let encoder = HebbianEncoder::load(&config, &run_dir.join(ENCODER_FILE), &device.device)?;
+    let encoder = HebbianEncoder::load(&config, &run_dir.join(ENCODER_FILE), device)?;
     Ok((config, encoder))
 }
 
 /// `hebb embed`: writes one shard of the run's features; returns (items, its features file).
-pub fn embed(run_dir: &Path, shard: Shard, device: &ComputeDevice, quiet: bool) -> Result<(usize, PathBuf)> {
-    let (config, encoder) = open_trained(run_dir, device)?;
+pub fn embed(run_dir: &Path, shard: Shard, context: &RunContext) -> Result<(usize, PathBuf)> {
+    let (config, encoder) = open_trained(run_dir, context.device())?;
     let _writing = RunLock::shared(run_dir)?;
-    let images = data::load_part(&config.data, shard.part(), quiet)?;
+    let images = data::load_part(&config.data, shard.part(), context.progress)?;
     let features = if images.is_empty() {
         Features { rows: 0, dim: 0, values: Vec::new() }
     } else {
-        features::extract(&encoder, &images, config.training.batch_size, &device.device, quiet)?
+        features::extract(&encoder, &images, config.training.batch_size, context.device(), context.progress)?
     };
     shard.write(run_dir, &images.items, &features)?;
     Ok((images.len(), shard.features_path(run_dir)))
@@ -288,7 +280,7 @@ pub fn embed(run_dir: &Path, shard: Shard, device: &ComputeDevice, quiet: bool) 
 
 /// `hebb map`: the run's features (its shards merged in order, or the features file of a run
 /// already mapped) through the map stage; the finished folder replaces the run's.
-pub fn map(run_dir: &Path, device: &ComputeDevice, quiet: bool) -> Result<EncodeSummary> {
+pub fn map(run_dir: &Path, context: &RunContext) -> Result<EncodeSummary> {
     let mut clock = Stopwatch::new();
     let config = trained_config(run_dir)?;
     // Held until the new folder has replaced this one: no shard is written meanwhile.
@@ -301,7 +293,7 @@ pub fn map(run_dir: &Path, device: &ComputeDevice, quiet: bool) -> Result<Encode
         }
         None => bail!("{} has no feature shards; run `hebb embed --run {0} --shard I/N` first", run_dir.display()),
     };
-    let images = data::load_usable(&config.data, quiet)?;
+    let images = data::load_usable(&config.data, context.progress)?;
     if images.items != items {
         bail!(
             "the run's shards hold {} items that differ from the data set's {} (the data changed since `hebb embed`?)",
@@ -314,5 +306,5 @@ pub fn map(run_dir: &Path, device: &ComputeDevice, quiet: bool) -> Result<Encode
     let log = std::fs::read_to_string(&log_path).with_context(|| format!("cannot read {}", log_path.display()))?;
     let steps = TrainingLog::from_csv(&log).with_context(|| format!("{} is not a training log", log_path.display()))?;
     let folder = RunFolder::update(run_dir, &TRAINED_FILES)?;
-    map_stage(folder, &config, &images, &features, steps.steps(), device, clock, quiet)
+    map_stage(folder, &config, &images, &features, steps.steps(), context, clock)
 }

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::compute::device::ComputeDevice;
+use crate::compute::device::RunContext;
 use crate::compute::features::Features;
 use crate::config::DataConfig;
 use crate::data::{self, ImageSet, Item, label_groups};
@@ -15,13 +15,8 @@ use crate::run::{ENCODER_FILE, Run};
 /// Evaluates a run and its two baselines, on the data set's test split too when `test_split`
 /// ([`data::probe_splits_of`]): the probe is fitted on the training split (the run's items, or
 /// STL-10's labelled `train` after a run on `unlabeled`, encoded with the run's encoder).
-pub(crate) fn evaluate(
-    run: &Run,
-    device: &ComputeDevice,
-    options: EvalOptions,
-    test_split: bool,
-    quiet: bool,
-) -> Result<Vec<Scores>> {
+pub(crate) fn evaluate(run: &Run, context: &RunContext, options: EvalOptions, test_split: bool) -> Result<Vec<Scores>> {
+    let progress = context.progress;
     let splits = match test_split {
         true => Some(data::probe_splits_of(&run.config.data).with_context(|| {
             format!(
@@ -37,14 +32,14 @@ pub(crate) fn evaluate(
         bail!("run {} has no labels to evaluate against", run.dir.display());
     }
     let encoder = match &splits {
-        Some(_) => Some(HebbianEncoder::load(&run.config, &run.dir.join(ENCODER_FILE), &device.device)?),
+        Some(_) => Some(HebbianEncoder::load(&run.config, &run.dir.join(ENCODER_FILE), context.device())?),
         None => None,
     };
     let batch_size = run.config.training.batch_size;
     let encoded = |config: &DataConfig, what: &str| -> Result<(ImageSet, Features)> {
-        let images = data::load(config, quiet).with_context(|| format!("--test-split: the {what} split"))?;
+        let images = data::load(config, progress).with_context(|| format!("--test-split: the {what} split"))?;
         let encoder = encoder.as_ref().expect("the encoder is loaded with the splits");
-        let features = features::extract(encoder, &images, batch_size, &device.device, quiet)?;
+        let features = features::extract(encoder, &images, batch_size, context.device(), progress)?;
         Ok((images, features))
     };
     let (images, train_features) = match &splits {
@@ -52,7 +47,7 @@ pub(crate) fn evaluate(
             let (images, features) = encoded(train, "training")?;
             (images, Some(features))
         }
-        _ => (run.load_images(quiet)?, None),
+        _ => (run.load_images(progress)?, None),
     };
     let features = train_features.as_ref().unwrap_or(&run.features);
     let (labels, test) = match &splits {
@@ -66,6 +61,6 @@ pub(crate) fn evaluate(
         }
         None => (label_groups(&images.items).0, None),
     };
-    evaluate_features(&run.config, &images, &labels, features, test.as_ref(), device, options, quiet)
+    evaluate_features(&run.config, &images, &labels, features, test.as_ref(), context, options)
         .with_context(|| format!("run {}", run.dir.display()))
 }

@@ -12,6 +12,7 @@ use crate::data::pixels::{decode_file, to_planar};
 use crate::data::{ImageSet, Item};
 use crate::encoder::{HebbianEncoder, features};
 use crate::neighbours;
+use crate::progress::Progress;
 use crate::render;
 use crate::run::{ENCODER_FILE, FEATURES_FILE, Run, check_writable, write_atomically};
 
@@ -38,7 +39,8 @@ pub(crate) fn encode_image(run: &Run, path: &Path, device: &ComputeDevice) -> Re
     let encoder = HebbianEncoder::load(&run.config, &run.dir.join(ENCODER_FILE), &device.device)?;
     // At the run's batch size (the image padded with copies of itself), so that its features are
     // computed with the same product shapes as the run's, bit for bit.
-    let features = features::extract(&encoder, &single, run.config.training.batch_size, &device.device, true)?;
+    let features =
+        features::extract(&encoder, &single, run.config.training.batch_size, &device.device, Progress::Hidden)?;
     if features.dim != run.features.dim {
         bail!("the saved encoder gives {} features, {} has {}", features.dim, FEATURES_FILE, run.features.dim);
     }
@@ -64,7 +66,7 @@ pub(crate) fn query(run: &Run, target: &QueryTarget, top: usize, device: &Comput
         QueryTarget::Image(path) => (encode_image(run, path, device)?, None),
     };
     let wanted = top.saturating_add(exclude.is_some() as usize).min(run.features.rows);
-    let found = neighbours::exact::search(&vector, &run.features, wanted, &device.device, true)?;
+    let found = neighbours::exact::search(&vector, &run.features, wanted, &device.device, Progress::Hidden)?;
     let (ids, sims) = found.row(0);
     Ok(ids
         .iter()
@@ -112,7 +114,7 @@ pub(crate) fn write_grid(run: &Run, target: &QueryTarget, matches: &[Match], pat
         _ => bail!("--grid {}: expected a file name ending in .png, .jpg or .bmp", path.display()),
     };
     check_writable(path).context("--grid")?;
-    let mut all = run.load_images(true)?;
+    let mut all = run.load_images(Progress::Hidden)?;
     let query_index = match target {
         QueryTarget::Item(index) => *index,
         QueryTarget::Image(file) => {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::compute::device::ComputeDevice;
+use crate::compute::device::RunContext;
 use crate::config::TOP_K;
 use crate::neighbours;
 use crate::render::html::{TILES_FOLDER, map_page};
@@ -14,15 +14,15 @@ use crate::run::items::read_map_csv;
 use crate::run::{MAP_FILE, MAP_HTML_FILE, Run, write_atomically, write_folder_atomically};
 
 /// Writes `map.html` into the run's folder and returns its path.
-pub(crate) fn run(run: &Run, device: &ComputeDevice, quiet: bool) -> Result<PathBuf> {
-    let images = run.load_images(quiet)?;
+pub(crate) fn run(run: &Run, context: &RunContext) -> Result<PathBuf> {
+    let images = run.load_images(context.progress)?;
     let (coords, clusters) = read_map_csv(&run.dir.join(MAP_FILE))?;
     if coords.len() != run.items.len() {
         bail!("{} has {} rows for the run's {} items", MAP_FILE, coords.len(), run.items.len());
     }
     let width = (TOP_K + 1).min(run.features.rows);
     let neighbours = neighbours::drop_self(
-        &neighbours::search_all_for_map(&run.features, width, &run.config.map, &device.device, quiet)?.0,
+        &neighbours::search_all_for_map(&run.features, width, &run.config.map, context.device(), context.progress)?.0,
     );
     // The tiles of a large map first, so that the page never names tiles that are not there.
     let mut page = String::new();

@@ -13,6 +13,7 @@ use burn::backend::wgpu::wgpu;
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::choice::choice;
+use crate::progress::Progress;
 
 choice! {
     /// What the user asked for.
@@ -34,6 +35,32 @@ pub struct ComputeDevice {
     /// e.g. `wgpu Vulkan: NVIDIA H100 (DiscreteGpu)` or `cpu (flex, 2 threads)`.
     pub description: String,
     pub is_gpu: bool,
+}
+
+/// What a command runs with: its device, and whether long work shows its progress.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub compute: ComputeDevice,
+    pub progress: Progress,
+}
+
+impl RunContext {
+    /// The device `choice` resolves to ([`select`]), named on stderr, with `progress`.
+    pub fn select(choice: DeviceChoice, progress: Progress) -> Result<Self> {
+        let compute = select(choice)?;
+        log::info!("device: {}", compute.description);
+        Ok(RunContext { compute, progress })
+    }
+
+    /// The burn device tensors go to.
+    pub fn device(&self) -> &Device {
+        &self.compute.device
+    }
+
+    /// The same device with progress hidden: for work that runs inside another bar.
+    pub fn hidden(&self) -> RunContext {
+        RunContext { compute: self.compute.clone(), progress: Progress::Hidden }
+    }
 }
 
 /// The wgpu adapter found on first use: initialising the runtime twice is an error in burn, so

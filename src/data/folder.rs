@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::pixels::{decode_file, to_planar};
 use super::{ImageSet, Item, Part, Skipped};
 use crate::config::{ColorMode, FolderConfig, FolderLayout};
-use crate::progress;
+use crate::progress::Progress;
 
 const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif", "bmp", "webp"];
 
@@ -26,7 +26,7 @@ const VAL_ANNOTATIONS: &str = "val_annotations.txt";
 const NAMED_FAILURES: usize = 5;
 
 /// Loads the images of a folder: all of them, or one part of its (sampled, sorted) file list.
-pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, quiet: bool) -> Result<ImageSet> {
+pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, progress: Progress) -> Result<ImageSet> {
     let listed = match config.layout {
         FolderLayout::Classes => list_files(&config.root)?,
         FolderLayout::TinyimagenetVal => list_annotated(&config.root)?,
@@ -45,7 +45,7 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, qu
     let range = part.range(files.len());
     files.truncate(range.end);
     files.drain(..range.start);
-    let bar = progress::bar(files.len() as u64, "decoding", quiet);
+    let bar = progress.bar(files.len() as u64, "decoding");
     let decoded: Vec<(PathBuf, Option<String>, Result<Vec<u8>>)> = files
         .into_par_iter()
         .map(|(path, label)| {

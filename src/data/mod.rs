@@ -20,6 +20,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
 use crate::config::{CifarConfig, ColorMode, DataConfig, DataSource, MnistConfig, Split, Stl10Config};
+use crate::progress::Progress;
 
 /// Where one image came from, what it is labelled and what it is called.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,13 +218,13 @@ pub(crate) fn probe_splits_of(config: &DataConfig) -> Option<(DataConfig, DataCo
 }
 
 /// Loads the configured source, checked to hold enough usable images for a run, and says what it
-/// loaded unless `quiet`.
-pub(crate) fn load_usable(config: &DataConfig, quiet: bool) -> Result<ImageSet> {
-    let images = load(config, quiet)?;
+/// loaded when `progress` is shown.
+pub(crate) fn load_usable(config: &DataConfig, progress: Progress) -> Result<ImageSet> {
+    let images = load(config, progress)?;
     if images.len() < 3 {
         bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
     }
-    if !quiet {
+    if progress.is_shown() {
         log::info!(
             "loaded {} images ({}x{} {:?}){}",
             images.len(),
@@ -237,8 +238,8 @@ pub(crate) fn load_usable(config: &DataConfig, quiet: bool) -> Result<ImageSet> 
 }
 
 /// Loads the configured source into an [`ImageSet`].
-pub(crate) fn load(config: &DataConfig, quiet: bool) -> Result<ImageSet> {
-    load_part(config, Part::All, quiet)
+pub(crate) fn load(config: &DataConfig, progress: Progress) -> Result<ImageSet> {
+    load_part(config, Part::All, progress)
 }
 
 /// Which entries of a data set to load. An entry is a candidate image in the source's order (a
@@ -265,10 +266,10 @@ impl Part {
 }
 
 /// Loads a [`Part`] of the configured source.
-pub(crate) fn load_part(config: &DataConfig, part: Part, quiet: bool) -> Result<ImageSet> {
+pub(crate) fn load_part(config: &DataConfig, part: Part, progress: Progress) -> Result<ImageSet> {
     let (side, color) = (config.image_size as usize, config.color);
     let mut set = match &config.source {
-        DataSource::Folder(folder) => return folder::load(folder, side, color, part, quiet),
+        DataSource::Folder(folder) => return folder::load(folder, side, color, part, progress),
         DataSource::Sheet(sheet) => sheet::load(sheet, side, color)?,
         DataSource::Mnist(mnist) => mnist::load(mnist, side, color)?,
         DataSource::Cifar(cifar) => cifar::load(cifar, side, color)?,

@@ -1,14 +1,45 @@
 //! Feature extraction: every image through the trained encoder, in batches, into one
-//! row-major `N x D` matrix of L2-normalised rows.
+//! row-major `N x D` matrix of L2-normalised rows; and [`embed`], training then extraction, as
+//! `hebb encode`, `hebb eval`'s baseline and the quality suite run them.
+
+use std::time::Instant;
 
 use anyhow::Result;
 use burn::tensor::Device;
 
 use crate::compute::device::read_f32;
 use crate::compute::features::Features;
+use crate::config::EncodeConfig;
 use crate::data::ImageSet;
 use crate::encoder::HebbianEncoder;
-use crate::progress;
+use crate::encoder::train::{TrainingLog, trained_encoder};
+use crate::progress::Progress;
+
+/// An encoder trained on a set, and the set's features under it.
+pub(crate) struct Embedding {
+    pub encoder: HebbianEncoder,
+    pub log: TrainingLog,
+    pub features: Features,
+    /// Seconds spent training, then extracting.
+    pub train_seconds: f64,
+    pub extract_seconds: f64,
+}
+
+/// The encoder `config` describes, trained on its training items of `images`
+/// ([`trained_encoder`]), and the features of every image of `images` under it.
+pub(crate) fn embed(
+    config: &EncodeConfig,
+    images: &ImageSet,
+    device: &Device,
+    progress: Progress,
+) -> Result<Embedding> {
+    let started = Instant::now();
+    let (encoder, log) = trained_encoder(config, images, device, progress)?;
+    let train_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let features = extract(&encoder, images, config.training.batch_size, device, progress)?;
+    Ok(Embedding { encoder, log, features, train_seconds, extract_seconds: started.elapsed().as_secs_f64() })
+}
 
 /// Encodes every image of `images`, `batch_size` at a time.
 pub(crate) fn extract(
@@ -16,10 +47,10 @@ pub(crate) fn extract(
     images: &ImageSet,
     batch_size: usize,
     device: &Device,
-    quiet: bool,
+    progress: Progress,
 ) -> Result<Features> {
     let indices: Vec<usize> = (0..images.len()).collect();
-    let bar = progress::bar(images.len() as u64, "extracting", quiet);
+    let bar = progress.bar(images.len() as u64, "extracting");
     let mut values = Vec::new();
     let mut dim = 0;
     for batch in indices.chunks(batch_size) {

@@ -24,12 +24,103 @@
 //! caller puts the rows on the unit sphere when the layer is done, [`unit_rows`]); its norm is how
 //! much data it has absorbed, so every batch moves a filter less than the one before, as in
 //! Sculley's per-centre rate 1/n.
+//!
+//! [`FilterLearner`] is one layer's filter learning as the training loop drives it, step by
+//! step: the rule with its rate schedule and temperature, the patches' whitening and contrast
+//! normalisation, the restart of idle filters, and the checks when the layer is done.
 
+use anyhow::{Result, bail};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 
+use super::HebbianLayer;
+use crate::compute::device::read_f32;
 use crate::compute::hash::{below, pcg3};
-use crate::config::FilterRule;
+use crate::config::{FilterRule, TrainingConfig};
+
+/// Steps between two checks for filters that won no patch since the last (the `projected` and
+/// `kmeans` rules), which then restart as patches ([`revive_idle`]).
+const REVIVE_EVERY: usize = 25;
+
+/// ε of the patches' contrast normalisation (`training.filter_contrast`), against a patch's
+/// variance: inputs are standardised to unit variance per channel, so a patch of texture has a
+/// variance near 1 and a flat one near 0, which ε keeps small.
+const CONTRAST_EPSILON: f64 = 0.1;
+
+/// One layer's filter learning over its `steps` steps, as `[training]` sets it.
+pub(crate) struct FilterLearner {
+    rule: FilterRule,
+    /// The layer's η ([`TrainingConfig::filter_lr_of`]); `projected` lowers it linearly to 0.
+    lr: f64,
+    /// `training.filter_lr`, named in the error when the filters diverge.
+    configured_lr: f64,
+    temperature: f64,
+    contrast: Option<f64>,
+    steps: usize,
+    seed: u64,
+    /// The patches each filter won since the last check for idle filters.
+    wins_since_check: Option<Tensor<2>>,
+}
+
+impl FilterLearner {
+    /// The learning of layer `layer` (from 0) over `steps` steps.
+    pub(crate) fn for_layer(config: &TrainingConfig, layer: usize, steps: usize) -> Self {
+        FilterLearner {
+            rule: config.filter_rule,
+            lr: config.filter_lr_of(layer),
+            configured_lr: config.filter_lr,
+            temperature: config.temperature_of(layer),
+            contrast: config.filter_contrast.then_some(CONTRAST_EPSILON),
+            steps,
+            seed: config.seed,
+            wins_since_check: None,
+        }
+    }
+
+    /// Step `step` (from 1) on `layer`'s filters from `patches` of its input (rows of
+    /// [`super::patches::PaddedInput::patches`]), whitened first when the layer whitens, then
+    /// contrast-normalised when asked. Returns the statistics `[mean u², mean |Δw|,
+    /// mean |‖w‖ − 1|, share of filters winning somewhere]`.
+    pub(crate) fn step(&mut self, layer: &mut HebbianLayer, patches: Tensor<2>, step: usize) -> Tensor<1> {
+        let patches = layer.whitened(patches);
+        let patches = match self.contrast {
+            Some(epsilon) => contrast_normalised(patches, epsilon),
+            None => patches,
+        };
+        let lr = match self.rule {
+            FilterRule::Projected => self.lr * (1.0 - (step - 1) as f64 / self.steps as f64),
+            FilterRule::Softhebb | FilterRule::Kmeans => self.lr,
+        };
+        let update = update_filters(patches.clone(), layer.flat_filters(), lr, self.temperature, self.rule);
+        layer.set_flat_filters(update.weights);
+        if self.rule != FilterRule::Softhebb {
+            let since = self.wins_since_check.take().map_or(update.wins.clone(), |earlier| earlier + update.wins);
+            if step.is_multiple_of(REVIVE_EVERY) && step < self.steps {
+                layer.set_flat_filters(revive_idle(layer.flat_filters(), since, patches, self.seed, step));
+            } else {
+                self.wins_since_check = Some(since);
+            }
+        }
+        update.statistics
+    }
+
+    /// Ends layer `index`'s learning (`kmeans`' running sums onto the unit sphere) and checks
+    /// that every filter value is finite.
+    pub(crate) fn finish(self, layer: &mut HebbianLayer, index: usize) -> Result<()> {
+        if self.rule == FilterRule::Kmeans {
+            layer.set_flat_filters(unit_rows(layer.flat_filters()));
+        }
+        let filters = read_f32(layer.filters(), "filters")?;
+        if let Some(value) = filters.iter().find(|v| !v.is_finite()) {
+            bail!(
+                "layer {}'s filters hold {value} after learning: key `training.filter_lr` ({}) is probably too large",
+                index + 1,
+                self.configured_lr
+            );
+        }
+        Ok(())
+    }
+}
 
 /// The signed soft competition: softmax(u / τ) over the filters (dim 1 of `[P, K]`), negated for
 /// every filter but each row's winner (the largest u; ties all win).

@@ -29,8 +29,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::RngExt;
 
 use crate::config::{
-    Activation, EncodeConfig, EncoderConfig, FeatureLayers, FeaturesConfig, FilterMode, FilterRule, LateralMode,
-    Normalise,
+    Activation, EncodeConfig, EncoderConfig, FeatureLayers, FeaturesConfig, FilterMode, LateralMode, Normalise,
 };
 use lateral::{decorrelated, decorrelation_update, lateral_response, step_statistics, update_weights};
 use patches::PaddedInput;
@@ -247,7 +246,7 @@ impl HebbianLayer {
     }
 
     /// Patches whitened when the layer whitens, as they are otherwise.
-    fn whitened(&self, patches: Tensor<2>) -> Tensor<2> {
+    pub(super) fn whitened(&self, patches: Tensor<2>) -> Tensor<2> {
         match (&self.patch_mean, &self.whitening) {
             (Some(mean), Some(whitening)) => (patches - mean.val().unsqueeze::<2>()).matmul(whitening.val()),
             _ => patches,
@@ -267,49 +266,13 @@ impl HebbianLayer {
         }
     }
 
-    /// One SoftHebb step on the filters from `patches` of this layer's input (rows of
-    /// [`PaddedInput::patches`]), whitened first when the layer whitens. With `contrast`, each
-    /// patch is then brightness- and contrast-normalised with that ε
-    /// ([`filters::contrast_normalised`]). Returns the statistics `[mean u², mean |Δw|,
-    /// mean |‖w‖ − 1|, share of filters winning somewhere]`, the patches each filter won (`[1, K]`)
-    /// and the patches it learned from.
-    pub(crate) fn learn_filters(
-        &mut self,
-        patches: Tensor<2>,
-        lr: f64,
-        temperature: f64,
-        rule: FilterRule,
-        contrast: Option<f64>,
-    ) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
-        let patches = self.whitened(patches);
-        let patches = match contrast {
-            Some(epsilon) => filters::contrast_normalised(patches, epsilon),
-            None => patches,
-        };
-        let update = filters::update_filters(patches.clone(), self.flat_filters(), lr, temperature, rule);
-        self.set_flat_filters(update.weights);
-        (update.statistics, update.wins, patches)
-    }
-
-    /// Restarts the filters that won no patch (`wins`, `[1, K]`) as patches of `patches`
-    /// ([`filters::revive_idle`]).
-    pub(crate) fn revive_idle_filters(&mut self, wins: Tensor<2>, patches: Tensor<2>, seed: u64, step: usize) {
-        let revived = filters::revive_idle(self.flat_filters(), wins, patches, seed, step);
-        self.set_flat_filters(revived);
-    }
-
-    /// Scales every filter to unit norm (k-means' filters are running sums until then).
-    pub(crate) fn put_filters_on_unit_sphere(&mut self) {
-        self.set_flat_filters(filters::unit_rows(self.flat_filters()));
-    }
-
     /// The conv filters as rows, `[K, in_channels · k²]`.
-    fn flat_filters(&self) -> Tensor<2> {
+    pub(super) fn flat_filters(&self) -> Tensor<2> {
         let [out_channels, in_channels, kernel, _] = self.conv_weight.dims();
         self.conv_weight.val().reshape([out_channels, in_channels * kernel * kernel])
     }
 
-    fn set_flat_filters(&mut self, rows: Tensor<2>) {
+    pub(super) fn set_flat_filters(&mut self, rows: Tensor<2>) {
         let [out_channels, in_channels, kernel, _] = self.conv_weight.dims();
         let filters = rows.reshape([out_channels, in_channels, kernel, kernel]);
         self.conv_weight = self.conv_weight.clone().map(|_| filters);

@@ -14,20 +14,12 @@ use serde::Deserialize;
 
 use crate::compute::device::read_f32;
 use crate::compute::memory;
-use crate::config::{EncodeConfig, EncoderConfig, FilterMode, FilterRule, TrainingConfig};
+use crate::config::{EncodeConfig, EncoderConfig, FilterMode, TrainingConfig};
 use crate::data::{ImageSet, Item, label_groups, split};
+use crate::encoder::filters::FilterLearner;
 use crate::encoder::patches::PaddedInput;
 use crate::encoder::{HebbianEncoder, projection, whitening};
-use crate::progress;
-
-/// Steps between two checks for filters that won no patch since the last (`projected` rule),
-/// which then restart as patches ([`crate::encoder::filters::revive_idle`]).
-const REVIVE_EVERY: usize = 25;
-
-/// ε of the patches' contrast normalisation (`training.filter_contrast`), against a patch's
-/// variance: inputs are standardised to unit variance per channel, so a patch of texture has a
-/// variance near 1 and a flat one near 0, which ε keeps small.
-const CONTRAST_EPSILON: f64 = 0.1;
+use crate::progress::Progress;
 
 /// Which learning a log row belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -252,16 +244,16 @@ pub(crate) fn trained_encoder(
     config: &EncodeConfig,
     images: &ImageSet,
     device: &Device,
-    quiet: bool,
+    progress: Progress,
 ) -> Result<(HebbianEncoder, TrainingLog)> {
     let mut encoder = HebbianEncoder::for_config(config, device);
     let items = training_items(&config.training, &images.items)?;
-    let log = train(&mut encoder, images, &items, &config.training, &config.encoder, device, quiet)?;
+    let log = train(&mut encoder, images, &items, &config.training, &config.encoder, device, progress)?;
     Ok((encoder, log))
 }
 
 /// Trains `encoder` in place on the images at `items` (all of them, or a holdout's training
-/// part). A line of statistics goes to stderr every `log_every` steps unless `quiet`.
+/// part). A line of statistics goes to stderr every `log_every` steps when `progress` is shown.
 pub fn train(
     encoder: &mut HebbianEncoder,
     images: &ImageSet,
@@ -269,7 +261,7 @@ pub fn train(
     config: &TrainingConfig,
     encoder_config: &EncoderConfig,
     device: &Device,
-    quiet: bool,
+    progress: Progress,
 ) -> Result<TrainingLog> {
     let mut rng = seeded(config.seed);
     let batches = items.len().div_ceil(config.batch_size);
@@ -287,22 +279,21 @@ pub fn train(
     let lateral_steps = if encoder.has_lateral() { batches.saturating_mul(config.epochs) } else { 0 };
     let projection_steps =
         if encoder.projection_shape().is_some() { sample.len().div_ceil(config.batch_size) } else { 0 };
-    let bar = progress::bar(
+    let bar = progress.bar(
         [statistics_steps * layers, filter_steps.saturating_mul(learned_layers), lateral_steps, projection_steps]
             .into_iter()
             .fold(0u64, |total, steps| total.saturating_add(steps as u64)),
         "training",
-        quiet,
     );
     let mut log = TrainingLog::default();
     let report = |line: Option<String>| {
-        if let (Some(line), false) = (line, quiet) {
+        if let (Some(line), true) = (line, progress.is_shown()) {
             bar.suspend(|| log::info!("{line}"));
         }
     };
     // Every `training.log_every` steps' statistics: shown with `--verbose` (the log file keeps them all).
     let report_step = |line: Option<String>| {
-        if let (Some(line), false) = (line, quiet) {
+        if let (Some(line), true) = (line, progress.is_shown()) {
             bar.suspend(|| log::debug!("{line}"));
         }
     };
@@ -326,10 +317,8 @@ pub fn train(
         if layer >= learned_layers {
             continue;
         }
-        let temperature = config.temperature_of(layer);
-        let contrast = config.filter_contrast.then_some(CONTRAST_EPSILON);
+        let mut learner = FilterLearner::for_layer(config, layer, filter_steps);
         let mut pending = Pending::new(Stage::Filters, 4);
-        let mut wins_since_check: Option<Tensor<2>> = None;
         let kept = kept_input(encoder, layer, images, items, config, device);
         let mut step = 0;
         for (epoch, order) in epoch_orders(items.len(), filter_epochs, config, &mut rng).enumerate() {
@@ -347,22 +336,7 @@ pub fn train(
                 let rows: Vec<(usize, usize)> = every_nth_row(batch.len() * positions, patch_stride, step - 1)
                     .map(|row| (images_at[row / positions], row % positions))
                     .collect();
-                let layer_lr = config.filter_lr_of(layer);
-                let lr = match config.filter_rule {
-                    FilterRule::Projected => layer_lr * (1.0 - (step - 1) as f64 / filter_steps as f64),
-                    FilterRule::Softhebb | FilterRule::Kmeans => layer_lr,
-                };
-                let target = encoder.layer_mut(layer);
-                let (stats, wins, patches) =
-                    target.learn_filters(input.patches(&rows), lr, temperature, config.filter_rule, contrast);
-                if config.filter_rule != FilterRule::Softhebb {
-                    let since = wins_since_check.take().map_or(wins.clone(), |earlier| earlier + wins);
-                    if step % REVIVE_EVERY == 0 && step < filter_steps {
-                        target.revive_idle_filters(since, patches, config.seed, step);
-                    } else {
-                        wins_since_check = Some(since);
-                    }
-                }
+                let stats = learner.step(encoder.layer_mut(layer), input.patches(&rows), step);
                 pending.steps.push((step, epoch + 1, vec![layer + 1], stats));
                 bar.inc(1);
                 if step % config.log_every == 0 || step == filter_steps {
@@ -370,17 +344,7 @@ pub fn train(
                 }
             }
         }
-        if config.filter_rule == FilterRule::Kmeans {
-            encoder.layer_mut(layer).put_filters_on_unit_sphere();
-        }
-        let filters = read_f32(encoder.layer(layer).filters(), "filters")?;
-        if let Some(value) = filters.iter().find(|v| !v.is_finite()) {
-            bail!(
-                "layer {}'s filters hold {value} after learning: key `training.filter_lr` ({}) is probably too large",
-                layer + 1,
-                config.filter_lr
-            );
-        }
+        learner.finish(encoder.layer_mut(layer), layer)?;
     }
 
     if encoder.has_lateral() {
@@ -548,6 +512,7 @@ pub(crate) fn fit_whitening(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::FilterRule;
     use crate::config::{ColorMode, FeaturesConfig, LateralMode};
 
     /// A 16 x 16 grey image of parallel bright bars 1 px wide and 4 px apart on black, in one of
@@ -634,7 +599,7 @@ mod tests {
         let mut encoder = HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device);
         let before = responses(&encoder, &device);
         let items: Vec<usize> = (0..images.len()).collect();
-        train(&mut encoder, &images, &items, training, &config, &device, true).unwrap();
+        train(&mut encoder, &images, &items, training, &config, &device, Progress::Hidden).unwrap();
         let after = responses(&encoder, &device);
         let selectivity = |responses: &[[f32; 4]]| {
             let preferences: Vec<(usize, f32)> = responses.iter().map(preference).collect();
@@ -694,7 +659,7 @@ mod tests {
             let before = weights(&encoder);
             let training =
                 TrainingConfig { filter_layers, filter_epochs: 1, filter_min_images: 0, ..TrainingConfig::default() };
-            let log = train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
+            let log = train(&mut encoder, &images, &items, &training, &config, &device, Progress::Hidden).unwrap();
             let after = weights(&encoder);
             let changed: Vec<bool> = before.iter().zip(&after).map(|(b, a)| b != a).collect();
             let logged: Vec<usize> = (1..=4).filter(|l| log.rows.iter().any(|r| r.layer == *l)).collect();
@@ -720,7 +685,7 @@ mod tests {
                 filter_min_images: 0,
                 ..TrainingConfig::default()
             };
-            train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
+            train(&mut encoder, &images, &items, &training, &config, &device, Progress::Hidden).unwrap();
             layer_filters(&encoder, 0)
         };
         let untrained = layer_filters(&HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device), 0);
@@ -760,7 +725,7 @@ mod tests {
                 batch_size: 5,
                 ..TrainingConfig::default()
             };
-            let log = train(&mut encoder, &images, &items, &training, &config, &device, true).unwrap();
+            let log = train(&mut encoder, &images, &items, &training, &config, &device, Progress::Hidden).unwrap();
             ((0..2).map(|l| layer_filters(&encoder, l)).collect::<Vec<_>>(), log.rows.len())
         };
         let untrained = layer_filters(&HebbianEncoder::new(1, 16, &config, FeaturesConfig::default(), &device), 1);

@@ -18,20 +18,20 @@ pub(crate) mod probe;
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
+use burn::tensor::Device;
 use serde::Serialize;
 
-use crate::compute::device::ComputeDevice;
+use crate::compute::device::RunContext;
 use crate::compute::features::Features;
 use crate::compute::memory;
 use crate::config::TOP_K;
 use crate::config::{ClusterConfig, EncodeConfig, FilterMode, LateralMode, MapConfig, NeighbourSearch};
 use crate::data::{ImageSet, split};
 use crate::encoder::features;
-use crate::encoder::train;
 use crate::map::cluster;
 use crate::map::pipeline::{self, MapRequest};
 use crate::neighbours;
-use crate::progress;
+use crate::progress::Progress;
 use metrics::{ari, knn_accuracy, knn_accuracy_among, nmi};
 
 /// One embedding's scores.
@@ -82,10 +82,9 @@ fn test_split_scores(
     test: &Features,
     test_labels: &[usize],
     seed: u64,
-    device: &ComputeDevice,
-    quiet: bool,
+    context: &RunContext,
 ) -> Result<(f64, f64)> {
-    let among_train = neighbours::exact::search(&test.values, train, TOP_K, &device.device, quiet)?;
+    let among_train = neighbours::exact::search(&test.values, train, TOP_K, context.device(), context.progress)?;
     let knn = knn_accuracy_among(&among_train, test_labels, train_labels);
     memory::check(
         "`hebb eval --test-split` (the training and test features side by side)",
@@ -137,19 +136,19 @@ pub(crate) fn probe_splits(labels: &[usize], training_seed: u64, count: usize) -
 }
 
 /// Scores an embedding against `labels` (group indices from 0), with the probe's accuracies on
-/// its splits ([`probe_accuracies`]) and the features' K-Means at `kmeans_seed_count` seeds
-/// ([`derived_seeds`] from `clusters.seed`); the 2-D map's scores (one seed) only when `with_map`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn score(
+/// its splits ([`probe_accuracies`]) and the features' K-Means at `options.kmeans_seeds` seeds
+/// ([`derived_seeds`] from `clusters.seed`); the 2-D map's scores (one seed) only when
+/// `options.with_map`.
+fn score(
     name: &str,
     features: &Features,
     labels: &[usize],
     probe_split_accuracies: Vec<f64>,
-    kmeans_seed_count: usize,
     config: &EncodeConfig,
-    device: &ComputeDevice,
-    with_map: bool,
+    device: &Device,
+    options: EvalOptions,
 ) -> Result<Scores> {
+    let EvalOptions { with_map, kmeans_seeds: kmeans_seed_count, .. } = options;
     // As many clusters as labels, and the best of several seeded K-Means starts, so that NMI and
     // ARI measure the features more than one start's luck.
     let n_runs = config.clusters.n_runs.max(EVAL_KMEANS_RUNS);
@@ -159,12 +158,12 @@ pub(crate) fn score(
     // Scores measure the features, so their neighbours are exact whatever the run searched with.
     let map_config = MapConfig { neighbours: NeighbourSearch::Exact, ..config.map.clone() };
     let request =
-        MapRequest { features, map: &map_config, clusters: &clusters_config, device: &device.device, quiet: true };
+        MapRequest { features, map: &map_config, clusters: &clusters_config, device, progress: Progress::Hidden };
     let (with_self, on_features, on_map) = if with_map {
         let output = pipeline::run(&request)?;
         let coords = &output.layout.coords;
         let flat: Vec<f32> = coords.iter().flatten().copied().collect();
-        let on_map = cluster::kmeans(&flat, coords.len(), 2, &clusters_config, &device.device)?;
+        let on_map = cluster::kmeans(&flat, coords.len(), 2, &clusters_config, device)?;
         (output.with_self, output.clusters, Some(on_map))
     } else {
         let output = pipeline::run_unmapped(&request)?;
@@ -177,7 +176,7 @@ pub(crate) fn score(
     let mut ari_seed_values = vec![ari(labels, &on_features)];
     for &seed in &kmeans_seeds[1..] {
         let config = ClusterConfig { seed, ..clusters_config.clone() };
-        let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config, &device.device)?;
+        let clusters = cluster::kmeans(&features.values, features.rows, features.dim, &config, device)?;
         nmi_seed_values.push(nmi(labels, &clusters));
         ari_seed_values.push(ari(labels, &clusters));
     }
@@ -205,9 +204,9 @@ fn probe_accuracies(
     labels: &[usize],
     splits: &[(Vec<usize>, Vec<usize>)],
     seed: u64,
-    quiet: bool,
+    progress: Progress,
 ) -> Vec<f64> {
-    let bar = progress::bar(splits.len() as u64, "probe", quiet);
+    let bar = progress.bar(splits.len() as u64, "probe");
     let accuracies = splits
         .iter()
         .map(|(train, test)| {
@@ -252,17 +251,16 @@ pub(crate) struct EvalOptions {
 /// Scores `features`, the learned embedding of `images` under `config`, and its two baselines
 /// against `labels` (group indices from 0, one per image); each also on the `test` split when
 /// there is one.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn evaluate_features(
     config: &EncodeConfig,
     images: &ImageSet,
     labels: &[usize],
     features: &Features,
     test: Option<&TestSplit>,
-    device: &ComputeDevice,
+    context: &RunContext,
     options: EvalOptions,
-    quiet: bool,
 ) -> Result<Vec<Scores>> {
+    let (device, progress) = (context.device(), context.progress);
     let seed = config.training.seed;
     let holdout = config.training.holdout;
     let probe_split_count = options.probe_splits.unwrap_or_else(|| auto_probe_split_count(labels, seed, holdout));
@@ -288,29 +286,27 @@ pub(crate) fn evaluate_features(
     let mut baseline = config.clone();
     baseline.encoder.filters = FilterMode::Random;
     baseline.encoder.lateral = LateralMode::None;
-    let (untrained, _) = train::trained_encoder(&baseline, images, &device.device, true)?;
-    let batch_size = config.training.batch_size;
-    let random = features::extract(&untrained, images, batch_size, &device.device, quiet)?;
+    let random = features::embed(&baseline, images, device, progress)?;
     let pixels = pixel_features(images);
+    let batch_size = config.training.batch_size;
     let random_test =
-        test.map(|t| features::extract(&untrained, &t.images, batch_size, &device.device, quiet)).transpose()?;
+        test.map(|t| features::extract(&random.encoder, &t.images, batch_size, device, progress)).transpose()?;
     let pixels_test = test.map(|t| pixel_features(&t.images));
     let embeddings = [
         ("hebbian", features, test.map(|t| &t.features)),
-        ("random", &random, random_test.as_ref()),
+        ("random", &random.features, random_test.as_ref()),
         ("pixels", &pixels, pixels_test.as_ref()),
     ];
     let splits = probe_splits(labels, seed, probe_split_count);
     let mut scores = Vec::new();
     for (name, features, test_features) in embeddings {
-        if !quiet {
+        if progress.is_shown() {
             log::info!("scoring {name} ({} x {})", features.rows, features.dim);
         }
-        let accuracies = probe_accuracies(features, labels, &splits, seed, quiet);
-        let with_map = options.with_map;
-        let mut scored = score(name, features, labels, accuracies, options.kmeans_seeds, config, device, with_map)?;
+        let accuracies = probe_accuracies(features, labels, &splits, seed, progress);
+        let mut scored = score(name, features, labels, accuracies, config, device, options)?;
         if let (Some(test), Some(test_features)) = (test, test_features) {
-            let (knn, probe) = test_split_scores(features, labels, test_features, &test.labels, seed, device, quiet)?;
+            let (knn, probe) = test_split_scores(features, labels, test_features, &test.labels, seed, context)?;
             (scored.test_knn5_accuracy, scored.test_probe_accuracy) = (Some(knn), Some(probe));
         }
         scores.push(scored);

@@ -16,6 +16,7 @@ use super::schedule::Schedule;
 use super::{Binarise, Patterns, image_file_pattern, image_pattern, neurons, overlap_matrix};
 use crate::config::{ColorMode, FolderConfig, FolderLayout, GridOrder, MnistConfig, SheetConfig};
 use crate::data::{ImageSet, Part, folder, mnist, sheet};
+use crate::progress::Progress;
 use crate::render::{self, item_image};
 use crate::run::RunFolder;
 use crate::run::npy::{read_npy_f32, write_npy_f32};
@@ -78,7 +79,7 @@ pub(crate) fn load_patterns(source: &PatternSource, side: u32, binarise: Binaris
                 seed: 0,
                 names: None,
             };
-            let images = folder::load(&config, side as usize, ColorMode::Rgba, Part::All, true)?;
+            let images = folder::load(&config, side as usize, ColorMode::Rgba, Part::All, Progress::Hidden)?;
             (patterns_of(&images, side, binarise), images.items.iter().map(|i| i.source.clone()).collect())
         }
         PatternSource::Sheet { path, tile, border, limit } => {

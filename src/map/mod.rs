@@ -16,19 +16,19 @@ use umap_rs::{GraphParams, LearnedManifold, ManifoldParams, Umap, UmapConfig};
 use crate::compute::features::Features;
 use crate::config::MapConfig;
 use crate::neighbours::Neighbours;
-use crate::progress;
+use crate::progress::Progress;
 use layout::{Edges, LayoutParams};
 
 /// umap-rs's fuzzy graph over the kNN graph `with_self` (each item's neighbours including
 /// itself, at least `n_neighbors` wide; it is narrowed to that, and to fewer than the items).
-pub(crate) fn fuzzy_graph(with_self: &Neighbours, config: &MapConfig, quiet: bool) -> Result<LearnedManifold> {
+pub(crate) fn fuzzy_graph(with_self: &Neighbours, config: &MapConfig, progress: Progress) -> Result<LearnedManifold> {
     let n = with_self.len();
     if n < 3 {
         bail!("a map needs at least 3 items, got {n}");
     }
     // umap-rs needs more items than neighbours (it panics otherwise).
     let k = config.n_neighbors.min(with_self.k).min(n - 1);
-    if k < config.n_neighbors && !quiet {
+    if k < config.n_neighbors && progress.is_shown() {
         log::info!("note: map.n_neighbors {} reduced to {k} for {n} items", config.n_neighbors);
     }
     let mut knn_indices = ndarray::Array2::<u32>::zeros((n, k));
@@ -63,7 +63,7 @@ pub(crate) fn lay_out(
     initial: Vec<[f32; 2]>,
     config: &MapConfig,
     device: &Device,
-    quiet: bool,
+    progress: Progress,
 ) -> Result<Vec<[f32; 2]>> {
     let (a, b) = manifold.curve_params();
     let epochs = config.epochs_for(initial.len());
@@ -87,7 +87,7 @@ pub(crate) fn lay_out(
     };
     let mut embedding = initial;
     layout::normalise_initial(&mut embedding);
-    let bar = progress::bar(epochs as u64, "umap", quiet);
+    let bar = progress.bar(epochs as u64, "umap");
     match layout_kernel::optimise(&mut embedding, &edges, &params, device, |_| bar.inc(1)) {
         Some(result) => result?,
         None => layout::optimise(&mut embedding, &edges, &params, config.parallel, |_| bar.inc(1)),

@@ -13,7 +13,7 @@ use crate::compute::device::{is_wgpu, read_f32};
 use crate::compute::features::Features;
 use crate::compute::linalg::column_means;
 use crate::compute::matmul::{self, View};
-use crate::progress;
+use crate::progress::Progress;
 
 /// Most power iterations.
 pub(crate) const ITERATIONS: usize = 40;
@@ -25,9 +25,9 @@ const SETTLED: f32 = 1e-6;
 const HOST_BLOCK_ROWS: usize = 32;
 
 /// Coordinates of every row on the first two principal axes, with a progress bar over the
-/// iterations (its length is [`ITERATIONS`], the most there can be) unless `quiet`.
-pub(crate) fn principal_components(features: &Features, device: &Device, quiet: bool) -> Result<Vec<[f32; 2]>> {
-    let bar = progress::bar(ITERATIONS as u64, "pca", quiet);
+/// iterations (its length is [`ITERATIONS`], the most there can be) when `progress` is shown.
+pub(crate) fn principal_components(features: &Features, device: &Device, progress: Progress) -> Result<Vec<[f32; 2]>> {
+    let bar = progress.bar(ITERATIONS as u64, "pca");
     let tick = || bar.inc(1);
     let result = if is_wgpu(device) {
         principal_components_tensor(features, device, tick)
@@ -165,7 +165,7 @@ mod tests {
             values.extend([0.1 * (i % 5) as f32, 0.0, t, 0.01 * t]);
         }
         let features = Features { rows: 50, dim: 4, values };
-        let pcs = principal_components(&features, &Device::flex(), true).unwrap();
+        let pcs = principal_components(&features, &Device::flex(), Progress::Hidden).unwrap();
         // First component is (up to sign) the centred feature 2.
         let sign = -pcs[0][0].signum();
         for (i, p) in pcs.iter().enumerate() {

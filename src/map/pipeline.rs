@@ -14,7 +14,7 @@ use super::{fuzzy_graph, lay_out, pca};
 use crate::compute::features::Features;
 use crate::config::{ClusterConfig, MapConfig, TOP_K};
 use crate::neighbours::{self, Neighbours};
-use crate::progress;
+use crate::progress::Progress;
 
 /// Neighbours searched per item (itself included): UMAP's `n_neighbors`, and at least enough
 /// for the [`TOP_K`] others, never more than the items.
@@ -28,7 +28,7 @@ pub struct MapRequest<'a> {
     pub map: &'a MapConfig,
     pub clusters: &'a ClusterConfig,
     pub device: &'a Device,
-    pub quiet: bool,
+    pub progress: Progress,
 }
 
 /// The 2-D map and what it was built from.
@@ -91,17 +91,17 @@ fn timed<T>(seconds: &mut f64, step: impl FnOnce() -> Result<T>) -> Result<T> {
 /// the layout, so that NN-descent's reduced copy, which both the PCA start and K-Means' start
 /// are read from, is freed before them.
 pub fn run(request: &MapRequest) -> Result<MapOutput> {
-    let MapRequest { features, map, device, quiet, .. } = *request;
+    let MapRequest { features, map, device, progress, .. } = *request;
     let mut timings = Timings::default();
     let (with_self, reduced) = timed(&mut timings.neighbours, || nearest(request))?;
     // NN-descent's reduced copy spans axes near the top principal ones: its first two principal
     // components are the features' own, for a fraction of the passes.
     let initial =
-        timed(&mut timings.pca, || pca::principal_components(reduced.as_ref().unwrap_or(features), device, quiet))?;
+        timed(&mut timings.pca, || pca::principal_components(reduced.as_ref().unwrap_or(features), device, progress))?;
     let fit = timed(&mut timings.kmeans, || clusters(request, reduced.as_ref()))?;
     drop(reduced);
-    let manifold = timed(&mut timings.graph, || fuzzy_graph(&with_self, map, quiet))?;
-    let coords = timed(&mut timings.layout, || lay_out(&manifold, initial.clone(), map, device, quiet))?;
+    let manifold = timed(&mut timings.graph, || fuzzy_graph(&with_self, map, progress))?;
+    let coords = timed(&mut timings.layout, || lay_out(&manifold, initial.clone(), map, device, progress))?;
     let layout = Layout { initial, manifold, coords };
     Ok(MapOutput { with_self, layout, clusters: fit.labels, cluster_start: fit.start, timings })
 }
@@ -116,15 +116,15 @@ pub fn run_unmapped(request: &MapRequest) -> Result<Unmapped> {
 
 /// Every item's [`search_width`] nearest neighbours, and NN-descent's reduced copy when it searched.
 fn nearest(request: &MapRequest) -> Result<(Neighbours, Option<Features>)> {
-    let MapRequest { features, map, device, quiet, .. } = *request;
-    neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, quiet)
+    let MapRequest { features, map, device, progress, .. } = *request;
+    neighbours::search_all_for_map(features, search_width(map, features.rows), map, device, progress)
 }
 
 /// K-Means on the features, started from NN-descent's reduced copy when there is one, with a
 /// progress bar.
 fn clusters(request: &MapRequest, reduced: Option<&Features>) -> Result<cluster::KmeansFit> {
-    let MapRequest { features, clusters, device, quiet, .. } = *request;
-    let bar = progress::bar(cluster::kmeans_work(clusters, reduced.is_some()), "k-means", quiet);
+    let MapRequest { features, clusters, device, progress, .. } = *request;
+    let bar = progress.bar(cluster::kmeans_work(clusters, reduced.is_some()), "k-means");
     let (values, rows, dim) = (&features.values, features.rows, features.dim);
     let found = cluster::kmeans_reporting(values, rows, dim, reduced, clusters, device, &|done| bar.inc(done))?;
     bar.finish_and_clear();

@@ -28,7 +28,7 @@ use crate::compute::hash::{below, pcg, pcg3};
 use crate::compute::linalg::{
     centred_product, column_means, dot_f32 as dot, squared_distance, standard_normal, subspace_step,
 };
-use crate::progress;
+use crate::progress::Progress;
 
 /// Axes of the reduced copy NN-descent searches in.
 pub(crate) const REDUCED_DIM: usize = 128;
@@ -64,10 +64,10 @@ impl Entry {
 /// [`super::exact::search_all`] returns them, most similar first), found approximately; and the
 /// reduced copy the search ran in (centred rows on [`REDUCED_DIM`] axes near the top principal
 /// ones), which holds the features' first principal components too.
-pub(crate) fn search_all(features: &Features, k: usize, seed: u64, quiet: bool) -> (Neighbours, Features) {
+pub(crate) fn search_all(features: &Features, k: usize, seed: u64, progress: Progress) -> (Neighbours, Features) {
     let n = features.rows;
     // One bar over the three steps: the reduced copy, the rounds (at most), the re-ranking.
-    let bar = progress::bar(MAX_ROUNDS as u64 + 2, "neighbours (NN-descent)", quiet);
+    let bar = progress.bar(MAX_ROUNDS as u64 + 2, "neighbours (NN-descent)");
     let reduced = reduce(features, REDUCED_DIM.min(features.dim), seed);
     bar.inc(1);
     let width = CANDIDATES.max(k).min(n - 1);
@@ -309,8 +309,8 @@ mod tests {
     #[test]
     fn finds_nearly_all_exact_neighbours_and_itself_first() {
         let features = manifold_features(3000, 96);
-        let exact = exact::search_all(&features, 15, &Device::flex(), true).unwrap();
-        let (found, _) = search_all(&features, 15, 7, true);
+        let exact = exact::search_all(&features, 15, &Device::flex(), Progress::Hidden).unwrap();
+        let (found, _) = search_all(&features, 15, 7, Progress::Hidden);
         assert_eq!((found.k, found.len()), (15, 3000));
         let recall = recall(&found, &exact);
         assert!(recall >= 0.95, "recall@15 {recall}");
@@ -330,8 +330,8 @@ mod tests {
         // 12 centres and 12 x 12 patch axes: 156 directions, far more than 64 axes hold (a
         // 64-axis copy found 97.8% here).
         let features = patchy_features(6000, 512, 12, 12);
-        let exact = exact::search_all(&features, 15, &Device::flex(), true).unwrap();
-        let (found, _) = search_all(&features, 15, 7, true);
+        let exact = exact::search_all(&features, 15, &Device::flex(), Progress::Hidden).unwrap();
+        let (found, _) = search_all(&features, 15, 7, Progress::Hidden);
         let recall = recall(&found, &exact);
         assert!(recall >= 0.99, "recall@15 {recall}");
     }
@@ -339,14 +339,14 @@ mod tests {
     #[test]
     fn a_seed_gives_the_same_neighbours_on_any_number_of_threads() {
         let features = manifold_features(1500, 40);
-        let (many, _) = search_all(&features, 10, 3, true);
+        let (many, _) = search_all(&features, 10, 3, Progress::Hidden);
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
             .unwrap()
-            .install(|| search_all(&features, 10, 3, true).0);
+            .install(|| search_all(&features, 10, 3, Progress::Hidden).0);
         assert!(many == one, "one thread and many found different neighbours");
-        assert!(many == search_all(&features, 10, 3, true).0, "two runs with one seed differ");
+        assert!(many == search_all(&features, 10, 3, Progress::Hidden).0, "two runs with one seed differ");
     }
 
     #[test]
@@ -367,10 +367,10 @@ mod tests {
         // What the map's PCA start reads from the reduced copy instead of the features.
         use crate::map::pca::principal_components;
         let features = manifold_features(400, 100);
-        let (_, reduced) = search_all(&features, 10, 1, true);
+        let (_, reduced) = search_all(&features, 10, 1, Progress::Hidden);
         let cpu = burn::tensor::Device::flex();
-        let full = principal_components(&features, &cpu, true).unwrap();
-        let near = principal_components(&reduced, &cpu, true).unwrap();
+        let full = principal_components(&features, &cpu, Progress::Hidden).unwrap();
+        let near = principal_components(&reduced, &cpu, Progress::Hidden).unwrap();
         // The same plane up to a rotation or reflection (the top two variances may be equal):
         // every pairwise distance on it is kept.
         let apart =

@@ -20,7 +20,7 @@ use super::Neighbours;
 use crate::compute::device::{is_wgpu, read_f32, read_indices};
 use crate::compute::features::Features;
 use crate::compute::matmul::{self, View};
-use crate::progress;
+use crate::progress::Progress;
 
 /// Similarity values one block may hold on the device (256 MiB of f32).
 const BLOCK_VALUES: usize = 64 << 20;
@@ -30,7 +30,13 @@ fn upload(rows: usize, dim: usize, values: &[f32], device: &Device) -> Tensor<2>
 }
 
 /// Top `k` base rows for every query row (`queries` is `m x dim`, row-major).
-pub(crate) fn search(queries: &[f32], base: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
+pub(crate) fn search(
+    queries: &[f32],
+    base: &Features,
+    k: usize,
+    device: &Device,
+    progress: Progress,
+) -> Result<Neighbours> {
     if k == 0 || k > base.rows {
         bail!("cannot take {k} neighbours from {} items", base.rows);
     }
@@ -40,7 +46,7 @@ pub(crate) fn search(queries: &[f32], base: &Features, k: usize, device: &Device
     let query_rows = queries.len() / base.dim;
     let base_t = upload(base.rows, base.dim, &base.values, device).transpose();
     let block = (BLOCK_VALUES / base.rows).clamp(1, 4096);
-    let bar = progress::bar(query_rows as u64, "neighbours", quiet);
+    let bar = progress.bar(query_rows as u64, "neighbours");
     let mut indices = Vec::with_capacity(query_rows * k);
     let mut similarities = Vec::with_capacity(query_rows * k);
     for start in (0..query_rows).step_by(block) {
@@ -107,14 +113,14 @@ fn select_top(row: &[f32], k: usize) -> (Vec<u32>, Vec<f32>) {
 
 /// Every item's top `k` among all items, itself included (so its first entry is usually
 /// itself): the symmetric CPU path off wgpu, the blocked device path on it.
-pub(crate) fn search_all(features: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
+pub(crate) fn search_all(features: &Features, k: usize, device: &Device, progress: Progress) -> Result<Neighbours> {
     if is_wgpu(device) {
-        return search(&features.values, features, k, device, quiet);
+        return search(&features.values, features, k, device, progress);
     }
     if k == 0 || k > features.rows {
         bail!("cannot take {k} neighbours from {} items", features.rows);
     }
-    Ok(search_all_symmetric(features, k, quiet))
+    Ok(search_all_symmetric(features, k, progress))
 }
 
 /// Columns one task offers to at a time in the transposed pass (their lists stay in L1).
@@ -124,12 +130,12 @@ const COLUMN_CHUNK: usize = 64;
 /// block's rows take their values from their own row of the block, and the later rows take
 /// theirs from its columns. Values reach every row in increasing index order, as in
 /// [`select_top`].
-fn search_all_symmetric(features: &Features, k: usize, quiet: bool) -> Neighbours {
+fn search_all_symmetric(features: &Features, k: usize, progress: Progress) -> Neighbours {
     let (n, dim, x) = (features.rows, features.dim, &features.values);
     let block = (BLOCK_VALUES / n).clamp(1, 1024).min(n);
     let mut lists = vec![Best::new(k); n];
     let mut similarities = vec![0.0f32; block * n];
-    let bar = progress::bar(n as u64, "neighbours", quiet);
+    let bar = progress.bar(n as u64, "neighbours");
     for i0 in (0..n).step_by(block) {
         let height = block.min(n - i0);
         let width = n - i0;
@@ -180,7 +186,7 @@ mod tests {
     #[test]
     fn matches_brute_force() {
         let f = features(40, 7);
-        let got = all_neighbours(&f, 3, &Device::flex(), true).unwrap();
+        let got = all_neighbours(&f, 3, &Device::flex(), Progress::Hidden).unwrap();
         for q in 0..f.rows {
             let mut sims: Vec<(f32, usize)> = (0..f.rows)
                 .filter(|&j| j != q)
@@ -206,8 +212,8 @@ mod tests {
             row.iter_mut().for_each(|v| *v /= norm);
         }
         let f = Features { rows, dim, values };
-        let plain = search(&f.values, &f, 6, &Device::flex(), true).unwrap();
-        let symmetric = search_all_symmetric(&f, 6, true);
+        let plain = search(&f.values, &f, 6, &Device::flex(), Progress::Hidden).unwrap();
+        let symmetric = search_all_symmetric(&f, 6, Progress::Hidden);
         assert_eq!(symmetric.indices, plain.indices);
         for (a, b) in symmetric.similarities.iter().zip(&plain.similarities) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");

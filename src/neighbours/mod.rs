@@ -12,6 +12,7 @@ use burn::tensor::Device;
 use crate::compute::device::is_wgpu;
 use crate::compute::features::Features;
 use crate::config::{MapConfig, NeighbourSearch};
+use crate::progress::Progress;
 
 /// Each query's k nearest base rows, most similar first.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,25 +77,25 @@ pub(crate) fn search_all_for_map(
     k: usize,
     map: &MapConfig,
     device: &Device,
-    quiet: bool,
+    progress: Progress,
 ) -> Result<(Neighbours, Option<Features>)> {
     if !is_approximate(map.neighbours, features.rows, features.dim, device) {
-        return Ok((exact::search_all(features, k, device, quiet)?, None));
+        return Ok((exact::search_all(features, k, device, progress)?, None));
     }
     if k == 0 || k > features.rows {
         bail!("cannot take {k} neighbours from {} items", features.rows);
     }
-    let (neighbours, reduced) = approximate::search_all(features, k, map.seed, quiet);
+    let (neighbours, reduced) = approximate::search_all(features, k, map.seed, progress);
     Ok((neighbours, Some(reduced)))
 }
 
 /// Every item's `k` nearest other items (itself left out).
-pub fn all_neighbours(features: &Features, k: usize, device: &Device, quiet: bool) -> Result<Neighbours> {
+pub fn all_neighbours(features: &Features, k: usize, device: &Device, progress: Progress) -> Result<Neighbours> {
     if features.rows < 2 {
         bail!("nearest neighbours need at least 2 items, got {}", features.rows);
     }
     let k = k.min(features.rows - 1);
-    let with_self = exact::search_all(features, k + 1, device, quiet)?;
+    let with_self = exact::search_all(features, k + 1, device, progress)?;
     Ok(drop_self(&with_self))
 }
 
@@ -147,11 +148,11 @@ pub(crate) mod tests {
         // still finds every item itself first.
         let f = features(40, 16);
         let map = MapConfig { neighbours: NeighbourSearch::Approximate, ..MapConfig::default() };
-        let (found, reduced) = search_all_for_map(&f, 5, &map, &cpu, true).unwrap();
+        let (found, reduced) = search_all_for_map(&f, 5, &map, &cpu, Progress::Hidden).unwrap();
         assert!((0..40).all(|row| found.row(row).0[0] as usize == row));
         assert!(reduced.is_some_and(|r| r.rows == 40 && r.dim == 16), "the reduced copy comes back");
-        let (exactly, reduced) = search_all_for_map(&f, 5, &MapConfig::default(), &cpu, true).unwrap();
-        assert_eq!(exactly, exact::search_all(&f, 5, &cpu, true).unwrap());
+        let (exactly, reduced) = search_all_for_map(&f, 5, &MapConfig::default(), &cpu, Progress::Hidden).unwrap();
+        assert_eq!(exactly, exact::search_all(&f, 5, &cpu, Progress::Hidden).unwrap());
         assert!(reduced.is_none());
     }
 

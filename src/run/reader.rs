@@ -10,6 +10,7 @@ use super::{CONFIG_FILE, FEATURES_FILE, ITEMS_FILE};
 use crate::compute::features::Features;
 use crate::config::EncodeConfig;
 use crate::data::{ImageSet, Item};
+use crate::progress::Progress;
 
 /// A finished run, read back from its folder.
 pub(crate) struct Run {
@@ -37,8 +38,8 @@ impl Run {
     }
 
     /// Loads the run's data set again, checking that it still holds the run's items.
-    pub(crate) fn load_images(&self, quiet: bool) -> Result<ImageSet> {
-        let images = crate::data::load(&self.config.data, quiet)?;
+    pub(crate) fn load_images(&self, progress: Progress) -> Result<ImageSet> {
+        let images = crate::data::load(&self.config.data, progress)?;
         if images.items.iter().map(|i| &i.source).ne(self.items.iter().map(|i| &i.source)) {
             bail!("the data set has changed since the run; its items no longer match the run's {ITEMS_FILE}");
         }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use hebb::config::{ColorMode, FolderConfig, FolderLayout, GridOrder, MnistConfig};
 use hebb::data::{Part, folder, mnist, sheet};
+use hebb::progress::Progress;
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
 use crate::common::{sheet_config, write_mnist, write_sheet};
@@ -136,7 +137,7 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
     std::fs::write(dogs.join("broken.jpg"), b"this is not a jpeg").unwrap();
     std::fs::write(root.join("n001").join("n001_boxes.txt"), "x").unwrap();
 
-    let set = folder::load(&folder_config(root.clone()), 16, ColorMode::Rgb, Part::All, true).unwrap();
+    let set = folder::load(&folder_config(root.clone()), 16, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap();
     assert_eq!(set.len(), 3);
     assert_eq!(set.skipped.len(), 1);
     assert!(set.skipped[0].source.ends_with("broken.jpg"), "{:?}", set.skipped);
@@ -149,18 +150,18 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
     // Tiny ImageNet's words.txt beside the root turns class ids into their first names.
     std::fs::write(dir.path().join("words.txt"), "n001\ttabby, tabby cat\nn002\tdog, domestic dog\nn999\tunused\n")
         .unwrap();
-    let set = folder::load(&folder_config(root.clone()), 16, ColorMode::Rgb, Part::All, true).unwrap();
+    let set = folder::load(&folder_config(root.clone()), 16, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap();
     let labels: Vec<_> = set.items.iter().map(|i| i.label.clone().unwrap()).collect();
     assert_eq!(labels, vec!["tabby", "tabby", "dog"]);
     // An explicit names file wins; a line without a tab is refused by line.
     let mut named = folder_config(root.clone());
     named.names = Some(dir.path().join("other.txt"));
     std::fs::write(dir.path().join("other.txt"), "n002\tpuppy\n").unwrap();
-    let set = folder::load(&named, 16, ColorMode::Rgb, Part::All, true).unwrap();
+    let set = folder::load(&named, 16, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap();
     let labels: Vec<_> = set.items.iter().map(|i| i.label.clone().unwrap()).collect();
     assert_eq!(labels, vec!["n001", "n001", "puppy"], "ids without a name keep their id");
     std::fs::write(dir.path().join("other.txt"), "n002 puppy\n").unwrap();
-    let err = format!("{:#}", folder::load(&named, 16, ColorMode::Rgb, Part::All, true).unwrap_err());
+    let err = format!("{:#}", folder::load(&named, 16, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap_err());
     assert!(err.contains("other.txt line 1: expected `id<TAB>name"), "{err}");
     std::fs::remove_file(dir.path().join("words.txt")).unwrap();
     // The grey image is grey in all three channels.
@@ -171,14 +172,14 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
 
     let mut sampled = folder_config(root.clone());
     sampled.per_class = 1;
-    let set = folder::load(&sampled, 16, ColorMode::Grey, Part::All, true).unwrap();
+    let set = folder::load(&sampled, 16, ColorMode::Grey, Part::All, Progress::Hidden).unwrap();
     assert_eq!(set.len() + set.skipped.len(), 2, "one file per class");
-    let again = folder::load(&sampled, 16, ColorMode::Grey, Part::All, true).unwrap();
+    let again = folder::load(&sampled, 16, ColorMode::Grey, Part::All, Progress::Hidden).unwrap();
     assert_eq!(set.items, again.items, "the same seed samples the same files");
 
     let mut limited = folder_config(root);
     limited.limit = 2;
-    let set = folder::load(&limited, 16, ColorMode::Rgb, Part::All, true).unwrap();
+    let set = folder::load(&limited, 16, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap();
     assert_eq!(set.len() + set.skipped.len(), 2);
 }
 
@@ -196,7 +197,7 @@ fn folder_links_that_loop_are_followed_once() {
     std::os::unix::fs::symlink(".", class.join("again")).unwrap();
     // class1 -> class0: another label for the same folder, read once.
     std::os::unix::fs::symlink("class0", root.join("class1")).unwrap();
-    let set = folder::load(&folder_config(root), 8, ColorMode::Rgb, Part::All, true).unwrap();
+    let set = folder::load(&folder_config(root), 8, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap();
     assert_eq!(set.len(), 3, "each real image once: {:?}", set.items);
 }
 
@@ -205,8 +206,14 @@ fn folder_errors_name_the_folder() {
     let dir = tempfile::tempdir().unwrap();
     let err = format!(
         "{:#}",
-        folder::load(&folder_config(dir.path().join("tiny-imagenet-200/train")), 16, ColorMode::Rgb, Part::All, true)
-            .unwrap_err()
+        folder::load(
+            &folder_config(dir.path().join("tiny-imagenet-200/train")),
+            16,
+            ColorMode::Rgb,
+            Part::All,
+            Progress::Hidden
+        )
+        .unwrap_err()
     );
     assert!(
         err.contains("tiny-imagenet-200/train") && err.contains("does not exist") && err.contains("unzip"),
@@ -215,13 +222,19 @@ fn folder_errors_name_the_folder() {
 
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(empty.join("class")).unwrap();
-    let err = format!("{:#}", folder::load(&folder_config(empty), 16, ColorMode::Rgb, Part::All, true).unwrap_err());
+    let err = format!(
+        "{:#}",
+        folder::load(&folder_config(empty), 16, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap_err()
+    );
     assert!(err.contains("holds no image file"), "{err}");
 
     let broken = dir.path().join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("x.png"), b"nope").unwrap();
-    let err = format!("{:#}", folder::load(&folder_config(broken), 16, ColorMode::Rgb, Part::All, true).unwrap_err());
+    let err = format!(
+        "{:#}",
+        folder::load(&folder_config(broken), 16, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap_err()
+    );
     assert!(err.contains("could be decoded"), "{err}");
 }
 
@@ -297,21 +310,21 @@ fn tiny_imagenet_val_layout_takes_its_labels_from_the_annotations_and_names_from
     )
     .unwrap();
     let config = FolderConfig { layout: FolderLayout::TinyimagenetVal, ..folder_config(val.clone()) };
-    let set = folder::load(&config, 8, ColorMode::Rgb, Part::All, true).unwrap();
+    let set = folder::load(&config, 8, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap();
     let labels: Vec<Option<String>> = set.items.iter().map(|i| i.label.clone()).collect();
     assert_eq!(labels, [Some("n002".to_string()), Some("n001".to_string()), None], "val_2 has no line: unlabelled");
     std::fs::write(dir.path().join("words.txt"), "n001\tgoldfish, Carassius auratus\nn002\tcat\n").unwrap();
-    let set = folder::load(&config, 8, ColorMode::Rgb, Part::All, true).unwrap();
+    let set = folder::load(&config, 8, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap();
     let labels: Vec<Option<String>> = set.items.iter().map(|i| i.label.clone()).collect();
     assert_eq!(labels, [Some("cat".to_string()), Some("goldfish".to_string()), None]);
     // A malformed line is named by line; a folder without the annotations names the key.
     std::fs::write(val.join("val_annotations.txt"), "val_0.JPEG n002\n").unwrap();
-    let err = format!("{:#}", folder::load(&config, 8, ColorMode::Rgb, Part::All, true).unwrap_err());
+    let err = format!("{:#}", folder::load(&config, 8, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap_err());
     assert!(err.contains("val_annotations.txt line 1: expected `file<TAB>class"), "{err}");
     let train_like =
         FolderConfig { layout: FolderLayout::TinyimagenetVal, ..folder_config(dir.path().join("nothing")) };
     std::fs::create_dir_all(dir.path().join("nothing")).unwrap();
-    let err = format!("{:#}", folder::load(&train_like, 8, ColorMode::Rgb, Part::All, true).unwrap_err());
+    let err = format!("{:#}", folder::load(&train_like, 8, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap_err());
     assert!(err.contains("data.folder.layout") && err.contains("val_annotations.txt"), "{err}");
 }
 

@@ -11,6 +11,7 @@ use hebb::encoder::HebbianEncoder;
 use hebb::encoder::filters::update_filters;
 use hebb::encoder::lateral::update_weights;
 use hebb::encoder::train::train;
+use hebb::progress::Progress;
 
 use crate::common::{sheet_config, write_sheet};
 
@@ -37,7 +38,7 @@ fn features_after_training(
         filter_rule: rule,
         ..TrainingConfig::default()
     };
-    train(&mut encoder, set, &indices, &training, config, device, true).unwrap();
+    train(&mut encoder, set, &indices, &training, config, device, Progress::Hidden).unwrap();
     let features = encoder.features(set.batch_tensor(&indices, device));
     let on_wgpu = device::is_wgpu(&features.device());
     (features.into_data().try_into_vec::<f32>().unwrap(), on_wgpu)
@@ -132,7 +133,7 @@ fn wgpu_and_cpu_whitened_features_agree() {
         let readout = FeaturesConfig { whiten_axes, ..FeaturesConfig::default() };
         let mut encoder = HebbianEncoder::new(4, set.side, &config, readout, &cpu.device);
         let training = TrainingConfig { batch_size: 4, filter_min_images: 0, ..TrainingConfig::default() };
-        train(&mut encoder, &set, &indices, &training, &config, &cpu.device, true).unwrap();
+        train(&mut encoder, &set, &indices, &training, &config, &cpu.device, Progress::Hidden).unwrap();
         encoder
     };
     let features = |encoder: &HebbianEncoder, device: &Device| {
@@ -224,8 +225,8 @@ fn wgpu_and_cpu_neighbours_agree() {
         row.iter_mut().for_each(|v| *v /= norm);
     }
     let features = hebb::compute::features::Features { rows, dim, values };
-    let on_gpu = hebb::neighbours::all_neighbours(&features, 5, &gpu.device, true).unwrap();
-    let on_cpu = hebb::neighbours::all_neighbours(&features, 5, &Device::flex(), true).unwrap();
+    let on_gpu = hebb::neighbours::all_neighbours(&features, 5, &gpu.device, Progress::Hidden).unwrap();
+    let on_cpu = hebb::neighbours::all_neighbours(&features, 5, &Device::flex(), Progress::Hidden).unwrap();
     assert_eq!(on_gpu.indices, on_cpu.indices);
     assert!(relative_gap(&on_gpu.similarities, &on_cpu.similarities) <= 1e-5);
 }

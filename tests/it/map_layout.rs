@@ -4,6 +4,7 @@ use burn::tensor::Device;
 use hebb::compute::features::Features;
 use hebb::config::{ClusterConfig, MapConfig};
 use hebb::map::{self, pipeline};
+use hebb::progress::Progress;
 
 /// `blobs` groups of `per_blob` unit vectors in 16-D around orthogonal centres.
 fn blobs(blobs: usize, per_blob: usize) -> (Features, Vec<usize>) {
@@ -29,7 +30,8 @@ fn layout(features: &Features, config: &MapConfig) -> Vec<[f32; 2]> {
 
 fn layout_on(features: &Features, config: &MapConfig, device: &Device) -> Vec<[f32; 2]> {
     let clusters = ClusterConfig::default();
-    let request = pipeline::MapRequest { features, map: config, clusters: &clusters, device, quiet: true };
+    let request =
+        pipeline::MapRequest { features, map: config, clusters: &clusters, device, progress: Progress::Hidden };
     pipeline::run(&request).unwrap().layout.coords
 }
 

@@ -16,6 +16,7 @@ use crate::config::{EncodeConfig, FilterMode, LateralMode};
 use crate::data;
 use crate::encoder::lateral::{hebbian_delta, update_weights, update_weights_unfused};
 use crate::encoder::{HebbianEncoder, features, output_side, train};
+use crate::progress::Progress;
 
 /// The seed's update: `einsum("bni,bnj->nij")` (per-channel outer products summed over the
 /// batch), then the mean over channels, times η.
@@ -30,7 +31,7 @@ const SEED_SPRITES: usize = 1911;
 
 /// Runs the encode benchmark and returns the printed table.
 pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Result<String> {
-    let mut set = data::load(&config.data, true)?;
+    let mut set = data::load(&config.data, Progress::Hidden)?;
     set.truncate(images);
     let n = set.len();
     let batch = config.training.batch_size;
@@ -76,7 +77,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
     let mut encoder = HebbianEncoder::for_config(&filter_config, dev);
     let order: Vec<usize> = (0..n).collect();
     let started = Instant::now();
-    train::train(&mut encoder, &set, &order, &filter_config.training, &filter_config.encoder, dev, true)?;
+    train::train(&mut encoder, &set, &order, &filter_config.training, &filter_config.encoder, dev, Progress::Hidden)?;
     let training_seconds = started.elapsed().as_secs_f64();
     // Training ends with the features' whitening fit; timed again on its own, it is taken out
     // of the filters' rate.
@@ -96,7 +97,7 @@ pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Resu
         ));
     }
     let started = Instant::now();
-    features::extract(&encoder, &set, batch, dev, true)?;
+    features::extract(&encoder, &set, batch, dev, Progress::Hidden)?;
     rows.push(("extract".to_string(), n as f64 / started.elapsed().as_secs_f64(), "images/s"));
 
     let lr = config.training.lr;

@@ -19,6 +19,7 @@ use crate::data::{ImageSet, Item};
 use crate::map::pipeline::{self, Layout, MapRequest, Timings};
 use crate::map::{self, cluster};
 use crate::neighbours;
+use crate::progress::Progress;
 use crate::render::html::TILES_FOLDER;
 use crate::render::{self, browser, canvas};
 use crate::run::{MAP_HTML_FILE, Run, RunFolder, check_replaceable};
@@ -36,7 +37,7 @@ pub(crate) struct MapInput {
 impl MapInput {
     /// A finished run's features and config; its images when its data set still loads.
     pub(crate) fn from_run(run: Run) -> MapInput {
-        let images = match run.load_images(true) {
+        let images = match run.load_images(Progress::Hidden) {
             Ok(images) => Some(images),
             Err(e) => {
                 log::info!("note: renders are not timed: {e:#}");
@@ -109,7 +110,8 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
     let features = &input.features;
     let config = &input.config;
     let dev = &device.device;
-    let request = MapRequest { features, map: &config.map, clusters: &config.clusters, device: dev, quiet: true };
+    let request =
+        MapRequest { features, map: &config.map, clusters: &config.clusters, device: dev, progress: Progress::Hidden };
     let output = pipeline::run(&request)?;
     // Read before the baselines, which hold their own copies.
     let peak = memory::peak_resident();
@@ -123,7 +125,7 @@ pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>
     let other_mode_s = if is_wgpu(dev) {
         None
     } else {
-        Some(timed(|| map::lay_out(&manifold, initial.clone(), &other_mode, dev, true))?.1)
+        Some(timed(|| map::lay_out(&manifold, initial.clone(), &other_mode, dev, Progress::Hidden))?.1)
     };
     let (_, theirs_s) = timed(|| {
         let start = ndarray::Array2::from_shape_vec((initial.len(), 2), initial.iter().flatten().copied().collect())?;
@@ -280,7 +282,7 @@ fn recall_against_exact(features: &Features, found: &neighbours::Neighbours, dev
         (0..count).map(|i| i * features.rows / count).collect()
     };
     let values: Vec<f32> = queries.iter().flat_map(|&q| features.row(q).iter().copied()).collect();
-    let (exact, seconds) = timed(|| neighbours::exact::search(&values, features, found.k, device, true))?;
+    let (exact, seconds) = timed(|| neighbours::exact::search(&values, features, found.k, device, Progress::Hidden))?;
     let mut hits = 0;
     for (row, &q) in queries.iter().enumerate() {
         let (want, _) = exact.row(row);

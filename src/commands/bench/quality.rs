@@ -21,12 +21,11 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::compute::device::ComputeDevice;
+use crate::compute::device::RunContext;
 use crate::config::{ConfigFile, EncodeConfig, check_folder_name};
 use crate::data::{self, embedded, label_groups};
-use crate::encoder::{features, train};
+use crate::encoder::features;
 use crate::eval::{self, EvalOptions, Scores};
-use crate::progress;
 use crate::run::write_atomically;
 
 /// The `format` field of `quality.json`: a file there without it was not written by hebb and is
@@ -298,8 +297,8 @@ pub(crate) fn check_output(path: &Path) -> Result<()> {
 }
 
 /// Runs every set of the plan (a set that fails is reported and the suite goes on) and compares.
-pub(crate) fn run(plan: &QualityPlan, device: &ComputeDevice, quiet: bool) -> QualityReport {
-    let bar = progress::bar((plan.sets.len() * plan.seeds) as u64, "sets x seeds", quiet);
+pub(crate) fn run(plan: &QualityPlan, context: &RunContext) -> QualityReport {
+    let bar = context.progress.bar((plan.sets.len() * plan.seeds) as u64, "sets x seeds");
     let mut sets = Vec::new();
     for set in &plan.sets {
         bar.set_message(set.name.clone());
@@ -317,13 +316,13 @@ pub(crate) fn run(plan: &QualityPlan, device: &ComputeDevice, quiet: bool) -> Qu
             evals: Vec::new(),
             error: None,
         };
-        if let Err(e) = run_set(set, plan, device, &mut result, || bar.inc(1)) {
+        if let Err(e) = run_set(set, plan, &context.hidden(), &mut result, || bar.inc(1)) {
             let message = format!("{e:#}");
             bar.suspend(|| log::warn!("set {}: {message}", set.name));
             result.error = Some(message);
         }
         result.seconds = started.elapsed().as_secs_f64();
-        if result.error.is_none() && !quiet {
+        if result.error.is_none() && context.progress.is_shown() {
             bar.suspend(|| log::info!("{}", set_line(&result)));
         }
         sets.push(result);
@@ -350,11 +349,11 @@ pub(crate) fn run(plan: &QualityPlan, device: &ComputeDevice, quiet: bool) -> Qu
 fn run_set(
     set: &SuiteSet,
     plan: &QualityPlan,
-    device: &ComputeDevice,
+    context: &RunContext,
     result: &mut SetResult,
     mut on_seed: impl FnMut(),
 ) -> Result<()> {
-    let images = data::load_usable(&set.config.data, true)?;
+    let images = data::load_usable(&set.config.data, context.progress)?;
     let (labels, names) = label_groups(&images.items);
     result.items = images.len();
     result.classes = names.len();
@@ -366,9 +365,8 @@ fn run_set(
         let mut config = set.config.clone();
         config.training.seed = config.training.seed.wrapping_add(offset);
         config.encoder.seed = config.encoder.seed.wrapping_add(offset);
-        let (encoder, _) = train::trained_encoder(&config, &images, &device.device, true)?;
-        let learned = features::extract(&encoder, &images, config.training.batch_size, &device.device, true)?;
-        let scores = eval::evaluate_features(&config, &images, &labels, &learned, None, device, options, true)?;
+        let learned = features::embed(&config, &images, context.device(), context.progress)?.features;
+        let scores = eval::evaluate_features(&config, &images, &labels, &learned, None, context, options)?;
         for (name, eval_name) in EMBEDDINGS {
             let found = scores.iter().find(|s| s.embedding == eval_name).expect("eval scores all three embeddings");
             match name {

@@ -13,9 +13,8 @@ use serde::Serialize;
 
 use super::map::MapInput;
 use super::{check_report_output, encode, hopfield, map};
-use crate::compute::device::ComputeDevice;
+use crate::compute::device::{ComputeDevice, RunContext};
 use crate::config::EncodeConfig;
-use crate::progress;
 use crate::run::write_atomically;
 
 /// The `format` field of `bench.json`, and the first line of `bench.md`.
@@ -89,8 +88,9 @@ pub(crate) struct BenchReport {
 }
 
 /// Runs every benchmark of `plan` on `device`, with a progress bar over them.
-pub(crate) fn run(plan: &[Bench], device: &ComputeDevice, device_flag: &str, quick: bool, quiet: bool) -> BenchReport {
-    let bar = progress::bar(plan.len() as u64, "benchmarks", quiet);
+pub(crate) fn run(plan: &[Bench], context: &RunContext, device_flag: &str, quick: bool) -> BenchReport {
+    let device = &context.compute;
+    let bar = context.progress.bar(plan.len() as u64, "benchmarks");
     let sections = plan
         .iter()
         .map(|&bench| {
