@@ -17,19 +17,21 @@
 //! the device, our WGSL kernels, the feature matrix, the CPU matrix product, the linear algebra
 //! and the hash shared with the shaders. [`cli`] is the command line over all of it, and the only
 //! module that knows clap. ARCHITECTURE.md has the code map and the invariants
-//! `tests/it/architecture.rs` checks.
+//! `tests/it/architecture.rs` checks. Every module is private to the crate: [`testing`] lists
+//! what the integration tests reach.
 
-pub mod choice;
+pub(crate) mod choice;
 pub mod cli;
-pub mod commands;
-pub mod compute;
-pub mod config;
-pub mod data;
-pub mod encoder;
-pub mod eval;
-pub mod hopfield;
-pub mod map;
-pub mod neighbours;
-pub mod progress;
-pub mod render;
-pub mod run;
+pub(crate) mod commands;
+pub(crate) mod compute;
+pub(crate) mod config;
+pub(crate) mod data;
+pub(crate) mod encoder;
+pub(crate) mod eval;
+pub(crate) mod hopfield;
+pub(crate) mod map;
+pub(crate) mod neighbours;
+pub(crate) mod progress;
+pub(crate) mod render;
+pub(crate) mod run;
+pub mod testing;

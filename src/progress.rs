@@ -13,11 +13,11 @@ pub enum Progress {
 
 impl Progress {
     /// `Hidden` when `quiet`.
-    pub fn unless(quiet: bool) -> Self {
+    pub(crate) fn unless(quiet: bool) -> Self {
         if quiet { Progress::Hidden } else { Progress::Shown }
     }
 
-    pub fn is_shown(self) -> bool {
+    pub(crate) fn is_shown(self) -> bool {
         self == Progress::Shown
     }
 

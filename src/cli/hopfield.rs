@@ -236,7 +236,7 @@ pub(crate) struct RepairArgs {
 
 /// Runs one `hebb hopfield` command: its arguments as the experiment's settings, then the
 /// command ([`crate::commands::hopfield`]).
-pub fn run(command: HopfieldCommand) -> Result<()> {
+pub(crate) fn run(command: HopfieldCommand) -> Result<()> {
     match command {
         HopfieldCommand::Repair(args) => {
             check_folder_name("--name", &args.name)?;

@@ -114,7 +114,7 @@ fn sample_items(len: usize, count: usize, seed: u64) -> Vec<usize> {
 /// The checks `encode` and `train` make before any work, alone (`--dry-run`): the memory the
 /// settings need, that the inputs exist, and that the run folder may be written (apart from the
 /// inputs, and replacing nothing hebb did not write). Returns the run folder's path.
-pub fn check(config: &EncodeConfig) -> Result<PathBuf> {
+pub(crate) fn check(config: &EncodeConfig) -> Result<PathBuf> {
     config.check_memory()?;
     config.check_output_apart()?;
     for (key, path) in config.data.inputs() {
@@ -127,7 +127,7 @@ pub fn check(config: &EncodeConfig) -> Result<PathBuf> {
     Ok(run_dir)
 }
 
-pub fn run(config: &EncodeConfig, context: &RunContext) -> Result<EncodeSummary> {
+pub(crate) fn run(config: &EncodeConfig, context: &RunContext) -> Result<EncodeSummary> {
     check(config)?;
     let mut clock = Stopwatch::new();
     // Created first, so that an output folder that cannot be written fails before any work.
@@ -240,7 +240,7 @@ fn map_stage(
 }
 
 /// `hebb train`: the encoder of a new run folder, which it returns.
-pub fn train(config: &EncodeConfig, context: &RunContext) -> Result<PathBuf> {
+pub(crate) fn train(config: &EncodeConfig, context: &RunContext) -> Result<PathBuf> {
     check(config)?;
     let folder = RunFolder::create(&config.run_dir())?;
     let images = data::load_usable(&config.data, context.progress)?;
@@ -265,7 +265,7 @@ fn open_trained(run_dir: &Path, device: &Device) -> Result<(EncodeConfig, Hebbia
 }
 
 /// `hebb embed`: writes one shard of the run's features; returns (items, its features file).
-pub fn embed(run_dir: &Path, shard: Shard, context: &RunContext) -> Result<(usize, PathBuf)> {
+pub(crate) fn embed(run_dir: &Path, shard: Shard, context: &RunContext) -> Result<(usize, PathBuf)> {
     let (config, encoder) = open_trained(run_dir, context.device())?;
     let _writing = RunLock::shared(run_dir)?;
     let images = data::load_part(&config.data, shard.part(), context.progress)?;
@@ -280,7 +280,7 @@ pub fn embed(run_dir: &Path, shard: Shard, context: &RunContext) -> Result<(usiz
 
 /// `hebb map`: the run's features (its shards merged in order, or the features file of a run
 /// already mapped) through the map stage; the finished folder replaces the run's.
-pub fn map(run_dir: &Path, context: &RunContext) -> Result<EncodeSummary> {
+pub(crate) fn map(run_dir: &Path, context: &RunContext) -> Result<EncodeSummary> {
     let mut clock = Stopwatch::new();
     let config = trained_config(run_dir)?;
     // Held until the new folder has replaced this one: no shard is written meanwhile.

@@ -39,26 +39,26 @@ pub struct ComputeDevice {
 
 /// What a command runs with: its device, and whether long work shows its progress.
 #[derive(Debug, Clone)]
-pub struct RunContext {
+pub(crate) struct RunContext {
     pub compute: ComputeDevice,
     pub progress: Progress,
 }
 
 impl RunContext {
     /// The device `choice` resolves to ([`select`]), named on stderr, with `progress`.
-    pub fn select(choice: DeviceChoice, progress: Progress) -> Result<Self> {
+    pub(crate) fn select(choice: DeviceChoice, progress: Progress) -> Result<Self> {
         let compute = select(choice)?;
         log::info!("device: {}", compute.description);
         Ok(RunContext { compute, progress })
     }
 
     /// The burn device tensors go to.
-    pub fn device(&self) -> &Device {
+    pub(crate) fn device(&self) -> &Device {
         &self.compute.device
     }
 
     /// The same device with progress hidden: for work that runs inside another bar.
-    pub fn hidden(&self) -> RunContext {
+    pub(crate) fn hidden(&self) -> RunContext {
         RunContext { compute: self.compute.clone(), progress: Progress::Hidden }
     }
 }

@@ -4,10 +4,10 @@
 //! the shaders.
 
 pub mod device;
-pub mod features;
+pub(crate) mod features;
 pub(crate) mod hash;
 pub(crate) mod linalg;
 pub(crate) mod matmul;
 pub(crate) mod memory;
 pub(crate) mod rng;
-pub mod wgsl;
+pub(crate) mod wgsl;

@@ -5,9 +5,9 @@
 use rand::SeedableRng;
 
 /// The generator every seeded stage draws from.
-pub type SeededRng = rand_xoshiro::Xoshiro256PlusPlus;
+pub(crate) type SeededRng = rand_xoshiro::Xoshiro256PlusPlus;
 
 /// A generator started from `seed`.
-pub fn seeded(seed: u64) -> SeededRng {
+pub(crate) fn seeded(seed: u64) -> SeededRng {
     SeededRng::seed_from_u64(seed)
 }

@@ -20,7 +20,8 @@ pub(crate) struct WgslKernel {
 }
 
 /// The names of our kernels, in their `index` order.
-pub const KERNELS: [&str; 4] = ["hebbian_update", "hopfield_async_sweep", "umap_layout_epoch", "hopfield_sync_step"];
+pub(crate) const KERNELS: [&str; 4] =
+    ["hebbian_update", "hopfield_async_sweep", "umap_layout_epoch", "hopfield_sync_step"];
 
 thread_local! {
     /// Launches of each kernel from this thread.

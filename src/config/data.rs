@@ -301,7 +301,7 @@ pub enum ColorMode {
 }
 
 impl ColorMode {
-    pub fn channels(self) -> usize {
+    pub(crate) fn channels(self) -> usize {
         match self {
             ColorMode::Grey => 1,
             ColorMode::Rgb => 3,

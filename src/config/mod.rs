@@ -20,13 +20,16 @@ mod render;
 mod training;
 
 pub use data::{
-    CifarConfig, CifarLabels, ColorMode, DataConfig, DataSource, DataTable, FolderConfig, FolderLayout, GridOrder,
-    MnistConfig, SheetConfig, Split, Stl10Config,
+    CifarConfig, CifarLabels, ColorMode, DataSource, FolderConfig, FolderLayout, GridOrder, MnistConfig, SheetConfig,
+    Split, Stl10Config,
 };
+pub(crate) use data::{DataConfig, DataTable};
 pub use encoder::{Activation, EncoderConfig, FilterMode, FilterRule, LateralMode, Normalise};
-pub use features::{FeatureLayers, FeaturesConfig};
-pub use map::{ClusterConfig, MapConfig, NeighbourSearch};
-pub use render::{CanvasLayout, RenderConfig};
+pub(crate) use features::FeatureLayers;
+pub use features::FeaturesConfig;
+pub(crate) use map::NeighbourSearch;
+pub use map::{ClusterConfig, MapConfig};
+pub(crate) use render::{CanvasLayout, RenderConfig};
 pub use training::TrainingConfig;
 
 /// The configuration that `hebb encode` runs without `--config`: the embedded Twemoji sheet.
@@ -58,7 +61,7 @@ pub struct Config<Data> {
 }
 
 /// A config file as parsed, before [`ConfigFile::validate`].
-pub type ConfigFile = Config<DataTable>;
+pub(crate) type ConfigFile = Config<DataTable>;
 
 /// Everything one `hebb encode` run needs, checked and resolved.
 pub type EncodeConfig = Config<DataConfig>;
@@ -78,7 +81,7 @@ fn default_output_dir() -> PathBuf {
 
 impl ConfigFile {
     /// Parses a config file's text; `origin` names the file in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+    pub(crate) fn parse(text: &str, origin: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| {
             // One line: where, then what (toml's own message draws the line under a caret).
             let place = e.span().map_or(String::new(), |span| {
@@ -94,7 +97,7 @@ impl ConfigFile {
 
     /// Reads a config file, or the embedded default when `path` is `None`; returns it with the
     /// name errors give it.
-    pub fn read(path: Option<&Path>) -> Result<(Self, String)> {
+    pub(crate) fn read(path: Option<&Path>) -> Result<(Self, String)> {
         let (text, origin) = match path {
             None => (DEFAULT_CONFIG_TOML.to_string(), "(embedded default configs/emoji.toml)".to_string()),
             Some(path) => {
@@ -109,7 +112,7 @@ impl ConfigFile {
 
     /// Checks every value, naming the key of the first one that is out of range, and resolves
     /// the data source and colour mode.
-    pub fn validate(self) -> Result<EncodeConfig> {
+    pub(crate) fn validate(self) -> Result<EncodeConfig> {
         check_folder_name("key `name`", &self.name)?;
         positive("data.image_size", self.data.image_size as usize)?;
         if self.data.image_size < 16 {

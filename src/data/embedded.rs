@@ -14,13 +14,13 @@ const FILES: &[(&str, &[u8])] = &[
 ];
 
 /// The Twemoji sprite sheet (32-px tiles with a 1-px border).
-pub const EMBEDDED_SHEET: &str = "data/emoji-twitter/sheet_32.png";
+pub(crate) const EMBEDDED_SHEET: &str = "data/emoji-twitter/sheet_32.png";
 /// One sprite of the sheet, the grinning face: the Hopfield repair's default picture.
-pub const REPAIR_PICTURE: &str = "data/emoji-twitter/grinning.png";
+pub(crate) const REPAIR_PICTURE: &str = "data/emoji-twitter/grinning.png";
 /// MNIST's first 1,000 test digits, shipped in `data/mnist` and embedded.
-pub const MNIST_IMAGES: &str = "data/mnist/t10k-1000-images-idx3-ubyte.gz";
+pub(crate) const MNIST_IMAGES: &str = "data/mnist/t10k-1000-images-idx3-ubyte.gz";
 /// Their labels.
-pub const MNIST_LABELS: &str = "data/mnist/t10k-1000-labels-idx1-ubyte.gz";
+pub(crate) const MNIST_LABELS: &str = "data/mnist/t10k-1000-labels-idx1-ubyte.gz";
 
 /// The embedded contents of `path`, when it names one of the embedded files.
 pub(crate) fn file(path: &Path) -> Option<&'static [u8]> {

@@ -9,13 +9,13 @@
 //! The encoder is a burn [`Module`], so its weights save to and load from a burn record
 //! (`encoder.bpk` in a run folder) next to the config that rebuilds its shape.
 
-pub mod features;
-pub mod filters;
+pub(crate) mod features;
+pub(crate) mod filters;
 pub(crate) mod fused;
-pub mod lateral;
+pub(crate) mod lateral;
 pub(crate) mod patches;
 pub(crate) mod projection;
-pub mod train;
+pub(crate) mod train;
 pub(crate) mod whitening;
 
 use crate::compute::linalg::standard_normal;
@@ -287,7 +287,7 @@ impl HebbianLayer {
 
     /// The filters as the conv applies them to the (standardised) input, whitening folded in:
     /// `[out_channels, in_channels, k, k]`.
-    pub fn filters(&self) -> Tensor<4> {
+    pub(crate) fn filters(&self) -> Tensor<4> {
         self.effective_filters().0
     }
 

@@ -29,7 +29,7 @@ pub(crate) struct CapacityPoint {
 }
 
 /// Runs the experiment.
-pub fn run(settings: &CapacityParams, device: &ComputeDevice) -> Result<Vec<CapacityPoint>> {
+pub(crate) fn run(settings: &CapacityParams, device: &ComputeDevice) -> Result<Vec<CapacityPoint>> {
     settings.check()?;
     let n = settings.neurons;
     let mut points = Vec::new();

@@ -7,12 +7,12 @@
 //! CPU is its twin.
 
 pub(crate) mod capacity;
-pub mod dynamics;
+pub(crate) mod dynamics;
 pub(crate) mod network;
 pub(crate) mod params;
 pub(crate) mod repair;
-pub mod rules;
-pub mod schedule;
+pub(crate) mod rules;
+pub(crate) mod schedule;
 pub(crate) mod sweep_kernel;
 pub(crate) mod sync_kernel;
 pub(crate) mod table;
@@ -36,7 +36,7 @@ pub struct Patterns {
 }
 
 impl Patterns {
-    pub fn new(count: usize, len: usize, states: Vec<f32>) -> Result<Self> {
+    pub(crate) fn new(count: usize, len: usize, states: Vec<f32>) -> Result<Self> {
         if states.len() != count * len {
             bail!("{} states for {count} patterns of {len}", states.len());
         }

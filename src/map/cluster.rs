@@ -50,13 +50,13 @@ pub fn kmeans(values: &[f32], rows: usize, dim: usize, config: &ClusterConfig, d
 /// Units of work [`kmeans_reporting`] reports for `config`: per run, one per k-means++ centre
 /// and one per Lloyd iteration it may take, twice over with a coarse copy (a run that settles
 /// early reports the rest at once, so the total is an upper bound that the end always reaches).
-pub fn kmeans_work(config: &ClusterConfig, coarse: bool) -> u64 {
+pub(crate) fn kmeans_work(config: &ClusterConfig, coarse: bool) -> u64 {
     let passes = if coarse { 2 } else { 1 };
     config.n_runs as u64 * (config.n_clusters as u64 + passes * config.max_iter)
 }
 
 /// The winning run of [`kmeans_reporting`].
-pub struct KmeansFit {
+pub(crate) struct KmeansFit {
     /// Each row's cluster.
     pub labels: Vec<usize>,
     /// The centroids its Lloyd iteration in the full dimension started from (`k x dim`).
@@ -70,7 +70,7 @@ pub struct KmeansFit {
 /// thirty-sixth of the data at 4,608 dimensions) and starts the full-dimensional iteration from
 /// the means of those clusters: a start near the end, from which the full iteration, whose
 /// bounds then settle most rows, takes a few passes instead of dozens.
-pub fn kmeans_reporting(
+pub(crate) fn kmeans_reporting(
     values: &[f32],
     rows: usize,
     dim: usize,
@@ -137,7 +137,7 @@ fn member_means(values: &[f32], dim: usize, labels: &[usize], k: usize) -> Vec<f
 
 /// The sum of squared distances from each row to its cluster's mean: what K-Means minimises,
 /// to compare two clusterings of the same rows.
-pub fn inertia(values: &[f32], dim: usize, labels: &[usize]) -> f64 {
+pub(crate) fn inertia(values: &[f32], dim: usize, labels: &[usize]) -> f64 {
     let k = labels.iter().max().map_or(0, |m| m + 1);
     let means = member_means(values, dim, labels, k);
     values

@@ -71,12 +71,11 @@ pub struct MapOutput {
 }
 
 /// The neighbours and clusters of every item, without a map.
-pub struct Unmapped {
+pub(crate) struct Unmapped {
     /// Each item's [`search_width`] nearest neighbours, itself first.
     pub with_self: Neighbours,
     /// K-Means cluster of every item, on the features.
     pub clusters: Vec<usize>,
-    pub timings: Timings,
 }
 
 /// `step()`, with its seconds added to `seconds`.
@@ -107,11 +106,10 @@ pub fn run(request: &MapRequest) -> Result<MapOutput> {
 }
 
 /// Runs the stage without the map: neighbours and clusters.
-pub fn run_unmapped(request: &MapRequest) -> Result<Unmapped> {
-    let mut timings = Timings::default();
-    let (with_self, reduced) = timed(&mut timings.neighbours, || nearest(request))?;
-    let clusters = timed(&mut timings.kmeans, || clusters(request, reduced.as_ref()))?.labels;
-    Ok(Unmapped { with_self, clusters, timings })
+pub(crate) fn run_unmapped(request: &MapRequest) -> Result<Unmapped> {
+    let (with_self, reduced) = nearest(request)?;
+    let clusters = clusters(request, reduced.as_ref())?.labels;
+    Ok(Unmapped { with_self, clusters })
 }
 
 /// Every item's [`search_width`] nearest neighbours, and NN-descent's reduced copy when it searched.

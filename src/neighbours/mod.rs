@@ -4,7 +4,7 @@
 //! votes with them and `query` answers with them.
 
 pub(crate) mod approximate;
-pub mod exact;
+pub(crate) mod exact;
 
 use anyhow::{Result, bail};
 use burn::tensor::Device;
@@ -25,12 +25,8 @@ pub struct Neighbours {
 }
 
 impl Neighbours {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.indices.len() / self.k.max(1)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.indices.is_empty()
     }
 
     /// The first `k` columns of every row.

@@ -3,7 +3,7 @@
 //! atomically, [`reader`] opens a finished one, and [`npy`] and [`items`] are its file formats.
 
 pub(crate) mod items;
-pub mod npy;
+pub(crate) mod npy;
 pub(crate) mod reader;
 pub(crate) mod shards;
 pub(crate) mod writer;

@@ -21,7 +21,7 @@ pub(crate) const SHARDS_DIR: &str = "shards";
 
 /// One of `count` contiguous parts of a data set, numbered from 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
+pub(crate) struct Shard {
     pub index: usize,
     pub count: usize,
 }

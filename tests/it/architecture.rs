@@ -21,8 +21,12 @@ const LAYERS: &[&[&str]] = &[
     &["cli"],
 ];
 
-/// The crate root files, which may use every module.
-const ROOTS: &[&str] = &["lib", "main"];
+/// The crate root files, which may use every module (`testing` re-exports what the integration
+/// tests reach).
+const ROOTS: &[&str] = &["lib", "main", "testing"];
+
+/// The only modules `lib.rs` makes public: the binary's entry point and the tests' surface.
+const PUBLIC_MODULES: &[&str] = &["cli", "testing"];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))
@@ -108,9 +112,28 @@ fn violations(sources: &[Source], kernels: &[String], tests: &[String]) -> Vec<S
                 }
             }
         }
+        // The crate's public surface is `cli::main` and `testing`.
+        if source.path == "lib.rs" {
+            for line in code.lines().filter_map(|l| l.trim().strip_prefix("pub mod ")) {
+                let name = line.trim_end_matches(';');
+                if !PUBLIC_MODULES.contains(&name) {
+                    broken.push(format!("src/lib.rs: `pub mod {name}` (only cli and testing are public)"));
+                }
+            }
+        }
         // Only the command line knows clap.
         if module != "cli" && !ROOTS.contains(&module) && (code.contains("clap::") || code.contains("use clap")) {
             broken.push(format!("src/{}: uses clap outside cli/", source.path));
+        }
+    }
+    // The integration tests reach the library through `hebb::testing` alone.
+    for test in tests {
+        for (at, _) in test.match_indices("hebb::") {
+            let path: String =
+                test[at..].chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
+            if !path.starts_with("hebb::testing") {
+                broken.push(format!("tests/: `{path}` is reached outside hebb::testing"));
+            }
         }
     }
     // Every WGSL kernel is launched through compute/wgsl.rs, and a test proves it ran.
@@ -157,8 +180,12 @@ fn the_tree_keeps_its_invariants() {
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     assert!(!kernels.is_empty());
-    let tests: Vec<String> =
-        files_under(&root.join("tests"), "rs").iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    // This file names library paths as data, not as uses.
+    let tests: Vec<String> = files_under(&root.join("tests"), "rs")
+        .iter()
+        .filter(|p| !p.ends_with("architecture.rs"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
     let broken = violations(&sources, &kernels, &tests);
     assert!(broken.is_empty(), "ARCHITECTURE.md's invariants are broken:\n{}", broken.join("\n"));
 }
@@ -171,13 +198,17 @@ fn each_kind_of_break_is_found() {
         source("commands/query.rs", "//! Query.\nuse crate::commands::encode::run;\nuse super::eval;\n"),
         source("map/mod.rs", "use clap::Args;\n"),
         source("compute/wgsl.rs", "//! Kernels.\nconst KERNELS: [&str; 1] = [\"known\"];\n"),
+        source("lib.rs", "//! The crate.\npub mod cli;\npub(crate) mod data;\npub mod map;\npub mod testing;\n"),
         source(
             "data/mod.rs",
             "//! Data.\n// crate::cli in a comment is fine\n#[cfg(test)]\nmod tests {\n    use crate::commands::encode;\n}\n",
         ),
     ];
     let kernels = vec!["known".to_string(), "unlisted".to_string()];
-    let tests = vec!["launch_count(\"known\")".to_string()];
+    let tests = vec![
+        "launch_count(\"known\")".to_string(),
+        "use hebb::testing::Features;\nuse hebb::map::lay_out;".to_string(),
+    ];
     let broken = violations(&sources, &kernels, &tests);
     let expect = [
         "src/encoder/train.rs: `encoder` uses `crate::map`",
@@ -185,6 +216,8 @@ fn each_kind_of_break_is_found() {
         "src/commands/query.rs: command `query` uses command `eval`",
         "src/map/mod.rs: no `//!` doc comment",
         "src/map/mod.rs: uses clap outside cli/",
+        "src/lib.rs: `pub mod map`",
+        "tests/: `hebb::map::lay_out` is reached outside hebb::testing",
         "shaders/unlisted.wgsl: not in compute/wgsl.rs's KERNELS",
         "shaders/unlisted.wgsl: no test checks that it ran",
     ];

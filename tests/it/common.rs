@@ -3,18 +3,18 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use hebb::config::{GridOrder, SheetConfig};
+use hebb::testing::{GridOrder, SheetConfig};
 use image::{Rgba, RgbaImage};
 
 /// Runs the `hebb` binary with `args` in `cwd`. With `RUST_BACKTRACE=1` a panic keeps Rust's own
 /// report ("panicked", exit 101) instead of hebb's one-line one, so that the tests' "no panic"
 /// checks see it.
-pub fn hebb(args: &[&str], cwd: &Path) -> Output {
+pub(crate) fn hebb(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hebb")).args(args).env("RUST_BACKTRACE", "1").current_dir(cwd).output().unwrap()
 }
 
 /// A sheet of 8-px tiles with a 1-px border, no labels, every non-empty tile kept.
-pub fn sheet_config(path: std::path::PathBuf) -> SheetConfig {
+pub(crate) fn sheet_config(path: std::path::PathBuf) -> SheetConfig {
     SheetConfig {
         path,
         tile_size: 8,
@@ -34,7 +34,7 @@ pub fn sheet_config(path: std::path::PathBuf) -> SheetConfig {
 /// A sprite sheet of `columns x rows` cells of `tile` px with a 1-px border; the last cell is
 /// fully transparent, every other cell a distinct colour with a transparent corner whose RGB is
 /// noise. Returns the number of non-empty tiles.
-pub fn write_sheet(path: &Path, columns: u32, rows: u32, tile: u32) -> usize {
+pub(crate) fn write_sheet(path: &Path, columns: u32, rows: u32, tile: u32) -> usize {
     let pitch = tile + 2;
     let mut sheet = RgbaImage::from_pixel(columns * pitch, rows * pitch, Rgba([90, 10, 200, 0]));
     let mut filled = 0;
@@ -64,7 +64,7 @@ pub fn write_sheet(path: &Path, columns: u32, rows: u32, tile: u32) -> usize {
 
 /// An IDX image file of `count` images of `side x side` (optionally gzip-compressed) and its
 /// label file.
-pub fn write_mnist(images: &Path, labels: &Path, count: usize, side: usize, gzip: bool) {
+pub(crate) fn write_mnist(images: &Path, labels: &Path, count: usize, side: usize, gzip: bool) {
     let mut image_bytes = vec![0, 0, 8, 3];
     for dim in [count, side, side] {
         image_bytes.extend_from_slice(&(dim as u32).to_be_bytes());
@@ -94,7 +94,7 @@ pub fn write_mnist(images: &Path, labels: &Path, count: usize, side: usize, gzip
 /// A 4 x 3 sheet of 8-px sprites at `dir/sheet.png`, labelled by column pair (`left`, `right`) in
 /// `dir/labels.csv`, and [`write_tiny_config`] for it with those labels; returns the config's path
 /// and the sprite count.
-pub fn write_labelled_tiny_config(dir: &Path) -> (std::path::PathBuf, usize) {
+pub(crate) fn write_labelled_tiny_config(dir: &Path) -> (std::path::PathBuf, usize) {
     let sheet = dir.join("sheet.png");
     let sprites = write_sheet(&sheet, 4, 3, 8);
     let labels = dir.join("labels.csv");
@@ -114,7 +114,7 @@ pub fn write_labelled_tiny_config(dir: &Path) -> (std::path::PathBuf, usize) {
 /// A tiny encode config for a sheet at `sheet`, written to `dir/tiny.toml`. Filter learning has no
 /// minimum of images unless `extra_training` sets `filter_min_images` (a dozen sprites would
 /// otherwise learn for hundreds of epochs).
-pub fn write_tiny_config(dir: &Path, sheet: &Path, extra_training: &str) -> std::path::PathBuf {
+pub(crate) fn write_tiny_config(dir: &Path, sheet: &Path, extra_training: &str) -> std::path::PathBuf {
     let minimum = if extra_training.contains("filter_min_images") { "" } else { "filter_min_images = 0" };
     let config = format!(
         r#"name = "tiny"

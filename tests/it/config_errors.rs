@@ -1,6 +1,6 @@
 //! Config parsing: defaults, and errors that name the key.
 
-use hebb::config::{ColorMode, DataSource, EncodeConfig, EncoderConfig, FilterMode, LateralMode};
+use hebb::testing::{ColorMode, DataSource, EncodeConfig, EncoderConfig, FilterMode, LateralMode};
 
 const MINIMAL: &str = r#"
 name = "x"
@@ -44,7 +44,7 @@ fn shipped_configs_parse() {
 
 #[test]
 fn cifar_and_stl10_tables_resolve_and_cifar_has_no_unlabeled_split() {
-    use hebb::config::{CifarLabels, Split};
+    use hebb::testing::{CifarLabels, Split};
     let cifar = "name = \"x\"\n[data.cifar]\npath = \"c\"\nsplit = \"test\"\nlabels = \"coarse\"\n";
     let config = EncodeConfig::from_toml(cifar, "test.toml").unwrap();
     assert_eq!(config.data.color, ColorMode::Rgb);

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use hebb::config::{ColorMode, FolderConfig, FolderLayout, GridOrder, MnistConfig};
-use hebb::data::{Part, folder, mnist, sheet};
-use hebb::progress::Progress;
+use hebb::testing::Progress;
+use hebb::testing::{ColorMode, FolderConfig, FolderLayout, GridOrder, MnistConfig};
+use hebb::testing::{Part, folder, mnist, sheet};
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
 use crate::common::{sheet_config, write_mnist, write_sheet};
@@ -330,8 +330,8 @@ fn tiny_imagenet_val_layout_takes_its_labels_from_the_annotations_and_names_from
 
 #[test]
 fn cifar_10_and_100_load_their_splits_with_class_names() {
-    use hebb::config::{CifarConfig, CifarLabels, Split};
-    use hebb::data::cifar;
+    use hebb::testing::cifar;
+    use hebb::testing::{CifarConfig, CifarLabels, Split};
     let dir = tempfile::tempdir().unwrap();
     let ten = dir.path().join("cifar-10-batches-bin");
     std::fs::create_dir(&ten).unwrap();
@@ -388,8 +388,8 @@ fn cifar_10_and_100_load_their_splits_with_class_names() {
 
 #[test]
 fn stl10_loads_column_major_images_and_labels_from_one() {
-    use hebb::config::{Split, Stl10Config};
-    use hebb::data::stl10;
+    use hebb::testing::stl10;
+    use hebb::testing::{Split, Stl10Config};
     let dir = tempfile::tempdir().unwrap();
     let plane = 96 * 96;
     // Image k: red is 10k, green is the column x (column-major: byte x * 96 + y), blue 7.

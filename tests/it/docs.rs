@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use hebb::config::EncodeConfig;
+use hebb::testing::EncodeConfig;
 
 use crate::common::hebb;
 

@@ -1,27 +1,53 @@
 //! `hebb encode` end to end through the binary, on a tiny sprite sheet.
 
+use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::OnceLock;
 
-use hebb::run::npy::read_npy_f32;
+use hebb::testing::read_npy_f32;
 
 use crate::common::{hebb, write_labelled_tiny_config, write_sheet, write_tiny_config};
 
+/// A tiny sheet encoded once per test process, every layer learning, in a folder of cargo's
+/// scratch space for integration tests; the tests below read it (none writes into it).
+struct EncodedRun {
+    dir: PathBuf,
+    sheet: PathBuf,
+    run: PathBuf,
+    sprites: usize,
+    /// The encode's stderr (`--verbose`).
+    stderr: String,
+}
+
+/// Two epochs of the 12 sprites are fewer than 40 images, so each layer learns for twice two
+/// epochs at a patch stride of 2; every layer learns, so that each one's statistics line shows.
+const FIXTURE_TRAINING: &str = "filter_epochs = 2\nfilter_layers = 0\nfilter_min_images = 40";
+
+fn encoded_run() -> &'static EncodedRun {
+    static RUN: OnceLock<EncodedRun> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("encode_cli_fixture");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        let sheet = dir.join("sheet.png");
+        let sprites = write_sheet(&sheet, 4, 3, 8);
+        let config = write_tiny_config(&dir, &sheet, FIXTURE_TRAINING);
+        let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--verbose"], &dir);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        EncodedRun { run: dir.join("outputs/tiny"), dir, sheet, sprites, stderr }
+    })
+}
+
 #[test]
-fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let sheet = dir.path().join("sheet.png");
-    let sprites = write_sheet(&sheet, 4, 3, 8);
-    // Every layer learns, so that each one's statistics line shows. Two epochs of the 12 sprites
-    // are fewer than 40 images, so each layer learns for twice two epochs at a patch stride of 2.
-    let config = write_tiny_config(dir.path(), &sheet, "filter_epochs = 2\nfilter_layers = 0\nfilter_min_images = 40");
-    let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--verbose"], dir.path());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+fn encode_writes_a_complete_run_folder() {
+    let EncodedRun { run, sprites, stderr, .. } = encoded_run();
+    let sprites = *sprites;
     assert!(stderr.contains("device: cpu"), "{stderr}");
     assert!(stderr.contains("L4 energy="), "statistics lines with --verbose: {stderr}");
     assert!(stderr.contains("4 epochs per layer, each step learning from one in 2"), "{stderr}");
-
-    let run = dir.path().join("outputs/tiny");
     for file in [
         "config.toml",
         "features.npy",
@@ -78,16 +104,28 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     let winners: f32 = last.rsplit(',').next().unwrap().parse().unwrap();
     assert!(winners > 0.0 && winners <= 1.0, "{last}");
     // The resolved config rebuilds the same run.
-    let resolved = hebb::config::EncodeConfig::load(Some(&run.join("config.toml"))).unwrap();
+    let resolved = hebb::testing::EncodeConfig::load(Some(&run.join("config.toml"))).unwrap();
     assert_eq!(resolved.training.filter_epochs, 2);
     assert_eq!(resolved.training.filter_layers, 0);
+}
 
-    // A quiet re-run with the same seed replaces the folder with identical features; stderr stays
-    // empty (only errors), the summary still comes on stdout.
+#[test]
+fn a_quiet_rerun_over_the_folder_gives_the_same_features() {
+    let fixture = encoded_run();
+    let dir = tempfile::tempdir().unwrap();
+    // A copy of the run folder, so that this encode replaces a finished run of its own.
+    let run = dir.path().join("outputs/tiny");
+    std::fs::create_dir_all(&run).unwrap();
+    for entry in std::fs::read_dir(&fixture.run).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), run.join(entry.file_name())).unwrap();
+    }
+    let config = write_tiny_config(dir.path(), &fixture.sheet, FIXTURE_TRAINING);
     let out = hebb(&["encode", "--config", config.to_str().unwrap(), "--device", "cpu", "--quiet"], dir.path());
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stderr), "", "--quiet prints only errors");
     assert!(String::from_utf8_lossy(&out.stdout).contains("features"), "the summary table stays on stdout");
+    let (_, _, values) = read_npy_f32(&fixture.run.join("features.npy")).unwrap();
     let (_, _, again) = read_npy_f32(&run.join("features.npy")).unwrap();
     assert_eq!(values, again, "same seed, same features");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("outputs"))
@@ -95,10 +133,13 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(leftovers, vec!["tiny".to_string()]);
+}
 
-    // Query by item: the item itself is not among its matches; five rows come back.
-    let run_arg = run.to_str().unwrap();
-    let out = hebb(&["query", "--run", run_arg, "--item", "3", "--device", "cpu"], dir.path());
+#[test]
+fn query_by_item_leaves_the_item_out() {
+    let fixture = encoded_run();
+    let run_arg = fixture.run.to_str().unwrap();
+    let out = hebb(&["query", "--run", run_arg, "--item", "3", "--device", "cpu"], &fixture.dir);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     // It says what it answers first, and every line ends with a newline.
@@ -108,9 +149,15 @@ fn encode_writes_a_complete_run_folder_and_reruns_cleanly() {
     assert!(table.ends_with('\n'), "{table:?}");
     assert_eq!(table.lines().count(), 7, "{table}");
     assert!(!table.lines().skip(2).any(|l| l.split_whitespace().nth(2) == Some("3")), "{table}");
+}
 
+#[test]
+fn query_by_file_finds_the_image_and_writes_its_grid() {
+    let fixture = encoded_run();
+    let run_arg = fixture.run.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
     // Query by file: a data set image saved as a file finds itself first, similarity ~ 1.
-    let sheet_image = image::open(&sheet).unwrap().to_rgba8();
+    let sheet_image = image::open(&fixture.sheet).unwrap().to_rgba8();
     let tile = image::imageops::crop_imm(&sheet_image, 2 * 10 + 1, 1, 8, 8).to_image();
     let tile_path = dir.path().join("tile.png");
     tile.save(&tile_path).unwrap();
@@ -314,7 +361,7 @@ fn bench_map_runs_on_synthetic_features() {
     assert!(peak.contains("x the features"), "{peak}");
     assert!(table.contains("renders (canvas, clusters, scatter charts, map.html)"), "{table}");
     assert!(table.contains("grid layout: 300 items into 18 x 17 cells"), "{table}");
-    if hebb::render::browser::chromium().is_some() {
+    if hebb::testing::browser::chromium().is_some() {
         assert!(table.contains("map.html self-test (300 items, every check passed)"), "{table}");
     }
     let agreement =

@@ -2,16 +2,16 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use hebb::compute::device::{self, DeviceChoice};
-use hebb::compute::wgsl::launch_count;
-use hebb::config::{
+use hebb::testing::HebbianEncoder;
+use hebb::testing::Progress;
+use hebb::testing::device::{self, DeviceChoice};
+use hebb::testing::launch_count;
+use hebb::testing::train;
+use hebb::testing::update_filters;
+use hebb::testing::update_weights;
+use hebb::testing::{
     Activation, EncoderConfig, FeaturesConfig, FilterMode, FilterRule, LateralMode, Normalise, TrainingConfig,
 };
-use hebb::encoder::HebbianEncoder;
-use hebb::encoder::filters::update_filters;
-use hebb::encoder::lateral::update_weights;
-use hebb::encoder::train::train;
-use hebb::progress::Progress;
 
 use crate::common::{sheet_config, write_sheet};
 
@@ -24,7 +24,7 @@ fn features_after_training(
     config: &EncoderConfig,
     rule: FilterRule,
     contrast: bool,
-    set: &hebb::data::ImageSet,
+    set: &hebb::testing::ImageSet,
 ) -> (Vec<f32>, bool) {
     let readout = FeaturesConfig { whiten_axes: 0, ..FeaturesConfig::default() };
     let mut encoder = HebbianEncoder::new(4, set.side, config, readout, device);
@@ -45,10 +45,10 @@ fn features_after_training(
 }
 
 /// A generated sheet of `columns x rows` 8-px sprites in `dir`, loaded at 32 px with alpha.
-fn sprite_set(dir: &std::path::Path, columns: u32, rows: u32) -> hebb::data::ImageSet {
+fn sprite_set(dir: &std::path::Path, columns: u32, rows: u32) -> hebb::testing::ImageSet {
     let path = dir.join("sheet.png");
     write_sheet(&path, columns, rows, 8);
-    hebb::data::sheet::load(&sheet_config(path), 32, hebb::config::ColorMode::Rgba).unwrap()
+    hebb::testing::sheet::load(&sheet_config(path), 32, hebb::testing::ColorMode::Rgba).unwrap()
 }
 
 /// Largest difference, relative to the largest magnitude.
@@ -224,9 +224,9 @@ fn wgpu_and_cpu_neighbours_agree() {
         let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
         row.iter_mut().for_each(|v| *v /= norm);
     }
-    let features = hebb::compute::features::Features { rows, dim, values };
-    let on_gpu = hebb::neighbours::all_neighbours(&features, 5, &gpu.device, Progress::Hidden).unwrap();
-    let on_cpu = hebb::neighbours::all_neighbours(&features, 5, &Device::flex(), Progress::Hidden).unwrap();
+    let features = hebb::testing::Features { rows, dim, values };
+    let on_gpu = hebb::testing::all_neighbours(&features, 5, &gpu.device, Progress::Hidden).unwrap();
+    let on_cpu = hebb::testing::all_neighbours(&features, 5, &Device::flex(), Progress::Hidden).unwrap();
     assert_eq!(on_gpu.indices, on_cpu.indices);
     assert!(relative_gap(&on_gpu.similarities, &on_cpu.similarities) <= 1e-5);
 }
@@ -235,8 +235,8 @@ fn wgpu_and_cpu_neighbours_agree() {
 /// fit from that start.
 #[test]
 fn wgpu_cpu_and_linfa_kmeans_agree() {
-    use hebb::config::ClusterConfig;
-    use hebb::map::cluster::{initial_centroids, kmeans, kmeans_linfa};
+    use hebb::testing::ClusterConfig;
+    use hebb::testing::cluster::{initial_centroids, kmeans, kmeans_linfa};
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let (rows, dim) = (240, 5);
     let values: Vec<f32> = (0..rows * dim)
@@ -256,9 +256,9 @@ fn wgpu_cpu_and_linfa_kmeans_agree() {
 /// keep every Hebbian field away from 0, so rounding cannot flip a sign.
 #[test]
 fn wgpu_and_cpu_synchronous_recall_agree() {
-    use hebb::hopfield::dynamics::recall_sync;
-    use hebb::hopfield::rules::{Rule, learn};
-    use hebb::hopfield::{Patterns, flip_fraction};
+    use hebb::testing::recall_sync;
+    use hebb::testing::{Patterns, flip_fraction};
+    use hebb::testing::{Rule, learn};
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let (n, p) = (300, 7);
     let patterns = Patterns::random(p, n, 8);
@@ -286,10 +286,10 @@ fn wgpu_and_cpu_synchronous_recall_agree() {
 /// same final states, same sweep counts.
 #[test]
 fn wgpu_and_cpu_asynchronous_recall_agree() {
-    use hebb::hopfield::dynamics::recall_async_batch;
-    use hebb::hopfield::rules::{Rule, learn};
-    use hebb::hopfield::schedule::Schedule;
-    use hebb::hopfield::{Patterns, flip_fraction};
+    use hebb::testing::Schedule;
+    use hebb::testing::recall_async_batch;
+    use hebb::testing::{Patterns, flip_fraction};
+    use hebb::testing::{Rule, learn};
     let gpu = device::select(DeviceChoice::Gpu).expect("a wgpu adapter");
     let patterns = Patterns::random(7, 300, 5);
     let mut probes = Vec::new();

@@ -3,8 +3,8 @@
 
 use std::process::Output;
 
-use hebb::config::ColorMode;
-use hebb::data::sheet;
+use hebb::testing::ColorMode;
+use hebb::testing::sheet;
 
 use crate::common::{hebb, sheet_config, write_mnist, write_sheet, write_tiny_config};
 
@@ -93,7 +93,7 @@ fn sheet_geometry_that_overflows_and_doubled_labels_are_errors() {
         bytes.extend(dim.to_be_bytes());
     }
     std::fs::write(&idx, bytes).unwrap();
-    let err = format!("{:#}", hebb::data::mnist::read_images(&idx).unwrap_err());
+    let err = format!("{:#}", hebb::testing::mnist::read_images(&idx).unwrap_err());
     assert!(err.contains("declares images of 0 x 0 pixels"), "{err}");
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use hebb::render::browser::{chromium, headless, self_test};
+use hebb::testing::browser::{chromium, headless, self_test};
 
 use crate::common::{hebb, write_labelled_tiny_config};
 

@@ -1,10 +1,10 @@
 //! UMAP on well-separated blobs: separated, trustworthy, reproducible for a seed on the CPU.
 
 use burn::tensor::Device;
-use hebb::compute::features::Features;
-use hebb::config::{ClusterConfig, MapConfig};
-use hebb::map::{self, pipeline};
-use hebb::progress::Progress;
+use hebb::testing::Features;
+use hebb::testing::Progress;
+use hebb::testing::{ClusterConfig, MapConfig};
+use hebb::testing::{pipeline, trustworthiness};
 
 /// `blobs` groups of `per_blob` unit vectors in 16-D around orthogonal centres.
 fn blobs(blobs: usize, per_blob: usize) -> (Features, Vec<usize>) {
@@ -54,7 +54,7 @@ fn assert_separated(features: &Features, labels: &[usize], coords: &[[f32; 2]]) 
 
 /// Trustworthiness above 0.9 and 2-D 5-NN label purity above `purity_floor`.
 fn assert_separated_to(features: &Features, labels: &[usize], coords: &[[f32; 2]], purity_floor: f32) {
-    let trust = map::trustworthiness(features, coords, 10);
+    let trust = trustworthiness(features, coords, 10);
     assert!(trust > 0.9, "trustworthiness {trust}");
     let mut agree = 0;
     for i in 0..coords.len() {
@@ -71,12 +71,12 @@ fn assert_separated_to(features: &Features, labels: &[usize], coords: &[[f32; 2]
 /// order): the same samples and steps, so equally good maps, though not equal coordinates.
 #[test]
 fn gpu_layout_separates_blobs_as_well_as_the_cpu_twin() {
-    let gpu = hebb::compute::device::select(hebb::compute::device::DeviceChoice::Gpu).expect("a wgpu adapter");
+    let gpu = hebb::testing::device::select(hebb::testing::device::DeviceChoice::Gpu).expect("a wgpu adapter");
     let (features, labels) = blobs(5, 30);
     let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
-    let launched = hebb::compute::wgsl::launch_count("umap_layout_epoch");
+    let launched = hebb::testing::launch_count("umap_layout_epoch");
     let on_gpu = layout_on(&features, &config, &gpu.device);
-    assert_eq!(hebb::compute::wgsl::launch_count("umap_layout_epoch"), launched + 200, "one WGSL launch per epoch");
+    assert_eq!(hebb::testing::launch_count("umap_layout_epoch"), launched + 200, "one WGSL launch per epoch");
     assert!(on_gpu.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
     assert_separated(&features, &labels, &on_gpu);
     assert_separated(&features, &labels, &layout(&features, &config));

@@ -30,7 +30,7 @@ pub(crate) fn seed_literal_delta(activations: Tensor<3>, lr: f64) -> Tensor<3> {
 const SEED_SPRITES: usize = 1911;
 
 /// Runs the encode benchmark and returns the printed table.
-pub fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Result<String> {
+pub(crate) fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) -> Result<String> {
     let mut set = data::load(&config.data, Progress::Hidden)?;
     set.truncate(images);
     let n = set.len();

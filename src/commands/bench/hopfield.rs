@@ -61,7 +61,7 @@ fn dense_sweep_rows(n: usize, device: &Device) -> Result<Vec<(String, f64, &'sta
 }
 
 /// Runs the Hopfield benchmark and returns the printed table.
-pub fn run(device: &ComputeDevice, dense_neurons: usize) -> Result<String> {
+pub(crate) fn run(device: &ComputeDevice, dense_neurons: usize) -> Result<String> {
     // W, and 1,000 probes of the dense sweep with their results.
     hopfield::check_memory("--dense-neurons", dense_neurons, 2000.0 * dense_neurons as f64)?;
     let dev = &device.device;

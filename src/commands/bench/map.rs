@@ -103,7 +103,7 @@ impl MapInput {
 
 /// Runs the post-encoding benchmark and returns the printed table.
 /// The renders go to a temporary folder that is removed, or into `keep_renders`.
-pub fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>) -> Result<String> {
+pub(crate) fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option<&Path>) -> Result<String> {
     if let Some(path) = keep_renders {
         check_replaceable(path).context("--keep-renders")?;
     }
