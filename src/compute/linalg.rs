@@ -1,7 +1,8 @@
-//! The linear algebra every stage shares, on the host: orthonormal columns by Cholesky QR, one
-//! step of subspace iteration towards the top principal axes, a Cholesky solver for symmetric
-//! systems, the eigen-decomposition of small symmetric matrices, column means, and the Gaussian
-//! sampler (Box-Muller).
+//! The linear algebra every stage shares, on the host: one Cholesky factorisation, and on it
+//! orthonormal columns by Cholesky QR and a solver for symmetric systems; one step of subspace
+//! iteration towards the top principal axes (the map's PCA start, the neighbour search's reduced
+//! copy and the features' whitening all iterate with it); the eigen-decomposition of small
+//! symmetric matrices, column means, and the Gaussian sampler (Box-Muller).
 //!
 //! Cholesky QR: the Gram matrix as one matrix product, its Cholesky factor R in f64, then
 //! `Q = B R⁻¹` as another product, twice over (the second pass repairs the first's loss of
@@ -38,35 +39,22 @@ pub(crate) fn orthonormalise_columns(matrix: &mut [f32], dim: usize, width: usiz
     }
 }
 
-/// `R⁻¹` (row-major, upper triangular) for the Cholesky factor `RᵀR = gram` of a Gram matrix.
-/// A column whose pivot is negligible against its own squared norm depends on the columns before
-/// it: its row and column of `R⁻¹` are zero, and it is left out of the factor.
+/// `R⁻¹` (row-major, upper triangular) for the Cholesky factor `RᵀR = gram` of a Gram matrix
+/// (`R = Lᵀ`, [`cholesky_factor`] with dependent columns left out: their row and column of `R⁻¹`
+/// are zero).
 fn inverse_cholesky_factor(gram: &[f32], width: usize) -> Vec<f32> {
-    let g = |i: usize, j: usize| gram[i * width + j] as f64;
-    let mut r = vec![0.0f64; width * width];
-    let mut kept = vec![false; width];
-    for j in 0..width {
-        let pivot = g(j, j) - (0..j).map(|i| r[i * width + j].powi(2)).sum::<f64>();
-        let negligible = pivot.is_nan() || pivot <= 1e-6 * g(j, j).max(f64::MIN_POSITIVE);
-        if negligible {
-            continue;
-        }
-        kept[j] = true;
-        let rjj = pivot.sqrt();
-        r[j * width + j] = rjj;
-        for k in j + 1..width {
-            let dot: f64 = (0..j).map(|i| r[i * width + j] * r[i * width + k]).sum();
-            r[j * width + k] = (g(j, k) - dot) / rjj;
-        }
-    }
-    // Back substitution, one column of R⁻¹ at a time, over the kept indices only.
+    let gram: Vec<f64> = gram.iter().map(|&v| v as f64).collect();
+    let l = cholesky_factor(&gram, width, 0.0, Pivots::LeaveOutDependent);
+    let kept: Vec<bool> = (0..width).map(|j| l[j][j] > 0.0).collect();
+    // Back substitution on R = Lᵀ (R_ik = L_ki), one column of R⁻¹ at a time, over the kept
+    // indices only.
     let mut inverse = vec![0.0f32; width * width];
     for column in (0..width).filter(|&c| kept[c]) {
         let mut x = vec![0.0f64; width];
-        x[column] = 1.0 / r[column * width + column];
+        x[column] = 1.0 / l[column][column];
         for row in (0..column).rev().filter(|&i| kept[i]) {
-            let sum: f64 = (row + 1..=column).filter(|&k| kept[k]).map(|k| r[row * width + k] * x[k]).sum();
-            x[row] = -sum / r[row * width + row];
+            let sum: f64 = (row + 1..=column).filter(|&k| kept[k]).map(|k| l[k][row] * x[k]).sum();
+            x[row] = -sum / l[row][row];
         }
         (0..width).for_each(|row| inverse[row * width + column] = x[row] as f32);
     }
@@ -123,20 +111,33 @@ pub(crate) fn subspace_step(x: &[f32], n: usize, d: usize, mean: &[f32], basis: 
 /// per column, so that the factorisation works from cache instead of memory.
 const CHOLESKY_BLOCK: usize = 64;
 
-/// Solves `(a + shift I) x = b` for a symmetric `size x size` matrix `a` (row-major) that the
-/// shift makes positive definite, and `columns` right-hand sides, by Cholesky: a + shift I = L Lᵀ,
-/// left-looking, L_ij = (a_ij − L_i,<j · L_j,<j) / L_jj, a block of columns at a time, the rows
+/// What [`cholesky_factor`] does with a pivot that is not positive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pivots {
+    /// Every pivot is at least 1e-300 (the caller's shift makes the matrix positive definite; this
+    /// only keeps rounding from taking a square root of a negative number).
+    Clamp,
+    /// A column whose pivot is negligible against its own diagonal value depends on the columns
+    /// before it: its column of L is zero (Cholesky QR then leaves it out).
+    LeaveOutDependent,
+}
+
+/// The Cholesky factor of `a + shift I` for a symmetric `size x size` matrix `a` (row-major):
+/// `a + shift I = L Lᵀ`, as rows of L (each row's part right of the diagonal is zero).
+/// Left-looking, L_ij = (a_ij − L_i,<j · L_j,<j) / L_jj, a block of columns at a time, the rows
 /// below the block in parallel.
-pub(crate) fn cholesky_solve(a: &[f64], size: usize, shift: f64, b: Vec<f64>, columns: usize) -> Vec<f64> {
+fn cholesky_factor(a: &[f64], size: usize, shift: f64, pivots: Pivots) -> Vec<Vec<f64>> {
     let mut rows: Vec<Vec<f64>> = a
         .chunks(size)
         .enumerate()
         .map(|(i, r)| {
             let mut row = r.to_vec();
             row[i] += shift;
+            row[i + 1..].iter_mut().for_each(|v| *v = 0.0);
             row
         })
         .collect();
+    let entry = |value: f64, pivot: f64| if pivot > 0.0 { value / pivot } else { 0.0 };
     for start in (0..size).step_by(CHOLESKY_BLOCK) {
         let end = (start + CHOLESKY_BLOCK).min(size);
         // The block's own rows, one column after the other.
@@ -144,9 +145,15 @@ pub(crate) fn cholesky_solve(a: &[f64], size: usize, shift: f64, b: Vec<f64>, co
             let (above, below) = rows.split_at_mut(j);
             let pivot_row = &mut below[0];
             for (k, row_k) in above.iter().enumerate().skip(start) {
-                pivot_row[k] = (pivot_row[k] - dot(&pivot_row[..k], &row_k[..k])) / row_k[k];
+                pivot_row[k] = entry(pivot_row[k] - dot(&pivot_row[..k], &row_k[..k]), row_k[k]);
             }
-            pivot_row[j] = (pivot_row[j] - dot(&pivot_row[..j], &pivot_row[..j])).max(1e-300).sqrt();
+            let diagonal = pivot_row[j];
+            let pivot = diagonal - dot(&pivot_row[..j], &pivot_row[..j]);
+            pivot_row[j] = match pivots {
+                Pivots::Clamp => pivot.max(1e-300).sqrt(),
+                Pivots::LeaveOutDependent if pivot.is_nan() || pivot <= 1e-6 * diagonal.max(f64::MIN_POSITIVE) => 0.0,
+                Pivots::LeaveOutDependent => pivot.sqrt(),
+            };
         }
         // Every row below it, the block's columns in order.
         let (done, rest) = rows.split_at_mut(end);
@@ -154,10 +161,18 @@ pub(crate) fn cholesky_solve(a: &[f64], size: usize, shift: f64, b: Vec<f64>, co
         rest.par_iter_mut().for_each(|row| {
             for (offset, pivot_row) in block.iter().enumerate() {
                 let j = start + offset;
-                row[j] = (row[j] - dot(&row[..j], &pivot_row[..j])) / pivot_row[j];
+                row[j] = entry(row[j] - dot(&row[..j], &pivot_row[..j]), pivot_row[j]);
             }
         });
     }
+    rows
+}
+
+/// Solves `(a + shift I) x = b` for a symmetric `size x size` matrix `a` (row-major) that the
+/// shift makes positive definite, and `columns` right-hand sides, by Cholesky
+/// ([`cholesky_factor`]), then two triangular solves.
+pub(crate) fn cholesky_solve(a: &[f64], size: usize, shift: f64, b: Vec<f64>, columns: usize) -> Vec<f64> {
+    let rows = cholesky_factor(a, size, shift, Pivots::Clamp);
     // L y = b, then Lᵀ x = y, all right-hand sides at once, row by row.
     let mut x = b;
     for i in 0..size {

@@ -109,6 +109,50 @@ fn encode_writes_a_complete_run_folder() {
     assert_eq!(resolved.training.filter_layers, 0);
 }
 
+/// The fixture run's recorded outputs: its features and K-Means clusters as they were when the
+/// file was last written (`HEBB_BLESS=1 cargo test --test it recorded` writes it again, after a
+/// change meant to move them).
+const RECORDED: &str = "tests/it/reference/tiny_run.txt";
+
+/// The features and clusters of a run as the reference file's text: a line of clusters, then one
+/// line of features per item, 7 significant digits.
+fn recorded_text(run: &Path) -> String {
+    let (_, cols, values) = read_npy_f32(&run.join("features.npy")).unwrap();
+    let map = std::fs::read_to_string(run.join("map.csv")).unwrap();
+    let clusters: Vec<&str> = map.lines().skip(1).map(|l| l.split(',').nth(3).unwrap()).collect();
+    let mut text = format!("clusters {}\n", clusters.join(" "));
+    for row in values.chunks(cols) {
+        let row: Vec<String> = row.iter().map(|v| format!("{v:.7e}")).collect();
+        text.push_str(&row.join(" "));
+        text.push('\n');
+    }
+    text
+}
+
+/// A refactor leaves what a seed computes alone: the fixture run's clusters are the recorded
+/// ones, and its features agree with the recorded ones to 1e-5 (the CPU matrix product picks its
+/// kernel by the processor, so the last bits may differ from one machine to another).
+#[test]
+fn a_tiny_run_reproduces_its_recorded_features_and_clusters() {
+    let fixture = encoded_run();
+    let recorded_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(RECORDED);
+    let now = recorded_text(&fixture.run);
+    if std::env::var_os("HEBB_BLESS").is_some() {
+        std::fs::create_dir_all(recorded_path.parent().unwrap()).unwrap();
+        std::fs::write(&recorded_path, &now).unwrap();
+    }
+    let recorded = std::fs::read_to_string(&recorded_path).unwrap();
+    let (recorded_clusters, now_clusters) = (recorded.lines().next(), now.lines().next());
+    assert_eq!(recorded_clusters, now_clusters, "the clusters moved");
+    let numbers = |text: &str| -> Vec<f32> {
+        text.lines().skip(1).flat_map(|l| l.split(' ').map(|v| v.parse::<f32>().unwrap()).collect::<Vec<_>>()).collect()
+    };
+    let (recorded, now) = (numbers(&recorded), numbers(&now));
+    assert_eq!(recorded.len(), now.len(), "the features' shape moved");
+    let worst = recorded.iter().zip(&now).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst <= 1e-5, "the features moved by up to {worst}");
+}
+
 #[test]
 fn a_quiet_rerun_over_the_folder_gives_the_same_features() {
     let fixture = encoded_run();
