@@ -25,6 +25,12 @@ pub struct TrainingConfig {
     /// multiple's share of the patches (the stride multiplied), so that small sets get more
     /// steps at about the same cost ([`TrainingConfig::filter_schedule`]).
     pub filter_min_images: usize,
+    /// Each learning layer learns from at most this many images' worth of patches (0: no
+    /// limit): `filter_epochs` epochs of a larger set stop once that many images have passed
+    /// (counting the share of patches each step takes). The default takes a set of 10,000
+    /// images whole, the largest the quality suite measures, and trains a larger one for the
+    /// same cost ([`TrainingConfig::filter_schedule`]).
+    pub filter_max_images: usize,
     /// Memory, in MB, that filter learning may use to keep a learning layer's input for all
     /// training images across its epochs, instead of running every batch through the layers
     /// below at every step (0: never kept); kept only when the machine has that much available.
@@ -76,6 +82,7 @@ impl Default for TrainingConfig {
             filter_epochs: 3,
             filter_patch_stride: 1,
             filter_min_images: 50_000,
+            filter_max_images: 30_000,
             keep_input_mb: 1024,
             filter_layers: 2,
             filter_rule: FilterRule::default(),
@@ -123,13 +130,21 @@ impl TrainingConfig {
         Ok(())
     }
 
-    /// Epochs and patch stride of each learning layer's filter learning on `images` images:
-    /// `filter_epochs` and `filter_patch_stride`, both multiplied by the smallest whole factor
-    /// that takes `filter_epochs` x factor epochs to `filter_min_images` images.
-    pub(crate) fn filter_schedule(&self, images: usize) -> (usize, usize) {
+    /// Each learning layer's filter learning on `images` training images: `filter_epochs` and
+    /// `filter_patch_stride`, both multiplied by the smallest whole factor that takes
+    /// `filter_epochs` x factor epochs to `filter_min_images` images; its steps stop once
+    /// `filter_max_images` images' worth of patches have passed.
+    pub(crate) fn filter_schedule(&self, images: usize) -> FilterSchedule {
         let epochs_needed = self.filter_min_images.div_ceil(images.max(1));
         let factor = epochs_needed.div_ceil(self.filter_epochs.max(1)).max(1);
-        (self.filter_epochs.saturating_mul(factor), self.filter_patch_stride.saturating_mul(factor))
+        let epochs = self.filter_epochs.saturating_mul(factor);
+        let patch_stride = self.filter_patch_stride.saturating_mul(factor);
+        let all_steps = images.div_ceil(self.batch_size.max(1)).saturating_mul(epochs);
+        let steps = match self.filter_max_images {
+            0 => all_steps,
+            most => all_steps.min(most.saturating_mul(patch_stride).div_ceil(self.batch_size.max(1))),
+        };
+        FilterSchedule { epochs, patch_stride, steps }
     }
 
     /// τ of layer `layer`'s (from 0) soft competition: `temperature` x
@@ -142,4 +157,15 @@ impl TrainingConfig {
     pub(crate) fn filter_lr_of(&self, layer: usize) -> f64 {
         self.filter_lr * self.filter_lr_growth.powi(i32::try_from(layer).unwrap_or(i32::MAX))
     }
+}
+
+/// How each learning layer's filters learn on a training set ([`TrainingConfig::filter_schedule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FilterSchedule {
+    /// Epochs over the training set (the last one cut short when `steps` ends first).
+    pub epochs: usize,
+    /// Each step learns from one in this many of the batch's patches.
+    pub patch_stride: usize,
+    /// Steps per layer, a batch each.
+    pub steps: usize,
 }

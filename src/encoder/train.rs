@@ -274,8 +274,8 @@ pub fn train(
     };
     let statistics_steps =
         if encoder_config.standardise || encoder_config.whiten { sample.len().div_ceil(config.batch_size) } else { 0 };
-    let (filter_epochs, patch_stride) = config.filter_schedule(items.len());
-    let filter_steps = batches.saturating_mul(filter_epochs);
+    let schedule = config.filter_schedule(items.len());
+    let (filter_epochs, patch_stride, filter_steps) = (schedule.epochs, schedule.patch_stride, schedule.steps);
     let lateral_steps = if encoder.has_lateral() { batches.saturating_mul(config.epochs) } else { 0 };
     let projection_steps =
         if encoder.projection_shape().is_some() { sample.len().div_ceil(config.batch_size) } else { 0 };
@@ -306,6 +306,16 @@ pub fn train(
             config.filter_min_images
         )));
     }
+    if learned_layers > 0 && filter_steps < batches.saturating_mul(filter_epochs) {
+        report(Some(format!(
+            "filters: {} training images x {} epochs is more than training.filter_max_images = {}: each layer \
+             learns for {filter_steps} steps of {} images",
+            items.len(),
+            filter_epochs,
+            config.filter_max_images,
+            config.batch_size
+        )));
+    }
 
     for layer in 0..layers {
         if encoder.layer(layer).whitens() {
@@ -319,10 +329,15 @@ pub fn train(
         }
         let mut learner = FilterLearner::for_layer(config, layer, filter_steps);
         let mut pending = Pending::new(Stage::Filters, 4);
-        let kept = kept_input(encoder, layer, images, items, config, device);
+        // A layer that sees only part of the set computes each batch's input as it goes.
+        let kept =
+            (filter_steps >= batches).then(|| kept_input(encoder, layer, images, items, config, device)).flatten();
         let mut step = 0;
-        for (epoch, order) in epoch_orders(items.len(), filter_epochs, config, &mut rng).enumerate() {
+        'epochs: for (epoch, order) in epoch_orders(items.len(), filter_epochs, config, &mut rng).enumerate() {
             for batch in order.chunks(config.batch_size) {
+                if step == filter_steps {
+                    break 'epochs;
+                }
                 step += 1;
                 let (input, images_at) = match &kept {
                     Some(all) => (all.clone(), batch.to_vec()),
@@ -771,16 +786,40 @@ mod tests {
     fn a_small_set_learns_for_more_epochs_from_fewer_patches_per_step() {
         let config = TrainingConfig::default();
         assert_eq!((config.filter_epochs, config.filter_patch_stride, config.filter_min_images), (3, 1, 50_000));
-        assert_eq!(config.filter_schedule(50_000), (3, 1), "3 epochs of 50,000 reach the minimum");
-        assert_eq!(config.filter_schedule(16_667), (3, 1));
-        assert_eq!(config.filter_schedule(1_911), (27, 9), "the embedded default: 27 epochs needed");
-        assert_eq!(config.filter_schedule(500), (102, 34), "100 epochs needed: 3 x 34");
+        let config = TrainingConfig { filter_max_images: 0, ..config };
+        let schedule = |config: &TrainingConfig, images| {
+            let s = config.filter_schedule(images);
+            (s.epochs, s.patch_stride)
+        };
+        assert_eq!(schedule(&config, 50_000), (3, 1), "3 epochs of 50,000 reach the minimum");
+        assert_eq!(schedule(&config, 16_667), (3, 1));
+        assert_eq!(schedule(&config, 1_911), (27, 9), "the embedded default: 27 epochs needed");
+        assert_eq!(schedule(&config, 500), (102, 34), "100 epochs needed: 3 x 34");
         let strided = TrainingConfig { filter_patch_stride: 4, ..config.clone() };
-        assert_eq!(strided.filter_schedule(1_911), (27, 36), "a configured stride is multiplied");
+        assert_eq!(schedule(&strided, 1_911), (27, 36), "a configured stride is multiplied");
         let huge = TrainingConfig { filter_min_images: usize::MAX, ..config.clone() };
-        assert_eq!(huge.filter_schedule(1), (usize::MAX, usize::MAX / 3), "no overflow");
+        assert_eq!(schedule(&huge, 1), (usize::MAX, usize::MAX / 3), "no overflow");
         let off = TrainingConfig { filter_min_images: 0, ..config };
-        assert_eq!(off.filter_schedule(12), (3, 1));
+        assert_eq!(schedule(&off, 12), (3, 1));
+        assert_eq!(off.filter_schedule(12).steps, 3, "a batch of 16 per epoch");
+    }
+
+    #[test]
+    fn a_large_set_learns_from_at_most_filter_max_images_images() {
+        let config = TrainingConfig::default();
+        assert_eq!((config.filter_max_images, config.batch_size), (30_000, 16));
+        // Three epochs of 10,000 images (or a whole multiple of them, at that multiple's stride)
+        // are 30,000 images' worth of patches: every set up to 10,000 images learns whole.
+        for images in [500, 1_911, 4_999, 10_000] {
+            let s = config.filter_schedule(images);
+            assert_eq!(s.steps, images.div_ceil(16) * s.epochs, "{images} images");
+        }
+        // A larger one stops after 30,000 images: the first epoch's first 30,000 of 100,000,
+        // or one and a half epochs of 20,000.
+        assert_eq!(config.filter_schedule(100_000).steps, 1_875);
+        assert_eq!(config.filter_schedule(20_000).steps, 1_875);
+        let unlimited = TrainingConfig { filter_max_images: 0, ..config };
+        assert_eq!(unlimited.filter_schedule(100_000).steps, 3 * 6_250);
     }
 
     #[test]
