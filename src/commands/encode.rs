@@ -29,6 +29,7 @@ use crate::encoder::features;
 use crate::encoder::train::{self, TrainingLog};
 use crate::map::pipeline::{self, MapRequest};
 use crate::neighbours;
+use crate::render::MapData;
 use crate::run::items::{items_csv, map_csv, read_items_csv, skipped_csv};
 use crate::run::npy::{read_npy_f32, write_npy_f32};
 use crate::run::shards::{self, Shard};
@@ -189,16 +190,8 @@ fn map_stage(
     let render_config = &config.render;
     // The map's pictures, then the neighbour grid.
     let bar = context.progress.bar(render::map_picture_count(images, render_config) + 1, "rendering");
-    let pictures = render::save_map_pictures(
-        &folder,
-        &config.name,
-        images,
-        &coords,
-        &clusters,
-        &neighbours,
-        render_config,
-        &|| bar.inc(1),
-    )?;
+    let map = MapData { images, coords: &coords, clusters: &clusters, neighbours: &neighbours };
+    let pictures = render::save_map_pictures(&folder, &config.name, &map, render_config, &|| bar.inc(1))?;
     let mut files = pictures.files;
     let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
     let rows: Vec<(usize, Vec<(usize, f32)>)> = queries

@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use crate::compute::device::RunContext;
 use crate::config::TOP_K;
 use crate::neighbours;
+use crate::render::MapData;
 use crate::render::html::{TILES_FOLDER, map_page};
 use crate::run::items::read_map_csv;
 use crate::run::{MAP_FILE, MAP_HTML_FILE, Run, write_atomically, write_folder_atomically};
@@ -27,7 +28,8 @@ pub(crate) fn run(run: &Run, context: &RunContext) -> Result<PathBuf> {
     // The tiles of a large map first, so that the page never names tiles that are not there.
     let mut page = String::new();
     write_folder_atomically(&run.dir.join(TILES_FOLDER), |tiles| {
-        page = map_page(&run.config.name, &images, &coords, &clusters, &neighbours, &run.config.render, tiles)?;
+        let map = MapData { images: &images, coords: &coords, clusters: &clusters, neighbours: &neighbours };
+        page = map_page(&run.config.name, &map, &run.config.render, tiles)?;
         Ok(())
     })?;
     let path = run.dir.join(MAP_HTML_FILE);

@@ -93,6 +93,8 @@ pub(crate) fn normalise_initial(embedding: &mut [[f32; 2]]) {
 
 /// Points the optimiser reads and moves.
 trait Positions {
+    /// How many points there are.
+    fn len(&self) -> usize;
     fn get(&self, i: usize) -> [f32; 2];
     fn set(&mut self, i: usize, p: [f32; 2]);
 }
@@ -101,6 +103,9 @@ trait Positions {
 struct InOrder<'a>(&'a mut [[f32; 2]]);
 
 impl Positions for InOrder<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
     fn get(&self, i: usize) -> [f32; 2] {
         self.0[i]
     }
@@ -116,6 +121,9 @@ impl Positions for InOrder<'_> {
 struct LockFree<'a>(&'a [AtomicU32]);
 
 impl Positions for LockFree<'_> {
+    fn len(&self) -> usize {
+        self.0.len() / 2
+    }
     fn get(&self, i: usize) -> [f32; 2] {
         [f32::from_bits(self.0[2 * i].load(Relaxed)), f32::from_bits(self.0[2 * i + 1].load(Relaxed))]
     }
@@ -170,7 +178,6 @@ pub(crate) fn optimise(
             let Schedule { per_sample, per_negative, next_sample, next_negative } = &mut schedule;
             run_edges(
                 &mut positions,
-                n,
                 edges,
                 0,
                 (per_sample, per_negative),
@@ -192,7 +199,7 @@ pub(crate) fn optimise(
             .for_each(|(task, (next_sample, next_negative))| {
                 let first = task * EDGES_PER_TASK;
                 let fixed = (&per_sample[first..], &per_negative[first..]);
-                run_edges(&mut LockFree(&shared), n, edges, first, fixed, (next_sample, next_negative), epoch, params);
+                run_edges(&mut LockFree(&shared), edges, first, fixed, (next_sample, next_negative), epoch, params);
             });
         on_epoch(epoch);
     }
@@ -203,10 +210,8 @@ pub(crate) fn optimise(
 
 /// One epoch's steps for the edges from `first` on (as many as `next.0` holds): each edge due
 /// pulls its ends together, then pushes its head away from its negative samples.
-#[allow(clippy::too_many_arguments)]
 fn run_edges(
     positions: &mut impl Positions,
-    n: usize,
     edges: &Edges,
     first: usize,
     (per_sample, per_negative): (&[f32], &[f32]),
@@ -214,6 +219,7 @@ fn run_edges(
     epoch: usize,
     params: &LayoutParams,
 ) {
+    let n = positions.len();
     let (a, b, gamma) = (params.a, params.b, params.repulsion_strength);
     let alpha = params.learning_rate * (1.0 - epoch as f32 / params.epochs as f32);
     let now = epoch as f32;

@@ -27,10 +27,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::canvas::{grid_shape, unit_grid, unit_layout};
-use super::{PALETTE, item_image};
+use super::{MapData, PALETTE, item_image};
 use crate::config::{CanvasLayout, ColorMode, RenderConfig};
 use crate::data::{ImageSet, label_groups};
-use crate::neighbours::Neighbours;
 
 /// The page, with `/*HEBB_DATA*/` where the data goes.
 const TEMPLATE: &str = include_str!("map.html");
@@ -186,18 +185,11 @@ fn encode_atlas(atlas: RgbaImage, color: ColorMode) -> Result<String> {
     Ok(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes)))
 }
 
-/// The page for a run's map: `coords` (the UMAP map), `clusters`, and `neighbours` (each item's
+/// The page for a run's map: its `coords` (the UMAP map), `clusters`, and `neighbours` (each item's
 /// top matches, itself excluded). From `render.html_tiles_from` items on, its tiles are written into the
 /// folder `tiles` (created), which must end up as [`TILES_FOLDER`] beside the page.
-pub(crate) fn map_page(
-    title: &str,
-    images: &ImageSet,
-    coords: &[[f32; 2]],
-    clusters: &[usize],
-    neighbours: &Neighbours,
-    config: &RenderConfig,
-    tiles: &Path,
-) -> Result<String> {
+pub(crate) fn map_page(title: &str, map: &MapData, config: &RenderConfig, tiles: &Path) -> Result<String> {
+    let MapData { images, coords, clusters, neighbours } = *map;
     let n = images.len();
     if n >= NO_NEIGHBOUR as usize {
         bail!("map.html holds at most {} items; this run has {n}", NO_NEIGHBOUR - 1);

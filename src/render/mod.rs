@@ -447,21 +447,28 @@ where
     picture.save_with_format(path, image::ImageFormat::Png).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// A finished map, as the pictures draw it: the images, each one's place and cluster, and its
+/// nearest neighbours (the interactive map shows them).
+#[derive(Clone, Copy)]
+pub(crate) struct MapData<'a> {
+    pub images: &'a ImageSet,
+    pub coords: &'a [[f32; 2]],
+    pub clusters: &'a [usize],
+    pub neighbours: &'a Neighbours,
+}
+
 /// The pictures of the map: the sprite canvas, the same framed by cluster with a legend, the
 /// scatter charts by cluster and (when there are labels) by label, and (`render.html`) the
 /// interactive map, which shows each item's `neighbours`. `on_picture` is called after each of
 /// the [`map_picture_count`] files.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn save_map_pictures(
     folder: &RunFolder,
     title: &str,
-    images: &ImageSet,
-    coords: &[[f32; 2]],
-    clusters: &[usize],
-    neighbours: &Neighbours,
+    map: &MapData,
     render_config: &RenderConfig,
     on_picture: &dyn Fn(),
 ) -> Result<MapPictures> {
+    let MapData { images, coords, clusters, .. } = *map;
     let placement = canvas::place(coords, render_config);
     let coverage = canvas::coverage(&placement, render_config.canvas_size, render_config.margin, canvas::COVERAGE_CELL);
     let n_clusters = clusters.iter().copied().max().unwrap_or(0) + 1;
@@ -494,10 +501,7 @@ pub(crate) fn save_map_pictures(
     }
     if render_config.html {
         let tiles = folder.path(html::TILES_FOLDER);
-        folder.write(
-            MAP_HTML_FILE,
-            html::map_page(title, images, coords, clusters, neighbours, render_config, &tiles)?,
-        )?;
+        folder.write(MAP_HTML_FILE, html::map_page(title, map, render_config, &tiles)?)?;
         files.push(MAP_HTML_FILE);
         on_picture();
     }
@@ -589,7 +593,8 @@ mod tests {
         let folder = RunFolder::create(&dir.path().join("run")).unwrap();
         let config = RenderConfig { canvas_size: 200, ..Default::default() };
         let calls = std::sync::atomic::AtomicU64::new(0);
-        let pictures = save_map_pictures(&folder, "t", &images, &coords, &clusters, &neighbours, &config, &|| {
+        let map = MapData { images: &images, coords: &coords, clusters: &clusters, neighbours: &neighbours };
+        let pictures = save_map_pictures(&folder, "t", &map, &config, &|| {
             calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         })
         .unwrap();

@@ -20,6 +20,7 @@ use crate::map::pipeline::{self, Layout, MapRequest, Timings};
 use crate::map::{self, cluster};
 use crate::neighbours;
 use crate::progress::Progress;
+use crate::render::MapData;
 use crate::render::html::TILES_FOLDER;
 use crate::render::{self, browser, canvas};
 use crate::run::{MAP_HTML_FILE, Run, RunFolder, check_replaceable};
@@ -162,16 +163,8 @@ pub(crate) fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option
             let neighbours = neighbours::top_neighbours(&output.with_self, TOP_K);
             let title = &input.source;
             let (_, seconds) = timed(|| {
-                render::save_map_pictures(
-                    &folder,
-                    title,
-                    images,
-                    &coords,
-                    &ours_clusters,
-                    &neighbours,
-                    &config.render,
-                    &|| {},
-                )
+                let map = MapData { images, coords: &coords, clusters: &ours_clusters, neighbours: &neighbours };
+                render::save_map_pictures(&folder, title, &map, &config.render, &|| {})
             })?;
             if config.render.html {
                 page = Some(page_figures(&folder.path(MAP_HTML_FILE), &folder.path(TILES_FOLDER))?);
