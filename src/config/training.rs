@@ -144,7 +144,7 @@ impl TrainingConfig {
             0 => all_steps,
             most => all_steps.min(most.saturating_mul(patch_stride).div_ceil(self.batch_size.max(1))),
         };
-        FilterSchedule { epochs, patch_stride, steps }
+        FilterSchedule { epochs, patch_stride, steps, cut_short: steps < all_steps }
     }
 
     /// τ of layer `layer`'s (from 0) soft competition: `temperature` x
@@ -168,4 +168,6 @@ pub(crate) struct FilterSchedule {
     pub patch_stride: usize,
     /// Steps per layer, a batch each.
     pub steps: usize,
+    /// Whether `filter_max_images` ends the steps before the epochs are done.
+    pub cut_short: bool,
 }

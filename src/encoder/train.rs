@@ -306,7 +306,7 @@ pub fn train(
             config.filter_min_images
         )));
     }
-    if learned_layers > 0 && filter_steps < batches.saturating_mul(filter_epochs) {
+    if learned_layers > 0 && schedule.cut_short {
         report(Some(format!(
             "filters: {} training images x {} epochs is more than training.filter_max_images = {}: each layer \
              learns for {filter_steps} steps of {} images",
@@ -813,7 +813,9 @@ mod tests {
         for images in [500, 1_911, 4_999, 10_000] {
             let s = config.filter_schedule(images);
             assert_eq!(s.steps, images.div_ceil(16) * s.epochs, "{images} images");
+            assert!(!s.cut_short, "{images} images");
         }
+        assert!(config.filter_schedule(10_001).cut_short);
         // A larger one stops after 30,000 images: the first epoch's first 30,000 of 100,000,
         // or one and a half epochs of 20,000.
         assert_eq!(config.filter_schedule(100_000).steps, 1_875);
