@@ -7,8 +7,8 @@ pub use crate::compute::features::Features;
 pub use crate::compute::wgsl::launch_count;
 pub use crate::config::{
     Activation, CifarConfig, CifarLabels, ClusterConfig, ColorMode, DataSource, EncodeConfig, EncoderConfig,
-    FeaturesConfig, FilterMode, FilterRule, FolderConfig, FolderLayout, GridOrder, LateralMode, MapConfig, MnistConfig,
-    Normalise, SheetConfig, Split, Stl10Config, TrainingConfig,
+    FeaturesConfig, FilterMode, FilterRule, FolderConfig, FolderLayout, GridOrder, LateralMode, LayoutThreads,
+    MapConfig, MnistConfig, Normalise, SheetConfig, Split, Stl10Config, TrainingConfig,
 };
 pub use crate::data::{ImageSet, Part, cifar, folder, mnist, sheet, stl10};
 pub use crate::encoder::HebbianEncoder;

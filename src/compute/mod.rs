@@ -9,5 +9,6 @@ pub(crate) mod hash;
 pub(crate) mod linalg;
 pub(crate) mod matmul;
 pub(crate) mod memory;
+pub(crate) mod prefetch;
 pub(crate) mod rng;
 pub(crate) mod wgsl;

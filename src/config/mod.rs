@@ -15,7 +15,7 @@ use crate::compute::memory;
 mod data;
 mod encoder;
 mod features;
-mod map;
+pub(crate) mod map;
 mod render;
 mod training;
 
@@ -28,7 +28,7 @@ pub use encoder::{Activation, EncoderConfig, FilterMode, FilterRule, LateralMode
 pub(crate) use features::FeatureLayers;
 pub use features::FeaturesConfig;
 pub(crate) use map::NeighbourSearch;
-pub use map::{ClusterConfig, MapConfig};
+pub use map::{ClusterConfig, LayoutThreads, MapConfig};
 pub(crate) use render::{CanvasLayout, RenderConfig};
 pub use training::TrainingConfig;
 

@@ -9,7 +9,10 @@
 //! threads (`map.parallel`) or in the GPU kernel (`shaders/umap_layout_epoch.wgsl`, all edges at
 //! once) — draw the same samples. umap-rs 0.4.5's own optimiser is not used: its attractive and
 //! repulsive gradients divide by `a·d^(2b)·d² + 1` instead of `a·d^(2b) + 1`, and its negative
-//! samples come from an unseeded generator.
+//! samples come from an unseeded generator. Because the samples are a hash, the points an edge
+//! a few places ahead will read are known early and fetched into the cache while the current
+//! edge runs: on a million points, whose positions outgrow the CPU's own cache, that halved the
+//! layout's time (docs/benchmarks.md), without changing a bit of its result.
 
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::Relaxed;
@@ -17,6 +20,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use rayon::prelude::*;
 
 use crate::compute::hash::{below, pcg, pcg3};
+use crate::compute::prefetch::prefetch;
 
 /// Largest step one coordinate takes from one gradient (umap-learn's `clip`).
 const CLIP: f32 = 4.0;
@@ -97,6 +101,8 @@ trait Positions {
     fn len(&self) -> usize;
     fn get(&self, i: usize) -> [f32; 2];
     fn set(&mut self, i: usize, p: [f32; 2]);
+    /// Where point `i` is, for [`prefetch`].
+    fn address(&self, i: usize) -> *const u8;
 }
 
 /// The map itself, moved by one thread: every step sees every earlier one.
@@ -111,6 +117,9 @@ impl Positions for InOrder<'_> {
     }
     fn set(&mut self, i: usize, p: [f32; 2]) {
         self.0[i] = p;
+    }
+    fn address(&self, i: usize) -> *const u8 {
+        self.0.as_ptr().wrapping_add(i).cast()
     }
 }
 
@@ -130,6 +139,9 @@ impl Positions for LockFree<'_> {
     fn set(&mut self, i: usize, p: [f32; 2]) {
         self.0[2 * i].store(p[0].to_bits(), Relaxed);
         self.0[2 * i + 1].store(p[1].to_bits(), Relaxed);
+    }
+    fn address(&self, i: usize) -> *const u8 {
+        self.0.as_ptr().wrapping_add(2 * i).cast()
     }
 }
 
@@ -152,6 +164,9 @@ impl Schedule {
         Schedule { next_sample: per_sample.clone(), next_negative: per_negative.clone(), per_sample, per_negative }
     }
 }
+
+/// How many edges ahead of the one being run [`run_edges`] fetches points into the cache.
+const PREFETCH_AHEAD: usize = 16;
 
 /// Edges one parallel task takes per epoch.
 const EDGES_PER_TASK: usize = 1024;
@@ -224,7 +239,19 @@ fn run_edges(
     let alpha = params.learning_rate * (1.0 - epoch as f32 / params.epochs as f32);
     let now = epoch as f32;
     let round = params.seed as u32 ^ pcg(epoch as u32);
-    for (local, (next_sample, next_negative)) in next_sample.iter_mut().zip(next_negative.iter_mut()).enumerate() {
+    let len = next_sample.len();
+    for local in 0..len {
+        // The points of the edge due a few places ahead are fetched into the cache now: they are
+        // all but random among a large map's points, and the wait for them dominates the step.
+        let ahead = local + PREFETCH_AHEAD;
+        if ahead < len && next_sample[ahead] <= now {
+            let e = first + ahead;
+            prefetch(positions.address(edges.tail[e] as usize));
+            for p in 0..due_negatives(now, next_negative[ahead], per_negative[ahead]) {
+                prefetch(positions.address(negative_sample(p, round, e, n)));
+            }
+        }
+        let (next_sample, next_negative) = (&mut next_sample[local], &mut next_negative[local]);
         if *next_sample > now {
             continue;
         }
@@ -243,14 +270,14 @@ fn run_edges(
         positions.set(k, pulled);
         *next_sample += per_sample[local];
 
-        let negatives = ((now - *next_negative) / per_negative[local]).max(0.0) as usize;
+        let negatives = due_negatives(now, *next_negative, per_negative[local]);
         // The negative samples all push the head from where the pull left it, and the pushes
         // are added at the end: no sample waits on the one before it (a chain of `powf`s), so
         // the CPU computes them side by side.
         let current = moved;
         let mut push = [0.0f32; 2];
         for p in 0..negatives {
-            let k = below(pcg3(p as u32, round, e as u32), n as u32) as usize;
+            let k = negative_sample(p, round, e, n);
             if k == j {
                 continue;
             }
@@ -265,6 +292,16 @@ fn run_edges(
         positions.set(j, [current[0] + push[0], current[1] + push[1]]);
         *next_negative += negatives as f32 * per_negative[local];
     }
+}
+
+/// Negative samples an edge is due this epoch (`now`).
+fn due_negatives(now: f32, next_negative: f32, per_negative: f32) -> usize {
+    ((now - next_negative) / per_negative).max(0.0) as usize
+}
+
+/// The `p`-th negative sample of edge `e` in the epoch whose hash is `round`, among `n` points.
+fn negative_sample(p: usize, round: u32, e: usize, n: usize) -> usize {
+    below(pcg3(p as u32, round, e as u32), n as u32) as usize
 }
 
 fn squared_distance(p: [f32; 2], q: [f32; 2]) -> f32 {

@@ -56,8 +56,9 @@ pub(crate) fn umap_config(config: &MapConfig, k: usize) -> UmapConfig {
 
 /// Lays the fuzzy graph out in 2-D from `initial` with our seeded optimiser.
 /// On a wgpu device every edge of an epoch runs in parallel (not bit-for-bit reproducible); on
-/// the CPU the edges run in order and a seed reproduces the map exactly, unless `parallel` is
-/// set.
+/// the CPU the edges run in order and a seed reproduces the map exactly, unless `map.parallel`
+/// makes them run lock-free on every thread (by default from
+/// [`crate::config::map::LOCK_FREE_FROM`] items).
 pub(crate) fn lay_out(
     manifold: &LearnedManifold,
     initial: Vec<[f32; 2]>,
@@ -66,7 +67,8 @@ pub(crate) fn lay_out(
     progress: Progress,
 ) -> Result<Vec<[f32; 2]>> {
     let (a, b) = manifold.curve_params();
-    let epochs = config.epochs_for(initial.len());
+    let n = initial.len();
+    let epochs = config.epochs_for(n);
     let mut edges = Edges::default();
     for (row, vector) in manifold.graph().outer_iterator().enumerate() {
         for (column, &weight) in vector.iter() {
@@ -90,7 +92,7 @@ pub(crate) fn lay_out(
     let bar = progress.bar(epochs as u64, "umap");
     match layout_kernel::optimise(&mut embedding, &edges, &params, device, |_| bar.inc(1)) {
         Some(result) => result?,
-        None => layout::optimise(&mut embedding, &edges, &params, config.parallel, |_| bar.inc(1)),
+        None => layout::optimise(&mut embedding, &edges, &params, config.parallel.lock_free(n), |_| bar.inc(1)),
     }
     bar.finish_and_clear();
     if embedding.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {

@@ -1,6 +1,6 @@
 //! Config parsing: defaults, and errors that name the key.
 
-use hebb::testing::{ColorMode, DataSource, EncodeConfig, EncoderConfig, FilterMode, LateralMode};
+use hebb::testing::{ColorMode, DataSource, EncodeConfig, EncoderConfig, FilterMode, LateralMode, LayoutThreads};
 
 const MINIMAL: &str = r#"
 name = "x"
@@ -26,6 +26,23 @@ fn defaults_fill_everything_but_the_source() {
     // The resolved config round-trips through TOML.
     let again = EncodeConfig::from_toml(&config.to_toml().unwrap(), "resolved").unwrap();
     assert_eq!(config, again);
+}
+
+#[test]
+fn map_parallel_takes_true_false_or_auto_and_round_trips() {
+    assert_eq!(EncodeConfig::from_toml(MINIMAL, "test.toml").unwrap().map.parallel, LayoutThreads::Auto);
+    for (written, want) in
+        [("true", LayoutThreads::LockFree), ("false", LayoutThreads::InOrder), ("\"auto\"", LayoutThreads::Auto)]
+    {
+        let config = EncodeConfig::from_toml(&format!("{MINIMAL}[map]\nparallel = {written}\n"), "test.toml").unwrap();
+        assert_eq!(config.map.parallel, want, "{written}");
+        let again = EncodeConfig::from_toml(&config.to_toml().unwrap(), "resolved").unwrap();
+        assert_eq!(again.map.parallel, want, "{written} after a round trip");
+    }
+    for bad in ["\"yes\"", "1"] {
+        let message = error_of(&format!("{MINIMAL}[map]\nparallel = {bad}\n"));
+        assert!(message.contains("parallel") && message.contains("expected true, false or \"auto\""), "{message}");
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use burn::tensor::Device;
 use hebb::testing::Features;
 use hebb::testing::Progress;
-use hebb::testing::{ClusterConfig, MapConfig};
+use hebb::testing::{ClusterConfig, LayoutThreads, MapConfig};
 use hebb::testing::{pipeline, trustworthiness};
 
 /// `blobs` groups of `per_blob` unit vectors in 16-D around orthogonal centres.
@@ -91,7 +91,7 @@ fn gpu_layout_separates_blobs_as_well_as_the_cpu_twin() {
 fn parallel_cpu_layout_is_the_ordered_one_on_one_thread_and_separates_blobs() {
     let (features, labels) = blobs(8, 60);
     let config = MapConfig { n_neighbors: 10, epochs: 200, ..Default::default() };
-    let parallel = MapConfig { parallel: true, ..config.clone() };
+    let parallel = MapConfig { parallel: LayoutThreads::LockFree, ..config.clone() };
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     assert_eq!(one_thread.install(|| layout(&features, &parallel)), layout(&features, &config));
     let coords = layout(&features, &parallel);

@@ -122,7 +122,8 @@ pub(crate) fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option
     let ours_clusters = output.clusters;
     let epochs = config.map.epochs_for(features.rows);
     // On the CPU, the other layout mode too: edges in order (reproducible) or lock-free threads.
-    let other_mode = MapConfig { parallel: !config.map.parallel, ..config.map.clone() };
+    let other_mode =
+        MapConfig { parallel: (!config.map.parallel.lock_free(features.rows)).into(), ..config.map.clone() };
     let other_mode_s = if is_wgpu(dev) {
         None
     } else {
@@ -186,7 +187,7 @@ pub(crate) fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option
         (format!("neighbours ({search}, cosine top-{width})"), knn_s),
         ("PCA start".to_string(), pca_s),
         ("fuzzy graph (umap-rs)".to_string(), graph_s),
-        (format!("layout, hebb ({epochs} epochs{})", layout_mode(&config.map, dev)), ours_s),
+        (format!("layout, hebb ({epochs} epochs{})", layout_mode(&config.map, features.rows, dev)), ours_s),
         (format!("layout, umap-rs 0.4.5 optimiser ({epochs} epochs, baseline)"), theirs_s),
         (
             format!(
@@ -198,7 +199,10 @@ pub(crate) fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option
         ("K-Means, linfa's own fit and k-means++ (1 run, baseline)".to_string(), linfa_s),
     ];
     if let Some(seconds) = other_mode_s {
-        stages.insert(4, (format!("layout, hebb ({epochs} epochs{})", layout_mode(&other_mode, dev)), seconds));
+        stages.insert(
+            4,
+            (format!("layout, hebb ({epochs} epochs{})", layout_mode(&other_mode, features.rows, dev)), seconds),
+        );
     }
     if let Some(seconds) = render_s {
         stages.push(("renders (canvas, clusters, scatter charts, map.html)".to_string(), seconds));
@@ -286,8 +290,8 @@ fn recall_against_exact(features: &Features, found: &neighbours::Neighbours, dev
 }
 
 /// How the layout runs on `device`, for a row name.
-fn layout_mode(config: &MapConfig, device: &Device) -> &'static str {
-    match (is_wgpu(device), config.parallel) {
+fn layout_mode(config: &MapConfig, items: usize, device: &Device) -> &'static str {
+    match (is_wgpu(device), config.parallel.lock_free(items)) {
         (true, _) => "",
         (false, false) => ", CPU, edges in order",
         (false, true) => ", CPU, lock-free threads",
