@@ -4,7 +4,9 @@
 //! votes with them and `query` answers with them.
 
 pub(crate) mod approximate;
+mod candidate_lists;
 pub(crate) mod exact;
+mod tree_order;
 
 use anyhow::{Result, bail};
 use burn::tensor::Device;
@@ -80,6 +82,9 @@ pub(crate) fn search_all_for_map(
     }
     if k == 0 || k > features.rows {
         bail!("cannot take {k} neighbours from {} items", features.rows);
+    }
+    if features.rows > approximate::MAX_ITEMS {
+        bail!("the approximate search takes at most {} items, got {}", approximate::MAX_ITEMS, features.rows);
     }
     let (neighbours, reduced) = approximate::search_all(features, k, map.seed, progress);
     Ok((neighbours, Some(reduced)))
