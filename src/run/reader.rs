@@ -8,7 +8,7 @@ use super::items::read_items_csv;
 use super::npy::read_npy_f32;
 use super::{CONFIG_FILE, FEATURES_FILE, ITEMS_FILE};
 use crate::compute::features::Features;
-use crate::config::EncodeConfig;
+use crate::config::{DataConfig, EncodeConfig};
 use crate::data::{ImageSet, Item};
 use crate::progress::Progress;
 
@@ -39,10 +39,15 @@ impl Run {
 
     /// Loads the run's data set again, checking that it still holds the run's items.
     pub(crate) fn load_images(&self, progress: Progress) -> Result<ImageSet> {
-        let images = crate::data::load(&self.config.data, progress)?;
-        if images.items.iter().map(|i| &i.source).ne(self.items.iter().map(|i| &i.source)) {
-            bail!("the data set has changed since the run; its items no longer match the run's {ITEMS_FILE}");
-        }
-        Ok(images)
+        load_run_images(&self.config.data, &self.items, progress)
     }
+}
+
+/// Loads a run's data set (`data`) again, checking that it still holds the run's `items`.
+pub(crate) fn load_run_images(data: &DataConfig, items: &[Item], progress: Progress) -> Result<ImageSet> {
+    let images = crate::data::load(data, progress)?;
+    if images.items.iter().map(|i| &i.source).ne(items.iter().map(|i| &i.source)) {
+        bail!("the data set has changed since the run; its items no longer match the run's {ITEMS_FILE}");
+    }
+    Ok(images)
 }

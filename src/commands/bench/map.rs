@@ -14,7 +14,7 @@ use crate::compute::device::{ComputeDevice, is_wgpu};
 use crate::compute::features::Features;
 use crate::compute::memory;
 use crate::config::TOP_K;
-use crate::config::{ClusterConfig, ColorMode, EncodeConfig, MapConfig};
+use crate::config::{ClusterConfig, ColorMode, DataConfig, EncodeConfig, MapConfig};
 use crate::data::{ImageSet, Item};
 use crate::map::pipeline::{self, Layout, MapRequest, Timings};
 use crate::map::{self, cluster};
@@ -23,37 +23,69 @@ use crate::progress::Progress;
 use crate::render::MapData;
 use crate::render::html::TILES_FOLDER;
 use crate::render::{self, browser, canvas};
+use crate::run::reader::load_run_images;
 use crate::run::{MAP_HTML_FILE, Run, RunFolder, check_replaceable};
 
-/// Post-encoding benchmark input: features, the settings of the stages, and (when available)
-/// the images the renders paste.
+/// Post-encoding benchmark input: features, the settings of the stages, and where the images
+/// the renders paste come from.
 pub(crate) struct MapInput {
     pub features: Features,
     pub config: EncodeConfig,
-    pub images: Option<ImageSet>,
+    pub images: RenderImages,
     /// Where the features came from, for the table's title.
     pub source: String,
 }
 
-impl MapInput {
-    /// A finished run's features and config; its images when its data set still loads.
-    pub(crate) fn from_run(run: Run) -> MapInput {
-        let images = match run.load_images(Progress::Hidden) {
-            Ok(images) => Some(images),
-            Err(e) => {
-                log::info!("note: renders are not timed: {e:#}");
-                None
+/// The images the renders paste, loaded or made only when the renders run: the timed stages
+/// never read them, so they are not in memory when the stages' peak is taken.
+pub(crate) enum RenderImages {
+    /// A finished run's data set, loaded again if it still holds the run's items.
+    Run { data: DataConfig, items: Vec<Item> },
+    /// A 16 x 16 tile per synthetic item, coloured by its cluster.
+    Synthetic { rows: usize },
+}
+
+impl RenderImages {
+    /// The images, or `None` (with a note) when a run's data set no longer loads.
+    fn load(&self) -> Result<Option<ImageSet>> {
+        match self {
+            RenderImages::Run { data, items } => match load_run_images(data, items, Progress::Hidden) {
+                Ok(images) => Ok(Some(images)),
+                Err(e) => {
+                    log::info!("note: renders are not timed: {e:#}");
+                    Ok(None)
+                }
+            },
+            RenderImages::Synthetic { rows } => {
+                let side = 16;
+                let tiles = (0..*rows).map(|row| {
+                    let [r, g, b] = render::group_colour(row % SYNTHETIC_CENTRES);
+                    let image = [r, g, b, 255].iter().flat_map(|&c| std::iter::repeat_n(c, side * side)).collect();
+                    let label = Some(format!("centre {}", row % SYNTHETIC_CENTRES));
+                    (Item { source: format!("synthetic#{row}"), label, name: None }, image)
+                });
+                Ok(Some(ImageSet::new(side, ColorMode::Rgba, tiles.collect(), Vec::new())?))
             }
-        };
+        }
+    }
+}
+
+/// Clusters of the synthetic features.
+const SYNTHETIC_CENTRES: usize = 50;
+
+impl MapInput {
+    /// A finished run's features and config; its images when the renders run.
+    pub(crate) fn from_run(run: Run) -> MapInput {
+        let images = RenderImages::Run { data: run.config.data.clone(), items: run.items };
         MapInput { source: run.dir.display().to_string(), features: run.features, config: run.config, images }
     }
 
-    /// `rows` unit-norm features of `dim` values in 50 seeded clusters, with 16 x 16 tiles
-    /// coloured by cluster as their images, under the embedded default's settings. Like real
-    /// image features, each cluster has a low intrinsic dimension: an item is its cluster's
-    /// centre plus a point of an 8-dimensional patch (seeded latent coordinates times the
-    /// cluster's own seeded basis) plus a little independent noise in every dimension, so that
-    /// an item's nearest neighbours are the items nearest in the latent patch. (With only
+    /// `rows` unit-norm features of `dim` values in [`SYNTHETIC_CENTRES`] seeded clusters, with
+    /// 16 x 16 tiles coloured by cluster as their images, under the embedded default's settings.
+    /// Like real image features, each cluster has a low intrinsic dimension: an item is its
+    /// cluster's centre plus a point of an 8-dimensional patch (seeded latent coordinates times
+    /// the cluster's own seeded basis) plus a little independent noise in every dimension, so
+    /// that an item's nearest neighbours are the items nearest in the latent patch. (With only
     /// independent noise around the centres, every item of a cluster would be about as far as
     /// every other, and which 15 are "nearest" would be arbitrary.)
     pub(crate) fn synthetic(rows: usize, dim: usize, seed: u64) -> Result<MapInput> {
@@ -61,16 +93,15 @@ impl MapInput {
         use rayon::prelude::*;
         // The features, and the copies the map stage makes of them at most.
         memory::check("--synthetic and --dim", 3.0 * rows as f64 * dim as f64 * 4.0)?;
-        let centres = 50;
         let latent = 8;
         let seed = seed as u32;
         let uniform = |a: usize, b: usize, c: u32| pcg3(seed ^ c, a as u32, b as u32) as f32 / u32::MAX as f32 - 0.5;
         // Each cluster's basis, `latent x dim`, one after another.
         let bases: Vec<f32> =
-            (0..centres * latent).flat_map(|axis| (0..dim).map(move |j| uniform(axis, j, 3))).collect();
+            (0..SYNTHETIC_CENTRES * latent).flat_map(|axis| (0..dim).map(move |j| uniform(axis, j, 3))).collect();
         let mut values = vec![0f32; rows * dim];
         values.par_chunks_mut(dim).enumerate().for_each(|(row, out)| {
-            let centre = row % centres;
+            let centre = row % SYNTHETIC_CENTRES;
             for (j, v) in out.iter_mut().enumerate() {
                 *v = uniform(centre, j, 1) + 0.05 * uniform(row, j, 4);
             }
@@ -83,22 +114,9 @@ impl MapInput {
             out.iter_mut().for_each(|v| *v /= norm);
         });
         let config = EncodeConfig::load(None)?;
-        let side = 16;
-        let tiles = (0..rows).map(|row| {
-            let [r, g, b] = render::group_colour(row % centres);
-            let image = [r, g, b, 255].iter().flat_map(|&c| std::iter::repeat_n(c, side * side)).collect();
-            (
-                Item {
-                    source: format!("synthetic#{row}"),
-                    label: Some(format!("centre {}", row % centres)),
-                    name: None,
-                },
-                image,
-            )
-        });
-        let images = ImageSet::new(side, ColorMode::Rgba, tiles.collect(), Vec::new())?;
         let features = Features { rows, dim, values };
-        Ok(MapInput { features, config, images: Some(images), source: format!("synthetic data (seed {seed})") })
+        let images = RenderImages::Synthetic { rows };
+        Ok(MapInput { features, config, images, source: format!("synthetic data (seed {seed})") })
     }
 }
 
@@ -156,7 +174,8 @@ pub(crate) fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option
     let (columns, rows) = canvas::grid_shape(features.rows);
     let (_, grid_s) = timed(|| Ok(canvas::grid_cells(&coords, columns, rows)))?;
     let mut page = None;
-    let render_s = match &input.images {
+    let images = input.images.load()?;
+    let render_s = match &images {
         Some(images) => {
             // Rendered into a run folder that is committed only to keep the renders: dropping
             // it removes the files.
