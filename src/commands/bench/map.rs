@@ -40,7 +40,7 @@ pub(crate) struct MapInput {
 /// never read them, so they are not in memory when the stages' peak is taken.
 pub(crate) enum RenderImages {
     /// A finished run's data set, loaded again if it still holds the run's items.
-    Run { data: DataConfig, items: Vec<Item> },
+    Run { data: Box<DataConfig>, items: Vec<Item> },
     /// A 16 x 16 tile per synthetic item, coloured by its cluster.
     Synthetic { rows: usize },
 }
@@ -76,7 +76,7 @@ const SYNTHETIC_CENTRES: usize = 50;
 impl MapInput {
     /// A finished run's features and config; its images when the renders run.
     pub(crate) fn from_run(run: Run) -> MapInput {
-        let images = RenderImages::Run { data: run.config.data.clone(), items: run.items };
+        let images = RenderImages::Run { data: Box::new(run.config.data.clone()), items: run.items };
         MapInput { source: run.dir.display().to_string(), features: run.features, config: run.config, images }
     }
 
