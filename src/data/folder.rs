@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::compute::memory;
 use crate::compute::rng::seeded;
 use anyhow::{Context, Result, bail};
 use rand::seq::SliceRandom;
@@ -45,28 +46,40 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, pr
     let range = part.range(files.len());
     files.truncate(range.end);
     files.drain(..range.start);
+    // Each file decodes straight into its place in the set's pixels, checked before they are
+    // allocated; a file that fails leaves its place, and the images after it close up.
+    memory::check(
+        &format!("{} images of {side} x {side} px from {} (key `data.image_size`)", files.len(), config.root.display()),
+        files.len() as f64 * color.channels() as f64 * (side as f64).powi(2),
+    )?;
+    let per_image = color.channels() * side * side;
+    let mut pixels = vec![0u8; files.len() * per_image];
     let bar = progress.bar(files.len() as u64, "decoding");
-    let decoded: Vec<(PathBuf, Option<String>, Result<Vec<u8>>)> = files
-        .into_par_iter()
-        .map(|(path, label)| {
-            let image = decode_file(&path).map(|image| to_planar(image, side, color));
+    let decoded: Vec<Result<()>> = pixels
+        .par_chunks_mut(per_image)
+        .zip(&files)
+        .map(|(place, (path, _))| {
+            let result = decode_file(path).map(|image| place.copy_from_slice(&to_planar(image, side, color)));
             bar.inc(1);
-            (path, label, image)
+            result
         })
         .collect();
     bar.finish_and_clear();
 
-    let mut images = Vec::with_capacity(decoded.len());
+    let mut items = Vec::with_capacity(files.len());
     let mut failures = Vec::new();
-    for (path, label, image) in decoded {
-        match image {
-            Ok(pixels) => {
+    for (index, ((path, label), result)) in files.into_iter().zip(decoded).enumerate() {
+        match result {
+            Ok(()) => {
+                let kept = items.len();
+                pixels.copy_within(index * per_image..(index + 1) * per_image, kept * per_image);
                 let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned());
-                images.push((Item { source: path.display().to_string(), label, name }, pixels))
+                items.push(Item { source: path.display().to_string(), label, name });
             }
             Err(e) => failures.push(Skipped { source: path.display().to_string(), reason: e.root_cause().to_string() }),
         }
     }
+    pixels.truncate(items.len() * per_image);
     if !failures.is_empty() {
         let mut named: Vec<String> =
             failures.iter().take(NAMED_FAILURES).map(|f| format!("\n  {}: {}", f.source, f.reason)).collect();
@@ -79,10 +92,10 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, pr
             named.concat()
         );
     }
-    if images.is_empty() && part == Part::All {
+    if items.is_empty() && part == Part::All {
         bail!("no image in {} could be decoded ({} failed)", config.root.display(), failures.len());
     }
-    ImageSet::from_images(side, color, images, failures)
+    ImageSet::from_pixels(side, color, items, pixels, failures)
 }
 
 /// The class names `[data.folder] names` gives, or a `words.txt` beside the root's folder

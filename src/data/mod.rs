@@ -143,6 +143,22 @@ impl ImageSet {
         Tensor::from_data(TensorData::new(self.batch_f32(indices), shape), device)
     }
 
+    /// A set from the planar images of `items`, one after another in `pixels`, allowing an empty
+    /// one (a shard whose files all failed to decode).
+    pub(crate) fn from_pixels(
+        side: usize,
+        color: ColorMode,
+        items: Vec<Item>,
+        pixels: Vec<u8>,
+        skipped: Vec<Skipped>,
+    ) -> Result<Self> {
+        let expected = items.len() * color.channels() * side * side;
+        if pixels.len() != expected {
+            bail!("{} images hold {} values, expected {expected}", items.len(), pixels.len());
+        }
+        Ok(Self { side, source_side: side, color, items, skipped, pixels })
+    }
+
     /// Appends one image (planar, of this set's size and colour).
     pub(crate) fn push(&mut self, item: Item, image: Vec<u8>) -> Result<()> {
         if image.len() != self.image_len() {

@@ -146,6 +146,14 @@ fn folder_loads_grey_rgb_rgba_and_skips_a_corrupt_file() {
     assert_eq!(labels, vec!["n001", "n001", "n002"]);
     let names: Vec<&str> = set.items.iter().map(|i| i.name()).collect();
     assert_eq!(names, ["a", "b", "c"], "a folder's items are called by their file stems");
+    // The image after the broken file closed up behind it: c is green.
+    assert_eq!((set.image(2)[0], set.image(2)[256], set.image(2)[512]), (10, 200, 10));
+    // Images too large for the memory are refused before anything is allocated.
+    let err = format!(
+        "{:#}",
+        folder::load(&folder_config(root.clone()), 1 << 20, ColorMode::Rgb, Part::All, Progress::Hidden).unwrap_err()
+    );
+    assert!(err.contains("4 images of 1048576 x 1048576 px") && err.contains("data.image_size"), "{err}");
 
     // Tiny ImageNet's words.txt beside the root turns class ids into their first names.
     std::fs::write(dir.path().join("words.txt"), "n001\ttabby, tabby cat\nn002\tdog, domestic dog\nn999\tunused\n")
