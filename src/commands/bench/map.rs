@@ -57,14 +57,21 @@ impl RenderImages {
                 }
             },
             RenderImages::Synthetic { rows } => {
-                let side = 16;
-                let tiles = (0..*rows).map(|row| {
+                use rayon::prelude::*;
+                let plane = 16 * 16;
+                let mut pixels = vec![0u8; rows * 4 * plane];
+                pixels.par_chunks_mut(4 * plane).enumerate().for_each(|(row, tile)| {
                     let [r, g, b] = render::group_colour(row % SYNTHETIC_CENTRES);
-                    let image = [r, g, b, 255].iter().flat_map(|&c| std::iter::repeat_n(c, side * side)).collect();
-                    let label = Some(format!("centre {}", row % SYNTHETIC_CENTRES));
-                    (Item { source: format!("synthetic#{row}"), label, name: None }, image)
+                    tile.chunks_mut(plane).zip([r, g, b, 255]).for_each(|(channel, value)| channel.fill(value));
                 });
-                Ok(Some(ImageSet::new(side, ColorMode::Rgba, tiles.collect(), Vec::new())?))
+                let items = (0..*rows)
+                    .map(|row| Item {
+                        source: format!("synthetic#{row}"),
+                        label: Some(format!("centre {}", row % SYNTHETIC_CENTRES)),
+                        name: None,
+                    })
+                    .collect();
+                Ok(Some(ImageSet::from_pixels(16, ColorMode::Rgba, items, pixels, Vec::new())?))
             }
         }
     }
