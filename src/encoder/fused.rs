@@ -9,13 +9,11 @@
 //!
 //! Both are twins of the plain tensor path in [`super::lateral`]; the tests compare them.
 
-use std::mem::MaybeUninit;
-
 use anyhow::{Result, anyhow};
 use burn::backend::wgpu::CubeDim;
 use burn::backend::{Flex, Wgpu};
 use burn::cubecl::CubeCount;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
 use crate::compute::device::is_wgpu;
@@ -89,22 +87,30 @@ pub(crate) fn per_channel_update(
 }
 
 /// [`symmetric_update`] on CPU tensors: `activations` a stack of `rows x n` matrices, `weights`
-/// the matching stack of `n x n` ones; the new weights keep `weights`' shape.
+/// the matching stack of `n x n` ones, updated in place when the caller hands over the only
+/// reference to them (as training does), else in a copy; the new weights keep their shape.
 fn symmetric_update_flex<const D: usize>(
     activations: Tensor<D>,
     weights: Tensor<D>,
     rows: usize,
     scale: f32,
 ) -> Result<(Tensor<D>, Tensor<1>, Tensor<1>)> {
-    let (device, shape, n) = (weights.device(), weights.shape(), weights.dims()[D - 1]);
+    let (device, n) = (weights.device(), weights.dims()[D - 1]);
     let not_cpu = || anyhow!("the CPU's Hebbian update: an input is not an f32 CPU tensor");
     let activations = activations.try_into_primitive::<Flex>().map_err(|_| not_cpu())?.to_contiguous();
-    let weights = weights.try_into_primitive::<Flex>().map_err(|_| not_cpu())?.to_contiguous();
-    let (activations, weights) =
-        (activations.as_slice::<f32>().ok_or_else(not_cpu)?, weights.as_slice::<f32>().ok_or_else(not_cpu)?);
-    let (updated, sums) = symmetric_update(activations, rows, n, weights, scale);
+    let activations = activations.as_slice::<f32>().ok_or_else(not_cpu)?;
+    let mut weights = weights.try_into_primitive::<Flex>().map_err(|_| not_cpu())?;
+    if weights.dtype() != DType::F32 {
+        return Err(not_cpu());
+    }
+    // Only a tensor that covers its whole buffer can be updated through it; another becomes one.
+    if weights.layout().contiguous_offsets() != Some((0, weights.storage::<f32>().len())) {
+        weights = weights.to_contiguous();
+    }
+    // Copy-on-write: a copy only when some other tensor still shares these weights.
+    let sums = symmetric_update(activations, rows, n, weights.storage_mut::<f32>(), scale);
     Ok((
-        Tensor::from_data(TensorData::new(updated, shape), &device),
+        Tensor::<D>::from_primitive::<Flex>(weights),
         scalar(sums.delta_abs, &device),
         scalar(sums.updated_squares, &device),
     ))
@@ -115,22 +121,22 @@ fn scalar(value: f64, device: &burn::tensor::Device) -> Tensor<1> {
     Tensor::from_data(TensorData::new(vec![value as f32], [1]), device)
 }
 
-/// The output buffer, not yet initialised, shared by the block tasks, each of which writes only
-/// its own two blocks.
-struct BlockWriter(*mut MaybeUninit<f32>);
-// SAFETY: tasks write disjoint elements (block (I, J) and its mirror (J, I), I ≤ J, are each
-// written by one task only) and the buffer outlives the parallel loop.
+/// The weights, shared by the block tasks, each of which reads and writes only its own two
+/// blocks.
+struct BlockWriter(*mut f32);
+// SAFETY: tasks touch disjoint elements (block (I, J) and its mirror (J, I), I ≤ J, are each
+// touched by one task only) and the buffer outlives the parallel loop.
 unsafe impl Send for BlockWriter {}
 unsafe impl Sync for BlockWriter {}
 
 impl BlockWriter {
-    /// The `len` output slots from `start` on.
+    /// The `len` weights from `start` on.
     ///
     /// # Safety
-    /// `start + len` ≤ the buffer's capacity, and no other task touches any of these slots while
-    /// the slice lives. (The slots may be uninitialised: the slice is of `MaybeUninit`.)
+    /// `start + len` ≤ the buffer's length, and no other task touches any of these weights while
+    /// the slice lives.
     #[allow(clippy::mut_from_ref)]
-    unsafe fn run(&self, start: usize, len: usize) -> &mut [MaybeUninit<f32>] {
+    unsafe fn run(&self, start: usize, len: usize) -> &mut [f32] {
         unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
     }
 }
@@ -153,52 +159,77 @@ impl UpdateSums {
     }
 }
 
-/// Lanes of the running sums in [`apply_run`]: independent accumulators, so the loop is not one
-/// chain of dependent additions.
-const LANES: usize = 8;
+/// Lanes of the running sums in [`apply_run`]: independent accumulators in chunks the compiler
+/// vectorises, so the loop is not one chain of dependent additions.
+const LANES: usize = 16;
 
-/// `out[t] = weights[t] + delta(t)` over one contiguous run, with Σ|delta| and Σ out².
+/// `weights[t] += clamp(scale · product[t], -1, 1)` over one contiguous run, with Σ|ΔW| and
+/// Σ of the new weights' squares.
 #[inline(always)]
-fn apply_run(weights: &[f32], out: &mut [MaybeUninit<f32>], delta: impl Fn(usize) -> f32) -> UpdateSums {
+fn apply_run(weights: &mut [f32], product: &[f32], scale: f32) -> UpdateSums {
     let (mut magnitudes, mut squares) = ([0.0f32; LANES], [0.0f32; LANES]);
-    for (t, (w, o)) in weights.iter().zip(out.iter_mut()).enumerate() {
-        let d = delta(t);
-        let updated = w + d;
-        o.write(updated);
-        magnitudes[t % LANES] += d.abs();
-        squares[t % LANES] += updated * updated;
+    let mut add = |lane: usize, w: &mut f32, p: f32| {
+        let delta = (scale * p).clamp(-1.0, 1.0);
+        *w += delta;
+        magnitudes[lane] += delta.abs();
+        squares[lane] += *w * *w;
+    };
+    let whole = weights.len() / LANES * LANES;
+    let (product, product_rest) = product[..weights.len()].split_at(whole);
+    let (weights, weights_rest) = weights.split_at_mut(whole);
+    for (w, p) in weights.chunks_exact_mut(LANES).zip(product.chunks_exact(LANES)) {
+        for lane in 0..LANES {
+            add(lane, &mut w[lane], p[lane]);
+        }
+    }
+    for (lane, (w, p)) in weights_rest.iter_mut().zip(product_rest).enumerate() {
+        add(lane, w, *p);
     }
     let total = |lanes: [f32; LANES]| lanes.iter().map(|&v| v as f64).sum();
     UpdateSums { delta_abs: total(magnitudes), updated_squares: total(squares) }
 }
 
-/// CPU kernel: `W + clamp(scale · AᵀA, -1, 1)` for each of a stack of matrices — `A` row-major
-/// `rows x n` (stacked: `count x rows x n`) and `W` row-major `n x n` (stacked: `count x n x n`) —
-/// with Σ|clamp(scale · AᵀA, -1, 1)| and Σ of the results' squares over the whole stack. Each
-/// block of AᵀA on or above the diagonal is computed once and applied at both of its places (row
-/// by row in each), so ΔW is exactly symmetric. The sums add the blocks' partial sums in a fixed
-/// order (reproducible).
+/// `out` (`cols x rows`, row-major) = the transpose of `matrix` (`rows x cols`), in square
+/// tiles so that neither side's accesses stride across the whole block.
+fn transpose(matrix: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
+    const TILE: usize = 16;
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(rows) {
+                for j in j0..(j0 + TILE).min(cols) {
+                    out[j * rows + i] = matrix[i * cols + j];
+                }
+            }
+        }
+    }
+}
+
+/// CPU kernel: `W += clamp(scale · AᵀA, -1, 1)`, in place, for each of a stack of matrices — `A`
+/// row-major `rows x n` (stacked: `count x rows x n`) and `W` row-major `n x n` (stacked:
+/// `count x n x n`) — returning Σ|clamp(scale · AᵀA, -1, 1)| and Σ of the new weights' squares
+/// over the whole stack. Each block of AᵀA on or above the diagonal is computed once and applied
+/// at both of its places (row by row in each), so ΔW is exactly symmetric. The sums add the
+/// blocks' partial sums in a fixed order (reproducible).
 pub(crate) fn symmetric_update(
     activations: &[f32],
     rows: usize,
     n: usize,
-    weights: &[f32],
+    weights: &mut [f32],
     scale: f32,
-) -> (Vec<f32>, UpdateSums) {
+) -> UpdateSums {
     let count = if n == 0 { 0 } else { weights.len() / (n * n) };
     assert_eq!(weights.len(), count * n * n, "weights must be a stack of n x n matrices");
     assert_eq!(activations.len(), count * rows * n, "activations must be a stack of rows x n matrices");
     let blocks = n.div_ceil(CPU_BLOCK);
     let tasks: Vec<(usize, usize, usize)> =
         (0..count).flat_map(|m| (0..blocks).flat_map(move |i| (i..blocks).map(move |j| (m, i, j)))).collect();
-    let mut updated: Vec<f32> = Vec::with_capacity(count * n * n);
-    let out = BlockWriter(updated.spare_capacity_mut().as_mut_ptr());
-    let out = &out;
+    let shared = BlockWriter(weights.as_mut_ptr());
+    let shared = &shared;
     let partial_sums: Vec<UpdateSums> = tasks
         .par_iter()
         .map_init(
-            || vec![0.0f32; CPU_BLOCK * CPU_BLOCK],
-            |product, &(m, bi, bj)| {
+            || (vec![0.0f32; CPU_BLOCK * CPU_BLOCK], vec![0.0f32; CPU_BLOCK * CPU_BLOCK]),
+            |(product, mirror), &(m, bi, bj)| {
                 let (i0, j0) = (bi * CPU_BLOCK, bj * CPU_BLOCK);
                 let (height, width) = (CPU_BLOCK.min(n - i0), CPU_BLOCK.min(n - j0));
                 let (a, base) = (&activations[m * rows * n..(m + 1) * rows * n], m * n * n);
@@ -212,35 +243,30 @@ pub(crate) fn symmetric_update(
                     product,
                     false,
                 );
-                let delta = |i: usize, j: usize| (scale * product[i * width + j]).clamp(-1.0, 1.0);
                 let mut sums = UpdateSums::default();
                 // Block (bi, bj), row by row; a diagonal block from its diagonal on.
                 for i in 0..height {
                     let first = if bi == bj { i } else { 0 };
-                    let start = base + (i0 + i) * n + j0 + first;
-                    let len = width - first;
                     // SAFETY: the run lies in row i0 + i of block (bi, bj) of matrix m, which only
-                    // this task writes.
-                    let run = unsafe { out.run(start, len) };
-                    sums = sums.add(apply_run(&weights[start..start + len], run, |t| delta(i, first + t)));
+                    // this task touches.
+                    let run = unsafe { shared.run(base + (i0 + i) * n + j0 + first, width - first) };
+                    sums = sums.add(apply_run(run, &product[i * width + first..(i + 1) * width], scale));
                 }
-                // Its mirror (bj, bi), row by row; a diagonal block only below its diagonal.
+                // Its mirror (bj, bi), row by row from the transposed product; a diagonal block
+                // only below its diagonal.
+                transpose(&product[..height * width], height, width, mirror);
                 for j in 0..width {
                     let len = if bi == bj { j } else { height };
-                    let start = base + (j0 + j) * n + i0;
                     // SAFETY: the run lies in row j0 + j of block (bj, bi) of matrix m, which only
-                    // this task writes (on a diagonal block, left of where the first loop began).
-                    let run = unsafe { out.run(start, len) };
-                    sums = sums.add(apply_run(&weights[start..start + len], run, |t| delta(t, j)));
+                    // this task touches (on a diagonal block, left of where the first loop began).
+                    let run = unsafe { shared.run(base + (j0 + j) * n + i0, len) };
+                    sums = sums.add(apply_run(run, &mirror[j * height..j * height + len], scale));
                 }
                 sums
             },
         )
         .collect();
-    // SAFETY: the blocks and their mirrors wrote every one of the count · n² slots (exactly once),
-    // so the first count · n² elements are initialised.
-    unsafe { updated.set_len(count * n * n) };
-    (updated, partial_sums.into_iter().fold(UpdateSums::default(), UpdateSums::add))
+    partial_sums.into_iter().fold(UpdateSums::default(), UpdateSums::add)
 }
 
 #[cfg(test)]
@@ -257,7 +283,8 @@ mod tests {
         let activations: Vec<f32> = (0..rows * n).map(value).collect();
         let weights: Vec<f32> = (0..n * n).map(|i| value(i + 7)).collect();
         let scale = 0.6;
-        let (updated, sums) = symmetric_update(&activations, rows, n, &weights, scale);
+        let mut updated = weights.clone();
+        let sums = symmetric_update(&activations, rows, n, &mut updated, scale);
         let (mut want_sum, mut want_squares, mut clamped) = (0.0f64, 0.0f64, 0);
         for i in 0..n {
             for j in 0..n {
@@ -275,7 +302,8 @@ mod tests {
         assert!((sums.delta_abs - want_sum).abs() < 1e-6 * want_sum, "{sums:?} vs {want_sum}");
         assert!((sums.updated_squares - want_squares).abs() < 1e-6 * want_squares, "{sums:?} vs {want_squares}");
         // From W = 0 the update is ΔW itself, exactly symmetric.
-        let (delta, _) = symmetric_update(&activations, rows, n, &vec![0.0; n * n], scale);
+        let mut delta = vec![0.0; n * n];
+        symmetric_update(&activations, rows, n, &mut delta, scale);
         assert!((0..n).all(|i| (0..n).all(|j| delta[i * n + j] == delta[j * n + i])));
     }
 }

@@ -205,27 +205,28 @@ impl HebbianLayer {
 
     /// Lateral training: updates the lateral weights by the Hebbian rule, or the decorrelating
     /// ones by the anti-Hebbian rule (ΔW clamped to [-1, 1]) from this batch, then responds with
-    /// the updated weights. Returns the output map
-    /// and the step's statistics `[energy, delta, norm]`, or `None` for a layer without a
-    /// lateral path.
+    /// the updated weights. Returns the output map and the step's statistics `[energy, delta,
+    /// norm]`, or `None` for a layer without a lateral path. The weights are handed to the update
+    /// as their only reference, so that the CPU's kernel updates them in place; an error (a
+    /// kernel that cannot run) leaves the layer without them, and ends the training.
     pub(crate) fn train_step(&mut self, input: Tensor<4>, lr: f64) -> Result<(Tensor<4>, Option<Tensor<1>>)> {
-        let Some(lateral) = self.lateral.clone() else {
+        let Some(lateral) = self.lateral.take() else {
             return Ok((self.forward(input), None));
         };
+        let (id, weights, mapper) = lateral.consume();
         let side = output_side(input.dims()[2]);
         let active = self.activations(input);
         if self.settings.lateral == LateralMode::Decorrelate {
-            let update = decorrelation_update(active.clone(), lateral.val(), lr);
+            let update = decorrelation_update(active.clone(), weights, lr);
             let stats = step_statistics(active.clone(), &update);
             let output = decorrelated(active, update.weights.clone());
-            self.lateral = Some(lateral.map(|_| update.weights));
+            self.lateral = Some(Param::from_mapped_value(id, update.weights, mapper));
             return Ok((Self::to_map(output, side), Some(stats)));
         }
-        let update = update_weights(active.clone(), lateral.val(), self.settings.lateral, lr)?;
+        let update = update_weights(active.clone(), weights, self.settings.lateral, lr)?;
         let stats = step_statistics(active.clone(), &update);
-        let weights = update.weights;
-        let response = lateral_response(active.clone(), weights.clone());
-        self.lateral = Some(lateral.map(|_| weights));
+        let response = lateral_response(active.clone(), update.weights.clone());
+        self.lateral = Some(Param::from_mapped_value(id, update.weights, mapper));
         Ok((Self::to_map(active + response, side), Some(stats)))
     }
 

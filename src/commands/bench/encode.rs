@@ -116,8 +116,13 @@ pub(crate) fn run(config: &EncodeConfig, device: &ComputeDevice, images: usize) 
         extra_per_step += seed_s - ours_s;
         if layer_1.is_none() {
             let weights = Tensor::<3>::zeros([1, positions, positions], dev);
+            // As training runs it: the weights handed over as their only reference (updated in
+            // place on the CPU), the result kept for the next call.
+            let mut kept = Some(weights.clone());
             let full_s = time_per_call(repeats, || {
-                Ok(update_weights(activations.clone(), weights.clone(), LateralMode::Shared, lr)?.weights)
+                let update = update_weights(activations.clone(), kept.take().expect("kept"), LateralMode::Shared, lr)?;
+                kept = Some(update.weights);
+                Ok(update.norm)
             })?;
             let unfused_s = time_per_call(repeats, || {
                 Ok(update_weights_unfused(activations.clone(), weights.clone(), LateralMode::Shared, lr).weights)
