@@ -91,20 +91,32 @@ pub(crate) fn centred_product(x: &[f32], n: usize, d: usize, mean: &[f32], b: &[
     out
 }
 
+/// Rows per block of [`subspace_step`]: the scores it holds at once are one block's.
+const SUBSPACE_BLOCK_ROWS: usize = 16384;
+
 /// One step of subspace iteration towards the top principal axes of the rows of `x` (`n x d`,
 /// column means `mean`): `basis ← orth(Xcᵀ Xc basis)` for a `d x width` basis, `Xc = X − 1 μᵀ`,
-/// with the centring folded into the products (`Xcᵀ v = Xᵀ v − μ 1ᵀv`). Returns `Xc basis` of the
-/// basis it started from (`n x width`).
-pub(crate) fn subspace_step(x: &[f32], n: usize, d: usize, mean: &[f32], basis: &mut [f32], width: usize) -> Vec<f32> {
-    let scores = centred_product(x, n, d, mean, basis, width);
-    matmul::product(d, width, n, View::transposed(x, d), View::rows(&scores, width), basis, true);
-    let sums: Vec<f64> =
-        (0..width).map(|a| scores.iter().skip(a).step_by(width).map(|&v| v as f64).sum::<f64>()).collect();
-    for (row, m) in basis.chunks_mut(width).zip(mean) {
-        row.iter_mut().zip(&sums).for_each(|(b, s)| *b -= (*m as f64 * s) as f32);
+/// with the centring folded into the products (`Xcᵀ v = Xᵀ v − μ 1ᵀv`). The rows go in blocks
+/// of [`SUBSPACE_BLOCK_ROWS`], added up in order (the same result on any number of threads).
+pub(crate) fn subspace_step(x: &[f32], n: usize, d: usize, mean: &[f32], basis: &mut [f32], width: usize) {
+    let mut next = vec![0.0f32; d * width];
+    let mut block_next = vec![0.0f32; d * width];
+    let mut sums = vec![0.0f64; width];
+    for block in x[..n * d].chunks(SUBSPACE_BLOCK_ROWS * d) {
+        let rows = block.len() / d;
+        let scores = centred_product(block, rows, d, mean, basis, width);
+        matmul::product(d, width, rows, View::transposed(block, d), View::rows(&scores, width), &mut block_next, true);
+        next.iter_mut().zip(&block_next).for_each(|(v, b)| *v += b);
+        for row in scores.chunks(width) {
+            sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v as f64);
+        }
+    }
+    for ((row, m), out) in next.chunks(width).zip(mean).zip(basis.chunks_mut(width)) {
+        for ((b, &v), s) in out.iter_mut().zip(row).zip(&sums) {
+            *b = v - (*m as f64 * s) as f32;
+        }
     }
     orthonormalise_columns(basis, d, width);
-    scores
 }
 
 /// Columns of L computed together: each row's prefix is then read once per block rather than once

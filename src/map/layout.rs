@@ -41,22 +41,74 @@ pub(crate) struct LayoutParams {
 /// The graph's edges with their membership strengths.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Edges {
-    pub head: Vec<u32>,
+    /// Where each head's edges start, one more than there are points: the edges are stored by
+    /// head, in order, and a head is not stored with each of them.
+    starts: Vec<usize>,
     pub tail: Vec<u32>,
-    pub weight: Vec<f32>,
+    /// Epochs between an edge's samples: the largest weight over the edge's (umap-learn's
+    /// `epochs_per_sample`).
+    pub per_sample: Vec<f32>,
 }
 
 impl Edges {
-    /// Drops edges too weak to be sampled once in `epochs` (umap-learn: weight < max / epochs).
-    pub(crate) fn prune(mut self, epochs: usize) -> Self {
-        let max = self.weight.iter().copied().fold(0.0f32, f32::max);
+    /// The edges of a weighted graph of `n` points, its `(head, tail, weight)` entries as
+    /// `entries` lists them (by head, in order), less those too weak to be sampled once in
+    /// `epochs` (umap-learn: weight < max / epochs). The arrays are allocated once, at their final
+    /// length (a million items' graph has some 20 million entries).
+    pub(crate) fn sampled<I: Iterator<Item = (u32, u32, f32)>>(
+        entries: impl Fn() -> I,
+        n: usize,
+        epochs: usize,
+    ) -> Self {
+        let max = entries().map(|(_, _, weight)| weight).fold(0.0f32, f32::max);
         let threshold = max / epochs.max(1) as f32;
-        let keep: Vec<bool> = self.weight.iter().map(|&w| w > 0.0 && w >= threshold).collect();
-        let filter = |v: Vec<u32>| v.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(x, _)| x).collect();
-        self.head = filter(self.head);
-        self.tail = filter(self.tail);
-        self.weight = self.weight.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(x, _)| x).collect();
-        self
+        let kept = |&(_, _, weight): &(u32, u32, f32)| weight > 0.0 && weight >= threshold;
+        let count = entries().filter(kept).count();
+        let mut edges = Edges {
+            starts: Vec::with_capacity(n + 1),
+            tail: Vec::with_capacity(count),
+            per_sample: Vec::with_capacity(count),
+        };
+        for (head, tail, weight) in entries().filter(kept) {
+            assert!(head as usize >= edges.starts.len().saturating_sub(1), "graph entries come by head, in order");
+            while edges.starts.len() <= head as usize {
+                edges.starts.push(edges.tail.len());
+            }
+            edges.tail.push(tail);
+            edges.per_sample.push(max / weight);
+        }
+        while edges.starts.len() <= n {
+            edges.starts.push(edges.tail.len());
+        }
+        edges
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.tail.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tail.is_empty()
+    }
+
+    /// The head of edge `e`.
+    fn head_of(&self, e: usize) -> usize {
+        self.starts.partition_point(|&start| start <= e) - 1
+    }
+
+    /// The head of edge `e`, from the head of an edge at or before it (a cursor that only moves
+    /// forward, as the edges are run).
+    #[inline]
+    fn head_after(&self, e: usize, mut head: usize) -> usize {
+        while self.starts[head + 1] <= e {
+            head += 1;
+        }
+        head
+    }
+
+    /// Every edge's head, for a device that runs the edges in any order.
+    pub(crate) fn heads(&self) -> Vec<u32> {
+        self.starts.windows(2).enumerate().flat_map(|(head, run)| (run[0]..run[1]).map(move |_| head as u32)).collect()
     }
 }
 
@@ -145,10 +197,12 @@ impl Positions for LockFree<'_> {
     }
 }
 
-/// When each edge is next due for a positive and for negative samples.
+/// When each edge is next due for a positive and for negative samples. An edge's period for
+/// negative samples is its period for positive ones over the negative sample rate, computed where
+/// it is needed ([`run_edges`]) rather than stored: a million items' layout has some
+/// 20 million edges.
 struct Schedule {
-    per_sample: Vec<f32>,
-    per_negative: Vec<f32>,
+    negative_rate: f32,
     next_sample: Vec<f32>,
     next_negative: Vec<f32>,
 }
@@ -157,11 +211,9 @@ impl Schedule {
     /// umap-learn's: an edge of weight w is sampled every max/w epochs, and negative samples
     /// come `negative_sample_rate` times as often.
     fn new(edges: &Edges, params: &LayoutParams) -> Schedule {
-        let max_weight = edges.weight.iter().copied().fold(0.0f32, f32::max);
-        let per_sample: Vec<f32> = edges.weight.iter().map(|&w| max_weight / w).collect();
         let negative_rate = params.negative_sample_rate.max(1) as f32;
-        let per_negative: Vec<f32> = per_sample.iter().map(|e| e / negative_rate).collect();
-        Schedule { next_sample: per_sample.clone(), next_negative: per_negative.clone(), per_sample, per_negative }
+        let next_negative = edges.per_sample.iter().map(|e| e / negative_rate).collect();
+        Schedule { next_sample: edges.per_sample.clone(), next_negative, negative_rate }
     }
 }
 
@@ -183,19 +235,19 @@ pub(crate) fn optimise(
     mut on_epoch: impl FnMut(usize),
 ) {
     let n = embedding.len();
-    if n < 2 || edges.weight.is_empty() {
+    if n < 2 || edges.is_empty() {
         return;
     }
     let mut schedule = Schedule::new(edges, params);
     if !parallel {
         let mut positions = InOrder(embedding);
         for epoch in 0..params.epochs {
-            let Schedule { per_sample, per_negative, next_sample, next_negative } = &mut schedule;
+            let Schedule { negative_rate, next_sample, next_negative } = &mut schedule;
             run_edges(
                 &mut positions,
                 edges,
                 0,
-                (per_sample, per_negative),
+                (&edges.per_sample, *negative_rate),
                 (next_sample, next_negative),
                 epoch,
                 params,
@@ -205,7 +257,8 @@ pub(crate) fn optimise(
         return;
     }
     let shared: Vec<AtomicU32> = embedding.iter().flatten().map(|v| AtomicU32::new(v.to_bits())).collect();
-    let Schedule { per_sample, per_negative, next_sample, next_negative } = &mut schedule;
+    let Schedule { negative_rate, next_sample, next_negative } = &mut schedule;
+    let negative_rate = *negative_rate;
     for epoch in 0..params.epochs {
         next_sample
             .par_chunks_mut(EDGES_PER_TASK)
@@ -213,7 +266,7 @@ pub(crate) fn optimise(
             .enumerate()
             .for_each(|(task, (next_sample, next_negative))| {
                 let first = task * EDGES_PER_TASK;
-                let fixed = (&per_sample[first..], &per_negative[first..]);
+                let fixed = (&edges.per_sample[first..], negative_rate);
                 run_edges(&mut LockFree(&shared), edges, first, fixed, (next_sample, next_negative), epoch, params);
             });
         on_epoch(epoch);
@@ -229,7 +282,7 @@ fn run_edges(
     positions: &mut impl Positions,
     edges: &Edges,
     first: usize,
-    (per_sample, per_negative): (&[f32], &[f32]),
+    (per_sample, negative_rate): (&[f32], f32),
     (next_sample, next_negative): (&mut [f32], &mut [f32]),
     epoch: usize,
     params: &LayoutParams,
@@ -240,6 +293,7 @@ fn run_edges(
     let now = epoch as f32;
     let round = params.seed as u32 ^ pcg(epoch as u32);
     let len = next_sample.len();
+    let mut head = edges.head_of(first);
     for local in 0..len {
         // The points of the edge due a few places ahead are fetched into the cache now: they are
         // all but random among a large map's points, and the wait for them dominates the step.
@@ -247,7 +301,7 @@ fn run_edges(
         if ahead < len && next_sample[ahead] <= now {
             let e = first + ahead;
             prefetch(positions.address(edges.tail[e] as usize));
-            for p in 0..due_negatives(now, next_negative[ahead], per_negative[ahead]) {
+            for p in 0..due_negatives(now, next_negative[ahead], per_sample[ahead] / negative_rate) {
                 prefetch(positions.address(negative_sample(p, round, e, n)));
             }
         }
@@ -256,7 +310,8 @@ fn run_edges(
             continue;
         }
         let e = first + local;
-        let j = edges.head[e] as usize;
+        head = edges.head_after(e, head);
+        let j = head;
         let k = edges.tail[e] as usize;
         let (current, other) = (positions.get(j), positions.get(k));
         let coefficient = attractive_coefficient(squared_distance(current, other), a, b);
@@ -270,7 +325,8 @@ fn run_edges(
         positions.set(k, pulled);
         *next_sample += per_sample[local];
 
-        let negatives = due_negatives(now, *next_negative, per_negative[local]);
+        let per_negative = per_sample[local] / negative_rate;
+        let negatives = due_negatives(now, *next_negative, per_negative);
         // The negative samples all push the head from where the pull left it, and the pushes
         // are added at the end: no sample waits on the one before it (a chain of `powf`s), so
         // the CPU computes them side by side.
@@ -290,7 +346,7 @@ fn run_edges(
             }
         }
         positions.set(j, [current[0] + push[0], current[1] + push[1]]);
-        *next_negative += negatives as f32 * per_negative[local];
+        *next_negative += negatives as f32 * per_negative;
     }
 }
 
@@ -332,10 +388,14 @@ mod tests {
 
     #[test]
     fn pruning_keeps_edges_sampled_at_least_once() {
-        let edges = Edges { head: vec![0, 1, 2], tail: vec![1, 2, 0], weight: vec![1.0, 0.001, 0.5] };
-        let pruned = edges.prune(100);
-        assert_eq!(pruned.head, vec![0, 2]);
-        assert_eq!(pruned.weight, vec![1.0, 0.5]);
+        let entries = [(0, 1, 1.0), (0, 2, 0.25), (1, 2, 0.001), (3, 0, 0.5), (3, 1, 1.0)];
+        let pruned = Edges::sampled(|| entries.into_iter(), 5, 100);
+        assert_eq!(pruned.heads(), vec![0, 0, 3, 3], "point 1's only edge is pruned; 2 and 4 have none");
+        assert_eq!(pruned.tail, vec![1, 2, 0, 1]);
+        assert_eq!(pruned.per_sample, vec![1.0, 4.0, 2.0, 1.0]);
+        let heads: Vec<usize> = (0..4).map(|e| pruned.head_of(e)).collect();
+        assert_eq!(heads, vec![0, 0, 3, 3]);
+        assert_eq!((pruned.head_after(2, 0), pruned.head_after(3, 3)), (3, 3));
     }
 
     #[test]

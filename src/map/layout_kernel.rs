@@ -36,25 +36,23 @@ fn launch(
     mut on_epoch: impl FnMut(usize),
 ) -> Result<()> {
     let n = embedding.len();
-    if n < 2 || edges.weight.is_empty() {
+    if n < 2 || edges.is_empty() {
         return Ok(());
     }
-    let max_weight = edges.weight.iter().copied().fold(0.0f32, f32::max);
-    let epochs_per_sample: Vec<f32> = edges.weight.iter().map(|&w| max_weight / w).collect();
     let negative_rate = params.negative_sample_rate.max(1) as f32;
-    let next_negative: Vec<f32> = epochs_per_sample.iter().map(|e| e / negative_rate).collect();
+    let next_negative: Vec<f32> = edges.per_sample.iter().map(|e| e / negative_rate).collect();
     let coordinates = upload(embedding.iter().flatten().copied().collect(), device)?;
-    let per_sample = upload(epochs_per_sample.clone(), device)?;
-    let next_sample = upload(epochs_per_sample, device)?;
+    let per_sample = upload(edges.per_sample.clone(), device)?;
+    let next_sample = upload(edges.per_sample.clone(), device)?;
     let next_negative = upload(next_negative, device)?;
     let client = coordinates.client.clone();
-    let head = client.create_from_slice(bytemuck::cast_slice(&edges.head));
+    let head = client.create_from_slice(bytemuck::cast_slice(&edges.heads()));
     let tail = client.create_from_slice(bytemuck::cast_slice(&edges.tail));
-    let groups = edges.weight.len().div_ceil(256);
+    let groups = edges.len().div_ceil(256);
     for epoch in 0..params.epochs {
         let alpha = params.learning_rate * (1.0 - epoch as f32 / params.epochs as f32);
         let info = [
-            edges.weight.len() as u32,
+            edges.len() as u32,
             n as u32,
             epoch as u32,
             alpha.to_bits(),

@@ -31,17 +31,16 @@ pub(crate) fn fuzzy_graph(with_self: &Neighbours, config: &MapConfig, progress: 
     if k < config.n_neighbors && progress.is_shown() {
         log::info!("note: map.n_neighbors {} reduced to {k} for {n} items", config.n_neighbors);
     }
-    let mut knn_indices = ndarray::Array2::<u32>::zeros((n, k));
-    let mut knn_dists = ndarray::Array2::<f32>::zeros((n, k));
-    for i in 0..n {
-        let (ids, sims) = with_self.row(i);
-        for j in 0..k {
-            knn_indices[[i, j]] = ids[j];
-            knn_dists[[i, j]] = (1.0 - sims[j]).max(0.0);
-        }
-    }
+    // The neighbours' indices are read in place when umap-rs takes all of them (a million items'
+    // are 60 MB); their distances are computed.
+    let narrowed = (k < with_self.k).then(|| ndarray::Array2::from_shape_fn((n, k), |(i, j)| with_self.row(i).0[j]));
+    let knn_indices = match &narrowed {
+        Some(narrowed) => narrowed.view(),
+        None => ndarray::ArrayView2::from_shape((n, k), with_self.indices.as_slice())?,
+    };
+    let knn_dists = ndarray::Array2::from_shape_fn((n, k), |(i, j)| (1.0 - with_self.row(i).1[j]).max(0.0));
     let no_data = ndarray::Array2::<f32>::zeros((n, 0));
-    Ok(Umap::new(umap_config(config, k)).learn_manifold(no_data.view(), knn_indices.view(), knn_dists.view()))
+    Ok(Umap::new(umap_config(config, k)).learn_manifold(no_data.view(), knn_indices, knn_dists.view()))
 }
 
 /// umap-rs's settings for our config with `k` neighbours.
@@ -54,11 +53,27 @@ pub(crate) fn umap_config(config: &MapConfig, k: usize) -> UmapConfig {
     }
 }
 
-/// Lays the fuzzy graph out in 2-D from `initial` with our seeded optimiser.
-/// On a wgpu device every edge of an epoch runs in parallel (not bit-for-bit reproducible); on
-/// the CPU the edges run in order and a seed reproduces the map exactly, unless `map.parallel`
-/// makes them run lock-free on every thread (by default from
-/// [`crate::config::map::LOCK_FREE_FROM`] items).
+/// The fuzzy graph as the layout samples it: its edges of `n` items' layout
+/// ([`Edges::sampled`]) and its curve's (a, b).
+pub(crate) struct LayoutGraph {
+    edges: Edges,
+    curve: (f32, f32),
+}
+
+impl LayoutGraph {
+    pub(crate) fn new(manifold: &LearnedManifold, config: &MapConfig, n: usize) -> LayoutGraph {
+        let graph = manifold.graph();
+        let entries = || {
+            graph.outer_iterator().enumerate().flat_map(|(row, vector)| {
+                let (columns, weights) = vector.into_raw_storage();
+                columns.iter().zip(weights).map(move |(&column, &weight)| (row as u32, column, weight))
+            })
+        };
+        LayoutGraph { edges: Edges::sampled(entries, n, config.epochs_for(n)), curve: manifold.curve_params() }
+    }
+}
+
+/// Lays the fuzzy graph out in 2-D from `initial` with our seeded optimiser ([`lay_out_graph`]).
 pub(crate) fn lay_out(
     manifold: &LearnedManifold,
     initial: Vec<[f32; 2]>,
@@ -66,18 +81,24 @@ pub(crate) fn lay_out(
     device: &Device,
     progress: Progress,
 ) -> Result<Vec<[f32; 2]>> {
-    let (a, b) = manifold.curve_params();
-    let n = initial.len();
+    let graph = LayoutGraph::new(manifold, config, initial.len());
+    lay_out_graph(&graph, initial, config, device, progress)
+}
+
+/// Lays a [`LayoutGraph`] out in 2-D from `initial` with our seeded optimiser.
+/// On a wgpu device every edge of an epoch runs in parallel (not bit-for-bit reproducible); on
+/// the CPU the edges run in order and a seed reproduces the map exactly, unless `map.parallel`
+/// makes them run lock-free on every thread (by default from
+/// [`crate::config::map::LOCK_FREE_FROM`] items).
+pub(crate) fn lay_out_graph(
+    graph: &LayoutGraph,
+    initial: Vec<[f32; 2]>,
+    config: &MapConfig,
+    device: &Device,
+    progress: Progress,
+) -> Result<Vec<[f32; 2]>> {
+    let (edges, (a, b), n) = (&graph.edges, graph.curve, initial.len());
     let epochs = config.epochs_for(n);
-    let mut edges = Edges::default();
-    for (row, vector) in manifold.graph().outer_iterator().enumerate() {
-        for (column, &weight) in vector.iter() {
-            edges.head.push(row as u32);
-            edges.tail.push(column as u32);
-            edges.weight.push(weight);
-        }
-    }
-    let edges = edges.prune(epochs);
     let params = LayoutParams {
         a,
         b,
@@ -90,9 +111,9 @@ pub(crate) fn lay_out(
     let mut embedding = initial;
     layout::normalise_initial(&mut embedding);
     let bar = progress.bar(epochs as u64, "umap");
-    match layout_kernel::optimise(&mut embedding, &edges, &params, device, |_| bar.inc(1)) {
+    match layout_kernel::optimise(&mut embedding, edges, &params, device, |_| bar.inc(1)) {
         Some(result) => result?,
-        None => layout::optimise(&mut embedding, &edges, &params, config.parallel.lock_free(n), |_| bar.inc(1)),
+        None => layout::optimise(&mut embedding, edges, &params, config.parallel.lock_free(n), |_| bar.inc(1)),
     }
     bar.finish_and_clear();
     if embedding.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {

@@ -7,10 +7,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use burn::tensor::Device;
-use umap_rs::LearnedManifold;
 
 use super::cluster;
-use super::{fuzzy_graph, lay_out, pca};
+use super::{LayoutGraph, fuzzy_graph, lay_out_graph, pca};
 use crate::compute::features::Features;
 use crate::config::{ClusterConfig, MapConfig, TOP_K};
 use crate::neighbours::{self, Neighbours};
@@ -31,12 +30,11 @@ pub struct MapRequest<'a> {
     pub progress: Progress,
 }
 
-/// The 2-D map and what it was built from.
+/// The 2-D map and where it started. (UMAP's fuzzy graph is dropped once the layout has its
+/// edges: [`crate::map::fuzzy_graph`] makes it again from the neighbours.)
 pub struct Layout {
     /// PCA's start positions.
     pub initial: Vec<[f32; 2]>,
-    /// UMAP's fuzzy graph over the neighbours.
-    pub manifold: LearnedManifold,
     /// The laid-out map, one position per item.
     pub coords: Vec<[f32; 2]>,
 }
@@ -99,9 +97,13 @@ pub fn run(request: &MapRequest) -> Result<MapOutput> {
         timed(&mut timings.pca, || pca::principal_components(reduced.as_ref().unwrap_or(features), device, progress))?;
     let fit = timed(&mut timings.kmeans, || clusters(request, reduced.as_ref()))?;
     drop(reduced);
-    let manifold = timed(&mut timings.graph, || fuzzy_graph(&with_self, map, progress))?;
-    let coords = timed(&mut timings.layout, || lay_out(&manifold, initial.clone(), map, device, progress))?;
-    let layout = Layout { initial, manifold, coords };
+    // Only the layout's edges are kept through the layout, not the graph they come from.
+    let graph = timed(&mut timings.graph, || {
+        let manifold = fuzzy_graph(&with_self, map, progress)?;
+        Ok(LayoutGraph::new(&manifold, map, features.rows))
+    })?;
+    let coords = timed(&mut timings.layout, || lay_out_graph(&graph, initial.clone(), map, device, progress))?;
+    let layout = Layout { initial, coords };
     Ok(MapOutput { with_self, layout, clusters: fit.labels, cluster_start: fit.start, timings })
 }
 

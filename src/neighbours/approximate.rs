@@ -3,9 +3,8 @@
 //! reduced copy of the features, then each item's candidates re-ranked by their exact cosine
 //! similarity in the full dimension.
 //!
-//! - The reduced copy is the centred features projected onto an approximate principal subspace
-//!   of [`REDUCED_DIM`] axes: one step of subspace iteration from a seeded Gaussian start, three
-//!   products with the `N x D` matrix and no `D x D` covariance.
+//! - The reduced copy ([`ReducedCopy`]) is the centred features on [`REDUCED_DIM`] axes near the
+//!   top principal ones, one byte a value.
 //! - The search runs with the items renumbered in [`tree_order`], so that an item's candidates
 //!   sit near it in memory (the rows and lists a join touches stay in cache: 1.6x at a million
 //!   items), and it starts each item's list from the [`START_WINDOW`] items around it in that
@@ -20,6 +19,7 @@
 //!   (distance, index), which does not depend on the order threads offer them in, and a
 //!   round's changes are counted from the lists it leaves, not from the offers.
 
+use std::ops::Range;
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -27,18 +27,18 @@ use rayon::prelude::*;
 
 use super::Neighbours;
 use super::candidate_lists::{CandidateLists, Key, MAX_ROUND};
+use super::reduced_copy::{REDUCED_DIM, ReducedCopy};
 use super::tree_order::{permute_rows, positions, tree_order};
 use crate::compute::features::Features;
 use crate::compute::hash::{below, pcg, pcg3};
-use crate::compute::linalg::{
-    centred_product, column_means, dot_f32 as dot, squared_distance, standard_normal, subspace_step,
-};
+use crate::compute::linalg::dot_f32 as dot;
 use crate::progress::Progress;
 
 pub(crate) use super::candidate_lists::MAX_ITEMS;
 
-/// Axes of the reduced copy NN-descent searches in.
-pub(crate) const REDUCED_DIM: usize = 128;
+/// Axes of the f32 copy that comes back with the neighbours, for the map's PCA start and
+/// K-Means' start: the reduced copy's first (principal) ones.
+pub(crate) const COARSE_DIM: usize = 64;
 
 /// Candidates NN-descent keeps per item, and re-ranks in the full dimension.
 pub(crate) const CANDIDATES: usize = 30;
@@ -56,46 +56,35 @@ const SETTLED_SHARE: f64 = 0.001;
 
 /// Every item's `k` most similar items by cosine similarity, itself included (as the exact
 /// [`super::exact::search_all`] returns them, most similar first), found approximately; and the
-/// reduced copy the search ran in (centred rows on [`REDUCED_DIM`] axes near the top principal
-/// ones), which holds the features' first principal components too. At most [`MAX_ITEMS`] items.
+/// features on the reduced copy's first [`COARSE_DIM`] axes, in f32 (centred rows, near the top
+/// principal ones, which hold the features' first principal components too). At most
+/// [`MAX_ITEMS`] items.
 pub(crate) fn search_all(features: &Features, k: usize, seed: u64, progress: Progress) -> (Neighbours, Features) {
     let n = features.rows;
     assert!(n <= MAX_ITEMS, "NN-descent takes at most {MAX_ITEMS} items");
     // One bar over the three steps: the reduced copy, the rounds (at most), the re-ranking.
     let bar = progress.bar(MAX_ROUNDS as u64 + 2, "neighbours (NN-descent)");
-    let axes = REDUCED_DIM.min(features.dim);
-    let mut reduced = reduce(features, axes, seed);
+    let mut reduced = ReducedCopy::new(features, REDUCED_DIM.min(features.dim), seed);
     bar.inc(1);
-    // The search runs on the rows in tree order, in place; the copy goes back to item order.
-    let order = tree_order(&reduced, n, axes, seed as u32);
+    // The search runs on the rows in tree order, in place.
+    let order = tree_order(&reduced, seed as u32);
     let position = positions(&order);
-    permute_rows(&mut reduced, axes, &order);
+    reduced.permute(&order);
     let width = CANDIDATES.max(k).min(n - 1);
-    let lists = descend(&reduced, n, width, seed as u32, || bar.inc(1));
-    permute_rows(&mut reduced, axes, &position);
+    let lists = descend(&reduced, width, seed as u32, || bar.inc(1));
+    let projection = reduced.into_projection();
     let ranked = rerank(features, &lists, &order, &position, k);
+    drop(lists);
+    let coarse = projection.coarse(features, COARSE_DIM);
     bar.finish_and_clear();
-    (ranked, Features { rows: n, dim: axes, values: reduced })
+    (ranked, coarse)
 }
 
-/// The centred rows projected onto `axes` orthonormal directions near the top principal ones:
-/// `V = orth(Xcᵀ Xc Ω)` for a seeded Gaussian `Ω`, then `Xc V`, `n x axes`.
-fn reduce(features: &Features, axes: usize, seed: u64) -> Vec<f32> {
-    let (n, d, x) = (features.rows, features.dim, &features.values[..]);
-    let mean = column_means(x, n, d);
-    let gaussian = |i: usize| {
-        let (a, b) = (pcg3(seed as u32, 1, i as u32), pcg3(seed as u32, 2, i as u32));
-        standard_normal((a as f64 + 1.0) / (u32::MAX as f64 + 2.0), b as f64 / u32::MAX as f64) as f32
-    };
-    let mut basis: Vec<f32> = (0..d * axes).map(gaussian).collect();
-    subspace_step(x, n, d, &mean, &mut basis, axes);
-    centred_product(x, n, d, &mean, &basis, axes)
-}
-
-/// NN-descent over the `n` reduced rows (in tree order): each item's `width` nearest others.
-fn descend(reduced: &[f32], n: usize, width: usize, seed: u32, on_round: impl Fn()) -> CandidateLists {
-    let dim = reduced.len() / n.max(1);
-    let row = |i: u32| &reduced[i as usize * dim..(i as usize + 1) * dim];
+/// NN-descent over the reduced rows (in tree order): each item's `width` nearest others. A round
+/// gathers and joins the candidates of [`JOIN_BLOCK`] items at a time.
+fn descend(reduced: &ReducedCopy, width: usize, seed: u32, on_round: impl Fn()) -> CandidateLists {
+    let n = reduced.rows;
+    let distance = |a: u32, b: u32| reduced.squared_distance(a, b);
     let lists = CandidateLists::empty(n, width);
     if width == 0 {
         return lists;
@@ -111,21 +100,24 @@ fn descend(reduced: &[f32], n: usize, width: usize, seed: u32, on_round: impl Fn
             if kept == width {
                 break;
             }
-            kept += lists.offer(v, id, squared_distance(row(v), row(id)), 0) as usize;
+            kept += lists.offer(v, id, distance(v, id), 0) as usize;
         }
     });
     for round in 1..=MAX_ROUNDS {
-        let (fresh, old) = candidates(&lists, width, seed, round);
-        (0..n).into_par_iter().for_each(|v| {
-            let (fresh, old) = (fresh.of(v), old.of(v));
-            for (i, &a) in fresh.iter().enumerate() {
-                for &b in fresh[i + 1..].iter().chain(old) {
-                    let d = squared_distance(row(a), row(b));
-                    lists.offer(a, b, d, round);
-                    lists.offer(b, a, d, round);
+        for start in (0..n).step_by(JOIN_BLOCK) {
+            let block = start..(start + JOIN_BLOCK).min(n);
+            let [fresh, old] = candidates(&lists, block.clone(), width, seed, round);
+            block.into_par_iter().for_each(|v| {
+                let (fresh, old) = (fresh.of(v - start), old.of(v - start));
+                for (i, &a) in fresh.iter().enumerate() {
+                    for &b in fresh[i + 1..].iter().chain(old) {
+                        let d = distance(a, b);
+                        lists.offer(a, b, d, round);
+                        lists.offer(b, a, d, round);
+                    }
                 }
-            }
-        });
+            });
+        }
         let changed: usize =
             (0..n).into_par_iter().map(|v| lists.list(v).filter(|key| key.round() == round).count()).sum();
         on_round();
@@ -136,7 +128,12 @@ fn descend(reduced: &[f32], n: usize, width: usize, seed: u32, on_round: impl Fn
     lists
 }
 
-/// Up to `cap` candidate items per item, in one flat array.
+/// Items whose candidates a round gathers and joins at once: a round's candidates for every
+/// item of a million would take 0.36 GB; a block's take a fraction, for one more pass over the
+/// lists per block.
+const JOIN_BLOCK: usize = 1 << 18;
+
+/// Up to `cap` candidate items per item of a block, in one flat array.
 struct Candidates {
     cap: usize,
     ids: Vec<u32>,
@@ -144,77 +141,98 @@ struct Candidates {
 }
 
 impl Candidates {
+    /// The candidates of the block's `v`-th item.
     fn of(&self, v: usize) -> &[u32] {
         &self.ids[v * self.cap..v * self.cap + self.lens[v] as usize]
     }
 }
 
-/// Each item's candidates to join in `round`: the fresh entries of its list (those the round
-/// before put in) and the old ones, each with the items that list it on that side (reverse
-/// lists), every list capped at `cap` by a seeded priority. Returns (fresh, old) per item, each
-/// sorted, old without the fresh ones.
-fn candidates(lists: &CandidateLists, cap: usize, seed: u32, round: u16) -> (Candidates, Candidates) {
-    let fresh = |key: Key| key.round() + 1 == round;
-    let new = gather(lists, cap, seed, round, fresh, None);
-    let old = gather(lists, cap, seed, round, |key| !fresh(key), Some(&new));
-    (new, old)
+/// The two sides of an item's candidates in `round`: the fresh entries of its list (those the
+/// round before put in) and the old ones (those from before that; not this round's own).
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Fresh,
+    Old,
 }
 
-/// The candidates of one side ([`candidates`]): the entries `side` picks of each item's list and,
-/// reversed, of the lists that name it, less any in `leave_out`.
-fn gather(
-    lists: &CandidateLists,
-    cap: usize,
-    seed: u32,
-    round: u16,
-    side: impl Fn(Key) -> bool + Sync,
-    leave_out: Option<&Candidates>,
-) -> Candidates {
-    let n = lists.len();
-    // Reverse lists, as one array in item order: count, place, then fill (the order within an
-    // item's part depends on the threads, and does not matter: it is sorted below).
-    let counts: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
-    (0..n).into_par_iter().for_each(|v| {
-        lists.list(v).filter(|&key| side(key)).for_each(|key| {
-            counts[key.id() as usize].fetch_add(1, Relaxed);
-        })
-    });
-    let mut starts = Vec::with_capacity(n + 1);
-    starts.push(0usize);
-    for count in &counts {
-        starts.push(starts.last().unwrap() + count.swap(0, Relaxed) as usize);
+impl Side {
+    fn of(key: Key, round: u16) -> Option<Side> {
+        match key.round() + 1 {
+            r if r == round => Some(Side::Fresh),
+            r if r < round => Some(Side::Old),
+            _ => None,
+        }
     }
-    let reverse: Vec<AtomicU32> = (0..starts[n]).map(|_| AtomicU32::new(0)).collect();
-    (0..n).into_par_iter().for_each(|v| {
-        lists.list(v).filter(|&key| side(key)).for_each(|key| {
-            let to = key.id() as usize;
-            reverse[starts[to] + counts[to].fetch_add(1, Relaxed) as usize].store(v as u32, Relaxed);
+}
+
+/// The candidates of the items in `block` to join in `round`: each side of its list
+/// ([`Side`]), each with the items that list it on that side (reverse lists), every list capped at
+/// `cap` by a seeded priority. Returns (fresh, old) per item of the block, each sorted, old
+/// without the fresh ones.
+fn candidates(lists: &CandidateLists, block: Range<usize>, cap: usize, seed: u32, round: u16) -> [Candidates; 2] {
+    let (n, start, len) = (lists.len(), block.start, block.len());
+    let in_block = |key: Key| (key.id() as usize).wrapping_sub(start) < len;
+    // Reverse lists of the block's items, per side, as one array each: count, place, then fill
+    // (the order within an item's part depends on the threads and does not matter: it is
+    // sorted below).
+    let counts: [Vec<AtomicU32>; 2] = std::array::from_fn(|_| (0..len).map(|_| AtomicU32::new(0)).collect());
+    let each_reverse = |visit: &(dyn Fn(Side, usize, u32) + Sync)| {
+        (0..n).into_par_iter().for_each(|v| {
+            for key in lists.list(v).filter(|&key| in_block(key)) {
+                if let Some(side) = Side::of(key, round) {
+                    visit(side, key.id() as usize - start, v as u32);
+                }
+            }
         })
+    };
+    each_reverse(&|side, to, _| {
+        counts[side as usize][to].fetch_add(1, Relaxed);
+    });
+    let starts: [Vec<usize>; 2] = std::array::from_fn(|side| {
+        let mut starts = Vec::with_capacity(len + 1);
+        starts.push(0usize);
+        for count in &counts[side] {
+            starts.push(starts.last().unwrap() + count.swap(0, Relaxed) as usize);
+        }
+        starts
+    });
+    let reverse: [Vec<AtomicU32>; 2] =
+        std::array::from_fn(|side| (0..starts[side][len]).map(|_| AtomicU32::new(0)).collect());
+    each_reverse(&|side, to, from| {
+        let side = side as usize;
+        reverse[side][starts[side][to] + counts[side][to].fetch_add(1, Relaxed) as usize].store(from, Relaxed);
     });
     let priority = |v: usize, id: u32| pcg3(seed ^ pcg(round as u32), v as u32, id);
-    let mut out = Candidates { cap, ids: vec![0; n * cap], lens: vec![0; n] };
-    out.ids.par_chunks_mut(cap).zip(out.lens.par_iter_mut()).enumerate().for_each_init(
-        Vec::new,
-        |ids, (v, (slots, len))| {
-            ids.clear();
-            ids.extend(lists.list(v).filter(|&key| side(key)).map(Key::id));
-            ids.extend(reverse[starts[v]..starts[v + 1]].iter().map(|id| id.load(Relaxed)));
-            ids.sort_unstable();
-            ids.dedup();
-            if let Some(leave_out) = leave_out {
-                let leave_out = leave_out.of(v);
-                ids.retain(|id| leave_out.binary_search(id).is_err());
-            }
-            if ids.len() > cap {
-                ids.sort_by_key(|&id| (priority(v, id), id));
-                ids.truncate(cap);
+    let gather = |side: Side, leave_out: Option<&Candidates>| {
+        let mut out = Candidates { cap, ids: vec![0; len * cap], lens: vec![0; len] };
+        out.ids.par_chunks_mut(cap).zip(out.lens.par_iter_mut()).enumerate().for_each_init(
+            Vec::new,
+            |ids, (i, (slots, kept))| {
+                let v = start + i;
+                let (starts, reverse) = (&starts[side as usize], &reverse[side as usize]);
+                ids.clear();
+                ids.extend(lists.list(v).filter(|&key| Side::of(key, round) == Some(side)).map(Key::id));
+                ids.extend(reverse[starts[i]..starts[i + 1]].iter().map(|id| id.load(Relaxed)));
                 ids.sort_unstable();
-            }
-            slots[..ids.len()].copy_from_slice(ids);
-            *len = ids.len() as u32;
-        },
-    );
-    out
+                ids.dedup();
+                if let Some(leave_out) = leave_out {
+                    let leave_out = leave_out.of(i);
+                    ids.retain(|id| leave_out.binary_search(id).is_err());
+                }
+                if ids.len() > cap {
+                    ids.sort_by_key(|&id| (priority(v, id), id));
+                    ids.truncate(cap);
+                    ids.sort_unstable();
+                }
+                slots[..ids.len()].copy_from_slice(ids);
+                *kept = ids.len() as u32;
+            },
+        );
+        out
+    };
+    let fresh = gather(Side::Fresh, None);
+    let old = gather(Side::Old, Some(&fresh));
+    [fresh, old]
 }
 
 /// The `k` most similar of each item's candidates and itself, by exact cosine similarity in the
@@ -350,19 +368,6 @@ mod tests {
             .install(|| search_all(&features, 10, 3, Progress::Hidden).0);
         assert!(many == one, "one thread and many found different neighbours");
         assert!(many == search_all(&features, 10, 3, Progress::Hidden).0, "two runs with one seed differ");
-    }
-
-    #[test]
-    fn the_reduced_copy_keeps_the_distances_of_low_rank_data() {
-        // Rows in a 5-D subspace of 40 dimensions: 8 axes hold all of their variance, so the
-        // projection keeps every pairwise distance.
-        let features = manifold_features(400, 40);
-        let reduced = reduce(&features, 8, 1);
-        for (a, b) in [(0, 1), (5, 300), (17, 399)] {
-            let full: f32 = squared_distance(features.row(a), features.row(b));
-            let near = squared_distance(&reduced[a * 8..(a + 1) * 8], &reduced[b * 8..(b + 1) * 8]);
-            assert!((full - near).abs() < 1e-3 + 1e-2 * full, "{a}-{b}: {full} vs {near}");
-        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub(crate) mod approximate;
 mod candidate_lists;
 pub(crate) mod exact;
+mod reduced_copy;
 mod tree_order;
 
 use anyhow::{Result, bail};

@@ -5,8 +5,8 @@
 //! (picked by a hash of the seed and the node) and cut at the median, down to [`LEAF`] items.
 //! The tree depends only on the rows and the seed, not on the threads that build it.
 
+use super::reduced_copy::ReducedCopy;
 use crate::compute::hash::{below, pcg3};
-use crate::compute::linalg::dot_f32 as dot;
 
 /// Nodes of this many items or fewer are not split.
 const LEAF: usize = 16;
@@ -14,23 +14,22 @@ const LEAF: usize = 16;
 /// Nodes larger than this split their two halves on two threads.
 const PARALLEL_FROM: usize = 8192;
 
-/// The items `0..n` of `rows` (`dim` values each, one after another) in tree order.
-pub(crate) fn tree_order(rows: &[f32], n: usize, dim: usize, seed: u32) -> Vec<u32> {
-    let mut ids: Vec<u32> = (0..n as u32).collect();
-    split(rows, dim, &mut ids, seed, 1);
+/// The rows of `rows` in tree order.
+pub(crate) fn tree_order(rows: &ReducedCopy, seed: u32) -> Vec<u32> {
+    let mut ids: Vec<u32> = (0..rows.rows as u32).collect();
+    split(rows, &mut ids, seed, 1);
     ids
 }
 
-fn split(rows: &[f32], dim: usize, ids: &mut [u32], seed: u32, node: u32) {
+fn split(rows: &ReducedCopy, ids: &mut [u32], seed: u32, node: u32) {
     if ids.len() <= LEAF {
         return;
     }
-    let row = |i: u32| &rows[i as usize * dim..(i as usize + 1) * dim];
     let len = ids.len() as u32;
     let a = ids[below(pcg3(seed, node, 0), len) as usize];
     let b = (1..8).map(|draw| ids[below(pcg3(seed, node, draw), len) as usize]).find(|&b| b != a).unwrap_or(a);
-    let normal: Vec<f32> = row(a).iter().zip(row(b)).map(|(x, y)| x - y).collect();
-    let mut keyed: Vec<(f32, u32)> = ids.iter().map(|&i| (dot(row(i), &normal), i)).collect();
+    let normal = rows.direction(a, b);
+    let mut keyed: Vec<(f32, u32)> = ids.iter().map(|&i| (rows.projection(i, &normal), i)).collect();
     let half = ids.len() / 2;
     keyed.select_nth_unstable_by(half, |x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
     ids.iter_mut().zip(&keyed).for_each(|(id, (_, i))| *id = *i);
@@ -38,10 +37,10 @@ fn split(rows: &[f32], dim: usize, ids: &mut [u32], seed: u32, node: u32) {
     // Node numbers wrap past depth 31; by then a node's items are its own, whatever its hash.
     let node = node.wrapping_mul(2);
     if low.len() > PARALLEL_FROM {
-        rayon::join(|| split(rows, dim, low, seed, node), || split(rows, dim, high, seed, node + 1));
+        rayon::join(|| split(rows, low, seed, node), || split(rows, high, seed, node + 1));
     } else {
-        split(rows, dim, low, seed, node);
-        split(rows, dim, high, seed, node + 1);
+        split(rows, low, seed, node);
+        split(rows, high, seed, node + 1);
     }
 }
 
@@ -79,6 +78,7 @@ pub(crate) fn positions(order: &[u32]) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compute::features::Features;
     use crate::compute::linalg::squared_distance;
 
     #[test]
@@ -107,7 +107,9 @@ mod tests {
                 })
             })
             .collect();
-        let order = tree_order(&rows, n, dim, 4);
+        let features = Features { rows: n, dim, values: rows.clone() };
+        let reduced = ReducedCopy::new(&features, dim, 1);
+        let order = tree_order(&reduced, 4);
         let mut sorted = order.clone();
         sorted.sort_unstable();
         assert!(sorted.iter().enumerate().all(|(i, &id)| i as u32 == id), "every item once");
@@ -118,6 +120,6 @@ mod tests {
         let listed: Vec<u32> = (0..n as u32).collect();
         let (tree, scrambled) = (mean_step(&order), mean_step(&listed));
         assert!(tree < 0.1 * scrambled, "tree order's mean step {tree} against {scrambled}");
-        assert_eq!(order, tree_order(&rows, n, dim, 4), "a seed gives one order");
+        assert_eq!(order, tree_order(&reduced, 4), "a seed gives one order");
     }
 }

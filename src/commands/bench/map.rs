@@ -143,7 +143,10 @@ pub(crate) fn run(input: &MapInput, device: &ComputeDevice, keep_renders: Option
     let peak = memory::peak_resident();
     let Timings { neighbours: knn_s, pca: pca_s, graph: graph_s, layout: ours_s, kmeans: kmeans_s } = output.timings;
     let width = output.with_self.k;
-    let Layout { initial, manifold, coords } = output.layout;
+    let Layout { initial, coords } = output.layout;
+    // The fuzzy graph again (the stage drops it once the layout has its edges), for the
+    // baselines' layouts.
+    let manifold = map::fuzzy_graph(&output.with_self, &config.map, Progress::Hidden)?;
     let ours_clusters = output.clusters;
     let epochs = config.map.epochs_for(features.rows);
     // On the CPU, the other layout mode too: edges in order (reproducible) or lock-free threads.
