@@ -38,8 +38,7 @@ pub(crate) struct LayoutParams {
     pub seed: u64,
 }
 
-/// The graph's edges with their membership strengths.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The graph's edges as the layout samples them: by head, each with its tail and period.
 pub(crate) struct Edges {
     /// Where each head's edges start, one more than there are points: the edges are stored by
     /// head, in order, and a head is not stored with each of them.
