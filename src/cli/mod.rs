@@ -242,6 +242,17 @@ pub(crate) struct BenchFolderArgs {
     /// `data.image_size` of the run.
     #[arg(long, default_value_t = 96, value_parser = at_least(8))]
     pub image_size: usize,
+    /// `features.grid` of the run: each layer's maps pooled to this many positions a side (the
+    /// default 4 gives 7,680 values an image, 1 gives 480).
+    #[arg(long, default_value_t = 4)]
+    pub feature_grid: usize,
+    /// `training.sample` of the run: train on a seeded sample of this many images (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub training_sample: usize,
+    /// Run `hebb train`, then `hebb embed` on each of this many shards in turn, then `hebb map`,
+    /// each a process of its own, instead of one `hebb encode` (0).
+    #[arg(long, default_value_t = 0)]
+    pub shards: usize,
 }
 
 #[derive(Debug, Args)]
@@ -487,7 +498,14 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Folder(args)) => {
-            let plan = FolderPlan { images: args.images, classes: args.classes, image_size: args.image_size };
+            let plan = FolderPlan {
+                images: args.images,
+                classes: args.classes,
+                image_size: args.image_size,
+                feature_grid: args.feature_grid,
+                training_sample: args.training_sample,
+                shards: args.shards,
+            };
             println!("{}", bench::folder::run(&plan, &args.device.device.to_string())?);
             Ok(())
         }

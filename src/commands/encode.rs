@@ -21,15 +21,16 @@ use serde::Serialize;
 
 use crate::compute::device::{RunContext, read_f32};
 use crate::compute::features::Features;
-use crate::config::EncodeConfig;
 use crate::config::TOP_K;
+use crate::config::{DataConfig, EncodeConfig, RenderConfig};
 use crate::data::ImageSet;
 use crate::encoder::HebbianEncoder;
 use crate::encoder::features;
 use crate::encoder::train::{self, TrainingLog};
 use crate::map::pipeline::{self, MapRequest};
 use crate::neighbours;
-use crate::render::MapData;
+use crate::progress::Progress;
+use crate::render::{GridRow, MapData};
 use crate::run::items::{items_csv, map_csv, read_items_csv, skipped_csv};
 use crate::run::npy::{read_npy_f32, write_npy_f32};
 use crate::run::shards::{self, Shard};
@@ -193,15 +194,9 @@ fn map_stage(
     let map = MapData { images, coords: &coords, clusters: &clusters, neighbours: &neighbours };
     let pictures = render::save_map_pictures(&folder, &config.name, &map, render_config, &|| bar.inc(1))?;
     let mut files = pictures.files;
-    let queries = sample_items(images.len(), render_config.neighbour_rows, render_config.seed);
-    let rows: Vec<(usize, Vec<(usize, f32)>)> = queries
-        .iter()
-        .map(|&q| {
-            let (ids, sims) = neighbours.row(q);
-            (q, ids.iter().zip(sims).map(|(&i, &s)| (i as usize, s)).collect())
-        })
-        .collect();
-    render::save_png(&render::neighbour_grid(images, &rows, render_config.cell_size)?, &folder.path(NEIGHBOURS_FILE))?;
+    let (grid_images, rows) = neighbour_grid_items(images, &config.data, &neighbours, render_config)?;
+    let grid = render::neighbour_grid(&grid_images, &rows, render_config.cell_size)?;
+    render::save_png(&grid, &folder.path(NEIGHBOURS_FILE))?;
     files.push(NEIGHBOURS_FILE);
     bar.finish_and_clear();
     clock.lap("render");
@@ -232,14 +227,66 @@ fn map_stage(
     Ok(summary)
 }
 
+/// The neighbour grid's items, `render.neighbour_rows` seeded queries and their neighbours, as
+/// a set of their own at `data.image_size` (copied from `images` when they are at that size, else
+/// loaded again), and the grid's rows (query, [(neighbour, similarity)]) indexing that set.
+fn neighbour_grid_items(
+    images: &ImageSet,
+    data: &DataConfig,
+    neighbours: &neighbours::Neighbours,
+    render_config: &RenderConfig,
+) -> Result<(ImageSet, Vec<GridRow>)> {
+    let mut shown: Vec<usize> = Vec::new();
+    let mut places = std::collections::HashMap::new();
+    let mut place = |item: usize| {
+        *places.entry(item).or_insert_with(|| {
+            shown.push(item);
+            shown.len() - 1
+        })
+    };
+    let rows: Vec<GridRow> = sample_items(images.len(), render_config.neighbour_rows, render_config.seed)
+        .into_iter()
+        .map(|q| {
+            let (ids, sims) = neighbours.row(q);
+            (place(q), ids.iter().zip(sims).map(|(&i, &s)| (place(i as usize), s)).collect())
+        })
+        .collect();
+    let set = if images.side == data.image_size as usize {
+        images.select(&shown)
+    } else {
+        data::load_items(data, &images.items, &shown)?
+    };
+    Ok((set, rows))
+}
+
 /// `hebb train`: the encoder of a new run folder, which it returns.
 pub(crate) fn train(config: &EncodeConfig, context: &RunContext) -> Result<PathBuf> {
     check(config)?;
     let folder = RunFolder::create(&config.run_dir())?;
-    let images = data::load_usable(&config.data, context.progress)?;
-    let (encoder, log) = train::trained_encoder(config, &images, context.device(), context.progress)?;
+    let (images, items) = training_set(config, context.progress)?;
+    let mut encoder = HebbianEncoder::for_config(config, context.device());
+    let (training, encoder_config) = (&config.training, &config.encoder);
+    let log =
+        train::train(&mut encoder, &images, &items, training, encoder_config, context.device(), context.progress)?;
     write_trained(&folder, config, &encoder, &log)?;
     folder.commit()
+}
+
+/// The images `hebb train` learns from and their positions in that set. With `training.sample`
+/// or `training.holdout` only the chosen images are held at `data.image_size`: every file is
+/// first decoded at 1 px, to learn which ones load (the split and the sample are drawn among
+/// those, as `hebb encode` draws them), so that a million-image set trains in the memory of its
+/// sample, on the same images in the same order as `hebb encode`.
+fn training_set(config: &EncodeConfig, progress: Progress) -> Result<(ImageSet, Vec<usize>)> {
+    if config.training.sample == 0 && !config.training.holdout {
+        let images = data::load_usable(&config.data, progress)?;
+        let items = train::training_items(&config.training, &images.items)?;
+        return Ok((images, items));
+    }
+    let usable = data::load_usable(&DataConfig { image_size: 1, ..config.data.clone() }, progress)?;
+    let chosen = train::training_items(&config.training, &usable.items)?;
+    let images = data::load_items(&config.data, &usable.items, &chosen)?;
+    Ok((images, (0..chosen.len()).collect()))
 }
 
 /// The config of a trained run folder.
@@ -286,7 +333,9 @@ pub(crate) fn map(run_dir: &Path, context: &RunContext) -> Result<EncodeSummary>
         }
         None => bail!("{} has no feature shards; run `hebb embed --run {0} --shard I/N` first", run_dir.display()),
     };
-    let images = data::load_usable(&config.data, context.progress)?;
+    // At the side the map's pictures need: a million images at `data.image_size` would not fit.
+    let images =
+        data::load_usable(&render::pictures_data(&config.data, items.len(), &config.render), context.progress)?;
     if images.items != items {
         bail!(
             "the run's shards hold {} items that differ from the data set's {} (the data changed since `hebb embed`?)",

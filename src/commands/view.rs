@@ -9,14 +9,17 @@ use anyhow::{Result, bail};
 use crate::compute::device::RunContext;
 use crate::config::TOP_K;
 use crate::neighbours;
+use crate::render;
 use crate::render::MapData;
 use crate::render::html::{TILES_FOLDER, map_page};
 use crate::run::items::read_map_csv;
+use crate::run::reader::load_run_images;
 use crate::run::{MAP_FILE, MAP_HTML_FILE, Run, write_atomically, write_folder_atomically};
 
 /// Writes `map.html` into the run's folder and returns its path.
 pub(crate) fn run(run: &Run, context: &RunContext) -> Result<PathBuf> {
-    let images = run.load_images(context.progress)?;
+    let data = render::pictures_data(&run.config.data, run.items.len(), &run.config.render);
+    let images = load_run_images(&data, &run.items, context.progress)?;
     let (coords, clusters) = read_map_csv(&run.dir.join(MAP_FILE))?;
     if coords.len() != run.items.len() {
         bail!("{} has {} rows for the run's {} items", MAP_FILE, coords.len(), run.items.len());

@@ -1,11 +1,30 @@
 //! Memory estimates checked before allocating: a setting whose working set cannot fit is refused
 //! with one line that names the key and the estimate, instead of an allocation failure or the
-//! kernel's out-of-memory kill.
+//! kernel's out-of-memory kill. Also hebb's allocator, and the readings of resident memory the
+//! benchmarks print.
 
 use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+
+/// mimalloc keeps freed memory for reuse: the encoder allocates tensors of tens of megabytes
+/// every step, and the system allocator's fresh pages for each of them cost more than the maths.
+/// Declared here, not in the binary, so that the tests run on it too and [`release_freed`] links.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Hands the memory freed so far back to the system. mimalloc returns freed pages only from
+/// later calls into it (10 ms after the free), so a stage that allocates little after another
+/// freed large buffers (the layout after NN-descent and the fuzzy graph) would otherwise keep
+/// them resident all through.
+pub(crate) fn release_freed() {
+    unsafe extern "C" {
+        fn mi_collect(force: bool);
+    }
+    // SAFETY: `mi_collect` takes no pointer and may be called from any thread at any time.
+    unsafe { mi_collect(true) }
+}
 
 /// Bytes this process may still allocate: the machine's available memory (Linux's
 /// `MemAvailable`), or `None` where it cannot be read.

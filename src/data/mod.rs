@@ -184,6 +184,16 @@ impl ImageSet {
         self.items.drain(..range.start);
     }
 
+    /// The images at `indices`, in that order, as a set of their own.
+    pub(crate) fn select(&self, indices: &[usize]) -> ImageSet {
+        let mut pixels = Vec::with_capacity(indices.len() * self.image_len());
+        for &i in indices {
+            pixels.extend_from_slice(self.image(i));
+        }
+        let items = indices.iter().map(|&i| self.items[i].clone()).collect();
+        Self { items, skipped: Vec::new(), pixels, ..*self }
+    }
+
     /// Whether any item carries a label.
     pub(crate) fn has_labels(&self) -> bool {
         self.items.iter().any(|item| item.label.is_some())
@@ -258,6 +268,31 @@ pub(crate) fn load(config: &DataConfig, progress: Progress) -> Result<ImageSet> 
     load_part(config, Part::All, progress)
 }
 
+/// Items `indices` of `items` (the configured source's usable items, as a run lists them) at
+/// `data.image_size`, in that order: for a picture that shows a few items large (the neighbour
+/// grid) after the set was loaded smaller for the map's other pictures. A folder decodes only
+/// their files; the other sources (a sheet, IDX or binary files: their sets fit in memory
+/// whole) load whole, checked to still hold `items`.
+pub(crate) fn load_items(config: &DataConfig, items: &[Item], indices: &[usize]) -> Result<ImageSet> {
+    let (side, color) = (config.image_size as usize, config.color);
+    if let DataSource::Folder(_) = &config.source {
+        use rayon::prelude::*;
+        let images = indices
+            .par_iter()
+            .map(|&i| {
+                let image = pixels::decode_file(std::path::Path::new(&items[i].source))?;
+                Ok((items[i].clone(), pixels::to_planar(image, side, color)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return ImageSet::from_images(side, color, images, Vec::new());
+    }
+    let all = load(config, Progress::Hidden)?;
+    if all.items != items {
+        bail!("the data set has changed since its features were made: it no longer holds the same items");
+    }
+    Ok(all.select(indices))
+}
+
 /// Which entries of a data set to load. An entry is a candidate image in the source's order (a
 /// folder's sampled files, sorted; a sheet's sprites; an IDX file's images), before decoding:
 /// a slice of a folder decodes only its own files.
@@ -294,4 +329,24 @@ pub(crate) fn load_part(config: &DataConfig, part: Part, progress: Progress) -> 
     let range = part.range(set.len());
     set.keep(range);
     Ok(set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_few_items_load_again_at_full_size_as_the_whole_set_holds_them() {
+        let data = crate::config::EncodeConfig::load(None).unwrap().data;
+        let small = load(&DataConfig { image_size: 8, ..data.clone() }, Progress::Hidden).unwrap();
+        let few = load_items(&data, &small.items, &[7, 2, 7]).unwrap();
+        let whole = load(&data, Progress::Hidden).unwrap();
+        assert_eq!((few.side, few.len()), (96, 3));
+        for (at, index) in [7, 2, 7].into_iter().enumerate() {
+            assert_eq!(few.items[at], whole.items[index]);
+            assert!(few.image(at) == whole.image(index), "item {index} differs");
+        }
+        let changed = load_items(&data, &small.items[1..], &[0]).err().unwrap().to_string();
+        assert!(changed.contains("changed"), "{changed}");
+    }
 }

@@ -11,6 +11,7 @@ use burn::tensor::Device;
 use super::cluster;
 use super::{LayoutGraph, fuzzy_graph, lay_out_graph, pca};
 use crate::compute::features::Features;
+use crate::compute::memory;
 use crate::config::{ClusterConfig, MapConfig, TOP_K};
 use crate::neighbours::{self, Neighbours};
 use crate::progress::Progress;
@@ -102,6 +103,7 @@ pub fn run(request: &MapRequest) -> Result<MapOutput> {
         let manifold = fuzzy_graph(&with_self, map, progress)?;
         Ok(LayoutGraph::new(&manifold, map, features.rows))
     })?;
+    memory::release_freed();
     let coords = timed(&mut timings.layout, || lay_out_graph(&graph, initial.clone(), map, device, progress))?;
     let layout = Layout { initial, coords };
     Ok(MapOutput { with_self, layout, clusters: fit.labels, cluster_start: fit.start, timings })

@@ -142,22 +142,36 @@ pub(crate) fn unit_grid(coords: &[[f32; 2]]) -> (Vec<(u32, u32)>, f32) {
 /// Where every image goes on the canvas `config` describes.
 pub(crate) fn place(coords: &[[f32; 2]], config: &RenderConfig) -> Placement {
     let (margin, span) = (config.margin as f32, (config.canvas_size - 2 * config.margin) as f32);
-    let (unit, side) = unit_layout(coords, config);
+    let (unit, _) = unit_layout(coords, config);
     let centres = unit.into_iter().map(|(x, y)| (margin + x * span, margin + y * span)).collect();
-    let cell = side * span;
-    match config.layout {
+    let sprite = sprite_side(coords.len(), config);
+    let order = match config.layout {
         CanvasLayout::Scatter => {
-            let auto = cell.round().clamp(4.0, 128.0) as u32;
-            let sprite = if config.sprite_size > 0 { config.sprite_size } else { auto };
             let mut order: Vec<usize> = (0..coords.len()).collect();
             order.shuffle(&mut seeded(config.seed));
-            Placement { centres, sprite, order }
+            order
+        }
+        CanvasLayout::Grid => (0..coords.len()).collect(),
+    };
+    Placement { centres, sprite, order }
+}
+
+/// The side (px) the canvas draws each of `n` images at: `render.sprite_size`, or for 0 the
+/// scatter's side at which the images' total area equals the canvas's (4 to 128 px), or the
+/// grid's cell (less a 1-px gap once cells are large enough to spare it), which also bounds a
+/// set `sprite_size` on the grid.
+pub(crate) fn sprite_side(n: usize, config: &RenderConfig) -> u32 {
+    let span = (config.canvas_size - 2 * config.margin) as f32;
+    match config.layout {
+        CanvasLayout::Scatter => {
+            let auto = (1.0 / (n.max(1) as f32).sqrt() * span).round().clamp(4.0, 128.0) as u32;
+            if config.sprite_size > 0 { config.sprite_size } else { auto }
         }
         CanvasLayout::Grid => {
-            // A 1-px gap between cells once they are large enough to spare it.
+            let (columns, rows) = grid_shape(n.max(1));
+            let cell = 1.0 / columns.max(rows) as f32 * span;
             let auto = if cell >= 8.0 { cell.floor() as u32 - 1 } else { cell.floor().max(1.0) as u32 };
-            let sprite = if config.sprite_size > 0 { config.sprite_size.min(auto) } else { auto };
-            Placement { centres, sprite, order: (0..coords.len()).collect() }
+            if config.sprite_size > 0 { config.sprite_size.min(auto) } else { auto }
         }
     }
 }

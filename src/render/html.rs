@@ -114,6 +114,11 @@ fn level_sides(n: usize, side: u32) -> Vec<u32> {
     }
 }
 
+/// The side of the closest level of detail the page draws `n` images of `side` px at.
+pub(crate) fn closest_level_side(n: usize, side: u32) -> u32 {
+    level_sides(n, side).into_iter().max().unwrap_or(side)
+}
+
 /// One level's atlases ([`Level`]) for the items in grid `cells` of a `columns x rows` grid,
 /// each encoded as a data URI ([`encode_atlas`]) and handed to `keep` with its index.
 fn atlas_level(

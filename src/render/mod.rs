@@ -18,7 +18,7 @@ pub(crate) mod html;
 use rand::seq::SliceRandom;
 
 use crate::compute::rng::seeded;
-use crate::config::RenderConfig;
+use crate::config::{DataConfig, RenderConfig};
 use crate::data::ImageSet;
 use crate::encoder::train::{LayerStats, Stage, TrainingLog};
 use crate::neighbours::Neighbours;
@@ -193,9 +193,12 @@ pub(crate) fn plot_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing failed: {e:?}")
 }
 
+/// One row of the neighbour grid: a query item and its neighbours with their similarities.
+pub(crate) type GridRow = (usize, Vec<(usize, f32)>);
+
 /// One row per query: the query, framed, then its neighbours; under each picture its name (and
 /// label), and under each neighbour its cosine similarity to the query.
-pub(crate) fn neighbour_grid(images: &ImageSet, rows: &[(usize, Vec<(usize, f32)>)], cell: u32) -> Result<RgbImage> {
+pub(crate) fn neighbour_grid(images: &ImageSet, rows: &[GridRow], cell: u32) -> Result<RgbImage> {
     let columns = rows.iter().map(|(_, n)| n.len() + 1).max().unwrap_or(1) as u32;
     let pad = 8;
     let caption = 42;
@@ -508,6 +511,20 @@ pub(crate) fn save_map_pictures(
     Ok(MapPictures { files, coverage })
 }
 
+/// The side (px) at which the map's pictures of `n` images need them: the canvas's sprites and,
+/// with `render.html`, the map page's closest level, never above `image_size`. At a million
+/// items that is 16 px, a 36th of the pixels at 96 px. The neighbour grid, which shows a few items
+/// at `render.cell_size`, takes them at `image_size` ([`crate::data::load_items`]).
+pub(crate) fn picture_side(n: usize, image_size: u32, config: &RenderConfig) -> u32 {
+    let page = if config.html { html::closest_level_side(n, image_size) } else { 0 };
+    canvas::sprite_side(n, config).max(page).min(image_size)
+}
+
+/// The data set as the map's pictures of its `n` items load it: at [`picture_side`].
+pub(crate) fn pictures_data(data: &DataConfig, n: usize, config: &RenderConfig) -> DataConfig {
+    DataConfig { image_size: picture_side(n, data.image_size, config), ..data.clone() }
+}
+
 /// How many files [`save_map_pictures`] writes for `images` under `render_config`.
 pub(crate) fn map_picture_count(images: &ImageSet, render_config: &RenderConfig) -> u64 {
     3 + u64::from(images.has_labels()) + u64::from(render_config.html)
@@ -574,6 +591,22 @@ mod tests {
         let mut clear = RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 0]));
         overlay(&mut clear, &RgbaImage::from_pixel(1, 1, Rgba([100, 50, 0, 128])), 0, 0);
         assert_eq!(clear.get_pixel(0, 0), &Rgba([100, 50, 0, 128]));
+    }
+
+    #[test]
+    fn the_pictures_need_the_canvas_sprites_and_the_page_s_closest_level_at_most() {
+        let config = RenderConfig::default();
+        assert_eq!(canvas::sprite_side(1_000_000, &config), 2);
+        assert_eq!(picture_side(1_000_000, 96, &config), 16, "the page's one level");
+        assert_eq!(canvas::sprite_side(1_911, &config), 53, "44 x 44 cells of 54 px");
+        assert_eq!(picture_side(1_911, 96, &config), 64, "the page's close-up level");
+        let no_page = RenderConfig { html: false, ..config.clone() };
+        assert_eq!(picture_side(1_911, 96, &no_page), 53);
+        assert_eq!(picture_side(1_911, 32, &config), 32, "never above the images' size");
+        let large = RenderConfig { layout: crate::config::CanvasLayout::Scatter, sprite_size: 200, ..config };
+        assert_eq!(picture_side(1_000_000, 96, &large), 96);
+        let data = crate::config::EncodeConfig::load(None).unwrap().data;
+        assert_eq!((data.image_size, pictures_data(&data, 1_000_000, &no_page).image_size), (96, 2));
     }
 
     #[test]

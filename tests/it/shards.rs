@@ -1,6 +1,9 @@
 //! `hebb train`, `hebb embed --shard I/N` in parallel processes and `hebb map`, against
 //! `hebb encode` in one process, on an image folder with an undecodable file in it. The features
 //! are whitened (`features.whiten_axes`), fitted once by `hebb train` and applied by every shard.
+//! The canvas is small enough (7-px sprites, no map page) that `hebb map` loads the images at 7 px
+//! for it, and the neighbour grid's few items again at `data.image_size`; `hebb train` holds only
+//! its 12-image training sample at that size.
 
 use std::path::Path;
 use std::process::Command;
@@ -40,14 +43,16 @@ whiten_axes = 16
 [training]
 batch_size = 4
 filter_min_images = 0
+sample = 12
 [map]
 n_neighbors = 5
 epochs = 40
 [clusters]
 n_clusters = 3
 [render]
-canvas_size = 200
+canvas_size = 60
 margin = 10
+html = false
 neighbour_rows = 3
 cell_size = 16
 "#,
@@ -102,6 +107,11 @@ fn four_shards_at_once_merge_to_the_single_process_run() {
         let (a, b) = (std::fs::read(run.join(file)).unwrap(), std::fs::read(single.join(file)).unwrap());
         assert!(a == b, "{file} differs between the sharded and the single-process run");
     }
+    // The neighbour grid shows the same images at the same size from the images loaded again.
+    let grid = |run: &Path| std::fs::read(run.join("neighbours.png")).unwrap();
+    assert!(grid(&run) == grid(&single), "the neighbour grids differ");
+    let canvas = image::open(run.join("canvas.png")).unwrap();
+    assert_eq!((canvas.width(), canvas.height()), (60, 60));
     let items = std::fs::read_to_string(run.join("items.csv")).unwrap();
     assert_eq!(items.lines().count(), 22, "21 images, the broken file skipped, plus the header");
     // Both runs name the skipped file and why in skipped.csv.
@@ -150,4 +160,23 @@ fn four_shards_at_once_merge_to_the_single_process_run() {
     let out = hebb(&["embed", "--run", dir.path().to_str().unwrap(), "--shard", "0/2"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("run `hebb train` first"), "{stderr}");
+}
+
+#[test]
+fn the_folder_bench_runs_the_three_stages_and_reports_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["bench", "folder", "--images", "24", "--classes", "3", "--image-size", "16", "--feature-grid", "1"];
+    let out = Command::new(env!("CARGO_BIN_EXE_hebb"))
+        .args(args)
+        .args(["--training-sample", "16", "--shards", "2", "--device", "cpu", "--quiet"])
+        .env("TMPDIR", dir.path())
+        .output()
+        .unwrap();
+    let table = succeeded(out);
+    for line in ["hebb train", "hebb embed --shard 0/2", "hebb embed --shard 1/2", "hebb map", "  neighbours"] {
+        assert!(table.contains(line), "{line} missing from\n{table}");
+    }
+    assert!(table.contains("on 24 generated") && table.contains("480 features"), "{table}");
+    assert!(table.contains("peak resident memory of hebb map"), "{table}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the bench removed its folder");
 }

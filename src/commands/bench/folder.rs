@@ -4,7 +4,9 @@
 //! shades, with noise. The run is this binary's own `hebb encode`, in a process of its own (as a
 //! user runs it), with the default settings at 96 px on every image; the table gives each stage's
 //! time from its `summary.json` (loading the JPEGs, training, extraction, neighbours, map,
-//! K-Means, renders, writing), the total and the run's peak resident memory. The tree and the run
+//! K-Means, renders, writing), the total and the run's peak resident memory. With `--shards N`
+//! the run is `hebb train`, `hebb embed` on each of N shards in turn and `hebb map` (the path of
+//! a set too large for one process), each process timed and its peak memory given. The tree and the run
 //! live in a temporary folder that is removed afterwards (and on an interrupt).
 
 use std::path::Path;
@@ -29,68 +31,127 @@ pub(crate) struct FolderPlan {
     pub classes: usize,
     /// `data.image_size` of the run.
     pub image_size: usize,
+    /// `features.grid` of the run.
+    pub feature_grid: usize,
+    /// `training.sample` of the run (0: every image).
+    pub training_sample: usize,
+    /// 0: one `hebb encode`; else `hebb train`, `hebb embed` on each of this many shards in
+    /// turn, and `hebb map`, each a process of its own.
+    pub shards: usize,
 }
 
-/// Writes the tree, runs `hebb encode` on it with `--device device`, and returns the printed
-/// table.
-pub(crate) fn run(plan: &FolderPlan, device: &str) -> Result<String> {
-    let work = RunFolder::create(&std::env::temp_dir().join("hebb-bench-folder"))?;
-    let root = work.path("train");
-    let (_, write_s) = timed(|| write_tree(&root, plan.images, plan.classes))?;
-    let config = work.path("config.toml");
-    let text = format!(
-        "name = \"run\"\noutput_dir = {}\n[data]\nimage_size = {}\n[data.folder]\nroot = {}\nper_class = 0\n",
-        toml_string(&work.path("outputs"))?,
-        plan.image_size,
-        toml_string(&root)?
-    );
-    std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
+/// A finished child process: its time and its peak resident memory.
+struct Finished {
+    seconds: f64,
+    peak: Option<u64>,
+}
+
+/// Runs this binary with `args` (quietly, on `device`) to its end, reading its peak memory while
+/// it runs (the kernel's high-water mark only rises).
+fn run_hebb(args: &[&str], device: &str) -> Result<Finished> {
     let hebb = std::env::current_exe().context("cannot find the hebb binary")?;
     let started = Instant::now();
     let mut child = Command::new(&hebb)
-        .args(["--quiet", "encode", "--device", device, "--config"])
-        .arg(&config)
+        .arg("--quiet")
+        .args(args)
+        .args(["--device", device])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot start {}", hebb.display()))?;
-    // Its peak memory, read while it runs (the kernel's high-water mark only rises).
     let mut peak = None;
+    let (mut sampled_for, sample) = (Duration::ZERO, Duration::from_millis(100));
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
         }
         peak = memory::peak_resident_of(&child.id().to_string()).or(peak);
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(sample);
+        sampled_for += sample;
     };
-    let total = started.elapsed().as_secs_f64();
+    // A process that ends within a second may end before a reading sees its peak.
+    let peak = peak.filter(|_| sampled_for >= Duration::from_secs(1));
     if !status.success() {
         let mut stderr = String::new();
         child.stderr.take().map(|mut e| std::io::Read::read_to_string(&mut e, &mut stderr));
-        bail!("hebb encode failed on the generated folder: {}", stderr.trim());
+        bail!("hebb {} failed on the generated folder: {}", args[0], stderr.trim());
     }
-    let summary_path = work.path("outputs").join("run").join(SUMMARY_FILE);
+    Ok(Finished { seconds: started.elapsed().as_secs_f64(), peak })
+}
+
+/// Writes the tree, runs `hebb encode` on it (or, with shards, `hebb train`, `hebb embed` and
+/// `hebb map`) with `--device device`, and returns the printed table.
+pub(crate) fn run(plan: &FolderPlan, device: &str) -> Result<String> {
+    let work = RunFolder::create(&std::env::temp_dir().join("hebb-bench-folder"))?;
+    let root = work.path("train");
+    let (_, write_s) = timed(|| write_tree(&root, plan.images, plan.classes))?;
+    let config = work.path("config.toml");
+    let mut text = format!(
+        "name = \"run\"\noutput_dir = {}\n[data]\nimage_size = {}\n[data.folder]\nroot = {}\nper_class = 0\n",
+        toml_string(&work.path("outputs"))?,
+        plan.image_size,
+        toml_string(&root)?
+    );
+    text.push_str(&format!("[features]\ngrid = {}\n", plan.feature_grid));
+    if plan.training_sample > 0 {
+        text.push_str(&format!("[training]\nsample = {}\n", plan.training_sample));
+    }
+    std::fs::write(&config, text).with_context(|| format!("cannot write {}", config.display()))?;
+    let config = config.to_str().with_context(|| format!("{} is not UTF-8", config.display()))?;
+    let run_dir = work.path("outputs").join("run");
+    let run_arg = run_dir.to_str().with_context(|| format!("{} is not UTF-8", run_dir.display()))?;
+    let processes: Vec<(String, Finished)> = if plan.shards == 0 {
+        vec![("hebb encode".into(), run_hebb(&["encode", "--config", config], device)?)]
+    } else {
+        let mut processes = vec![("hebb train".into(), run_hebb(&["train", "--config", config], device)?)];
+        for shard in 0..plan.shards {
+            let part = format!("{shard}/{}", plan.shards);
+            processes.push((
+                format!("hebb embed --shard {part}"),
+                run_hebb(&["embed", "--run", run_arg, "--shard", &part], device)?,
+            ));
+        }
+        processes.push(("hebb map".into(), run_hebb(&["map", "--run", run_arg], device)?));
+        processes
+    };
+    let summary_path = run_dir.join(SUMMARY_FILE);
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&summary_path).with_context(|| format!("cannot read {}", summary_path.display()))?,
     )?;
+    let how = if plan.shards == 0 {
+        "hebb encode".to_string()
+    } else {
+        format!("hebb train, hebb embed on {} shards in turn, hebb map", plan.shards)
+    };
     let mut table = format!(
-        "bench folder: hebb encode on {} generated {SIDE}-px JPEGs in {} class folders (Tiny ImageNet's layout), \
-         at {} px, --device {device}\n",
-        summary["items"], plan.classes, plan.image_size
+        "bench folder: {how} on {} generated {SIDE}-px JPEGs in {} class folders (Tiny ImageNet's layout), \
+         at {} px, {} features, --device {device}\n",
+        summary["items"], plan.classes, plan.image_size, summary["feature_dim"]
     );
     let row = |table: &mut String, what: &str, seconds: f64| table.push_str(&format!("{what:<60} {seconds:>10.2} s\n"));
     row(&mut table, "writing the JPEGs (before the run, not counted)", write_s);
-    for stage in summary["stages"].as_array().into_iter().flatten() {
-        row(&mut table, &format!("  {}", stage[0].as_str().unwrap_or("?")), stage[1].as_f64().unwrap_or(f64::NAN));
+    let last = processes.len() - 1;
+    for (at, (process, finished)) in processes.iter().enumerate() {
+        if at == last {
+            // The last process (encode or map) reports its stages.
+            for stage in summary["stages"].as_array().into_iter().flatten() {
+                let name = stage[0].as_str().unwrap_or("?");
+                row(&mut table, &format!("  {name}"), stage[1].as_f64().unwrap_or(f64::NAN));
+            }
+        }
+        row(&mut table, &format!("{process} (its process, start to exit)"), finished.seconds);
     }
-    row(&mut table, "hebb encode, in all (its process, start to exit)", total);
+    if plan.shards > 0 {
+        row(&mut table, "all of them", processes.iter().map(|(_, f)| f.seconds).sum());
+    }
     table.push_str(&format!(
         "{:<60} {:>10}\n",
         "images skipped as unreadable",
         summary["skipped"].as_u64().unwrap_or(0)
     ));
-    if let Some(peak) = peak {
-        table.push_str(&format!("{:<60} {:>10}\n", "peak resident memory of hebb encode", memory::human(peak as f64)));
+    for (process, finished) in &processes {
+        let peak = finished.peak.map_or("(under 1 s)".into(), |peak| memory::human(peak as f64));
+        table.push_str(&format!("{:<60} {peak:>10}\n", format!("peak resident memory of {process}")));
     }
     Ok(table)
 }

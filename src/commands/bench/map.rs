@@ -39,7 +39,8 @@ pub(crate) struct MapInput {
 /// The images the renders paste, loaded or made only when the renders run: the timed stages
 /// never read them, so they are not in memory when the stages' peak is taken.
 pub(crate) enum RenderImages {
-    /// A finished run's data set, loaded again if it still holds the run's items.
+    /// A finished run's data set at the side the pictures need ([`render::pictures_data`]), loaded
+    /// again if it still holds the run's items.
     Run { data: Box<DataConfig>, items: Vec<Item> },
     /// A 16 x 16 tile per synthetic item, coloured by its cluster.
     Synthetic { rows: usize },
@@ -83,7 +84,8 @@ const SYNTHETIC_CENTRES: usize = 50;
 impl MapInput {
     /// A finished run's features and config; its images when the renders run.
     pub(crate) fn from_run(run: Run) -> MapInput {
-        let images = RenderImages::Run { data: Box::new(run.config.data.clone()), items: run.items };
+        let data = render::pictures_data(&run.config.data, run.items.len(), &run.config.render);
+        let images = RenderImages::Run { data: Box::new(data), items: run.items };
         MapInput { source: run.dir.display().to_string(), features: run.features, config: run.config, images }
     }
 
