@@ -254,7 +254,7 @@ fn neighbour_grid_items(
     let set = if images.side == data.image_size as usize {
         images.select(&shown)
     } else {
-        data::load_items(data, &images.items, &shown)?
+        data::load_items(data, &images.items, &shown, Progress::Hidden)?
     };
     Ok((set, rows))
 }
@@ -283,9 +283,14 @@ fn training_set(config: &EncodeConfig, progress: Progress) -> Result<(ImageSet, 
         let items = train::training_items(&config.training, &images.items)?;
         return Ok((images, items));
     }
-    let usable = data::load_usable(&DataConfig { image_size: 1, ..config.data.clone() }, progress)?;
+    let usable = data::load(&DataConfig { image_size: 1, ..config.data.clone() }, progress)?;
+    data::check_usable(&usable, Progress::Hidden)?;
     let chosen = train::training_items(&config.training, &usable.items)?;
-    let images = data::load_items(&config.data, &usable.items, &chosen)?;
+    let images = data::load_items(&config.data, &usable.items, &chosen, progress)?;
+    if progress.is_shown() {
+        let side = config.data.image_size;
+        log::info!("training on {} of {} usable images, loaded at {side} x {side} px", images.len(), usable.len());
+    }
     Ok((images, (0..chosen.len()).collect()))
 }
 

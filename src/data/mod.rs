@@ -247,6 +247,13 @@ pub(crate) fn probe_splits_of(config: &DataConfig) -> Option<(DataConfig, DataCo
 /// loaded when `progress` is shown.
 pub(crate) fn load_usable(config: &DataConfig, progress: Progress) -> Result<ImageSet> {
     let images = load(config, progress)?;
+    check_usable(&images, progress)?;
+    Ok(images)
+}
+
+/// Checks that `images` hold enough usable images for a run, and says what was loaded when
+/// `progress` is shown.
+pub(crate) fn check_usable(images: &ImageSet, progress: Progress) -> Result<()> {
     if images.len() < 3 {
         bail!("the data set has {} usable image(s); a run needs at least 3", images.len());
     }
@@ -260,7 +267,7 @@ pub(crate) fn load_usable(config: &DataConfig, progress: Progress) -> Result<Ima
             if images.skipped.is_empty() { String::new() } else { format!(", {} skipped", images.skipped.len()) },
         );
     }
-    Ok(images)
+    Ok(())
 }
 
 /// Loads the configured source into an [`ImageSet`].
@@ -273,20 +280,28 @@ pub(crate) fn load(config: &DataConfig, progress: Progress) -> Result<ImageSet> 
 /// grid) after the set was loaded smaller for the map's other pictures. A folder decodes only
 /// their files; the other sources (a sheet, IDX or binary files: their sets fit in memory
 /// whole) load whole, checked to still hold `items`.
-pub(crate) fn load_items(config: &DataConfig, items: &[Item], indices: &[usize]) -> Result<ImageSet> {
+pub(crate) fn load_items(
+    config: &DataConfig,
+    items: &[Item],
+    indices: &[usize],
+    progress: Progress,
+) -> Result<ImageSet> {
     let (side, color) = (config.image_size as usize, config.color);
     if let DataSource::Folder(_) = &config.source {
         use rayon::prelude::*;
+        let bar = progress.bar(indices.len() as u64, "decoding");
         let images = indices
             .par_iter()
             .map(|&i| {
                 let image = pixels::decode_file(std::path::Path::new(&items[i].source))?;
+                bar.inc(1);
                 Ok((items[i].clone(), pixels::to_planar(image, side, color)))
             })
             .collect::<Result<Vec<_>>>()?;
+        bar.finish_and_clear();
         return ImageSet::from_images(side, color, images, Vec::new());
     }
-    let all = load(config, Progress::Hidden)?;
+    let all = load(config, progress)?;
     if all.items != items {
         bail!("the data set has changed since its features were made: it no longer holds the same items");
     }
@@ -339,14 +354,14 @@ mod tests {
     fn a_few_items_load_again_at_full_size_as_the_whole_set_holds_them() {
         let data = crate::config::EncodeConfig::load(None).unwrap().data;
         let small = load(&DataConfig { image_size: 8, ..data.clone() }, Progress::Hidden).unwrap();
-        let few = load_items(&data, &small.items, &[7, 2, 7]).unwrap();
+        let few = load_items(&data, &small.items, &[7, 2, 7], Progress::Hidden).unwrap();
         let whole = load(&data, Progress::Hidden).unwrap();
         assert_eq!((few.side, few.len()), (96, 3));
         for (at, index) in [7, 2, 7].into_iter().enumerate() {
             assert_eq!(few.items[at], whole.items[index]);
             assert!(few.image(at) == whole.image(index), "item {index} differs");
         }
-        let changed = load_items(&data, &small.items[1..], &[0]).err().unwrap().to_string();
+        let changed = load_items(&data, &small.items[1..], &[0], Progress::Hidden).err().unwrap().to_string();
         assert!(changed.contains("changed"), "{changed}");
     }
 }
