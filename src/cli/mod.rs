@@ -220,8 +220,9 @@ pub(crate) enum BenchCommand {
     /// scored (kNN-5, linear probe, NMI) with learned filters, random filters and raw pixels;
     /// one table with win counts and mean leads across the sets, and quality.json.
     Quality(BenchQualityArgs),
-    /// All of `hebb encode` on a folder of generated 64-px JPEGs laid out as Tiny ImageNet's
-    /// training set (written first, removed after): each stage's time and the peak memory.
+    /// All of `hebb encode` (or with --shards, `hebb train`, `embed` and `map`) on a folder of
+    /// generated 64-px JPEGs laid out as Tiny ImageNet's training set (written first, removed
+    /// after): each stage's time and the peak memory.
     Folder(BenchFolderArgs),
     /// Every speed benchmark in one command (encode, map at 10,000 and 100,000 synthetic items,
     /// Hopfield), with the device's name: bench.json and bench.md. On a machine with a GPU, one
