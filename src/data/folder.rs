@@ -48,8 +48,18 @@ pub fn load(config: &FolderConfig, side: usize, color: ColorMode, part: Part, pr
     files.drain(..range.start);
     // Each file decodes straight into its place in the set's pixels, checked before they are
     // allocated; a file that fails leaves its place, and the images after it close up.
+    let smaller = match part {
+        Part::All => {
+            "; or `hebb train` with `training.sample`, `hebb embed --shard I/N` and `hebb map`, a part at a time"
+        }
+        Part::Shard { .. } => ", or more shards",
+    };
     memory::check(
-        &format!("{} images of {side} x {side} px from {} (key `data.image_size`)", files.len(), config.root.display()),
+        &format!(
+            "{} images of {side} x {side} px from {} (key `data.image_size`{smaller})",
+            files.len(),
+            config.root.display()
+        ),
         files.len() as f64 * color.channels() as f64 * (side as f64).powi(2),
     )?;
     let per_image = color.channels() * side * side;
