@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::compute::device::{RunContext, read_f32};
 use crate::compute::features::Features;
 use crate::config::TOP_K;
-use crate::config::{DataConfig, EncodeConfig, RenderConfig};
+use crate::config::{DataConfig, DataSource, EncodeConfig, RenderConfig};
 use crate::data::ImageSet;
 use crate::encoder::HebbianEncoder;
 use crate::encoder::features;
@@ -272,13 +272,15 @@ pub(crate) fn train(config: &EncodeConfig, context: &RunContext) -> Result<PathB
     folder.commit()
 }
 
-/// The images `hebb train` learns from and their positions in that set. With `training.sample`
-/// or `training.holdout` only the chosen images are held at `data.image_size`: every file is
-/// first decoded at 1 px, to learn which ones load (the split and the sample are drawn among
-/// those, as `hebb encode` draws them), so that a million-image set trains in the memory of its
-/// sample, on the same images in the same order as `hebb encode`.
+/// The images `hebb train` learns from and their positions in that set. From an image folder
+/// with `training.sample` or `training.holdout` only the chosen images are held at
+/// `data.image_size`: every file is first decoded at 1 px, to learn which ones load (the split
+/// and the sample are drawn among those, as `hebb encode` draws them), so that a million-image
+/// set trains in the memory of its sample, on the same images in the same order as `hebb
+/// encode`. The other sources fit in memory whole and are loaded once.
 fn training_set(config: &EncodeConfig, progress: Progress) -> Result<(ImageSet, Vec<usize>)> {
-    if config.training.sample == 0 && !config.training.holdout {
+    let part_only = config.training.sample > 0 || config.training.holdout;
+    if !part_only || !matches!(config.data.source, DataSource::Folder(_)) {
         let images = data::load_usable(&config.data, progress)?;
         let items = train::training_items(&config.training, &images.items)?;
         return Ok((images, items));
